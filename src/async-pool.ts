@@ -1,0 +1,190 @@
+import { availableParallelism } from 'node:os';
+import { CancelledError } from './errors.js';
+import { Executor, type ExecutorStats } from './executor.js';
+import { Future, type FutureOwner } from './future.js';
+import { Deque } from './deque.js';
+import { abortTask, runAsTask, type TaskContext } from './task-signal.js';
+import { KeepAlive } from './keep-alive.js';
+import { checkMaxWorkers } from './options.js';
+
+/** A submitted call: its future, and what `taskSignal()` sees while it runs. */
+class AsyncTask<T> extends Future<T> implements TaskContext {
+  controller: AbortController | null = null;
+  abortReason: unknown = undefined;
+  aborted = false;
+  /** Its place in the executor's slots while it runs. */
+  slot = -1;
+  constructor(
+    owner: FutureOwner,
+    public fn: ((...args: any[]) => unknown) | null,
+    public args: unknown[] | null,
+  ) {
+    super();
+    this._owner = owner;
+  }
+}
+
+/**
+ * Runs tasks on this thread's event loop, at most `maxWorkers` at a time: the
+ * executor for I/O-bound work. Any function works, closures included.
+ */
+export class AsyncPoolExecutor extends Executor implements FutureOwner {
+  /** The most tasks that run at once. */
+  readonly maxWorkers: number;
+  private readonly queue = new Deque<AsyncTask<any>>();
+  /** Running tasks by slot, interrupted ones included until they really end. */
+  private readonly slots: (AsyncTask<any> | null)[];
+  private readonly freeSlots: number[];
+  private draining = false;
+  private drainScheduled = false;
+  private readonly keepAlive = new KeepAlive();
+  private terminated: (() => void) | null = null;
+  private readonly terminatedPromise: Promise<void>;
+  private readonly drain = (): void => this.runQueued();
+
+  constructor(maxWorkers?: number | { maxWorkers?: number }) {
+    super();
+    const requested = typeof maxWorkers === 'object' && maxWorkers !== null ? maxWorkers.maxWorkers : maxWorkers;
+    this.maxWorkers = checkMaxWorkers(requested) ?? Math.min(32, availableParallelism() + 4);
+    this.slots = new Array(this.maxWorkers).fill(null);
+    this.freeSlots = Array.from({ length: this.maxWorkers }, (_, i) => this.maxWorkers - 1 - i);
+    this.terminatedPromise = new Promise((resolve) => (this.terminated = resolve));
+  }
+
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
+    this._checkOpen();
+    if (typeof fn !== 'function') throw new TypeError(`submit() expects a function, got ${fn === null ? 'null' : typeof fn}`);
+    const task = new AsyncTask<Awaited<R>>(this, fn as (...args: any[]) => unknown, args);
+    this.queue.push(task);
+    this._counters.queued++;
+    this.keepAlive.hold();
+    if (!this.drainScheduled && this.freeSlots.length > 0) {
+      // A task never starts inside submit(): the caller's code runs first.
+      this.drainScheduled = true;
+      queueMicrotask(this.drain);
+    }
+    return task;
+  }
+
+  stats(): ExecutorStats {
+    const c = this._counters;
+    return {
+      workers: this.maxWorkers,
+      idleWorkers: this.freeSlots.length,
+      queued: c.queued,
+      running: c.running,
+      completed: c.completed,
+      failed: c.failed,
+      cancelled: c.cancelled,
+    };
+  }
+
+  /** @internal */
+  futureCancelled(): void {
+    this._counters.queued--;
+    this._counters.cancelled++;
+    this.settleIdle();
+  }
+
+  /** @internal */
+  interrupt(future: Future<any>): boolean {
+    const task = future as AsyncTask<any>;
+    if (task.slot < 0 || this.slots[task.slot] !== task) return false;
+    abortTask(task, new CancelledError('the task was interrupted'));
+    this._counters.running--;
+    this._counters.cancelled++;
+    this.settleIdle();
+    return true;
+  }
+
+  protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
+    if (cancelFutures) {
+      for (const task of this.queue.drain()) task.cancel();
+      if (!wait) {
+        for (const task of this.slots) if (task?.running()) abortTask(task, new CancelledError('the executor was shut down'));
+      }
+    }
+    this.runQueued();
+  }
+
+  protected _whenTerminated(): Promise<void> {
+    return this.terminatedPromise;
+  }
+
+  private runQueued(): void {
+    this.drainScheduled = false;
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.freeSlots.length > 0 && this.queue.length > 0) {
+        const task = this.queue.shift()!;
+        if (!task.setRunningOrNotifyCancel()) continue;
+        this._counters.queued--;
+        this._counters.running++;
+        task.slot = this.freeSlots.pop()!;
+        this.slots[task.slot] = task;
+        this.start(task);
+      }
+    } finally {
+      this.draining = false;
+    }
+    this.settleIdle();
+  }
+
+  private start(task: AsyncTask<any>): void {
+    let value: unknown;
+    try {
+      value = runAsTask(task, task.fn!, task.args!);
+    } catch (error) {
+      this.finish(task, false, error);
+      return;
+    }
+    if (value instanceof Promise || (value !== null && typeof (value as any)?.then === 'function')) {
+      void this.settle(task, value as PromiseLike<unknown>);
+    } else {
+      this.finish(task, true, value);
+    }
+  }
+
+  /** Awaits an async task; cheaper than a pair of closures per task. */
+  private async settle(task: AsyncTask<any>, promise: PromiseLike<unknown>): Promise<void> {
+    let value: unknown;
+    try {
+      value = await promise;
+    } catch (error) {
+      this.finish(task, false, error);
+      return;
+    }
+    this.finish(task, true, value);
+  }
+
+  private finish(task: AsyncTask<any>, ok: boolean, value: unknown): void {
+    this.slots[task.slot] = null;
+    this.freeSlots.push(task.slot);
+    task.fn = null;
+    task.args = null;
+    if (task.running()) {
+      // Not interrupted: the result is the future's. An interrupted task's late result is dropped.
+      const c = this._counters;
+      c.running--;
+      c.completed++;
+      if (ok) task.setResult(value);
+      else {
+        c.failed++;
+        task.setException(value);
+      }
+    }
+    if (!this.draining) this.runQueued();
+  }
+
+  /** Lets the process exit when nothing is queued or running, and ends a shutdown. */
+  private settleIdle(): void {
+    const c = this._counters;
+    if (c.queued === 0 && c.running === 0) this.keepAlive.release();
+    if (this._shutdown && this.freeSlots.length === this.maxWorkers && this.queue.length === 0) {
+      this.keepAlive.release();
+      this.terminated?.();
+      this.terminated = null;
+    }
+  }
+}

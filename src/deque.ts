@@ -1,0 +1,43 @@
+/** A FIFO queue with O(1) push and shift: a growable ring buffer. @internal */
+export class Deque<T> {
+  private items: (T | undefined)[] = new Array(16);
+  private head = 0;
+  private mask = 15;
+  length = 0;
+
+  push(item: T): void {
+    if (this.length > this.mask) this.grow();
+    this.items[(this.head + this.length) & this.mask] = item;
+    this.length++;
+  }
+
+  shift(): T | undefined {
+    if (this.length === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    this.length--;
+    return item;
+  }
+
+  peek(): T | undefined {
+    return this.length === 0 ? undefined : this.items[this.head];
+  }
+
+  /** Removes and returns every item, oldest first. */
+  drain(): T[] {
+    const out: T[] = new Array(this.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.shift()!;
+    return out;
+  }
+
+  private grow(): void {
+    const old = this.items;
+    const size = old.length * 2;
+    const items: (T | undefined)[] = new Array(size);
+    for (let i = 0; i < this.length; i++) items[i] = old[(this.head + i) & this.mask];
+    this.items = items;
+    this.head = 0;
+    this.mask = size - 1;
+  }
+}

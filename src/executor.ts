@@ -1,0 +1,106 @@
+import { ExecutorShutdownError } from './errors.js';
+import type { Future } from './future.js';
+import { MapIterator, splitMapArgs, type ChunkOutcome, type IterablesOf, type MapOptions } from './map.js';
+
+/** A snapshot of an executor's work, for progress displays and monitoring. */
+export interface ExecutorStats {
+  /** Workers (for `AsyncPoolExecutor`: `maxWorkers`). */
+  workers: number;
+  /** Workers with nothing to run (for `AsyncPoolExecutor`: free slots). */
+  idleWorkers: number;
+  /** Submitted, not started, not cancelled. */
+  queued: number;
+  /** Started, not done. */
+  running: number;
+  /** Successes and failures. */
+  completed: number;
+  /** Failures only. */
+  failed: number;
+  /** Cancellations. */
+  cancelled: number;
+}
+
+/** The options of `shutdown()`. */
+export interface ShutdownOptions {
+  /** Resolve only once every submitted task has ended and every worker exited (default `true`). */
+  wait?: boolean;
+  /** Cancel every task that has not started (default `false`). */
+  cancelFutures?: boolean;
+}
+
+/** The counters behind `stats()`, kept by each executor as its futures move. @internal */
+export class Counters {
+  queued = 0;
+  running = 0;
+  completed = 0;
+  failed = 0;
+  cancelled = 0;
+}
+
+/**
+ * Runs calls asynchronously. Subclasses provide `submit` and the shutdown
+ * steps; `map`, `shutdown` and `Symbol.asyncDispose` are shared.
+ */
+export abstract class Executor {
+  /** @internal */ protected _shutdown = false;
+  /** @internal */ protected readonly _counters = new Counters();
+
+  /**
+   * Schedules `fn(...args)` and returns a future for its result at once.
+   * Throws `ExecutorShutdownError` after `shutdown()`.
+   */
+  abstract submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
+
+  /**
+   * Like `zip`-ing the iterables and calling `fn` on each tuple, concurrently:
+   * yields the results in input order. Submission starts at the call. The
+   * optional last argument holds `timeout`, `chunksize` and `buffersize`.
+   */
+  map<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...iterables: [...IterablesOf<A>] | [...IterablesOf<A>, MapOptions]
+  ): AsyncIterableIterator<Awaited<R>> {
+    const { iterables: inputs, options } = splitMapArgs(iterables);
+    return new MapIterator<Awaited<R>>(this, fn as (...args: any[]) => unknown, inputs, options);
+  }
+
+  /**
+   * Signals the executor to free its resources once pending work is done.
+   * With `wait` (the default) it resolves once every submitted task has ended
+   * and every worker has exited; with `cancelFutures` the tasks that have not
+   * started are cancelled. Calling it again is harmless.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const { wait = true, cancelFutures = false } = options;
+    if (typeof wait !== 'boolean') throw new TypeError('shutdown(): wait must be a boolean');
+    if (typeof cancelFutures !== 'boolean') throw new TypeError('shutdown(): cancelFutures must be a boolean');
+    this._shutdown = true;
+    this._beginShutdown(cancelFutures, wait);
+    if (wait) await this._whenTerminated();
+  }
+
+  /** `shutdown({ wait: true })`, for `await using executor = ...`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown({ wait: true });
+  }
+
+  /** A snapshot of the executor's work. */
+  abstract stats(): ExecutorStats;
+
+  /**
+   * Runs several `map` items in one task, for executors with workers.
+   * @internal
+   */
+  submitChunk?(fn: (...args: any[]) => unknown, argsList: unknown[][]): Future<ChunkOutcome<any>>;
+
+  /** Throws when no new work may be submitted. @internal */
+  protected _checkOpen(): void {
+    if (this._shutdown) throw new ExecutorShutdownError();
+  }
+
+  /** Stops taking work; cancels queued work when asked. @internal */
+  protected abstract _beginShutdown(cancelFutures: boolean, wait: boolean): void;
+
+  /** Resolves once every task has ended and every worker has exited. @internal */
+  protected abstract _whenTerminated(): Promise<void>;
+}

@@ -1,0 +1,262 @@
+import { CancelledError, InvalidStateError, TimeoutError } from './errors.js';
+
+/** The states of a future, as in Python. */
+export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
+
+const PENDING = 0;
+const RUNNING = 1;
+const CANCELLED = 2;
+const FINISHED = 3;
+const STATE_NAMES: readonly FutureState[] = ['PENDING', 'RUNNING', 'CANCELLED', 'FINISHED'];
+
+/**
+ * Told once when a future it watches is done. `wait`, `asCompleted` and
+ * `result()` wake through this, so completion costs O(1) per watcher.
+ * @internal
+ */
+export interface Waiter {
+  futureDone(future: Future<any>): void;
+}
+
+/**
+ * The executor that runs a future: told when a queued future is cancelled,
+ * and asked to stop a running one for `cancel({ interrupt: true })`.
+ * @internal
+ */
+export interface FutureOwner {
+  futureCancelled(future: Future<any>): void;
+  interrupt(future: Future<any>): boolean;
+}
+
+/** Checks a timeout in milliseconds; `undefined` and `Infinity` mean none. @internal */
+export function checkTimeout(timeout: number | undefined): number | undefined {
+  if (timeout === undefined || timeout === Infinity) return undefined;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+    throw new TypeError(`timeout must be a number of milliseconds or undefined, got ${JSON.stringify(timeout) ?? String(timeout)}`);
+  }
+  return timeout < 0 ? 0 : timeout;
+}
+
+/** Reports a failing done callback without letting it reach the completing code. */
+function reportCallbackError(future: Future<any>, error: unknown): void {
+  console.error(`exception calling callback for ${String(future)}`);
+  console.error(error);
+}
+
+/** Settles one `result()`/`exception()` promise when the future is done or time runs out. */
+class ResultWaiter implements Waiter {
+  timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly resolve: (value: any) => void,
+    private readonly reject: (error: unknown) => void,
+    private readonly wantException: boolean,
+  ) {}
+
+  futureDone(future: Future<any>): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    future._settle(this.resolve, this.reject, this.wantException);
+  }
+}
+
+/** Represents the result of an asynchronous computation. */
+export class Future<T> {
+  /** @internal */ _state = PENDING;
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal */ _failed = false;
+  /** @internal */ _owner: FutureOwner | null = null;
+  /** @internal Set once `setRunningOrNotifyCancel()` saw the cancellation, as Python's CANCELLED_AND_NOTIFIED. */
+  _cancelSeen = false;
+  /** @internal Marks a future as seen by one `wait`/`asCompleted` call, to drop duplicates without a hash set. */
+  _mark = 0;
+  // One waiter or callback is the common case: held directly, an array only for more.
+  private _waiters: Waiter | Waiter[] | null = null;
+  private _callbacks: ((future: any) => unknown) | Array<(future: any) => unknown> | null = null;
+
+  /** The current state, one of Python's four. */
+  get state(): FutureState {
+    return STATE_NAMES[this._state]!;
+  }
+
+  /**
+   * Cancels the future if possible and returns whether it is cancelled.
+   *
+   * A pending future is cancelled; a running or finished one is not, unless
+   * `interrupt` is set and the executor running it can stop it.
+   */
+  cancel(options?: { interrupt?: boolean }): boolean {
+    const state = this._state;
+    if (state === CANCELLED) return true;
+    if (state === FINISHED) return false;
+    if (state === RUNNING) {
+      if (options?.interrupt !== true || this._owner === null || !this._owner.interrupt(this)) return false;
+      if (this._state !== RUNNING) return this._state === CANCELLED;
+    }
+    this._state = CANCELLED;
+    if (state === PENDING) this._owner?.futureCancelled(this);
+    this._complete();
+    return true;
+  }
+
+  /** Whether the future was cancelled. */
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /** Whether the task is running now. */
+  running(): boolean {
+    return this._state === RUNNING;
+  }
+
+  /** Whether the future was cancelled or finished. */
+  done(): boolean {
+    return this._state >= CANCELLED;
+  }
+
+  /**
+   * The task's value. Rejects with the task's error, `CancelledError`, or
+   * `TimeoutError` when `timeout` milliseconds pass first.
+   */
+  result(timeout?: number): Promise<T> {
+    return this._await(timeout, false);
+  }
+
+  /**
+   * The task's error, or `undefined` when it succeeded. Rejects with
+   * `CancelledError`, or `TimeoutError` when `timeout` milliseconds pass first.
+   */
+  exception(timeout?: number): Promise<unknown> {
+    return this._await(timeout, true);
+  }
+
+  /**
+   * Calls `fn(future)` once the future is done, callbacks in the order added;
+   * at once if it is done already. A throwing callback is reported on stderr.
+   */
+  addDoneCallback(fn: (future: Future<T>) => unknown): void {
+    if (typeof fn !== 'function') throw new TypeError('addDoneCallback expects a function');
+    if (this._state < CANCELLED) {
+      const callbacks = this._callbacks;
+      if (callbacks === null) this._callbacks = fn;
+      else if (typeof callbacks === 'function') this._callbacks = [callbacks, fn];
+      else callbacks.push(fn);
+      return;
+    }
+    this._runCallback(fn);
+  }
+
+  /**
+   * Marks the future as running, or returns `false` when it was cancelled,
+   * in which case the work must not run. For executors and tests.
+   */
+  setRunningOrNotifyCancel(): boolean {
+    if (this._state === PENDING) {
+      this._state = RUNNING;
+      return true;
+    }
+    if (this._state === CANCELLED && !this._cancelSeen) {
+      this._cancelSeen = true;
+      return false;
+    }
+    throw new Error('Future in unexpected state');
+  }
+
+  /** Completes the future with a value. For executors and tests. */
+  setResult(value: T): void {
+    if (this._state >= CANCELLED) throw new InvalidStateError(`${this.state}: ${String(this)}`);
+    this._result = value;
+    this._state = FINISHED;
+    this._complete();
+  }
+
+  /** Completes the future with an error. For executors and tests. */
+  setException(error: unknown): void {
+    if (this._state >= CANCELLED) throw new InvalidStateError(`${this.state}: ${String(this)}`);
+    this._exception = error;
+    this._failed = true;
+    this._state = FINISHED;
+    this._complete();
+  }
+
+  toString(): string {
+    let detail = '';
+    if (this._state === FINISHED) detail = this._failed ? ` raised ${typeName(this._exception)}` : ` returned ${typeName(this._result)}`;
+    return `<Future state=${this.state.toLowerCase()}${detail}>`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  /** @internal */
+  _addWaiter(waiter: Waiter): void {
+    const waiters = this._waiters;
+    if (waiters === null) this._waiters = waiter;
+    else if (Array.isArray(waiters)) waiters.push(waiter);
+    else this._waiters = [waiters, waiter];
+  }
+
+  /** @internal */
+  _removeWaiter(waiter: Waiter): void {
+    const waiters = this._waiters;
+    if (waiters === waiter) this._waiters = null;
+    else if (Array.isArray(waiters)) {
+      const i = waiters.indexOf(waiter);
+      if (i >= 0) waiters.splice(i, 1);
+    }
+  }
+
+  /** Settles a `result()` (or `exception()`) promise from a done future. @internal */
+  _settle(resolve: (value: any) => void, reject: (error: unknown) => void, wantException: boolean): void {
+    if (this._state === CANCELLED) reject(new CancelledError());
+    else if (wantException) resolve(this._failed ? this._exception : undefined);
+    else if (this._failed) reject(this._exception);
+    else resolve(this._result);
+  }
+
+  private _await(timeout: number | undefined, wantException: boolean): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const ms = checkTimeout(timeout);
+      if (this._state >= CANCELLED) return this._settle(resolve, reject, wantException);
+      if (ms === 0) return reject(new TimeoutError());
+      const waiter = new ResultWaiter(resolve, reject, wantException);
+      this._addWaiter(waiter);
+      if (ms !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this._removeWaiter(waiter);
+          reject(new TimeoutError());
+        }, ms);
+      }
+    });
+  }
+
+  /** Wakes the waiters, then runs the callbacks: the order API.md promises. */
+  private _complete(): void {
+    const waiters = this._waiters;
+    if (waiters !== null) {
+      this._waiters = null;
+      if (!Array.isArray(waiters)) waiters.futureDone(this);
+      else for (let i = 0; i < waiters.length; i++) waiters[i]!.futureDone(this);
+    }
+    const callbacks = this._callbacks;
+    if (callbacks !== null) {
+      this._callbacks = null;
+      if (typeof callbacks === 'function') this._runCallback(callbacks);
+      else for (let i = 0; i < callbacks.length; i++) this._runCallback(callbacks[i]!);
+    }
+  }
+
+  private _runCallback(fn: (future: Future<T>) => unknown): void {
+    try {
+      fn(this);
+    } catch (error) {
+      reportCallbackError(this, error);
+    }
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object' || typeof value === 'function') return (value as object).constructor?.name ?? typeof value;
+  return typeof value;
+}

@@ -1,0 +1,237 @@
+import { TimeoutError } from './errors.js';
+import { checkTimeout, Future, type Waiter } from './future.js';
+
+/** Return as soon as any future finishes or is cancelled. */
+export const FIRST_COMPLETED = 'FIRST_COMPLETED';
+/** Return as soon as any future fails, or when all are done. */
+export const FIRST_EXCEPTION = 'FIRST_EXCEPTION';
+/** Return when every future is done. */
+export const ALL_COMPLETED = 'ALL_COMPLETED';
+/** When `wait()` returns. */
+export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
+
+/** What `wait()` resolves with. */
+export interface DoneAndNotDone<T> {
+  done: Set<Future<T>>;
+  notDone: Set<Future<T>>;
+}
+
+function failed(future: Future<unknown>): boolean {
+  return future._failed && !future.cancelled();
+}
+
+let epoch = 0;
+
+/** The futures without duplicates, in first-seen order; marks instead of a hash set keep it cheap. */
+function distinct<T>(futures: Iterable<Future<T>>, caller: string): Future<T>[] {
+  if (futures == null || typeof (futures as any)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${caller}() expects an iterable of futures`);
+  }
+  const mark = ++epoch;
+  const out: Future<T>[] = [];
+  let i = 0;
+  for (const f of futures) {
+    if (!(f instanceof Future)) throw new TypeError(`${caller}() expects futures, got ${describe(f)} at index ${i}`);
+    if (f._mark !== mark) {
+      f._mark = mark;
+      out.push(f);
+    }
+    i++;
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}
+
+/** Counts completions down to the moment `wait()` may return. */
+class WaitWaiter<T> implements Waiter {
+  private timer: NodeJS.Timeout | undefined;
+  private resolve!: (value: DoneAndNotDone<T>) => void;
+  readonly promise = new Promise<DoneAndNotDone<T>>((resolve) => (this.resolve = resolve));
+
+  constructor(
+    private readonly futures: Future<T>[],
+    private pending: number,
+    private readonly returnWhen: ReturnWhen,
+    timeout: number | undefined,
+  ) {
+    for (const f of futures) if (!f.done()) f._addWaiter(this);
+    if (timeout !== undefined) this.timer = setTimeout(() => this.finish(), timeout);
+  }
+
+  futureDone(future: Future<any>): void {
+    this.pending--;
+    if (this.pending === 0 || this.returnWhen === FIRST_COMPLETED || (this.returnWhen === FIRST_EXCEPTION && failed(future))) {
+      this.finish();
+    }
+  }
+
+  private finish(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.pending = -1;
+    this.resolve(split(this.futures, this));
+  }
+}
+
+function split<T>(futures: Future<T>[], waiter: Waiter | undefined): DoneAndNotDone<T> {
+  if (futures.every((f) => f.done())) return { done: new Set(futures), notDone: new Set() };
+  const done = new Set<Future<T>>();
+  const notDone = new Set<Future<T>>();
+  for (const f of futures) {
+    if (f.done()) done.add(f);
+    else {
+      notDone.add(f);
+      if (waiter !== undefined) f._removeWaiter(waiter);
+    }
+  }
+  return { done, notDone };
+}
+
+/**
+ * Waits for the futures to complete as `returnWhen` says, at most `timeout`
+ * milliseconds, and resolves with the futures that are done and those that
+ * are not. Never rejects on a timeout. A cancelled future counts as done at once.
+ */
+export function wait<T>(
+  futures: Iterable<Future<T>>,
+  options?: { timeout?: number; returnWhen?: ReturnWhen },
+): Promise<DoneAndNotDone<T>> {
+  try {
+    const returnWhen = options?.returnWhen ?? ALL_COMPLETED;
+    if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
+      throw new TypeError(`Invalid return condition: ${String(returnWhen)}`);
+    }
+    const timeout = checkTimeout(options?.timeout);
+    const fs = distinct(futures, 'wait');
+    let done = 0;
+    let anyFailed = false;
+    for (const f of fs) {
+      if (f.done()) {
+        done++;
+        anyFailed ||= failed(f);
+      }
+    }
+    if (
+      done === fs.length ||
+      (returnWhen === FIRST_COMPLETED && done > 0) ||
+      (returnWhen === FIRST_EXCEPTION && anyFailed) ||
+      timeout === 0
+    ) {
+      return Promise.resolve(split(fs, undefined));
+    }
+    return new WaitWaiter(fs, fs.length - done, returnWhen, timeout).promise;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Queues futures as they complete, for one `asCompleted()` iterator. */
+class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter {
+  private readonly finished: Future<T>[] = [];
+  private head = 0;
+  private pending = 0;
+  private readonly total: number;
+  private wake: (() => void) | null = null;
+  private closed = false;
+
+  constructor(
+    private futures: Future<T>[],
+    private readonly deadline: number | undefined,
+  ) {
+    this.total = futures.length;
+    for (const f of futures) {
+      if (f.done()) this.finished.push(f);
+      else {
+        this.pending++;
+        f._addWaiter(this);
+      }
+    }
+  }
+
+  futureDone(future: Future<any>): void {
+    this.pending--;
+    this.finished.push(future);
+    if (this.wake !== null) this.wake();
+  }
+
+  async next(): Promise<IteratorResult<Future<T>>> {
+    while (!this.closed) {
+      if (this.head < this.finished.length) {
+        const f = this.finished[this.head]!;
+        this.finished[this.head++] = undefined as any;
+        if (this.head > 1024 && this.head * 2 > this.finished.length) {
+          this.finished.splice(0, this.head);
+          this.head = 0;
+        }
+        return { value: f, done: false };
+      }
+      if (this.pending === 0) break;
+      await this.sleep();
+    }
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  async return(): Promise<IteratorResult<Future<T>>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Resolves on the next completion; rejects when the deadline passes first. */
+  private sleep(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const remaining = this.deadline === undefined ? undefined : this.deadline - performance.now();
+      if (remaining !== undefined) {
+        if (remaining <= 0) return reject(this.timedOut());
+        timer = setTimeout(() => {
+          this.wake = null;
+          reject(this.timedOut());
+        }, remaining);
+      }
+      this.wake = () => {
+        this.wake = null;
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private timedOut(): TimeoutError {
+    const error = new TimeoutError(`${this.pending} (of ${this.total}) futures unfinished`);
+    this.close();
+    return error;
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pending > 0) for (const f of this.futures) if (!f.done()) f._removeWaiter(this);
+    this.pending = 0;
+    this.futures = [];
+    this.finished.length = 0;
+    this.head = 0;
+  }
+}
+
+/**
+ * Yields each distinct future once, as it completes (those already done
+ * first). Throws `TimeoutError('N (of M) futures unfinished')` when
+ * `timeout` milliseconds, counted from this call, run out first.
+ */
+export function asCompleted<T>(
+  futures: Iterable<Future<T>>,
+  options?: { timeout?: number },
+): AsyncIterableIterator<Future<T>> {
+  const timeout = checkTimeout(options?.timeout);
+  const fs = distinct(futures, 'asCompleted');
+  return new AsCompletedIterator(fs, timeout === undefined ? undefined : performance.now() + timeout);
+}

@@ -1,0 +1,166 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { AsyncPoolExecutor, taskSignal, CancelledError, wait } from 'concurrent-futures';
+import { executorSuite } from './executor-suite.mjs';
+import { sleep, within } from './helpers.mjs';
+
+executorSuite('AsyncPoolExecutor', (n) => new AsyncPoolExecutor(n), {
+  importLine: "import { AsyncPoolExecutor } from 'concurrent-futures';",
+  construct: (n) => `new AsyncPoolExecutor(${n})`,
+});
+
+test('default maxWorkers is Python\'s thread pool default', () => {
+  assert.equal(new AsyncPoolExecutor().maxWorkers, Math.min(32, availableParallelism() + 4));
+  assert.equal(new AsyncPoolExecutor({ maxWorkers: 3 }).maxWorkers, 3);
+  assert.equal(new AsyncPoolExecutor({}).maxWorkers, Math.min(32, availableParallelism() + 4));
+});
+
+test('at most maxWorkers tasks run at once', async () => {
+  const ex = new AsyncPoolExecutor(3);
+  let now = 0;
+  let peak = 0;
+  const task = async () => {
+    now++;
+    peak = Math.max(peak, now);
+    await sleep(5);
+    now--;
+  };
+  await wait(Array.from({ length: 30 }, () => ex.submit(task)));
+  assert.equal(peak, 3);
+  await ex.shutdown();
+});
+
+test('closures, sync and async functions all work', async () => {
+  const ex = new AsyncPoolExecutor(2);
+  const captured = { base: 10 };
+  assert.equal(await ex.submit((n) => captured.base + n, 5).result(), 15);
+  assert.equal(await ex.submit(async (n) => captured.base * n, 5).result(), 50);
+  const thenable = { then: (resolve) => resolve('thenable') };
+  assert.equal(await ex.submit(() => thenable).result(), 'thenable');
+  await assert.rejects(ex.submit(() => { throw new SyntaxError('sync throw'); }).result(), SyntaxError);
+  await ex.shutdown();
+});
+
+test('a task never starts inside submit()', async () => {
+  const ex = new AsyncPoolExecutor(2);
+  let started = false;
+  const f = ex.submit(() => { started = true; });
+  assert.equal(started, false);
+  assert.equal(f.running(), false);
+  assert.equal(f.cancel(), true);
+  await sleep(5);
+  assert.equal(started, false);
+  await ex.shutdown();
+});
+
+test('running() is true while the task runs', async () => {
+  const ex = new AsyncPoolExecutor(1);
+  let seen;
+  const f = ex.submit(async () => { await sleep(10); });
+  ex.submit(() => { seen = f.done(); });
+  await sleep(1);
+  assert.equal(f.running(), true);
+  assert.equal(f.cancel(), false);
+  await f.result();
+  await ex.shutdown();
+  assert.equal(seen, true);
+});
+
+test('taskSignal() is the running task\'s signal, across awaits', async () => {
+  const ex = new AsyncPoolExecutor(2);
+  const f = ex.submit(async () => {
+    const before = taskSignal();
+    await sleep(1);
+    return before === taskSignal() && !before.aborted;
+  });
+  assert.equal(await f.result(), true);
+  await ex.shutdown();
+});
+
+test('taskSignal() outside a task throws a clear error', () => {
+  assert.throws(() => taskSignal(), /outside a running task/);
+});
+
+test('cancel({ interrupt: true }) aborts a running task\'s signal and cancels its future', async () => {
+  const ex = new AsyncPoolExecutor(1);
+  let reason;
+  const f = ex.submit(async () => {
+    const signal = taskSignal();
+    await new Promise((resolve) => signal.addEventListener('abort', resolve));
+    reason = signal.reason;
+    await sleep(30); // still holding the slot after the abort
+    return 'late';
+  });
+  const next = ex.submit(() => 'next');
+  await sleep(5);
+  assert.equal(f.running(), true);
+  assert.equal(f.cancel({ interrupt: true }), true);
+  assert.equal(f.cancelled(), true);
+  await assert.rejects(f.result(), CancelledError);
+  await sleep(5);
+  assert.ok(reason instanceof CancelledError);
+  // The slot is freed only when the task really ends.
+  assert.equal(next.running() || next.done(), false);
+  assert.equal(ex.stats().idleWorkers, 0);
+  assert.equal(await within(2000, next.result()), 'next');
+  assert.equal(f.cancelled(), true); // the late result was discarded
+  await ex.shutdown();
+  const s = ex.stats();
+  assert.equal(s.cancelled, 1);
+  assert.equal(s.completed, 1);
+});
+
+test('an interrupt before the task asks for its signal still reaches it', async () => {
+  const ex = new AsyncPoolExecutor(1);
+  let aborted;
+  const f = ex.submit(async () => {
+    await sleep(20);
+    aborted = taskSignal().aborted;
+  });
+  await sleep(2);
+  f.cancel({ interrupt: true });
+  await ex.shutdown();
+  assert.equal(aborted, true);
+});
+
+test('shutdown({ wait: false, cancelFutures: true }) aborts running tasks\' signals', async () => {
+  const ex = new AsyncPoolExecutor(2);
+  const f = ex.submit(async () => {
+    const signal = taskSignal();
+    await new Promise((resolve) => signal.addEventListener('abort', resolve));
+    throw signal.reason;
+  });
+  await sleep(2);
+  await ex.shutdown({ wait: false, cancelFutures: true });
+  await assert.rejects(within(2000, f.result()), CancelledError);
+});
+
+test('stats(): workers is maxWorkers and idleWorkers the free slots', async () => {
+  const ex = new AsyncPoolExecutor(4);
+  ex.submit(() => sleep(20));
+  await sleep(1);
+  const s = ex.stats();
+  assert.equal(s.workers, 4);
+  assert.equal(s.idleWorkers, 3);
+  assert.equal(s.running, 1);
+  await ex.shutdown();
+});
+
+test('map with an infinite input and buffersize keeps memory flat', async () => {
+  const ex = new AsyncPoolExecutor(8);
+  function* forever() {
+    for (let i = 0; ; i++) yield i;
+  }
+  let n = 0;
+  let outstanding = 0;
+  for await (const r of ex.map((x) => x, forever(), { buffersize: 16 })) {
+    assert.equal(r, n);
+    n++;
+    const s = ex.stats();
+    outstanding = Math.max(outstanding, s.queued + s.running);
+    if (n === 200_000) break;
+  }
+  assert.ok(outstanding <= 17, `outstanding ${outstanding}`);
+  await ex.shutdown();
+});

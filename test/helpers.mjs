@@ -1,0 +1,65 @@
+import { Future } from 'concurrent-futures';
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Futures in each of Python's test states. */
+export function pendingFuture() {
+  return new Future();
+}
+export function runningFuture() {
+  const f = new Future();
+  f.setRunningOrNotifyCancel();
+  return f;
+}
+export function cancelledFuture() {
+  const f = new Future();
+  f.cancel();
+  return f;
+}
+export function cancelledAndNotifiedFuture() {
+  const f = cancelledFuture();
+  f.setRunningOrNotifyCancel();
+  return f;
+}
+export function exceptionFuture(error = new Error('boom')) {
+  const f = new Future();
+  f.setException(error);
+  return f;
+}
+export function successfulFuture(value = 42) {
+  const f = new Future();
+  f.setResult(value);
+  return f;
+}
+
+/** Captures what is written to stderr while `fn` runs. */
+export async function captureStderr(fn) {
+  const original = process.stderr.write;
+  let text = '';
+  process.stderr.write = (chunk, ...rest) => {
+    text += String(chunk);
+    return true;
+  };
+  const originalError = console.error;
+  console.error = (...args) => {
+    text += args.map((a) => (a instanceof Error ? a.stack : String(a))).join(' ') + '\n';
+  };
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = original;
+    console.error = originalError;
+  }
+  return text;
+}
+
+/** Rejects when `promise` takes longer than `ms`: a test must never hang. */
+export function within(ms, promise, what = 'operation') {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

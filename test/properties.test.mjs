@@ -1,0 +1,145 @@
+// Property-based tests of the future/wait/executor invariants: random
+// interleavings of submit, cancel, complete, wait, asCompleted and shutdown.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { AsyncPoolExecutor, Future, wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED } from 'concurrent-futures';
+import { within } from './helpers.mjs';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+const command = fc.oneof(
+  fc.record({ op: fc.constant('submit') }),
+  fc.record({ op: fc.constant('future') }),
+  fc.record({ op: fc.constant('cancel'), i: fc.nat(), interrupt: fc.boolean() }),
+  fc.record({ op: fc.constant('complete'), i: fc.nat(), fail: fc.boolean() }),
+  fc.record({ op: fc.constant('wait'), picks: fc.array(fc.nat(), { maxLength: 6 }), when: fc.constantFrom(FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED), timeout: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }) }),
+  fc.record({ op: fc.constant('asCompleted'), picks: fc.array(fc.nat(), { maxLength: 6 }) }),
+  fc.record({ op: fc.constant('tick') }),
+  fc.record({ op: fc.constant('shutdown'), cancelFutures: fc.boolean() }),
+);
+
+test('random interleavings: every future ends once, callbacks once each in order, waiters see each once, nothing hangs', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(command, { maxLength: 40 }), async (maxWorkers, commands) => {
+      const ex = new AsyncPoolExecutor(maxWorkers);
+      const entries = []; // { future, gate?, calls: [] }
+      const waits = [];
+      const iterations = [];
+      let isShutdown = false;
+      const pick = (i) => entries[i % entries.length];
+
+      for (const c of commands) {
+        if (c.op === 'submit') {
+          if (isShutdown) {
+            assert.throws(() => ex.submit(() => 1), /cannot schedule new futures after shutdown/);
+            continue;
+          }
+          const gate = {};
+          gate.promise = new Promise((resolve, reject) => Object.assign(gate, { resolve, reject }));
+          gate.promise.catch(() => {}); // a gate of a task that never runs is nobody's concern
+          const future = ex.submit(() => gate.promise);
+          entries.push(track(future, gate));
+        } else if (c.op === 'future') {
+          entries.push(track(new Future(), null));
+        } else if (entries.length === 0) {
+          continue;
+        } else if (c.op === 'cancel') {
+          const e = pick(c.i);
+          const before = e.future.state;
+          const answer = e.future.cancel({ interrupt: c.interrupt });
+          if (before === 'PENDING' || before === 'CANCELLED') assert.equal(answer, true);
+          if (before === 'FINISHED') assert.equal(answer, false);
+          if (before === 'RUNNING' && !c.interrupt) assert.equal(answer, false);
+          if (before === 'RUNNING' && c.interrupt && e.gate) assert.equal(answer, true);
+          assert.equal(e.future.cancelled(), answer);
+        } else if (c.op === 'complete') {
+          const e = pick(c.i);
+          if (e.gate) {
+            if (c.fail) e.gate.reject(new Error('task failed'));
+            else e.gate.resolve('value');
+          } else if (!e.future.done()) {
+            if (c.fail) e.future.setException(new Error('failed'));
+            else e.future.setResult('value');
+          }
+        } else if (c.op === 'wait') {
+          const fs = c.picks.map((i) => pick(i).future);
+          waits.push({ fs, when: c.when, timeout: c.timeout, promise: wait(fs, { returnWhen: c.when, timeout: c.timeout }) });
+        } else if (c.op === 'asCompleted') {
+          const fs = c.picks.map((i) => pick(i).future);
+          iterations.push({ fs, promise: collect(asCompleted(fs)) });
+        } else if (c.op === 'tick') {
+          await tick();
+        } else if (c.op === 'shutdown') {
+          isShutdown = true;
+          void ex.shutdown({ wait: false, cancelFutures: c.cancelFutures });
+        }
+      }
+
+      // Let every task end: open every gate, finish every bare future.
+      for (const e of entries) {
+        if (e.gate) e.gate.resolve('end');
+        else if (!e.future.done()) e.future.setResult('end');
+      }
+      await within(5000, ex.shutdown(), 'shutdown');
+
+      for (const e of entries) {
+        assert.equal(e.future.done(), true, 'every future ends');
+        assert.deepEqual(e.calls, ['first', 'second'], 'callbacks run once each, in order');
+      }
+      for (const w of waits) {
+        const { done, notDone } = await within(5000, w.promise, 'wait');
+        const distinct = new Set(w.fs);
+        assert.equal(done.size + notDone.size, distinct.size);
+        for (const f of done) assert.ok(f.done());
+        if (w.when === ALL_COMPLETED && w.timeout === undefined) assert.equal(notDone.size, 0);
+      }
+      for (const it of iterations) {
+        const seen = await within(5000, it.promise, 'asCompleted');
+        assert.equal(seen.length, new Set(it.fs).size, 'asCompleted yields each distinct future once');
+        assert.equal(new Set(seen).size, seen.length);
+      }
+      const s = ex.stats();
+      const submitted = entries.filter((e) => e.gate).length;
+      assert.equal(s.queued, 0);
+      assert.equal(s.running, 0);
+      assert.equal(s.completed + s.cancelled, submitted);
+    }),
+    { numRuns: 800 },
+  );
+});
+
+function track(future, gate) {
+  const entry = { future, gate, calls: [] };
+  future.addDoneCallback(() => entry.calls.push('first'));
+  future.addDoneCallback(() => entry.calls.push('second'));
+  return entry;
+}
+
+async function collect(iterator) {
+  const out = [];
+  for await (const f of iterator) out.push(f);
+  return out;
+}
+
+test('map keeps input order whatever the completion order', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 30 }),
+      fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
+      async (maxWorkers, delays, buffersize) => {
+        const ex = new AsyncPoolExecutor(maxWorkers);
+        const task = async (ticks, i) => {
+          for (let k = 0; k < ticks; k++) await tick();
+          return i;
+        };
+        const out = [];
+        for await (const r of ex.map(task, delays, delays.keys(), { buffersize })) out.push(r);
+        assert.deepEqual(out, [...delays.keys()]);
+        await within(5000, ex.shutdown());
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

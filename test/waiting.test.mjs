@@ -1,0 +1,230 @@
+// CPython's test_wait and test_as_completed, with this package's precisions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Future, wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, TimeoutError, AsyncPoolExecutor,
+} from 'concurrent-futures';
+import {
+  pendingFuture, runningFuture, cancelledFuture, cancelledAndNotifiedFuture,
+  exceptionFuture, successfulFuture, sleep, within,
+} from './helpers.mjs';
+
+const later = (ms, fn) => setTimeout(fn, ms);
+
+test('constants are Python\'s strings', () => {
+  assert.equal(FIRST_COMPLETED, 'FIRST_COMPLETED');
+  assert.equal(FIRST_EXCEPTION, 'FIRST_EXCEPTION');
+  assert.equal(ALL_COMPLETED, 'ALL_COMPLETED');
+});
+
+test('wait FIRST_COMPLETED returns when one future finishes', async () => {
+  const f1 = new Future();
+  const f2 = new Future();
+  const f3 = new Future();
+  later(10, () => f1.setResult(1));
+  const { done, notDone } = await wait([f1, f2, f3], { returnWhen: FIRST_COMPLETED });
+  assert.deepEqual([...done], [f1]);
+  assert.deepEqual([...notDone], [f2, f3]);
+});
+
+test('wait FIRST_COMPLETED with some already done returns at once', async () => {
+  const ok = successfulFuture();
+  const bad = exceptionFuture();
+  const pending = pendingFuture();
+  const { done, notDone } = await within(1000, wait([ok, bad, pending], { returnWhen: FIRST_COMPLETED }));
+  assert.deepEqual(done, new Set([ok, bad]));
+  assert.deepEqual(notDone, new Set([pending]));
+});
+
+test('wait FIRST_EXCEPTION returns on the first failure', async () => {
+  const ok = successfulFuture();
+  const cancelled = cancelledAndNotifiedFuture();
+  const failing = new Future();
+  const slow = new Future();
+  later(10, () => failing.setException(new Error('x')));
+  const { done, notDone } = await within(2000, wait([ok, cancelled, failing, slow], { returnWhen: FIRST_EXCEPTION }));
+  assert.deepEqual(done, new Set([ok, cancelled, failing]));
+  assert.deepEqual(notDone, new Set([slow]));
+});
+
+test('wait FIRST_EXCEPTION with a failure already there returns at once', async () => {
+  const bad = exceptionFuture();
+  const pending = pendingFuture();
+  const { done, notDone } = await within(1000, wait([bad, pending], { returnWhen: FIRST_EXCEPTION }));
+  assert.deepEqual(done, new Set([bad]));
+  assert.deepEqual(notDone, new Set([pending]));
+});
+
+test('wait FIRST_EXCEPTION ignores cancellation and success until all are done', async () => {
+  const a = new Future();
+  const b = new Future();
+  later(5, () => a.cancel());
+  later(15, () => b.setResult(2));
+  const { done, notDone } = await within(2000, wait([a, b], { returnWhen: FIRST_EXCEPTION }));
+  assert.deepEqual(done, new Set([a, b]));
+  assert.equal(notDone.size, 0);
+});
+
+test('wait ALL_COMPLETED returns when every future is done', async () => {
+  const fs = [successfulFuture(), exceptionFuture(), cancelledFuture(), new Future(), new Future()];
+  later(5, () => fs[3].setResult(3));
+  later(15, () => fs[4].setException(new Error('late')));
+  const { done, notDone } = await within(2000, wait(fs));
+  assert.deepEqual(done, new Set(fs));
+  assert.equal(notDone.size, 0);
+});
+
+test('wait with a timeout resolves with what is done, never rejects', async () => {
+  const ok = successfulFuture();
+  const slow = new Future();
+  const t0 = performance.now();
+  const { done, notDone } = await wait([ok, slow], { timeout: 60, returnWhen: ALL_COMPLETED });
+  assert.ok(performance.now() - t0 >= 55);
+  assert.deepEqual(done, new Set([ok]));
+  assert.deepEqual(notDone, new Set([slow]));
+});
+
+test('wait with timeout 0 does not wait at all', async () => {
+  const slow = new Future();
+  const { done, notDone } = await within(100, wait([slow], { timeout: 0 }));
+  assert.equal(done.size, 0);
+  assert.deepEqual(notDone, new Set([slow]));
+});
+
+test('wait counts duplicates once', async () => {
+  const f = new Future();
+  later(5, () => f.setResult(1));
+  const { done, notDone } = await within(1000, wait([f, f, f]));
+  assert.deepEqual([...done], [f]);
+  assert.equal(notDone.size, 0);
+});
+
+test('wait on no futures resolves at once', async () => {
+  const { done, notDone } = await within(100, wait([]));
+  assert.equal(done.size + notDone.size, 0);
+});
+
+test('a cancelled future wakes wait at once (deliberate difference)', async () => {
+  const f = new Future();
+  later(5, () => f.cancel());
+  const { done } = await within(1000, wait([f], { returnWhen: FIRST_COMPLETED }));
+  assert.deepEqual([...done], [f]);
+});
+
+test('wait rejects bad arguments with a clear error', async () => {
+  await assert.rejects(wait([new Future()], { returnWhen: 'SOMETIMES' }), /Invalid return condition: SOMETIMES/);
+  await assert.rejects(wait(42), /expects an iterable of futures/);
+  await assert.rejects(wait([Promise.resolve(1)]), /expects futures, got Promise at index 0/);
+  await assert.rejects(wait([new Future()], { timeout: 'soon' }), TypeError);
+});
+
+test('wait leaves no waiter behind on futures it no longer watches', async () => {
+  const f = new Future();
+  const g = new Future();
+  later(5, () => f.setResult(1));
+  await wait([f, g], { returnWhen: FIRST_COMPLETED });
+  assert.equal(g._waiters, null);
+});
+
+test('asCompleted yields done futures first, then the rest as they complete', async () => {
+  const done1 = successfulFuture(1);
+  const done2 = exceptionFuture();
+  const slow = new Future();
+  const fast = new Future();
+  later(30, () => slow.setResult('slow'));
+  later(5, () => fast.setResult('fast'));
+  const seen = [];
+  for await (const f of asCompleted([done1, slow, done2, fast])) seen.push(f);
+  assert.deepEqual(seen, [done1, done2, fast, slow]);
+});
+
+test('asCompleted yields each distinct future once', async () => {
+  const f = successfulFuture();
+  const g = new Future();
+  later(5, () => g.setResult(1));
+  const seen = [];
+  for await (const x of asCompleted([f, f, g, g, f])) seen.push(x);
+  assert.deepEqual(seen, [f, g]);
+});
+
+test('asCompleted throws TimeoutError("N (of M) futures unfinished")', async () => {
+  const ok = successfulFuture();
+  const a = new Future();
+  const b = new Future();
+  const seen = [];
+  await assert.rejects(
+    (async () => {
+      for await (const f of asCompleted([ok, a, b], { timeout: 50 })) seen.push(f);
+    })(),
+    (e) => e instanceof TimeoutError && e.message === '2 (of 3) futures unfinished',
+  );
+  assert.deepEqual(seen, [ok]);
+  assert.equal(a._waiters, null);
+});
+
+test('asCompleted timeout counts from the call', async () => {
+  const a = new Future();
+  const it = asCompleted([a], { timeout: 40 });
+  await sleep(60);
+  await assert.rejects(it.next(), /1 \(of 1\) futures unfinished/);
+});
+
+test('asCompleted with timeout 0 yields what is done, then throws', async () => {
+  const ok = successfulFuture();
+  const it = asCompleted([ok, new Future()], { timeout: 0 });
+  assert.equal((await it.next()).value, ok);
+  await assert.rejects(it.next(), TimeoutError);
+});
+
+test('a cancelled future is yielded by asCompleted at once', async () => {
+  const f = new Future();
+  later(5, () => f.cancel());
+  const seen = [];
+  for await (const x of asCompleted([f])) seen.push(x);
+  assert.deepEqual(seen, [f]);
+});
+
+test('breaking out of asCompleted removes its waiters', async () => {
+  const ok = successfulFuture();
+  const pending = new Future();
+  for await (const f of asCompleted([ok, pending])) {
+    assert.equal(f, ok);
+    break;
+  }
+  assert.equal(pending._waiters, null);
+});
+
+test('asCompleted over executor futures returns each result once (seed pattern 2)', async () => {
+  const executor = new AsyncPoolExecutor(10);
+  const fs = Array.from({ length: 10 }, (_, i) => executor.submit(async (n) => { await sleep(Math.random() * 20); return n; }, i));
+  const results = [];
+  for await (const f of asCompleted(fs)) results.push(await f.result());
+  assert.deepEqual(results.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  await executor.shutdown();
+});
+
+test('asCompleted refuses what is not an iterable of futures', () => {
+  assert.throws(() => asCompleted(null), /expects an iterable of futures/);
+  assert.throws(() => asCompleted([1]), /expects futures, got number at index 0/);
+});
+
+test('a completion wakes each watcher once, without re-scanning the others', async () => {
+  const fs = Array.from({ length: 100_000 }, () => new Future());
+  const waiting = wait(fs);
+  const iter = asCompleted(fs);
+  let scans = 0;
+  const done = Future.prototype.done;
+  Future.prototype.done = function () { scans++; return done.call(this); };
+  try {
+    for (const f of fs) f.setResult(1);
+  } finally {
+    Future.prototype.done = done;
+  }
+  // Completing N futures asks done() of a bounded number of futures per completion, not N.
+  assert.ok(scans <= 3 * fs.length, `done() was asked ${scans} times for ${fs.length} completions`);
+  const result = await waiting;
+  let n = 0;
+  for await (const _ of iter) n++;
+  assert.equal(result.done.size, fs.length);
+  assert.equal(n, fs.length);
+});
