@@ -80,10 +80,11 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
   }
 
   /** @internal */
-  futureCancelled(): void {
+  cancelQueued(): boolean {
     this._counters.queued--;
     this._counters.cancelled++;
     this.settleIdle();
+    return true;
   }
 
   /** @internal */

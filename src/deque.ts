@@ -11,6 +11,14 @@ export class Deque<T> {
     this.length++;
   }
 
+  /** Puts an item back at the front. */
+  unshift(item: T): void {
+    if (this.length > this.mask) this.grow();
+    this.head = (this.head - 1) & this.mask;
+    this.items[this.head] = item;
+    this.length++;
+  }
+
   shift(): T | undefined {
     if (this.length === 0) return undefined;
     const item = this.items[this.head];
@@ -18,6 +26,25 @@ export class Deque<T> {
     this.head = (this.head + 1) & this.mask;
     this.length--;
     return item;
+  }
+
+  /** Removes and returns the newest item. */
+  pop(): T | undefined {
+    if (this.length === 0) return undefined;
+    this.length--;
+    const i = (this.head + this.length) & this.mask;
+    const item = this.items[i];
+    this.items[i] = undefined;
+    return item;
+  }
+
+  /** The item `i` places from the front. */
+  at(i: number): T | undefined {
+    return i < this.length ? this.items[(this.head + i) & this.mask] : undefined;
+  }
+
+  set(i: number, item: T): void {
+    if (i < this.length) this.items[(this.head + i) & this.mask] = item;
   }
 
   peek(): T | undefined {

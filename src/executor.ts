@@ -1,6 +1,6 @@
 import { ExecutorShutdownError } from './errors.js';
 import type { Future } from './future.js';
-import { MapIterator, splitMapArgs, type ChunkOutcome, type IterablesOf, type MapOptions } from './map.js';
+import { MapIterator, splitMapArgs, type Chunk, type ChunkOutcome, type IterablesOf, type MapOptions } from './map.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {
@@ -91,7 +91,7 @@ export abstract class Executor {
    * Runs several `map` items in one task, for executors with workers.
    * @internal
    */
-  submitChunk?(fn: (...args: any[]) => unknown, argsList: unknown[][]): Future<ChunkOutcome<any>>;
+  submitChunk?(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
 
   /** Throws when no new work may be submitted. @internal */
   protected _checkOpen(): void {

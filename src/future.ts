@@ -3,8 +3,8 @@ import { CancelledError, InvalidStateError, TimeoutError } from './errors.js';
 /** The states of a future, as in Python. */
 export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
 
-const PENDING = 0;
-const RUNNING = 1;
+/** @internal */ export const PENDING = 0;
+/** @internal */ export const RUNNING = 1;
 const CANCELLED = 2;
 const FINISHED = 3;
 const STATE_NAMES: readonly FutureState[] = ['PENDING', 'RUNNING', 'CANCELLED', 'FINISHED'];
@@ -19,13 +19,17 @@ export interface Waiter {
 }
 
 /**
- * The executor that runs a future: told when a queued future is cancelled,
- * and asked to stop a running one for `cancel({ interrupt: true })`.
+ * The executor that runs a future. A worker may start a task the main thread
+ * still sees as pending, so the owner has the last word on those.
  * @internal
  */
 export interface FutureOwner {
-  futureCancelled(future: Future<any>): void;
+  /** Withdraws a pending future's work; `false` when it has started (the owner then marks it running). */
+  cancelQueued(future: Future<any>): boolean;
+  /** Stops a running future's work for `cancel({ interrupt: true })`; `false` when it cannot. */
   interrupt(future: Future<any>): boolean;
+  /** Marks a pending future running when its worker has started it. */
+  refresh?(future: Future<any>): void;
 }
 
 /** Checks a timeout in milliseconds; `undefined` and `Infinity` mean none. @internal */
@@ -75,6 +79,7 @@ export class Future<T> {
 
   /** The current state, one of Python's four. */
   get state(): FutureState {
+    if (this._state === PENDING) this._owner?.refresh?.(this);
     return STATE_NAMES[this._state]!;
   }
 
@@ -85,15 +90,17 @@ export class Future<T> {
    * `interrupt` is set and the executor running it can stop it.
    */
   cancel(options?: { interrupt?: boolean }): boolean {
-    const state = this._state;
-    if (state === CANCELLED) return true;
-    if (state === FINISHED) return false;
-    if (state === RUNNING) {
-      if (options?.interrupt !== true || this._owner === null || !this._owner.interrupt(this)) return false;
-      if (this._state !== RUNNING) return this._state === CANCELLED;
+    if (this._state === PENDING && (this._owner === null || this._owner.cancelQueued(this))) {
+      this._state = CANCELLED;
+      this._complete();
+      return true;
     }
+    if (this._state === CANCELLED) return true;
+    if (this._state === FINISHED) return false;
+    // Running: only an interrupt that the owner carries out cancels it.
+    if (options?.interrupt !== true || this._owner === null || !this._owner.interrupt(this)) return false;
+    if (this._state !== RUNNING) return this._state === CANCELLED;
     this._state = CANCELLED;
-    if (state === PENDING) this._owner?.futureCancelled(this);
     this._complete();
     return true;
   }
@@ -105,6 +112,7 @@ export class Future<T> {
 
   /** Whether the task is running now. */
   running(): boolean {
+    if (this._state === PENDING) this._owner?.refresh?.(this);
     return this._state === RUNNING;
   }
 

@@ -13,3 +13,6 @@ export { Executor, type ExecutorStats, type ShutdownOptions } from './executor.j
 export type { MapOptions, IterablesOf } from './map.js';
 export { AsyncPoolExecutor } from './async-pool.js';
 export { taskSignal } from './task-signal.js';
+export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread/pool.js';
+export { defineTasks, taskRef, type TaskRef } from './tasks.js';
+export { transfer } from './codec.js';

@@ -28,8 +28,15 @@ export interface ChunkOutcome<R> {
 /** What `map` needs of an executor. @internal */
 export interface MapTarget {
   submit(fn: (...args: any[]) => unknown, ...args: any[]): Future<any>;
-  submitChunk?(fn: (...args: any[]) => unknown, argsList: unknown[][]): Future<ChunkOutcome<any>>;
+  submitChunk?(fn: (...args: any[]) => unknown, chunk: unknown[]): Future<ChunkOutcome<any>>;
 }
+
+/**
+ * A chunk of `map` items as one flat array: the arity, then each item's
+ * arguments one after another. Far cheaper to clone than an array per item.
+ * @internal
+ */
+export type Chunk = unknown[];
 
 function isIterable(value: unknown): boolean {
   return (
@@ -64,7 +71,6 @@ function checkCount(value: unknown, name: string, message: string): number | und
   return value;
 }
 
-type Step = { args: unknown[] } | null;
 
 /** Reads argument tuples zip-style: the shortest iterable ends the input. */
 class ZipReader {
@@ -82,33 +88,44 @@ class ZipReader {
     this.async = isAsync;
   }
 
-  readSync(): Step {
-    if (this.ended) return null;
-    if (this.iterators.length === 0) return this.end();
-    const args = new Array(this.iterators.length);
-    for (let i = 0; i < args.length; i++) {
-      const step = (this.iterators[i] as Iterator<unknown>).next();
-      if (step.done) return this.end();
-      args[i] = step.value;
-    }
-    return { args };
+  get arity(): number {
+    return this.iterators.length;
   }
 
-  async readAsync(): Promise<Step> {
-    if (this.ended) return null;
+  /** Appends the next item's arguments to `out`; false when the input has ended. */
+  readSync(out: unknown[]): boolean {
+    if (this.ended) return false;
     if (this.iterators.length === 0) return this.end();
-    const args = new Array(this.iterators.length);
-    for (let i = 0; i < args.length; i++) {
-      const step = await this.iterators[i]!.next();
-      if (step.done) return this.end();
-      args[i] = step.value;
+    const start = out.length;
+    for (let i = 0; i < this.iterators.length; i++) {
+      const step = (this.iterators[i] as Iterator<unknown>).next();
+      if (step.done) {
+        out.length = start;
+        return this.end();
+      }
+      out.push(step.value);
     }
-    return { args };
+    return true;
+  }
+
+  async readAsync(out: unknown[]): Promise<boolean> {
+    if (this.ended) return false;
+    if (this.iterators.length === 0) return this.end();
+    const start = out.length;
+    for (let i = 0; i < this.iterators.length; i++) {
+      const step = await this.iterators[i]!.next();
+      if (step.done) {
+        out.length = start;
+        return this.end();
+      }
+      out.push(step.value);
+    }
+    return true;
   }
 
   /** Closes every iterator that is still open, as `for...of` would. */
-  end(): null {
-    if (this.ended) return null;
+  end(): false {
+    if (this.ended) return false;
     this.ended = true;
     for (const it of this.iterators) {
       try {
@@ -118,7 +135,7 @@ class ZipReader {
         // an iterator that fails to close must not hide the result
       }
     }
-    return null;
+    return false;
   }
 }
 
@@ -306,24 +323,31 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
     return !this.closed && !this.inputDone && (this.buffersize === undefined || this.outstanding() < this.buffersize);
   }
 
-  private submitStep(args: unknown[][]): void {
-    const future = this.chunked
-      ? this.target.submitChunk!(this.fn, args)
-      : this.target.submit(this.fn, ...args[0]!);
-    this.queue.push(future);
+  /** A batch: one item's arguments, or a chunk (the arity, then the items' arguments). */
+  private newBatch(): unknown[] {
+    return this.chunked ? [this.reader.arity] : [];
+  }
+
+  private batchFull(batch: unknown[]): boolean {
+    return this.chunked ? batch.length - 1 >= this.chunksize * this.reader.arity : batch.length > 0 || this.reader.arity === 0;
+  }
+
+  private batchEmpty(batch: unknown[]): boolean {
+    return batch.length === (this.chunked ? 1 : 0);
+  }
+
+  private submitBatch(batch: unknown[]): void {
+    this.queue.push(this.chunked ? this.target.submitChunk!(this.fn, batch) : this.target.submit(this.fn, ...batch));
   }
 
   private fillSync(): void {
     try {
       while (this.canSubmit()) {
-        const batch: unknown[][] = [];
-        while (batch.length < (this.chunked ? this.chunksize : 1)) {
-          const step = this.reader.readSync();
-          if (step === null) break;
-          batch.push(step.args);
-        }
-        if (batch.length > 0) this.submitStep(batch);
-        if (batch.length < (this.chunked ? this.chunksize : 1)) this.inputDone = true;
+        const batch = this.newBatch();
+        let more = true;
+        while (!this.batchFull(batch) && (more = this.reader.readSync(batch)));
+        if (!this.batchEmpty(batch)) this.submitBatch(batch);
+        if (!more) this.inputDone = true;
       }
     } catch (error) {
       this.failInput(error);
@@ -334,15 +358,12 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
     this.pumping = true;
     try {
       while (this.canSubmit()) {
-        const batch: unknown[][] = [];
-        while (batch.length < (this.chunked ? this.chunksize : 1)) {
-          const step = await this.reader.readAsync();
-          if (step === null) break;
-          batch.push(step.args);
-        }
+        const batch = this.newBatch();
+        let more = true;
+        while (!this.batchFull(batch) && (more = await this.reader.readAsync(batch)));
         if (this.closed) break;
-        if (batch.length > 0) this.submitStep(batch);
-        if (batch.length < (this.chunked ? this.chunksize : 1)) this.inputDone = true;
+        if (!this.batchEmpty(batch)) this.submitBatch(batch);
+        if (!more) this.inputDone = true;
         this.wake();
       }
     } catch (error) {

@@ -15,6 +15,11 @@ export const napThen = async (ms, value) => {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return value;
 };
+export const napOrFail = async (n, bad) => {
+  if (n === bad) throw new RangeError(`bad item ${n}`);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  return n;
+};
 export const failIf = async (n, bad) => {
   if (n === bad) throw new RangeError(`bad item ${n}`);
   return n;
@@ -97,7 +102,7 @@ export function executorSuite(name, make, child) {
     const out = [];
     await assert.rejects(
       (async () => {
-        for await (const r of ex.map(failIf, [0, 1, 2, 3, 4, 5, 6, 7], [2, 2, 2, 2, 2, 2, 2, 2])) out.push(r);
+        for await (const r of ex.map(napOrFail, [0, 1, 2, 3, 4, 5, 6, 7], Array(8).fill(2))) out.push(r);
       })(),
       /bad item 2/,
     );
@@ -190,7 +195,7 @@ export function executorSuite(name, make, child) {
   t('shutdown({ cancelFutures: true }) cancels what has not started', async () => {
     const ex = make(1);
     const fs = Array.from({ length: 6 }, (_, i) => ex.submit(napThen, 50, i));
-    await sleep(10);
+    await within(10_000, (async () => { while (!fs[0].running()) await sleep(2); })());
     await ex.shutdown({ cancelFutures: true });
     assert.equal(fs[0].cancelled(), false);
     assert.equal(await fs[0].result(), 0);

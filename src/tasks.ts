@@ -1,0 +1,170 @@
+/**
+ * How a task function reaches a worker: as its own source text, compiled once
+ * per worker, or as a reference into a module made with `defineTasks`.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const TASK_REF = Symbol.for('concurrent-futures.task');
+
+/** Where a `defineTasks` function lives: the module's URL and its key there. */
+export interface TaskRef {
+  readonly module: string;
+  readonly name: string;
+}
+
+/** What a worker needs to get a task function. @internal */
+export type TaskDef = { source: string; name: string } | { module: string; name: string };
+
+type AnyFunction = (...args: any[]) => unknown;
+
+/** Functions defined by modules loaded in this thread, for workers to look up. */
+const registry = new Map<string, AnyFunction>();
+
+/**
+ * Declares the task functions of a module so that worker executors can run
+ * them by reference: call it as `export const tasks = defineTasks(import.meta.url, { ... })`.
+ * The object comes back unchanged, its functions still callable here and typed
+ * as written; each now carries its module URL and name.
+ */
+export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: string | URL, tasks: T): T {
+  const module = normalizeModule(moduleUrl);
+  if (tasks === null || typeof tasks !== 'object') throw new TypeError('defineTasks(): the second argument must be an object of functions');
+  for (const [name, fn] of Object.entries(tasks)) {
+    if (typeof fn !== 'function') throw new TypeError(`defineTasks(): '${name}' is not a function`);
+    const existing = (fn as any)[TASK_REF] as TaskRef | undefined;
+    if (existing === undefined) {
+      Object.defineProperty(fn, TASK_REF, { value: Object.freeze({ module, name }), enumerable: false });
+    }
+    registry.set(`${module}#${name}`, fn);
+  }
+  return tasks;
+}
+
+/** The module reference a `defineTasks` function carries, if any. */
+export function taskRef(fn: unknown): TaskRef | undefined {
+  return typeof fn === 'function' ? ((fn as any)[TASK_REF] as TaskRef | undefined) : undefined;
+}
+
+function normalizeModule(moduleUrl: string | URL): string {
+  const text = String(moduleUrl);
+  if (text.startsWith('file:') || text.startsWith('data:')) return text;
+  if (text.startsWith('/')) return pathToFileURL(text).href;
+  throw new TypeError(`defineTasks(): the first argument must be the module's import.meta.url, got '${text}'`);
+}
+
+let nextId = 1;
+const idsByFunction = new WeakMap<AnyFunction, number>();
+const idsByKey = new Map<string, number>();
+const defs = new Map<number, TaskDef>();
+
+/**
+ * The id under which workers know `fn`, registering it on first sight.
+ * Throws a `TypeError` for what cannot travel: native and bound functions, classes.
+ * @internal
+ */
+export function taskId(fn: unknown): number {
+  if (typeof fn !== 'function') throw new TypeError(`submit() expects a function, got ${fn === null ? 'null' : typeof fn}`);
+  const known = idsByFunction.get(fn as AnyFunction);
+  if (known !== undefined) return known;
+  const ref = taskRef(fn);
+  let key: string;
+  let def: TaskDef;
+  if (ref !== undefined) {
+    key = `module:${ref.module}#${ref.name}`;
+    def = { module: ref.module, name: ref.name };
+  } else {
+    const source = Function.prototype.toString.call(fn);
+    if (/\{\s*\[native code\]\s*\}$/.test(source)) {
+      throw new TypeError(
+        `${fn.name.startsWith('bound ') ? 'a bound' : 'a native'} function (${fn.name || 'anonymous'}) cannot be sent to a worker: ` +
+          'pass a self-contained function, or one made with defineTasks(import.meta.url, { ... })',
+      );
+    }
+    if (/^class\b/.test(source)) throw new TypeError(`a class (${fn.name}) cannot be a task: pass a function`);
+    key = `source:${source}`;
+    def = { source, name: fn.name };
+  }
+  let id = idsByKey.get(key);
+  if (id === undefined) {
+    id = nextId++;
+    idsByKey.set(key, id);
+    defs.set(id, def);
+  }
+  idsByFunction.set(fn as AnyFunction, id);
+  return id;
+}
+
+/** The definition behind a task id. @internal */
+export function taskDef(id: number): TaskDef {
+  return defs.get(id)!;
+}
+
+/** Compiles source text or imports a module to get a task function, in a worker. @internal */
+export async function loadTask(def: TaskDef): Promise<AnyFunction> {
+  if ('source' in def) return compile(def.source);
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = await importModule(def.module);
+  } catch (cause) {
+    throw new Error(`cannot load the task module ${def.module} in a worker: ${(cause as Error)?.message ?? cause}`, { cause });
+  }
+  const fn = registry.get(`${def.module}#${def.name}`) ?? findExported(namespace, def);
+  if (fn === undefined) {
+    throw new Error(`the task module ${def.module} defines no task '${def.name}' (is it exported from a defineTasks() call?)`);
+  }
+  return fn;
+}
+
+async function importModule(url: string): Promise<Record<string, unknown>> {
+  // Before the first import: a failed import is cached and cannot be retried.
+  if (/\.[cm]?tsx?$/.test(new URL(url).pathname)) await registerTsx();
+  return import(url);
+}
+
+let tsxRegistered: Promise<boolean> | undefined;
+
+/**
+ * Node 20 does not run `--import` preloads in worker threads, so a worker of a
+ * program started with tsx cannot import `.ts` modules until tsx registers here too.
+ */
+function registerTsx(): Promise<boolean> {
+  tsxRegistered ??= (async () => {
+    const args = process.execArgv;
+    const spec = args.find((arg, i) => /(^|[/\\])tsx([/\\@]|$)/.test(arg) && i > 0 && /^--(import|loader|experimental-loader|require)$/.test(args[i - 1]!));
+    if (spec === undefined) return false;
+    const from = spec.startsWith('file:') ? new URL(spec).pathname : spec.startsWith('/') ? spec : `${process.cwd()}/`;
+    try {
+      // `require.resolve` finds tsx's CommonJS build; its ES module build sits beside it.
+      const resolved = createRequire(from).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
+      const api = await import(pathToFileURL(resolved).href);
+      api.register();
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return tsxRegistered;
+}
+
+/** When this package is loaded twice, the registry is not shared: look through the exports. */
+function findExported(namespace: Record<string, unknown>, def: { module: string; name: string }): AnyFunction | undefined {
+  for (const value of Object.values(namespace)) {
+    const fn = value !== null && typeof value === 'object' ? (value as any)[def.name] : undefined;
+    const ref = taskRef(fn);
+    if (ref?.module === def.module && ref.name === def.name) return fn;
+  }
+  return undefined;
+}
+
+function compile(source: string): AnyFunction {
+  const evaluate = eval;
+  try {
+    return evaluate(`(${source}\n)`);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // Method shorthand (`fib(n) { ... }`) is no expression on its own.
+    const holder = evaluate(`({${source}\n})`);
+    return Object.values(holder)[0] as AnyFunction;
+  }
+}

@@ -1,0 +1,107 @@
+import { availableParallelism } from 'node:os';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { BrokenThreadPoolError } from '../errors.js';
+import { checkMaxWorkers } from '../options.js';
+import { WorkerPoolExecutor, type Transport } from '../pool/pool.js';
+import { RING, type FromWorker, type WorkerConfig } from '../pool/protocol.js';
+import { taskDef, taskId } from '../tasks.js';
+import { checkPoolOptions } from '../pool/options.js';
+
+/** The options of `ThreadPoolExecutor`. */
+export interface ThreadPoolOptions {
+  /** Workers at most; default `availableParallelism()`. */
+  maxWorkers?: number;
+  /** Worker names are `${threadNamePrefix}_${n}`; default `ThreadPoolExecutor-${pool}`. */
+  threadNamePrefix?: string;
+  /** Runs in each worker before its first task (self-contained or `defineTasks` function, sync or async). */
+  initializer?: (...args: any[]) => unknown;
+  initargs?: unknown[];
+  /** A worker is replaced after running this many tasks. */
+  maxTasksPerWorker?: number;
+  /** An idle worker exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
+  idleTimeout?: number;
+  /** Heap limits of each worker; a worker that runs out fails its task with `BrokenThreadPoolError`. */
+  resourceLimits?: ResourceLimits;
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+let pools = 0;
+
+/**
+ * Runs tasks on `worker_threads`: true parallelism across cores. Tasks are
+ * self-contained functions (sent as source) or `defineTasks` functions.
+ */
+export class ThreadPoolExecutor extends WorkerPoolExecutor {
+  private readonly prefix: string;
+  private readonly resourceLimits: ResourceLimits | undefined;
+
+  constructor(options?: number | ThreadPoolOptions) {
+    const opts: ThreadPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
+    const maxWorkers = checkMaxWorkers(opts.maxWorkers) ?? availableParallelism();
+    const common = checkPoolOptions(opts.initializer, opts.initargs, opts.maxTasksPerWorker, 'maxTasksPerWorker', opts.idleTimeout);
+    super({
+      maxWorkers,
+      initializer: common.initializer === undefined ? null : taskDef(taskId(common.initializer)),
+      initargs: common.initargs,
+      maxTasksPerWorker: common.maxTasks,
+      idleTimeout: common.idleTimeout,
+    });
+    pools++;
+    if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') throw new TypeError('threadNamePrefix must be a string');
+    this.prefix = opts.threadNamePrefix || `ThreadPoolExecutor-${pools}`;
+    this.resourceLimits = opts.resourceLimits;
+  }
+
+  /** @internal */
+  protected _spawn(hooks: { index: number; onMessage(m: FromWorker): void; onExit(code: number | null): void; setReason(r: string): void }): Transport {
+    const states = new Int32Array(new SharedArrayBuffer(RING * Int32Array.BYTES_PER_ELEMENT));
+    const name = `${this.prefix}_${hooks.index}`;
+    const config: WorkerConfig = { name, states, initializer: this._options.initializer, initargs: this._options.initargs };
+    const worker = new Worker(WORKER_URL, {
+      workerData: config,
+      name,
+      resourceLimits: this.resourceLimits,
+      execArgv: workerExecArgv(),
+    } as ConstructorParameters<typeof Worker>[1]);
+    worker.on('message', hooks.onMessage);
+    worker.on('error', (error: Error & { code?: string }) => {
+      hooks.setReason(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `out of memory (${error.message})` : `${error.name}: ${error.message}`);
+    });
+    worker.on('exit', (code) => hooks.onExit(code));
+    // The pool holds the process open while it has work; an idle worker must not.
+    // (After the listeners: adding a 'message' listener refs the worker again.)
+    worker.unref();
+    return {
+      states,
+      post: (message, transferList) => worker.postMessage(message, transferList as any[]),
+      terminate: () => void worker.terminate(),
+    };
+  }
+
+  /** @internal */
+  protected _brokenWorkerError(code: number | null, _signal: unknown, reason: string | undefined): BrokenThreadPoolError {
+    const error = new BrokenThreadPoolError(
+      `A worker thread ended while running this task (exit code ${code}${reason ? `, ${reason}` : ''}); the pool replaced it`,
+    );
+    error.exitCode = code ?? undefined;
+    error.reason = reason;
+    return error;
+  }
+
+  /** @internal */
+  protected _brokenPoolError(cause: unknown): BrokenThreadPoolError {
+    return new BrokenThreadPoolError('A thread initializer failed, the thread pool is not usable anymore', { cause });
+  }
+}
+
+/** The parent's flags, less those that only mean something for the main script (`-e`, `--input-type`). */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
+    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) out.push(arg);
+  }
+  return out;
+}
