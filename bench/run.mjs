@@ -6,7 +6,43 @@ import { runSuite } from './harness.mjs';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const list = (file) => JSON.parse(execFileSync(process.execPath, [fileURLToPath(new URL(file, import.meta.url)), '--list'], { encoding: 'utf8' }));
 
+/** Work units for a ~20 ms CPU-bound task on this machine. */
+function calibrate() {
+  const started = performance.now();
+  let units = 100_000;
+  for (;;) {
+    const t0 = performance.now();
+    let acc = 0;
+    for (let i = 0; i < units; i++) acc = (acc + Math.sqrt(i) * 1.0000001) % 1e9;
+    const ms = performance.now() - t0;
+    if (ms > 5 || performance.now() - started > 2000) return Math.round((units * 20) / ms);
+    units *= 2;
+  }
+}
+
+const hasPython = (() => {
+  try {
+    execFileSync('python3', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function threads() {
+  const units = String(calibrate());
+  const peers = ['concurrent-futures', 'piscina', 'tinypool', 'workerpool', 'poolifier', ...(hasPython ? ['CPython'] : [])];
+  const w = (workload, title, unit, extra = {}) =>
+    runSuite(title, './threads.mjs', extra.contenders ?? peers, { rounds, baseline: extra.baseline ?? 'piscina', unit, args: [workload, units], lowerIsBetter: extra.lowerIsBetter });
+  w('W1', 'W1: 100k tiny tasks submitted one by one, 2 workers', 'tasks/s');
+  w('W1-map', 'W1-map: map over 100k tiny items, chunksize 256, 2 workers', 'items/s', { contenders: ['concurrent-futures', ...(hasPython ? ['CPython'] : [])], baseline: 'concurrent-futures' });
+  w('W2', 'W2: one task at a time on a warm worker (round trip)', 'µs/task', { lowerIsBetter: true });
+  w('W3', 'W3: 64 CPU-bound ~20 ms tasks on 2 workers (speedup over serial)', 'speedup');
+  w('MEM', 'MEM: 1M tiny tasks queued at once (peak RSS)', 'peak RSS MB', { lowerIsBetter: true });
+}
+
 const suites = {
+  threads,
   async: () => runSuite('W0: 1M tiny async tasks, concurrency 10', './async.mjs', list('./async.mjs'), { rounds, baseline: 'p-limit', unit: 'tasks/s' }),
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `concurrent-futures` command: `demo` runs the seed notebook's six patterns. */
-import { AsyncPoolExecutor } from './index.js';
+import { AsyncPoolExecutor, ThreadPoolExecutor } from './index.js';
 import { runDemo } from './demo.js';
 
 const usage = `usage: concurrent-futures <command>
@@ -11,7 +11,10 @@ commands:
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   if (command === 'demo') {
-    await runDemo([['AsyncPoolExecutor', (n) => new AsyncPoolExecutor(n)]]);
+    await runDemo([
+      ['AsyncPoolExecutor', (n) => new AsyncPoolExecutor(n)],
+      ['ThreadPoolExecutor', (n) => new ThreadPoolExecutor(n)],
+    ]);
     return 0;
   }
   if (command === undefined || command === '--help' || command === '-h') {

@@ -6,7 +6,8 @@ import { asCompleted, wait, FIRST_COMPLETED, type Executor, type Future } from '
 
 type MakeExecutor = (maxWorkers?: number) => Executor;
 
-// Sleep for less than a second, like the notebook's `sleep(random())`.
+// Sleep for less than a second, like the notebook's `sleep(random())`. The tasks are
+// self-contained (they use only their arguments and globals), so worker pools run them too.
 const task = async <T>(value: T): Promise<T> => {
   await new Promise((resolve) => setTimeout(resolve, Math.random() * 1000));
   return value;

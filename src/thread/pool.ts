@@ -57,12 +57,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     const states = new Int32Array(new SharedArrayBuffer(RING * Int32Array.BYTES_PER_ELEMENT));
     const name = `${this.prefix}_${hooks.index}`;
     const config: WorkerConfig = { name, states, initializer: this._options.initializer, initargs: this._options.initargs };
-    const worker = new Worker(WORKER_URL, {
-      workerData: config,
-      name,
-      resourceLimits: this.resourceLimits,
-      execArgv: workerExecArgv(),
-    } as ConstructorParameters<typeof Worker>[1]);
+    const worker = startWorker({ workerData: config, name, resourceLimits: this.resourceLimits });
     worker.on('message', hooks.onMessage);
     worker.on('error', (error: Error & { code?: string }) => {
       hooks.setReason(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `out of memory (${error.message})` : `${error.name}: ${error.message}`);
@@ -94,14 +89,35 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   }
 }
 
-/** The parent's flags, less those that only mean something for the main script (`-e`, `--input-type`). */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
+type WorkerOptions = NonNullable<ConstructorParameters<typeof Worker>[1]> & { name?: string };
+
+/** Flags a worker refuses (`--expose-gc`, say), learnt from the first refusal. */
+let refusedFlags: Set<string> | null = null;
+
+function startWorker(options: WorkerOptions): Worker {
+  const execArgv = workerExecArgv();
+  try {
+    return new Worker(WORKER_URL, execArgv === undefined ? options : { ...options, execArgv });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || refusedFlags !== null) throw error;
+    refusedFlags = new Set((error as Error).message.replace(/^[^:]*:\s*/, '').split(/,\s*/));
+    return startWorker(options);
+  }
+}
+
+/**
+ * The parent's flags, less those that only mean something for the main script
+ * (`-e`, `--input-type`) and those workers refuse; undefined when all apply.
+ */
+function workerExecArgv(): string[] | undefined {
   const args = process.execArgv;
+  const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
-    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) out.push(arg);
+    else if (arg.startsWith('--input-type') || arg.startsWith('--eval=') || arg.startsWith('--print=')) continue;
+    else if (refusedFlags?.has(arg.split('=')[0]!) || refusedFlags?.has(arg)) continue;
+    else out.push(arg);
   }
-  return out;
+  return out.length === args.length ? undefined : out;
 }

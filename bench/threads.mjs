@@ -1,0 +1,103 @@
+// Thread pools side by side. Run as: node threads.mjs <contender> <workload> [workUnits]
+// Workloads: W1 (100k tiny tasks submitted one by one, pool of 2), W1-map (map with
+// chunksize 256 over 100k items), W2 (round trip of one task at a time on a warm
+// worker, µs), W3 (64 CPU-bound ~20 ms tasks on 2 workers: speedup over serial),
+// MEM (1M tiny tasks queued at once: peak RSS is the figure).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { report } from './harness.mjs';
+import { work } from './tasks.mjs';
+
+const [contender, workload, unitsArg] = process.argv.slice(2);
+const units = Number(unitsArg ?? 2_000_000);
+const WORKERS = 2;
+const peerFile = new URL('./peer-workers.mjs', import.meta.url);
+const N = { W1: 100_000, 'W1-map': 100_000, W2: 20_000, W3: 64, MEM: 1_000_000 }[workload];
+
+/** Each pool as: submit(name, arg) → promise, map (optional), close. */
+async function open(name) {
+  if (name === 'concurrent-futures') {
+    const { ThreadPoolExecutor } = await import('concurrent-futures');
+    const { tasks } = await import('./tasks.mjs');
+    const ex = new ThreadPoolExecutor(WORKERS);
+    return {
+      submit: (fn, x) => ex.submit(tasks[fn], x),
+      settle: (f) => f.result(),
+      map: async (items) => {
+        let n = 0;
+        for await (const _ of ex.map(tasks.tiny, items, { chunksize: 256 })) n++;
+        return n;
+      },
+      close: () => ex.shutdown(),
+    };
+  }
+  if (name === 'piscina') {
+    const { Piscina } = await import('piscina');
+    const pool = new Piscina({ filename: peerFile.href, minThreads: WORKERS, maxThreads: WORKERS, });
+    return { submit: (fn, x) => pool.run(x, { name: fn }), settle: (p) => p, close: () => pool.destroy() };
+  }
+  if (name === 'tinypool') {
+    const { Tinypool } = await import('tinypool');
+    const pool = new Tinypool({ filename: peerFile.href, minThreads: WORKERS, maxThreads: WORKERS });
+    return { submit: (fn, x) => pool.run(x, { name: fn }), settle: (p) => p, close: () => pool.destroy() };
+  }
+  if (name === 'workerpool') {
+    const { default: workerpool } = await import('workerpool');
+    process.env.BENCH_PEER_KIND = 'workerpool';
+    const pool = workerpool.pool(fileURLToPath(peerFile), { minWorkers: WORKERS, maxWorkers: WORKERS, workerType: 'thread', workerThreadOpts: { env: process.env } });
+    return { submit: (fn, x) => pool.exec(fn, [x]), settle: (p) => p, close: () => pool.terminate() };
+  }
+  if (name === 'poolifier') {
+    const { FixedThreadPool } = await import('poolifier');
+    process.env.BENCH_PEER_KIND = 'poolifier';
+    const pool = new FixedThreadPool(WORKERS, fileURLToPath(peerFile), { errorHandler: (e) => console.error(e) });
+    return { submit: (fn, x) => pool.execute(x, fn), settle: (p) => p, close: () => pool.destroy() };
+  }
+  throw new Error(`unknown contender ${name}`);
+}
+
+async function main() {
+  if (contender === 'CPython') {
+    const out = spawnSync('python3', [fileURLToPath(new URL('./cpython.py', import.meta.url)), 'thread', workload, String(units)], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(out.stderr);
+    process.stdout.write(out.stdout);
+    return;
+  }
+  const pool = await open(contender);
+  // Warm every worker up, and the JIT on both sides of the pool, the same way for every pool.
+  await Promise.all(Array.from({ length: WORKERS * 4 }, (_, i) => pool.settle(pool.submit('tiny', i))));
+  if (workload === 'W1') await Promise.all(Array.from({ length: 20_000 }, (_, i) => pool.settle(pool.submit('tiny', i))));
+  if (workload === 'W1' || workload === 'MEM') {
+    const t0 = performance.now();
+    const ps = new Array(N);
+    for (let i = 0; i < N; i++) ps[i] = pool.submit('tiny', i);
+    for (let i = 0; i < N; i++) await pool.settle(ps[i]);
+    const s = (performance.now() - t0) / 1000;
+    report(workload === 'MEM' ? process.resourceUsage().maxRSS / 1024 : N / s); // MEM: peak RSS in MB
+  } else if (workload === 'W1-map') {
+    if (!pool.map) throw new Error('no chunked map');
+    const items = Array.from({ length: N }, (_, i) => i);
+    for (let i = 0; i < 3; i++) await pool.map(items);
+    const t0 = performance.now();
+    const n = await pool.map(items);
+    if (n !== N) throw new Error('lost items');
+    report(N / ((performance.now() - t0) / 1000));
+  } else if (workload === 'W2') {
+    for (let i = 0; i < 2000; i++) await pool.settle(pool.submit('tiny', i));
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) await pool.settle(pool.submit('tiny', i));
+    report(((performance.now() - t0) * 1000) / N);
+  } else if (workload === 'W3') {
+    const s0 = performance.now();
+    for (let i = 0; i < 8; i++) work(units);
+    const serialPerTask = (performance.now() - s0) / 8;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: N }, () => pool.settle(pool.submit('work', units))));
+    const parallel = performance.now() - t0;
+    report((serialPerTask * N) / parallel);
+  }
+  await pool.close();
+}
+
+await main();
+process.exit(0);
