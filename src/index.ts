@@ -16,3 +16,4 @@ export { taskSignal } from './task-signal.js';
 export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread/pool.js';
 export { defineTasks, taskRef, type TaskRef } from './tasks.js';
 export { transfer } from './codec.js';
+export { ProcessPoolExecutor, type ProcessPoolOptions } from './process/pool.js';

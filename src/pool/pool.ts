@@ -56,7 +56,7 @@ class PoolWorker {
   constructor(readonly index: number) {}
 }
 
-/** Tasks ahead of the running one a worker gets: enough for ~TARGET_MS of work. */
+/** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
 const MAX_DEPTH = RING / 2;
 
@@ -194,6 +194,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     if (w === null || !w.alive) return false;
     const states = w.transport.states;
     if (states !== null && Atomics.compareExchange(states, task.slot, STARTED, CANCELLED) !== STARTED) return false;
+    w.reason ??= 'stopped to interrupt another task';
     this.retire(w, true);
     this._counters.cancelled++;
     this.taskEnded();
@@ -238,7 +239,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   private feed(w: PoolWorker, limit: number): void {
     if (!w.alive) return;
     const states = w.transport.states;
-    const depth = states === null ? 1 : this.depth();
+    const depth = this.depth();
     let room = Math.min(limit, depth - w.inflight.length, this._options.maxTasksPerWorker - w.assigned);
     if (room <= 0) return;
     let defs: Array<[number, TaskDef]> | undefined;
@@ -266,7 +267,8 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       if (states !== null) Atomics.store(states, task.slot, QUEUED);
       // The payload stays until the task ends: a worker that dies before starting it hands it back.
       w.inflight.push(task);
-      if (states === null) task._state = RUNNING; // one task at a time: sent is started
+      // Without shared states a task cannot be withdrawn once sent: it counts as running, as in CPython's process pool.
+      if (states === null) task._state = RUNNING;
     }
     w.assigned += batch.length;
     if (w.idleTimer !== null) {
@@ -338,6 +340,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       this.breakPool(decodeError(message.initFailed));
       return;
     }
+    if ('ready' in message) return;
     const r = message.r;
     const n = r.length >> 1;
     if (n > 0) {
@@ -377,9 +380,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   /** A worker ended: fail the task it was running, queue again those it never started. */
   private onExit(w: PoolWorker, code: number | null, signal?: string | null): void {
     const states = w.transport.states;
-    const head = w.inflight.peek();
-    const cameUp = w.cameUp || (head != null && states !== null && Atomics.load(states, head.slot) !== QUEUED);
-    if (w.alive && !cameUp && code !== 0) {
+    if (w.alive && !w.cameUp && code !== 0) {
       // A worker that cannot even start would fail again each time: the pool cannot work.
       w.alive = false;
       this.workers.splice(this.workers.indexOf(w), 1);
@@ -395,15 +396,11 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     }
     if (w.idleTimer !== null) clearTimeout(w.idleTimer);
     const requeue: PoolTask<any>[] = [];
-    let first = true;
     while (w.inflight.length > 0) {
       const task = w.inflight.shift();
-      if (task == null || task.done()) {
-        first = false;
-        continue;
-      }
-      const started = states === null ? first : Atomics.load(states, task.slot) !== QUEUED;
-      first = false;
+      if (task == null || task.done()) continue;
+      // Without shared states, what a dead worker had been sent may have run: it fails rather than risk running twice.
+      const started = states === null || Atomics.load(states, task.slot) !== QUEUED;
       if (started) {
         this.fail(task, this._brokenWorkerError(code, signal, w.reason));
       } else {
@@ -425,7 +422,9 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     if (i >= 0) this.workers.splice(i, 1);
     if (w.idleTimer !== null) clearTimeout(w.idleTimer);
     if (force) this.steal(w);
+    // Held until it has exited, so that `shutdown()` can see it go.
     this.dying++;
+    this.keepAlive.hold();
     w.transport.terminate();
     if (this.queue.length > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
@@ -483,7 +482,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   /** Lets the process exit when idle; at shutdown, stops the workers once the work is done. */
   private settleIdle(): void {
     if (this.pending > 0) return;
-    this.keepAlive.release();
+    if (this.dying === 0) this.keepAlive.release();
     if (!this._shutdown) return;
     for (const w of [...this.workers]) this.retire(w, false);
     if (this.workers.length === 0 && this.dying === 0) {

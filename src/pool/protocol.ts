@@ -30,7 +30,12 @@ export interface InitFailedMessage {
   initFailed: unknown;
 }
 
-export type FromWorker = ResultMessage | InitFailedMessage;
+/** The worker is up and its initializer has run: it can fail only tasks from now on. */
+export interface ReadyMessage {
+  ready: true;
+}
+
+export type FromWorker = ResultMessage | InitFailedMessage | ReadyMessage;
 
 /** What a worker needs before its first task. */
 export interface WorkerConfig {

@@ -73,6 +73,7 @@ export class TaskRunner {
         return;
       }
     }
+    this.send({ ready: true }, []);
     this.busy = false;
     this.drain();
   }

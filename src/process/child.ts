@@ -1,0 +1,26 @@
+/** The entry of a process pool's child: runs what the pool sends over IPC. */
+import { Worker } from 'node:worker_threads';
+import { TaskRunner } from '../pool/runner.js';
+import type { FromWorker, ToWorker, WorkerConfig } from '../pool/protocol.js';
+
+(globalThis as any).__name ??= (fn: unknown) => fn;
+
+// A child must not outlive its pool's process, even while a task keeps its
+// event loop busy: a watchdog thread ends it once the parent is gone.
+const watchdog = new Worker(
+  `const { workerData } = require('node:worker_threads');
+   setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 250);`,
+  { eval: true, workerData: process.ppid },
+);
+watchdog.unref();
+process.on('disconnect', () => process.exit(0));
+
+let runner: TaskRunner | null = null;
+const send = (message: FromWorker): void => {
+  process.send!(message);
+};
+
+process.on('message', (message: ToWorker | { config: WorkerConfig }) => {
+  if (runner === null) runner = new TaskRunner(send, (message as { config: WorkerConfig }).config);
+  else runner.receive(message as ToWorker);
+});

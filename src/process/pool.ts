@@ -1,0 +1,111 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { BrokenProcessPoolError } from '../errors.js';
+import { checkMaxWorkers } from '../options.js';
+import { checkPoolOptions } from '../pool/options.js';
+import { WorkerPoolExecutor, type Transport } from '../pool/pool.js';
+import type { FromWorker, WorkerConfig } from '../pool/protocol.js';
+import { taskDef, taskId } from '../tasks.js';
+
+/** The options of `ProcessPoolExecutor`. */
+export interface ProcessPoolOptions {
+  /** Child processes at most; default `availableParallelism()`. */
+  maxWorkers?: number;
+  /** Runs in each child before its first task (self-contained or `defineTasks` function, sync or async). */
+  initializer?: (...args: any[]) => unknown;
+  initargs?: unknown[];
+  /** A child is replaced by a fresh process after running this many tasks. */
+  maxTasksPerChild?: number;
+  /** An idle child exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
+  idleTimeout?: number;
+  /** The children's environment; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Node flags of the children (e.g. `--max-old-space-size=512`); default `process.execArgv`. */
+  execArgv?: string[];
+}
+
+const CHILD_PATH = new URL('./child.js', import.meta.url);
+
+/**
+ * Runs tasks in child processes (`child_process.fork`): isolation for code
+ * that may crash, leak or need per-task process state. A child that dies
+ * mid-task fails that task with `BrokenProcessPoolError`; the pool replaces
+ * the child and keeps serving (Python would mark the whole pool broken).
+ */
+export class ProcessPoolExecutor extends WorkerPoolExecutor {
+  private readonly env: NodeJS.ProcessEnv | undefined;
+  private readonly execArgv: string[] | undefined;
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(options?: number | ProcessPoolOptions) {
+    const opts: ProcessPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
+    const maxWorkers = checkMaxWorkers(opts.maxWorkers) ?? availableParallelism();
+    const common = checkPoolOptions(opts.initializer, opts.initargs, opts.maxTasksPerChild, 'maxTasksPerChild', opts.idleTimeout);
+    if (opts.execArgv !== undefined && (!Array.isArray(opts.execArgv) || opts.execArgv.some((a) => typeof a !== 'string'))) {
+      throw new TypeError('execArgv must be an array of strings');
+    }
+    if (opts.env !== undefined && (opts.env === null || typeof opts.env !== 'object')) throw new TypeError('env must be an object');
+    super({
+      maxWorkers,
+      initializer: common.initializer === undefined ? null : taskDef(taskId(common.initializer)),
+      initargs: common.initargs,
+      maxTasksPerWorker: common.maxTasks,
+      idleTimeout: common.idleTimeout,
+    });
+    this.env = opts.env;
+    this.execArgv = opts.execArgv;
+  }
+
+  /** @internal */
+  protected _spawn(hooks: { index: number; onMessage(m: FromWorker): void; onExit(code: number | null, signal?: string | null): void; setReason(r: string): void }): Transport {
+    const child = fork(CHILD_PATH, [], {
+      serialization: 'advanced',
+      env: this.env,
+      execArgv: this.execArgv ?? childExecArgv(),
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    });
+    this.children.add(child);
+    child.on('message', hooks.onMessage as (m: unknown) => void);
+    child.on('error', (error) => hooks.setReason(`${error.name}: ${error.message}`));
+    child.on('exit', (code, signal) => {
+      this.children.delete(child);
+      hooks.onExit(code, signal);
+    });
+    const config: WorkerConfig = { name: `ProcessPoolExecutor_${hooks.index}`, states: null, initializer: this._options.initializer, initargs: this._options.initargs };
+    child.send({ config });
+    // The pool holds the process open while it has work; an idle child must not.
+    child.unref();
+    (child as any).channel?.unref();
+    return {
+      states: null,
+      post: (message) => void child.send(message),
+      terminate: () => void child.kill('SIGKILL'),
+    };
+  }
+
+  /** @internal */
+  protected _brokenWorkerError(code: number | null, signal: string | null | undefined, reason: string | undefined): BrokenProcessPoolError {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const error = new BrokenProcessPoolError(`A child process ${how} while running this task${reason ? ` (${reason})` : ''}; the pool replaced it`);
+    error.exitCode = code;
+    error.signal = (signal ?? null) as NodeJS.Signals | null;
+    return error;
+  }
+
+  /** @internal */
+  protected _brokenPoolError(cause: unknown): BrokenProcessPoolError {
+    return new BrokenProcessPoolError('A process initializer failed, the process pool is not usable anymore', { cause });
+  }
+}
+
+/** The parent's flags, less those that only mean something for the main script. */
+function childExecArgv(): string[] {
+  const args = process.execArgv;
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
+    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) out.push(arg);
+  }
+  return out;
+}
