@@ -16,13 +16,13 @@ const median = (xs) => {
  * @param {string[]} contenders
  * @param {{ rounds: number, baseline: string, unit: string, args?: string[], lowerIsBetter?: boolean }} options
  */
-export function runSuite(title, script, contenders, { rounds, baseline, unit, args = [], lowerIsBetter = false }) {
+export function runSuite(title, script, contenders, { rounds, baseline, unit, args = [], lowerIsBetter = false, prefix = [] }) {
   const samples = new Map(contenders.map((c) => [c, { value: [], rss: [], errors: [] }]));
   const file = fileURLToPath(new URL(script, import.meta.url));
   for (let round = 0; round < rounds; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const name of order) {
-      const out = spawnSync(process.execPath, ['--expose-gc', file, name, ...args], { encoding: 'utf8', timeout: 600_000 });
+      const out = spawnSync(process.execPath, ['--expose-gc', file, ...prefix, name, ...args], { encoding: 'utf8', timeout: 600_000 });
       const line = out.stdout.trim().split('\n').pop();
       try {
         const { value, rss } = JSON.parse(line);

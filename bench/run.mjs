@@ -33,7 +33,7 @@ function threads() {
   const units = String(calibrate());
   const peers = ['concurrent-futures', 'piscina', 'tinypool', 'workerpool', 'poolifier', ...(hasPython ? ['CPython'] : [])];
   const w = (workload, title, unit, extra = {}) =>
-    runSuite(title, './threads.mjs', extra.contenders ?? peers, { rounds, baseline: extra.baseline ?? 'piscina', unit, args: [workload, units], lowerIsBetter: extra.lowerIsBetter });
+    runSuite(`threads ${title}`, './pools.mjs', extra.contenders ?? peers, { rounds, baseline: extra.baseline ?? 'piscina', unit, args: [workload, units], lowerIsBetter: extra.lowerIsBetter, prefix: ['thread'] });
   w('W1', 'W1: 100k tiny tasks submitted one by one, 2 workers', 'tasks/s');
   w('W1-map', 'W1-map: map over 100k tiny items, chunksize 256, 2 workers', 'items/s', { contenders: ['concurrent-futures', ...(hasPython ? ['CPython'] : [])], baseline: 'concurrent-futures' });
   w('W2', 'W2: one task at a time on a warm worker (round trip)', 'µs/task', { lowerIsBetter: true });
@@ -41,8 +41,20 @@ function threads() {
   w('MEM', 'MEM: 1M tiny tasks queued at once (peak RSS)', 'peak RSS MB', { lowerIsBetter: true });
 }
 
+function processes() {
+  const units = String(calibrate());
+  const peers = ['concurrent-futures', 'tinypool', ...(hasPython ? ['CPython'] : [])];
+  const baseline = hasPython ? 'CPython' : 'tinypool';
+  const w = (workload, title, unit, contenders = peers) =>
+    runSuite(`processes ${title}`, './pools.mjs', contenders, { rounds, baseline, unit, args: [workload, units], prefix: ['process'] });
+  w('W1', 'W1: 20k tiny tasks submitted one by one, 2 processes', 'tasks/s');
+  w('W1-map', 'W1-map: map over 100k tiny items, chunksize 256, 2 processes', 'items/s', ['concurrent-futures', ...(hasPython ? ['CPython'] : [])]);
+  w('W3', 'W3: 64 CPU-bound ~20 ms tasks on 2 processes (speedup over serial)', 'speedup');
+}
+
 const suites = {
   threads,
+  processes,
   async: () => runSuite('W0: 1M tiny async tasks, concurrency 10', './async.mjs', list('./async.mjs'), { rounds, baseline: 'p-limit', unit: 'tasks/s' }),
 };
 

@@ -41,20 +41,36 @@ class PoolTask<T> extends Future<T> {
   }
 }
 
+/** What a transport reports back to the pool about its worker. @internal */
+export interface WorkerHooks {
+  readonly index: number;
+  onMessage(message: FromWorker): void;
+  onExit(code: number | null, signal?: string | null): void;
+  /** Why the worker is about to end (an uncaught error, out of memory), for the error its task gets. */
+  setReason(reason: string): void;
+}
+
 /** The pool's view of one worker. */
 class PoolWorker {
   readonly inflight = new Deque<PoolTask<any> | null>();
   readonly known = new Set<number>();
   seq = 0;
   assigned = 0;
-  /** Set once the worker has reported back or started a task: it did come up. */
+  /** Set once the worker has reported back: it did come up. */
   cameUp = false;
+  startupTimer: NodeJS.Timeout | null = null;
   alive = true;
   idleTimer: NodeJS.Timeout | null = null;
   reason: string | undefined;
   transport!: Transport;
   constructor(readonly index: number) {}
 }
+
+/**
+ * Node 20 sometimes never finishes starting a worker created while others
+ * exit; one that has not reported within this long is ended and replaced.
+ */
+const STARTUP_TIMEOUT = 5000;
 
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
@@ -94,7 +110,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   }
 
   /** Starts one worker; the pool feeds it through the transport and hears back through `_onMessage`/`_onExit`. @internal */
-  protected abstract _spawn(worker: { index: number; onMessage(m: FromWorker): void; onExit(code: number | null, signal?: string | null): void; setReason(r: string): void }): Transport;
+  protected abstract _spawn(hooks: WorkerHooks): Transport;
 
   /** The error for a worker that died mid-task. @internal */
   protected abstract _brokenWorkerError(code: number | null, signal: string | null | undefined, reason: string | undefined): BrokenExecutorError;
@@ -331,11 +347,21 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       onExit: (code, signal) => this.onExit(w, code, signal),
       setReason: (r) => (w.reason ??= r),
     });
+    w.startupTimer = setTimeout(() => {
+      // Let a message that is already waiting be handled first.
+      setImmediate(() => {
+        if (!w.cameUp && w.alive) this.retire(w, true);
+      });
+    }, STARTUP_TIMEOUT);
+    w.startupTimer.unref();
     return w;
   }
 
   private onMessage(w: PoolWorker, message: FromWorker): void {
-    w.cameUp = true;
+    if (!w.cameUp) {
+      w.cameUp = true;
+      clearTimeout(w.startupTimer!);
+    }
     if ('initFailed' in message) {
       this.breakPool(decodeError(message.initFailed));
       return;
@@ -350,10 +376,14 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     const c = this._counters;
     for (let i = 0; i < r.length; i += 2) {
       const task = w.inflight.shift();
-      if (task == null || task.done()) continue; // stolen, cancelled or interrupted
+      if (task == null) continue; // stolen
+      // A finished task must not hold its worker: exited workers have to be collectable.
+      task.worker = null;
+      if (task.done()) continue; // cancelled or interrupted
       const status = r[i];
       if (status === SKIPPED) continue;
       task.payload = null;
+      task.transfers = null;
       c.completed++;
       if (status === OK) {
         let value = r[i + 1];
@@ -398,9 +428,14 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     const requeue: PoolTask<any>[] = [];
     while (w.inflight.length > 0) {
       const task = w.inflight.shift();
-      if (task == null || task.done()) continue;
-      // Without shared states, what a dead worker had been sent may have run: it fails rather than risk running twice.
-      const started = states === null || Atomics.load(states, task.slot) !== QUEUED;
+      if (task == null) continue;
+      if (task.done()) {
+        task.worker = null;
+        continue;
+      }
+      // Without shared states, what a dead worker had been sent may have run (unless it never came up):
+      // it fails rather than risk running twice.
+      const started = states === null ? w.cameUp : Atomics.load(states, task.slot) !== QUEUED;
       if (started) {
         this.fail(task, this._brokenWorkerError(code, signal, w.reason));
       } else {
@@ -421,6 +456,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
     if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    clearTimeout(w.startupTimer!);
     if (force) this.steal(w);
     // Held until it has exited, so that `shutdown()` can see it go.
     this.dying++;
@@ -451,8 +487,10 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   }
 
   private fail(task: PoolTask<any>, error: unknown): void {
+    task.worker = null;
     if (task.done()) return;
     task.payload = null;
+    task.transfers = null;
     this._counters.completed++;
     this._counters.failed++;
     this.pending--;

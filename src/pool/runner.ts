@@ -62,6 +62,8 @@ export class TaskRunner {
   }
 
   private async initialize(): Promise<void> {
+    // Up as soon as the module has loaded; the initializer may take as long as it needs.
+    this.send({ ready: true }, []);
     const { initializer, initargs } = this.config;
     if (initializer !== null) {
       try {
@@ -73,7 +75,6 @@ export class TaskRunner {
         return;
       }
     }
-    this.send({ ready: true }, []);
     this.busy = false;
     this.drain();
   }

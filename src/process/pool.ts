@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { BrokenProcessPoolError } from '../errors.js';
 import { checkMaxWorkers } from '../options.js';
 import { checkPoolOptions } from '../pool/options.js';
-import { WorkerPoolExecutor, type Transport } from '../pool/pool.js';
+import { inheritedExecArgv } from '../pool/exec-argv.js';
+import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
 import type { FromWorker, WorkerConfig } from '../pool/protocol.js';
 import { taskDef, taskId } from '../tasks.js';
 
@@ -57,11 +58,11 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
   }
 
   /** @internal */
-  protected _spawn(hooks: { index: number; onMessage(m: FromWorker): void; onExit(code: number | null, signal?: string | null): void; setReason(r: string): void }): Transport {
+  protected _spawn(hooks: WorkerHooks): Transport {
     const child = fork(CHILD_PATH, [], {
       serialization: 'advanced',
       env: this.env,
-      execArgv: this.execArgv ?? childExecArgv(),
+      execArgv: this.execArgv ?? inheritedExecArgv(),
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
     this.children.add(child);
@@ -96,16 +97,4 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
   protected _brokenPoolError(cause: unknown): BrokenProcessPoolError {
     return new BrokenProcessPoolError('A process initializer failed, the process pool is not usable anymore', { cause });
   }
-}
-
-/** The parent's flags, less those that only mean something for the main script. */
-function childExecArgv(): string[] {
-  const args = process.execArgv;
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
-    else if (!arg.startsWith('--input-type') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) out.push(arg);
-  }
-  return out;
 }

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { BrokenThreadPoolError } from '../errors.js';
 import { checkMaxWorkers } from '../options.js';
-import { WorkerPoolExecutor, type Transport } from '../pool/pool.js';
+import { inheritedExecArgv } from '../pool/exec-argv.js';
+import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
 import { RING, type FromWorker, type WorkerConfig } from '../pool/protocol.js';
 import { taskDef, taskId } from '../tasks.js';
 import { checkPoolOptions } from '../pool/options.js';
@@ -53,7 +54,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   }
 
   /** @internal */
-  protected _spawn(hooks: { index: number; onMessage(m: FromWorker): void; onExit(code: number | null): void; setReason(r: string): void }): Transport {
+  protected _spawn(hooks: WorkerHooks): Transport {
     const states = new Int32Array(new SharedArrayBuffer(RING * Int32Array.BYTES_PER_ELEMENT));
     const name = `${this.prefix}_${hooks.index}`;
     const config: WorkerConfig = { name, states, initializer: this._options.initializer, initargs: this._options.initargs };
@@ -63,6 +64,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
       hooks.setReason(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `out of memory (${error.message})` : `${error.name}: ${error.message}`);
     });
     worker.on('exit', (code) => hooks.onExit(code));
+
     // The pool holds the process open while it has work; an idle worker must not.
     // (After the listeners: adding a 'message' listener refs the worker again.)
     worker.unref();
@@ -105,19 +107,8 @@ function startWorker(options: WorkerOptions): Worker {
   }
 }
 
-/**
- * The parent's flags, less those that only mean something for the main script
- * (`-e`, `--input-type`) and those workers refuse; undefined when all apply.
- */
+/** The inherited flags, or undefined when all apply (the Worker default, which also drops what workers refuse). */
 function workerExecArgv(): string[] | undefined {
-  const args = process.execArgv;
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') i++;
-    else if (arg.startsWith('--input-type') || arg.startsWith('--eval=') || arg.startsWith('--print=')) continue;
-    else if (refusedFlags?.has(arg.split('=')[0]!) || refusedFlags?.has(arg)) continue;
-    else out.push(arg);
-  }
-  return out.length === args.length ? undefined : out;
+  const out = inheritedExecArgv(refusedFlags);
+  return out.length === process.execArgv.length ? undefined : out;
 }

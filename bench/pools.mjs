@@ -1,4 +1,4 @@
-// Thread pools side by side. Run as: node threads.mjs <contender> <workload> [workUnits]
+// Worker pools side by side. Run as: node pools.mjs <thread|process> <contender> <workload> [workUnits]
 // Workloads: W1 (100k tiny tasks submitted one by one, pool of 2), W1-map (map with
 // chunksize 256 over 100k items), W2 (round trip of one task at a time on a warm
 // worker, µs), W3 (64 CPU-bound ~20 ms tasks on 2 workers: speedup over serial),
@@ -8,18 +8,18 @@ import { fileURLToPath } from 'node:url';
 import { report } from './harness.mjs';
 import { work } from './tasks.mjs';
 
-const [contender, workload, unitsArg] = process.argv.slice(2);
+const [kind, contender, workload, unitsArg] = process.argv.slice(2);
 const units = Number(unitsArg ?? 2_000_000);
 const WORKERS = 2;
 const peerFile = new URL('./peer-workers.mjs', import.meta.url);
-const N = { W1: 100_000, 'W1-map': 100_000, W2: 20_000, W3: 64, MEM: 1_000_000 }[workload];
+const N = { W1: 100_000, 'W1-map': 100_000, W2: 20_000, W3: 64, MEM: 1_000_000 }[workload] / (kind === 'process' && workload === 'W1' ? 5 : 1);
 
 /** Each pool as: submit(name, arg) → promise, map (optional), close. */
 async function open(name) {
   if (name === 'concurrent-futures') {
-    const { ThreadPoolExecutor } = await import('concurrent-futures');
+    const { ThreadPoolExecutor, ProcessPoolExecutor } = await import('concurrent-futures');
     const { tasks } = await import('./tasks.mjs');
-    const ex = new ThreadPoolExecutor(WORKERS);
+    const ex = kind === 'process' ? new ProcessPoolExecutor(WORKERS) : new ThreadPoolExecutor(WORKERS);
     return {
       submit: (fn, x) => ex.submit(tasks[fn], x),
       settle: (f) => f.result(),
@@ -38,7 +38,7 @@ async function open(name) {
   }
   if (name === 'tinypool') {
     const { Tinypool } = await import('tinypool');
-    const pool = new Tinypool({ filename: peerFile.href, minThreads: WORKERS, maxThreads: WORKERS });
+    const pool = new Tinypool({ filename: peerFile.href, minThreads: WORKERS, maxThreads: WORKERS, runtime: kind === 'process' ? 'child_process' : 'worker_threads' });
     return { submit: (fn, x) => pool.run(x, { name: fn }), settle: (p) => p, close: () => pool.destroy() };
   }
   if (name === 'workerpool') {
@@ -58,7 +58,7 @@ async function open(name) {
 
 async function main() {
   if (contender === 'CPython') {
-    const out = spawnSync('python3', [fileURLToPath(new URL('./cpython.py', import.meta.url)), 'thread', workload, String(units)], { encoding: 'utf8' });
+    const out = spawnSync('python3', [fileURLToPath(new URL('./cpython.py', import.meta.url)), kind, workload, String(units)], { encoding: 'utf8' });
     if (out.status !== 0) throw new Error(out.stderr);
     process.stdout.write(out.stdout);
     return;
