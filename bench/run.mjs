@@ -38,7 +38,14 @@ function threads() {
   w('W1-map', 'W1-map: map over 100k tiny items, chunksize 256, 2 workers', 'items/s', { contenders: ['concurrent-futures', ...(hasPython ? ['CPython'] : [])], baseline: 'concurrent-futures' });
   w('W2', 'W2: one task at a time on a warm worker (round trip)', 'µs/task', { lowerIsBetter: true });
   w('W3', 'W3: 64 CPU-bound ~20 ms tasks on 2 workers (speedup over serial)', 'speedup');
-  w('MEM', 'MEM: 1M tiny tasks queued at once (peak RSS)', 'peak RSS MB', { lowerIsBetter: true });
+}
+
+function memory() {
+  const peers = ['concurrent-futures', 'piscina', 'tinypool', 'workerpool', 'poolifier', ...(hasPython ? ['CPython'] : [])];
+  // Peak RSS is not noisy the way time is, and 1M tasks through the slower pools take minutes: one round.
+  runSuite('threads MEM: 1M tiny tasks queued at once (peak RSS)', './pools.mjs', peers, {
+    rounds: 1, baseline: 'piscina', unit: 'peak RSS MB', args: ['MEM'], lowerIsBetter: true, prefix: ['thread'],
+  });
 }
 
 function processes() {
@@ -54,6 +61,7 @@ function processes() {
 
 const suites = {
   threads,
+  memory,
   processes,
   async: () => runSuite('W0: 1M tiny async tasks, concurrency 10', './async.mjs', list('./async.mjs'), { rounds, baseline: 'p-limit', unit: 'tasks/s' }),
 };

@@ -1,11 +1,16 @@
-/** Checks the options thread and process pools share. @internal */
-export function checkPoolOptions(
-  initializer: unknown,
-  initargs: unknown,
+import { availableParallelism } from 'node:os';
+import { checkMaxWorkers } from '../options.js';
+import { taskDef, taskId } from '../tasks.js';
+import type { PoolOptions } from './pool.js';
+
+/** The options thread and process pools share, checked, with Python's defaults. @internal */
+export function poolOptions(
+  opts: { maxWorkers?: unknown; initializer?: unknown; initargs?: unknown; idleTimeout?: unknown },
   maxTasks: unknown,
   maxTasksName: string,
-  idleTimeout: unknown,
-): { initializer: ((...args: any[]) => unknown) | undefined; initargs: unknown[]; maxTasks: number; idleTimeout: number } {
+): PoolOptions {
+  const { initializer, initargs, idleTimeout } = opts;
+  const maxWorkers = checkMaxWorkers(opts.maxWorkers) ?? availableParallelism();
   if (initializer !== undefined && typeof initializer !== 'function') throw new TypeError('initializer must be a function');
   if (initargs !== undefined && !Array.isArray(initargs)) throw new TypeError('initargs must be an array');
   if (maxTasks !== undefined && (typeof maxTasks !== 'number' || !Number.isInteger(maxTasks) || maxTasks < 1)) {
@@ -15,9 +20,10 @@ export function checkPoolOptions(
     throw new RangeError('idleTimeout must be a number of milliseconds >= 0');
   }
   return {
-    initializer: initializer as ((...args: any[]) => unknown) | undefined,
+    maxWorkers,
+    initializer: initializer === undefined ? null : taskDef(taskId(initializer)),
     initargs: (initargs as unknown[] | undefined) ?? [],
-    maxTasks: (maxTasks as number | undefined) ?? Infinity,
+    maxTasksPerWorker: (maxTasks as number | undefined) ?? Infinity,
     idleTimeout: (idleTimeout as number | undefined) ?? Infinity,
   };
 }

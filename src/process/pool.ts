@@ -1,12 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { BrokenProcessPoolError } from '../errors.js';
-import { checkMaxWorkers } from '../options.js';
-import { checkPoolOptions } from '../pool/options.js';
+import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
 import type { FromWorker, WorkerConfig } from '../pool/protocol.js';
-import { taskDef, taskId } from '../tasks.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {
@@ -40,19 +37,12 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
 
   constructor(options?: number | ProcessPoolOptions) {
     const opts: ProcessPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
-    const maxWorkers = checkMaxWorkers(opts.maxWorkers) ?? availableParallelism();
-    const common = checkPoolOptions(opts.initializer, opts.initargs, opts.maxTasksPerChild, 'maxTasksPerChild', opts.idleTimeout);
+    const pool = poolOptions(opts, opts.maxTasksPerChild, 'maxTasksPerChild');
     if (opts.execArgv !== undefined && (!Array.isArray(opts.execArgv) || opts.execArgv.some((a) => typeof a !== 'string'))) {
       throw new TypeError('execArgv must be an array of strings');
     }
     if (opts.env !== undefined && (opts.env === null || typeof opts.env !== 'object')) throw new TypeError('env must be an object');
-    super({
-      maxWorkers,
-      initializer: common.initializer === undefined ? null : taskDef(taskId(common.initializer)),
-      initargs: common.initargs,
-      maxTasksPerWorker: common.maxTasks,
-      idleTimeout: common.idleTimeout,
-    });
+    super(pool);
     this.env = opts.env;
     this.execArgv = opts.execArgv;
   }

@@ -1,12 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { BrokenThreadPoolError } from '../errors.js';
-import { checkMaxWorkers } from '../options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
 import { RING, type FromWorker, type WorkerConfig } from '../pool/protocol.js';
-import { taskDef, taskId } from '../tasks.js';
-import { checkPoolOptions } from '../pool/options.js';
+import { poolOptions } from '../pool/options.js';
 
 /** The options of `ThreadPoolExecutor`. */
 export interface ThreadPoolOptions {
@@ -38,15 +35,8 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
 
   constructor(options?: number | ThreadPoolOptions) {
     const opts: ThreadPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
-    const maxWorkers = checkMaxWorkers(opts.maxWorkers) ?? availableParallelism();
-    const common = checkPoolOptions(opts.initializer, opts.initargs, opts.maxTasksPerWorker, 'maxTasksPerWorker', opts.idleTimeout);
-    super({
-      maxWorkers,
-      initializer: common.initializer === undefined ? null : taskDef(taskId(common.initializer)),
-      initargs: common.initargs,
-      maxTasksPerWorker: common.maxTasks,
-      idleTimeout: common.idleTimeout,
-    });
+    const pool = poolOptions(opts, opts.maxTasksPerWorker, 'maxTasksPerWorker');
+    super(pool);
     pools++;
     if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') throw new TypeError('threadNamePrefix must be a string');
     this.prefix = opts.threadNamePrefix || `ThreadPoolExecutor-${pools}`;

@@ -1,0 +1,45 @@
+// Compile-time checks of the public types: `npm test` type-checks this file.
+import {
+  AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, Future, wait, asCompleted, defineTasks, transfer,
+  FIRST_COMPLETED, type ReturnWhen, type ExecutorStats,
+} from 'concurrent-futures';
+
+const tasks = defineTasks(import.meta.url, {
+  fib(n: number): number {
+    return n < 2 ? n : tasks.fib(n - 1) + tasks.fib(n - 2);
+  },
+});
+
+export async function check(): Promise<void> {
+  await using ex = new AsyncPoolExecutor(4);
+  const f: Future<number> = ex.submit(async (a: number, b: string) => a + b.length, 1, 'xy');
+  const n: number = await f.result();
+  // @ts-expect-error wrong argument type
+  ex.submit((a: number) => a, 'not a number');
+  for await (const pair of ex.map((a: number, b: string) => [a, b] as const, [1, 2], ['a', 'b'], { buffersize: 2 })) {
+    const [x, y]: readonly [number, string] = pair;
+    void x;
+    void y;
+  }
+  // @ts-expect-error the iterable's items must fit the parameter
+  ex.map((a: number) => a, ['x']);
+  const when: ReturnWhen = FIRST_COMPLETED;
+  const { done, notDone } = await wait([f], { returnWhen: when, timeout: 10 });
+  const first: Future<number> | undefined = [...done][0];
+  void notDone;
+  void first;
+  for await (const g of asCompleted([f])) {
+    const v: number = await g.result();
+    void v;
+  }
+  const stats: ExecutorStats = ex.stats();
+  void stats;
+  await using threads = new ThreadPoolExecutor({ maxWorkers: 2, threadNamePrefix: 'x' });
+  const fibs: Future<number> = threads.submit(tasks.fib, 20);
+  const buffer: ArrayBuffer = await threads.submit((b: ArrayBuffer) => b, transfer(new ArrayBuffer(8))).result();
+  await using processes = new ProcessPoolExecutor({ maxTasksPerChild: 10, env: {}, execArgv: [] });
+  const futures: Future<unknown>[] = [fibs, processes.submit(() => 1)];
+  void futures;
+  void buffer;
+  void n;
+}
