@@ -9,9 +9,7 @@ import { checkMaxWorkers } from './options.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
 class AsyncTask<T> extends Future<T> implements TaskContext {
-  controller: AbortController | null = null;
-  abortReason: unknown = undefined;
-  aborted = false;
+  abort: TaskContext['abort'] = null;
   /** Its place in the executor's slots while it runs. */
   slot = -1;
   constructor(

@@ -65,8 +65,7 @@ class ResultWaiter implements Waiter {
 /** Represents the result of an asynchronous computation. */
 export class Future<T> {
   /** @internal */ _state = PENDING;
-  /** @internal */ _result: T | undefined = undefined;
-  /** @internal */ _exception: unknown = undefined;
+  /** @internal The value, or the error when `_failed`. */ _value: unknown = undefined;
   /** @internal */ _failed = false;
   /** @internal */ _owner: FutureOwner | null = null;
   /** @internal Set once `setRunningOrNotifyCancel()` saw the cancellation, as Python's CANCELLED_AND_NOTIFIED. */
@@ -172,7 +171,7 @@ export class Future<T> {
   /** Completes the future with a value. For executors and tests. */
   setResult(value: T): void {
     if (this._state >= CANCELLED) throw new InvalidStateError(`${this.state}: ${String(this)}`);
-    this._result = value;
+    this._value = value;
     this._state = FINISHED;
     this._complete();
   }
@@ -180,7 +179,7 @@ export class Future<T> {
   /** Completes the future with an error. For executors and tests. */
   setException(error: unknown): void {
     if (this._state >= CANCELLED) throw new InvalidStateError(`${this.state}: ${String(this)}`);
-    this._exception = error;
+    this._value = error;
     this._failed = true;
     this._state = FINISHED;
     this._complete();
@@ -188,7 +187,7 @@ export class Future<T> {
 
   toString(): string {
     let detail = '';
-    if (this._state === FINISHED) detail = this._failed ? ` raised ${typeName(this._exception)}` : ` returned ${typeName(this._result)}`;
+    if (this._state === FINISHED) detail = this._failed ? ` raised ${typeName(this._value)}` : ` returned ${typeName(this._value)}`;
     return `<Future state=${this.state.toLowerCase()}${detail}>`;
   }
 
@@ -217,9 +216,9 @@ export class Future<T> {
   /** Settles a `result()` (or `exception()`) promise from a done future. @internal */
   _settle(resolve: (value: any) => void, reject: (error: unknown) => void, wantException: boolean): void {
     if (this._state === CANCELLED) reject(new CancelledError());
-    else if (wantException) resolve(this._failed ? this._exception : undefined);
-    else if (this._failed) reject(this._exception);
-    else resolve(this._result);
+    else if (wantException) resolve(this._failed ? this._value : undefined);
+    else if (this._failed) reject(this._value);
+    else resolve(this._value);
   }
 
   private _await(timeout: number | undefined, wantException: boolean): Promise<any> {

@@ -252,10 +252,10 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
   private deliver(future: Future<any>): Promise<IteratorResult<R>> {
     if (future._failed) {
       this.close();
-      return Promise.reject(future._exception);
+      return Promise.reject(future._value);
     }
-    if (!this.chunked) return Promise.resolve({ value: future._result, done: false });
-    const outcome = future._result as ChunkOutcome<R>;
+    if (!this.chunked) return Promise.resolve({ value: future._value as R, done: false });
+    const outcome = future._value as ChunkOutcome<R>;
     this.chunkValues = outcome.values;
     this.chunkIndex = 0;
     this.chunkError = outcome.failed ? { error: outcome.error } : null;

@@ -1,14 +1,22 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * A running task's abort state. The controller is made only when the task
- * asks for its signal, so tasks that never ask pay nothing for it.
+ * A running task, as `taskSignal()` sees it. Its abort state is made only when
+ * the task asks for its signal or is aborted, so most tasks pay nothing for it.
  * @internal
  */
 export interface TaskContext {
+  abort: AbortState | null;
+}
+
+interface AbortState {
   controller: AbortController | null;
-  abortReason: unknown;
+  reason: unknown;
   aborted: boolean;
+}
+
+function abortState(task: TaskContext): AbortState {
+  return (task.abort ??= { controller: null, reason: undefined, aborted: false });
 }
 
 const current = new AsyncLocalStorage<TaskContext>();
@@ -21,11 +29,12 @@ const current = new AsyncLocalStorage<TaskContext>();
 export function taskSignal(): AbortSignal {
   const task = current.getStore();
   if (task === undefined) throw new Error('taskSignal() was called outside a running task');
-  if (task.controller === null) {
-    task.controller = new AbortController();
-    if (task.aborted) task.controller.abort(task.abortReason);
+  const state = abortState(task);
+  if (state.controller === null) {
+    state.controller = new AbortController();
+    if (state.aborted) state.controller.abort(state.reason);
   }
-  return task.controller.signal;
+  return state.controller.signal;
 }
 
 /** Calls `fn(...args)` with `task` as the context `taskSignal()` sees. @internal */
@@ -35,8 +44,9 @@ export function runAsTask<R>(task: TaskContext, fn: (...args: any[]) => R, args:
 
 /** Aborts the task's signal, now or when the task first asks for it. @internal */
 export function abortTask(task: TaskContext, reason: unknown): void {
-  if (task.aborted) return;
-  task.aborted = true;
-  task.abortReason = reason;
-  task.controller?.abort(reason);
+  const state = abortState(task);
+  if (state.aborted) return;
+  state.aborted = true;
+  state.reason = reason;
+  state.controller?.abort(reason);
 }

@@ -109,7 +109,7 @@ export class TaskRunner {
         continue;
       }
       const started = performance.now();
-      const context: TaskContext = { controller: null, abortReason: undefined, aborted: false };
+      const context: TaskContext = { abort: null };
       this.current = context;
       let value: unknown;
       let ok = true;
