@@ -78,15 +78,13 @@ test('ProcessPoolExecutor: a child killed by a signal fails its task with the si
 
 test('ProcessPoolExecutor: a child out of memory fails its task; the pool replaces it', async () => {
   const ex = new ProcessPoolExecutor({ maxWorkers: 1, execArgv: ['--max-old-space-size=24'] });
-  const stderr = await captureStderr(async () => {
-    const e = await within(60_000, ex.submit(() => {
-      const keep = [];
-      for (;;) keep.push(new Array(100_000).fill(Math.random()));
-    }).exception());
-    assert.ok(e instanceof BrokenProcessPoolError);
-    assert.ok(e.exitCode !== 0 || e.signal !== null, e.message);
-  });
-  void stderr;
+  // (The child's own out-of-memory report appears on the shared stderr.)
+  const e = await within(60_000, ex.submit(() => {
+    const keep = [];
+    for (;;) keep.push(new Array(100_000).fill(Math.random()));
+  }).exception());
+  assert.ok(e instanceof BrokenProcessPoolError);
+  assert.ok(e.exitCode !== 0 || e.signal !== null, e.message);
   assert.equal(await ex.submit((x) => x, 'replaced').result(), 'replaced');
   await ex.shutdown();
 });
@@ -94,8 +92,6 @@ test('ProcessPoolExecutor: a child out of memory fails its task; the pool replac
 test('ProcessPoolExecutor: cancel({ interrupt: true }) kills the child running the task', async () => {
   const ex = new ProcessPoolExecutor(1);
   const loop = ex.submit(() => { for (;;); });
-  const before = await ex.submit(pid).exception(0).catch(() => null); // not yet run
-  void before;
   await within(10_000, (async () => { while (!loop.running()) await sleep(5); })());
   await sleep(200);
   assert.equal(loop.cancel({ interrupt: true }), true);
