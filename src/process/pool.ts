@@ -3,7 +3,7 @@ import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
-import type { FromWorker, WorkerConfig } from '../pool/protocol.js';
+import type { WorkerConfig } from '../pool/protocol.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {

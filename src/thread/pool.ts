@@ -2,7 +2,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { BrokenThreadPoolError } from '../errors.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
-import { RING, type FromWorker, type WorkerConfig } from '../pool/protocol.js';
+import { RING, type WorkerConfig } from '../pool/protocol.js';
 import { poolOptions } from '../pool/options.js';
 
 /** The options of `ThreadPoolExecutor`. */
