@@ -3,6 +3,7 @@ import { CancelledError } from './errors.js';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
 import { Deque } from './deque.js';
+import { MapBatch } from './map-batch.js';
 import { abortTask, runAsTask, type TaskContext } from './task-signal.js';
 import { KeepAlive } from './keep-alive.js';
 import { checkMaxWorkers } from './options.js';
@@ -29,7 +30,8 @@ class AsyncTask<T> extends Future<T> implements TaskContext {
 export class AsyncPoolExecutor extends Executor implements FutureOwner {
   /** The most tasks that run at once. */
   readonly maxWorkers: number;
-  private readonly queue = new Deque<AsyncTask<any>>();
+  /** Submitted tasks, and `map` batches whose futures are made as their items start. */
+  private readonly queue = new Deque<AsyncTask<any> | MapBatch>();
   /** Running tasks by slot, interrupted ones included until they really end. */
   private readonly slots: (AsyncTask<any> | null)[];
   private readonly freeSlots: number[];
@@ -62,15 +64,35 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     this._checkOpen();
     if (typeof fn !== 'function') throw new TypeError(`submit() expects a function, got ${fn === null ? 'null' : typeof fn}`);
     const task = new AsyncTask<Awaited<R>>(this, fn as (...args: any[]) => unknown, args);
-    this.queue.push(task);
-    this._counters.queued++;
+    this.enqueue(task, 1);
+    return task;
+  }
+
+  /** @internal */
+  enqueueMap(batch: MapBatch): void {
+    this._checkOpen();
+    if (typeof batch.fn !== 'function') throw new TypeError(`map() expects a function, got ${batch.fn === null ? 'null' : typeof batch.fn}`);
+    this.enqueue(batch, batch.count);
+  }
+
+  /** @internal */
+  cancelMap(batch: MapBatch): void {
+    const count = batch.cancel();
+    if (count === 0) return;
+    this._counters.queued -= count;
+    this._counters.cancelled += count;
+    this.settleIdle();
+  }
+
+  private enqueue(entry: AsyncTask<any> | MapBatch, count: number): void {
+    this.queue.push(entry);
+    this._counters.queued += count;
     this.keepAlive.hold();
     if (!this.drainScheduled && this.freeSlots.length > 0) {
       // A task never starts inside submit(): the caller's code runs first.
       this.drainScheduled = true;
       queueMicrotask(this.drain);
     }
-    return task;
   }
 
   stats(): ExecutorStats {
@@ -107,7 +129,13 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
 
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
-      for (const task of this.queue.drain()) task.cancel();
+      for (const entry of this.queue.drain()) {
+        if (entry instanceof MapBatch) {
+          const count = entry.unstarted;
+          this.cancelMap(entry);
+          if (count > 0) entry.sink.batchCancelled(entry, count);
+        } else entry.cancel();
+      }
       if (!wait) {
         for (const task of this.slots) if (task?.running()) abortTask(task, new CancelledError('the executor was shut down'));
       }
@@ -125,18 +153,36 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     this.draining = true;
     try {
       while (this.freeSlots.length > 0 && this.queue.length > 0) {
-        const task = this.queue.shift()!;
-        if (!task.setRunningOrNotifyCancel()) continue;
-        this._counters.queued--;
-        this._counters.running++;
-        task.slot = this.freeSlots.pop()!;
-        this.slots[task.slot] = task;
-        this.start(task);
+        const entry = this.queue.peek()!;
+        if (entry instanceof MapBatch) {
+          if (entry.unstarted === 0) {
+            this.queue.shift();
+            continue;
+          }
+          const task = new AsyncTask<any>(this, entry.fn, entry.take());
+          if (entry.unstarted === 0) this.queue.shift();
+          task.setRunningOrNotifyCancel();
+          this.occupy(task);
+          entry.sink.started(task, entry);
+          this.start(task);
+        } else {
+          this.queue.shift();
+          if (!entry.setRunningOrNotifyCancel()) continue;
+          this.occupy(entry);
+          this.start(entry);
+        }
       }
     } finally {
       this.draining = false;
     }
     this.settleIdle();
+  }
+
+  private occupy(task: AsyncTask<any>): void {
+    this._counters.queued--;
+    this._counters.running++;
+    task.slot = this.freeSlots.pop()!;
+    this.slots[task.slot] = task;
   }
 
   private start(task: AsyncTask<any>): void {

@@ -1,6 +1,7 @@
 import { ExecutorShutdownError } from './errors.js';
 import type { Future } from './future.js';
-import { MapIterator, splitMapArgs, type Chunk, type ChunkOutcome, type IterablesOf, type MapOptions } from './map.js';
+import { MapIterator, type Chunk, type ChunkOutcome } from './map.js';
+import { splitMapArgs, type IterablesOf, type MapOptions } from './map-input.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {

@@ -1,18 +1,8 @@
 import { CancelledError, TimeoutError } from './errors.js';
 import { checkTimeout, type Future, type Waiter } from './future.js';
-
-/** The options of `Executor.map`, given as its last argument. */
-export interface MapOptions {
-  /** Milliseconds, counted from the call to `map`, within which each result must be ready. */
-  timeout?: number;
-  /** Items sent to a worker in one message (executors without workers ignore it). */
-  chunksize?: number;
-  /** At most this many results outstanding; input is then read lazily. */
-  buffersize?: number;
-}
-
-/** The iterables of `map`, one per parameter of the task function. */
-export type IterablesOf<A extends readonly unknown[]> = { [K in keyof A]: Iterable<A[K]> | AsyncIterable<A[K]> };
+import { checkCount, ZipReader, type MapOptions } from './map-input.js';
+import { MapBatch, type MapSink } from './map-batch.js';
+import { Deque } from './deque.js';
 
 /**
  * What a chunk of `map` items produced: the values up to the first failure,
@@ -29,6 +19,10 @@ export interface ChunkOutcome<R> {
 export interface MapTarget {
   submit(fn: (...args: any[]) => unknown, ...args: any[]): Future<any>;
   submitChunk?(fn: (...args: any[]) => unknown, chunk: unknown[]): Future<ChunkOutcome<any>>;
+  /** Queues a batch of items as one entry; their futures are made as they start. */
+  enqueueMap?(batch: MapBatch): void;
+  /** Withdraws the batch's items that have not started. */
+  cancelMap?(batch: MapBatch): void;
 }
 
 /**
@@ -38,120 +32,26 @@ export interface MapTarget {
  */
 export type Chunk = unknown[];
 
-function isIterable(value: unknown): boolean {
-  return (
-    value != null &&
-    (typeof (value as any)[Symbol.iterator] === 'function' || typeof (value as any)[Symbol.asyncIterator] === 'function')
-  );
-}
-
-/** Splits `map`'s rest arguments into the iterables and the trailing options object. @internal */
-export function splitMapArgs(rest: unknown[]): { iterables: unknown[]; options: MapOptions } {
-  let options: MapOptions = {};
-  let iterables = rest;
-  const last = rest[rest.length - 1];
-  if (rest.length > 0 && typeof last === 'object' && last !== null && !isIterable(last)) {
-    options = last as MapOptions;
-    iterables = rest.slice(0, -1);
-  }
-  iterables.forEach((it, i) => {
-    if (!isIterable(it)) throw new TypeError(`map() argument ${i + 2} must be an iterable or async iterable, got ${describe(it)}`);
-  });
-  return { iterables, options };
-}
-
-function describe(value: unknown): string {
-  return value === null ? 'null' : typeof value;
-}
-
-function checkCount(value: unknown, name: string, message: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer or undefined`);
-  if (value < 1) throw new RangeError(message);
-  return value;
-}
-
-
-/** Reads argument tuples zip-style: the shortest iterable ends the input. */
-class ZipReader {
-  private readonly iterators: Array<Iterator<unknown> | AsyncIterator<unknown>>;
-  readonly async: boolean;
-  private ended = false;
-
-  constructor(iterables: unknown[]) {
-    let isAsync = false;
-    this.iterators = iterables.map((it: any) => {
-      if (typeof it[Symbol.iterator] === 'function') return it[Symbol.iterator]();
-      isAsync = true;
-      return it[Symbol.asyncIterator]();
-    });
-    this.async = isAsync;
-  }
-
-  get arity(): number {
-    return this.iterators.length;
-  }
-
-  /** Appends the next item's arguments to `out`; false when the input has ended. */
-  readSync(out: unknown[]): boolean {
-    if (this.ended) return false;
-    if (this.iterators.length === 0) return this.end();
-    const start = out.length;
-    for (let i = 0; i < this.iterators.length; i++) {
-      const step = (this.iterators[i] as Iterator<unknown>).next();
-      if (step.done) {
-        out.length = start;
-        return this.end();
-      }
-      out.push(step.value);
-    }
-    return true;
-  }
-
-  async readAsync(out: unknown[]): Promise<boolean> {
-    if (this.ended) return false;
-    if (this.iterators.length === 0) return this.end();
-    const start = out.length;
-    for (let i = 0; i < this.iterators.length; i++) {
-      const step = await this.iterators[i]!.next();
-      if (step.done) {
-        out.length = start;
-        return this.end();
-      }
-      out.push(step.value);
-    }
-    return true;
-  }
-
-  /** Closes every iterator that is still open, as `for...of` would. */
-  end(): false {
-    if (this.ended) return false;
-    this.ended = true;
-    for (const it of this.iterators) {
-      try {
-        const closing = it.return?.();
-        if (closing instanceof Promise) closing.catch(() => {});
-      } catch {
-        // an iterator that fails to close must not hide the result
-      }
-    }
-    return false;
-  }
-}
-
 /**
  * The iterator `Executor.map` returns: submits at the call, yields results in
  * input order, and cancels what has not started when it ends early.
  * @internal
  */
-export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
+export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink {
+  /** Futures of submitted (or, for batches, started) items, in input order. */
   private readonly queue: Future<any>[] = [];
   private head = 0;
+  /** Batches with items not yet started; those items come after every future in `queue`. */
+  private readonly batches = new Deque<MapBatch>();
+  private unstarted = 0;
+  /** The executor cancelled the items not yet started: reaching them raises `CancelledError`. */
+  private cancelledAhead = false;
   private readonly reader: ZipReader;
   private readonly chunksize: number;
   private readonly buffersize: number | undefined;
   private readonly deadline: number | undefined;
   private readonly chunked: boolean;
+  private readonly batched: boolean;
   private inputDone = false;
   private inputError: { error: unknown } | null = null;
   private pumping = false;
@@ -162,7 +62,9 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
   private closed = false;
   private busy = false;
   private current: Promise<IteratorResult<R>> | null = null;
+  /** The future a parked `next()` waits for; `null` while it waits for the next item to start. */
   private waiting: Future<any> | null = null;
+  private parked = false;
   private resolveNext: ((result: IteratorResult<R> | Promise<IteratorResult<R>>) => void) | null = null;
   private rejectNext: ((error: unknown) => void) | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -178,7 +80,10 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
     this.buffersize = checkCount(options.buffersize, 'buffersize', 'buffersize must be undefined or > 0');
     this.deadline = timeout === undefined ? undefined : performance.now() + timeout;
     this.chunked = this.chunksize > 1 && typeof target.submitChunk === 'function';
+    this.batched = !this.chunked && typeof target.enqueueMap === 'function';
     this.reader = new ZipReader(iterables);
+    // No iterables: zip() of nothing is empty.
+    if (this.reader.arity === 0) this.inputDone = true;
     if (this.reader.async) {
       this.pump();
     } else {
@@ -203,47 +108,96 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
     }
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
     if (this.chunkValues !== null) return this.fromChunk();
+    if (this.head === this.queue.length && this.cancelledAhead) {
+      this.close();
+      return Promise.reject(new CancelledError());
+    }
     if (this.outstanding() === 0) {
       this.busy = true;
       return (this.current = this.waitForInput());
     }
+    // The next item of a batch has not started: wait for it to.
+    if (this.head === this.queue.length) return this.park(null);
     const future = this.takeFuture();
-    if (future.done() && !future.cancelled()) return this.deliver(future);
+    if (!future.done()) return this.park(future);
+    if (future.cancelled()) {
+      // Cancelled by a shutdown: its result() would raise, as in Python.
+      this.close();
+      return Promise.reject(new CancelledError());
+    }
+    return this.deliver(future);
+  }
+
+  /** Makes `next()` wait for `future`, or with `null` for the next item to start. */
+  private park(future: Future<any> | null): Promise<IteratorResult<R>> {
     this.busy = true;
     return (this.current = new Promise((resolve, reject) => {
       this.resolveNext = resolve;
       this.rejectNext = reject;
+      this.parked = true;
       this.waiting = future;
-      future._addWaiter(this);
+      future?._addWaiter(this);
       const remaining = this.remaining();
       if (remaining !== undefined) this.timer = setTimeout(this.timedOut, remaining);
     }));
   }
 
-  /** @internal The awaited future is done. */
-  futureDone(future: Future<any>): void {
+  /** Ends a parked `next()`'s wait; returns its settle functions. */
+  private unpark(): [(result: IteratorResult<R> | Promise<IteratorResult<R>>) => void, (error: unknown) => void] {
     if (this.timer !== undefined) clearTimeout(this.timer);
+    const settle: [any, any] = [this.resolveNext!, this.rejectNext!];
     this.timer = undefined;
     this.waiting = null;
+    this.parked = false;
     this.busy = false;
-    const resolve = this.resolveNext!;
-    const reject = this.rejectNext!;
     this.resolveNext = this.rejectNext = null;
+    return settle;
+  }
+
+  /** @internal The awaited future is done. */
+  futureDone(future: Future<any>): void {
+    const [resolve, reject] = this.unpark();
     if (future.cancelled()) {
       this.close();
       reject(new CancelledError());
     } else resolve(this.deliver(future));
   }
 
+  /** @internal The next item of a batch started. */
+  started(future: Future<any>, batch: MapBatch): void {
+    this.unstarted--;
+    this.queue.push(future);
+    if (batch.unstarted === 0) this.dropSpentBatches();
+    if (this.parked && this.waiting === null) {
+      const next = this.takeFuture();
+      this.waiting = next;
+      next._addWaiter(this);
+    }
+  }
+
+  /** @internal The executor cancelled the batch's items that had not started. */
+  batchCancelled(_batch: MapBatch, count: number): void {
+    this.unstarted -= count;
+    this.cancelledAhead = true;
+    this.dropSpentBatches();
+    if (this.parked && this.waiting === null) {
+      const [, reject] = this.unpark();
+      this.close();
+      reject(new CancelledError());
+    }
+  }
+
+  private dropSpentBatches(): void {
+    while (this.batches.length > 0 && this.batches.peek()!.unstarted === 0) this.batches.shift();
+  }
+
   private readonly timedOut = (): void => {
-    const future = this.waiting!;
-    const reject = this.rejectNext!;
-    future._removeWaiter(this);
-    future.cancel();
-    this.timer = undefined;
-    this.waiting = null;
-    this.resolveNext = this.rejectNext = null;
-    this.busy = false;
+    const future = this.waiting;
+    if (future !== null) {
+      future._removeWaiter(this);
+      future.cancel();
+    }
+    const [, reject] = this.unpark();
     this.close();
     reject(new TimeoutError());
   };
@@ -316,11 +270,11 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
   }
 
   private outstanding(): number {
-    return this.queue.length - this.head;
+    return this.queue.length - this.head + this.unstarted;
   }
 
-  private canSubmit(): boolean {
-    return !this.closed && !this.inputDone && (this.buffersize === undefined || this.outstanding() < this.buffersize);
+  private canSubmit(reading = 0): boolean {
+    return !this.closed && !this.inputDone && (this.buffersize === undefined || this.outstanding() + reading < this.buffersize);
   }
 
   /** A batch: one item's arguments, or a chunk (the arity, then the items' arguments). */
@@ -329,7 +283,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
   }
 
   private batchFull(batch: unknown[]): boolean {
-    return this.chunked ? batch.length - 1 >= this.chunksize * this.reader.arity : batch.length > 0 || this.reader.arity === 0;
+    return this.chunked ? batch.length - 1 >= this.chunksize * this.reader.arity : batch.length > 0;
   }
 
   private batchEmpty(batch: unknown[]): boolean {
@@ -337,20 +291,46 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
   }
 
   private submitBatch(batch: unknown[]): void {
-    this.queue.push(this.chunked ? this.target.submitChunk!(this.fn, batch) : this.target.submit(this.fn, ...batch));
+    if (this.batched) this.enqueue(batch, 1);
+    else this.queue.push(this.chunked ? this.target.submitChunk!(this.fn, batch) : this.target.submit(this.fn, ...batch));
+  }
+
+  private enqueue(args: unknown[], count: number): void {
+    const batch = new MapBatch(this.fn, args, this.reader.arity, count, this);
+    this.target.enqueueMap!(batch);
+    this.batches.push(batch);
+    this.unstarted += count;
   }
 
   private fillSync(): void {
     try {
-      while (this.canSubmit()) {
-        const batch = this.newBatch();
-        let more = true;
-        while (!this.batchFull(batch) && (more = this.reader.readSync(batch)));
-        if (!this.batchEmpty(batch)) this.submitBatch(batch);
-        if (!more) this.inputDone = true;
+      if (this.batched) this.fillOneBatch();
+      else {
+        while (this.canSubmit()) {
+          const batch = this.newBatch();
+          let more = true;
+          while (!this.batchFull(batch) && (more = this.reader.readSync(batch)));
+          if (!this.batchEmpty(batch)) this.submitBatch(batch);
+          if (!more) this.inputDone = true;
+        }
       }
     } catch (error) {
       this.failInput(error);
+    }
+  }
+
+  /** Reads all the input the buffer allows into one batch: no object per item. */
+  private fillOneBatch(): void {
+    const args: unknown[] = [];
+    let count = 0;
+    try {
+      while (this.canSubmit(count)) {
+        if (this.reader.readSync(args)) count++;
+        else this.inputDone = true;
+      }
+    } finally {
+      // What was read before an input error is submitted, as it would be item by item.
+      if (count > 0) this.enqueue(args, count);
     }
   }
 
@@ -419,20 +399,21 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.waiting !== null) {
+    if (this.parked) {
       // return() while a next() waits: that next() ends the iteration too.
       const future = this.waiting;
-      future._removeWaiter(this);
-      future.cancel();
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.waiting = null;
-      this.busy = false;
-      this.resolveNext?.({ value: undefined, done: true });
-      this.resolveNext = this.rejectNext = null;
+      if (future !== null) {
+        future._removeWaiter(this);
+        future.cancel();
+      }
+      const [resolve] = this.unpark();
+      resolve({ value: undefined, done: true });
     }
     for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.cancel();
     this.queue.length = 0;
     this.head = 0;
+    while (this.batches.length > 0) this.target.cancelMap!(this.batches.shift()!);
+    this.unstarted = 0;
     this.chunkValues = null;
     this.reader.end();
   }

@@ -164,3 +164,64 @@ test('map with an infinite input and buffersize keeps memory flat', async () => 
   assert.ok(outstanding <= 17, `outstanding ${outstanding}`);
   await ex.shutdown();
 });
+
+test('map items queue in order with submits: FIFO across both', async () => {
+  const ex = new AsyncPoolExecutor(1);
+  const started = [];
+  const record = async (x) => {
+    started.push(x);
+    await sleep(1);
+    return x;
+  };
+  const before = ex.submit(record, 'before');
+  const it = ex.map(record, [1, 2, 3]);
+  const after = ex.submit(record, 'after');
+  const out = [];
+  for await (const r of it) out.push(r);
+  await wait([before, after]);
+  assert.deepEqual(out, [1, 2, 3]);
+  assert.deepEqual(started, ['before', 1, 2, 3, 'after']);
+  await ex.shutdown();
+});
+
+test('stats() counts map items as queued, running, completed and cancelled', async () => {
+  const ex = new AsyncPoolExecutor(2);
+  const it = ex.map((ms) => sleep(ms), Array(10).fill(20));
+  assert.deepEqual([ex.stats().queued, ex.stats().running], [10, 0]);
+  await sleep(5);
+  assert.deepEqual([ex.stats().queued, ex.stats().running], [8, 2]);
+  await it.next();
+  await it.return();
+  const s = ex.stats();
+  assert.equal(s.queued, 0);
+  await ex.shutdown();
+  const end = ex.stats();
+  assert.equal(end.running, 0);
+  assert.equal(end.completed + end.cancelled, 10);
+  assert.ok(end.cancelled >= 6, `cancelled ${end.cancelled}`);
+});
+
+test('an input that throws while map reads it eagerly: the error at the call, nothing left queued', async () => {
+  const ex = new AsyncPoolExecutor(2);
+  function* failing() {
+    yield 1;
+    yield 2;
+    throw new RangeError('input broke');
+  }
+  assert.throws(() => ex.map((x) => x, failing()), /input broke/);
+  await ex.shutdown();
+  const s = ex.stats();
+  assert.equal(s.queued + s.running, 0);
+  assert.equal(s.cancelled, 2);
+});
+
+test('taskSignal() works inside map items', async () => {
+  const ex = new AsyncPoolExecutor(2);
+  const out = [];
+  for await (const aborted of ex.map(async (x) => {
+    await sleep(1);
+    return taskSignal().aborted;
+  }, [1, 2, 3])) out.push(aborted);
+  assert.deepEqual(out, [false, false, false]);
+  await ex.shutdown();
+});

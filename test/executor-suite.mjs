@@ -136,6 +136,42 @@ export function executorSuite(name, make, child) {
     await ex.shutdown({ cancelFutures: true });
   });
 
+  t('map timeout also covers an item that has not started yet', async (ctx) => {
+    const ex = use(ctx, make(1));
+    const blocker = ex.submit(napThen, 1000, 'blocker');
+    const it = ex.map(napThen, [5], ['late'], { timeout: 300 });
+    await assert.rejects(it.next(), TimeoutError);
+    assert.deepEqual(await it.next(), { value: undefined, done: true });
+    assert.equal(await blocker.result(), 'blocker');
+  });
+
+  t('map with no iterables yields nothing, as zip() of nothing', async (ctx) => {
+    const ex = use(ctx, make(1));
+    const out = [];
+    for await (const r of ex.map(() => 1)) out.push(r);
+    assert.deepEqual(out, []);
+  });
+
+  t('shutdown with cancelFutures during map: what started is yielded, then CancelledError', async (ctx) => {
+    const ex = use(ctx, make(1));
+    const it = ex.map(napThen, [100, 100, 100, 100], [0, 1, 2, 3]);
+    await within(10_000, (async () => {
+      while (ex.stats().running === 0) await sleep(5);
+    })(), 'the first item to start');
+    await ex.shutdown({ cancelFutures: true });
+    const out = [];
+    await assert.rejects(
+      (async () => {
+        for await (const r of it) out.push(r);
+      })(),
+      CancelledError,
+    );
+    assert.ok(out.length >= 1 && out.length < 4, `yielded ${out}`);
+    assert.deepEqual(out, [0, 1, 2, 3].slice(0, out.length));
+    const s = ex.stats();
+    assert.equal(s.completed + s.cancelled, 4);
+  });
+
   t('map with buffersize reads an infinite input lazily', async (ctx) => {
     const ex = use(ctx, make(2));
     let read = 0;
