@@ -23,6 +23,18 @@ class AsyncTask<T> extends Future<T> implements TaskContext {
   }
 }
 
+/** A `map` item while it runs: what `taskSignal()` sees, and where its outcome goes. */
+class MapItem implements TaskContext {
+  abort: TaskContext['abort'] = null;
+  slot = -1;
+  constructor(
+    readonly batch: MapBatch,
+    readonly index: number,
+  ) {}
+}
+
+type Running = AsyncTask<any> | MapItem;
+
 /**
  * Runs tasks on this thread's event loop, at most `maxWorkers` at a time: the
  * executor for I/O-bound work. Any function works, closures included.
@@ -33,7 +45,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
   /** Submitted tasks, and `map` batches whose futures are made as their items start. */
   private readonly queue = new Deque<AsyncTask<any> | MapBatch>();
   /** Running tasks by slot, interrupted ones included until they really end. */
-  private readonly slots: (AsyncTask<any> | null)[];
+  private readonly slots: (Running | null)[];
   private readonly freeSlots: number[];
   private draining = false;
   private drainScheduled = false;
@@ -131,13 +143,15 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     if (cancelFutures) {
       for (const entry of this.queue.drain()) {
         if (entry instanceof MapBatch) {
-          const count = entry.unstarted;
           this.cancelMap(entry);
-          if (count > 0) entry.sink.batchCancelled(entry, count);
+          entry.sink.batchCancelled(entry);
         } else entry.cancel();
       }
       if (!wait) {
-        for (const task of this.slots) if (task?.running()) abortTask(task, new CancelledError('the executor was shut down'));
+        for (const entry of this.slots) {
+          // An interrupted task stays in its slot until it ends; its signal is already aborted.
+          if (entry instanceof MapItem || entry?.running()) abortTask(entry!, new CancelledError('the executor was shut down'));
+        }
       }
     }
     this.runQueued();
@@ -159,17 +173,18 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
             this.queue.shift();
             continue;
           }
-          const task = new AsyncTask<any>(this, entry.fn, entry.take());
+          const item = new MapItem(entry, entry.next);
+          const args = entry.take();
           if (entry.unstarted === 0) this.queue.shift();
-          task.setRunningOrNotifyCancel();
-          this.occupy(task);
-          entry.sink.started(task, entry);
-          this.start(task);
+          this.occupy(item);
+          this.start(item, entry.fn, args);
         } else {
           this.queue.shift();
           if (!entry.setRunningOrNotifyCancel()) continue;
           this.occupy(entry);
-          this.start(entry);
+          const { fn, args } = entry;
+          entry.fn = entry.args = null;
+          this.start(entry, fn!, args!);
         }
       }
     } finally {
@@ -178,47 +193,44 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     this.settleIdle();
   }
 
-  private occupy(task: AsyncTask<any>): void {
+  private occupy(entry: Running): void {
     this._counters.queued--;
     this._counters.running++;
-    task.slot = this.freeSlots.pop()!;
-    this.slots[task.slot] = task;
+    entry.slot = this.freeSlots.pop()!;
+    this.slots[entry.slot] = entry;
   }
 
-  private start(task: AsyncTask<any>): void {
+  private start(entry: Running, fn: (...args: any[]) => unknown, args: unknown[]): void {
     let value: unknown;
     try {
-      value = runAsTask(task, task.fn!, task.args!);
+      value = runAsTask(entry, fn, args);
     } catch (error) {
-      this.finish(task, false, error);
+      this.finish(entry, false, error);
       return;
     }
     if (value instanceof Promise || (value !== null && typeof (value as any)?.then === 'function')) {
       // One derived promise: measured cheaper than an async wrapper, whose await
       // costs extra promises while the AsyncLocalStorage hook is on.
       const promise = value instanceof Promise ? value : Promise.resolve(value);
-      const [onValue, onError] = this.settlers[task.slot]!;
+      const [onValue, onError] = this.settlers[entry.slot]!;
       promise.then(onValue, onError);
     } else {
-      this.finish(task, true, value);
+      this.finish(entry, true, value);
     }
   }
 
-  private finish(task: AsyncTask<any>, ok: boolean, value: unknown): void {
-    this.slots[task.slot] = null;
-    this.freeSlots.push(task.slot);
-    task.fn = null;
-    task.args = null;
-    if (task.running()) {
-      // Not interrupted: the result is the future's. An interrupted task's late result is dropped.
+  private finish(entry: Running, ok: boolean, value: unknown): void {
+    this.slots[entry.slot] = null;
+    this.freeSlots.push(entry.slot);
+    // An interrupted task's late result is dropped: its future is already cancelled.
+    if (entry instanceof MapItem || entry.running()) {
       const c = this._counters;
       c.running--;
       c.completed++;
-      if (ok) task.setResult(value);
-      else {
-        c.failed++;
-        task.setException(value);
-      }
+      if (!ok) c.failed++;
+      if (entry instanceof MapItem) entry.batch.settle(entry.index, ok, value);
+      else if (ok) entry.setResult(value);
+      else entry.setException(value);
     }
     if (!this.draining) this.runQueued();
   }

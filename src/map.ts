@@ -1,7 +1,7 @@
 import { CancelledError, TimeoutError } from './errors.js';
 import { checkTimeout, type Future, type Waiter } from './future.js';
 import { checkCount, ZipReader, type MapOptions } from './map-input.js';
-import { MapBatch, type MapSink } from './map-batch.js';
+import { ITEM_FAILED, ITEM_OK, ITEM_PENDING, MapBatch, type MapSink } from './map-batch.js';
 import { Deque } from './deque.js';
 
 /**
@@ -38,14 +38,14 @@ export type Chunk = unknown[];
  * @internal
  */
 export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink {
-  /** Futures of submitted (or, for batches, started) items, in input order. */
+  /** Futures of submitted items, in input order. */
   private readonly queue: Future<any>[] = [];
   private head = 0;
-  /** Batches with items not yet started; those items come after every future in `queue`. */
+  /** Or, for executors that queue batches: the batches not yet read, and the next item of the first. */
   private readonly batches = new Deque<MapBatch>();
-  private unstarted = 0;
-  /** The executor cancelled the items not yet started: reaching them raises `CancelledError`. */
-  private cancelledAhead = false;
+  private cursor = 0;
+  /** Items in `batches` that `next()` has not reached. */
+  private inBatches = 0;
   private readonly reader: ZipReader;
   private readonly chunksize: number;
   private readonly buffersize: number | undefined;
@@ -108,16 +108,11 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     }
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
     if (this.chunkValues !== null) return this.fromChunk();
-    if (this.head === this.queue.length && this.cancelledAhead) {
-      this.close();
-      return Promise.reject(new CancelledError());
-    }
     if (this.outstanding() === 0) {
       this.busy = true;
       return (this.current = this.waitForInput());
     }
-    // The next item of a batch has not started: wait for it to.
-    if (this.head === this.queue.length) return this.park(null);
+    if (this.batched) return this.nextOfBatch();
     const future = this.takeFuture();
     if (!future.done()) return this.park(future);
     if (future.cancelled()) {
@@ -128,7 +123,29 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     return this.deliver(future);
   }
 
-  /** Makes `next()` wait for `future`, or with `null` for the next item to start. */
+  private nextOfBatch(): Promise<IteratorResult<R>> {
+    const batch = this.batches.peek()!;
+    this.inBatches--;
+    this.refill();
+    if (batch.outcome(this.cursor) === ITEM_PENDING) return this.park(null);
+    return this.deliverItem(batch);
+  }
+
+  /** Yields the batch's item at the cursor, or ends the iteration with its error. */
+  private deliverItem(batch: MapBatch): Promise<IteratorResult<R>> {
+    const index = this.cursor;
+    const state = batch.outcome(index);
+    if (++this.cursor === batch.count) {
+      this.batches.shift();
+      this.cursor = 0;
+    }
+    if (state === ITEM_OK) return Promise.resolve({ value: batch.takeValue(index) as R, done: false });
+    this.close();
+    // A cancelled item was cancelled by a shutdown: its result() would raise, as in Python.
+    return Promise.reject(state === ITEM_FAILED ? batch.takeValue(index) : new CancelledError());
+  }
+
+  /** Makes `next()` wait for `future`, or with `null` for the batch item at the cursor. */
   private park(future: Future<any> | null): Promise<IteratorResult<R>> {
     this.busy = true;
     return (this.current = new Promise((resolve, reject) => {
@@ -163,32 +180,22 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     } else resolve(this.deliver(future));
   }
 
-  /** @internal The next item of a batch started. */
-  started(future: Future<any>, batch: MapBatch): void {
-    this.unstarted--;
-    this.queue.push(future);
-    if (batch.unstarted === 0) this.dropSpentBatches();
-    if (this.parked && this.waiting === null) {
-      const next = this.takeFuture();
-      this.waiting = next;
-      next._addWaiter(this);
-    }
+  /** @internal A batch item has its outcome. */
+  itemDone(batch: MapBatch, index: number): void {
+    if (index === this.cursor) this.batchChanged(batch);
   }
 
   /** @internal The executor cancelled the batch's items that had not started. */
-  batchCancelled(_batch: MapBatch, count: number): void {
-    this.unstarted -= count;
-    this.cancelledAhead = true;
-    this.dropSpentBatches();
-    if (this.parked && this.waiting === null) {
-      const [, reject] = this.unpark();
-      this.close();
-      reject(new CancelledError());
-    }
+  batchCancelled(batch: MapBatch): void {
+    this.batchChanged(batch);
   }
 
-  private dropSpentBatches(): void {
-    while (this.batches.length > 0 && this.batches.peek()!.unstarted === 0) this.batches.shift();
+  /** Wakes a `next()` that waits for the batch item at the cursor once that item is settled. */
+  private batchChanged(batch: MapBatch): void {
+    if (this.parked && this.waiting === null && batch === this.batches.peek() && batch.outcome(this.cursor) !== ITEM_PENDING) {
+      const [resolve] = this.unpark();
+      resolve(this.deliverItem(batch));
+    }
   }
 
   private readonly timedOut = (): void => {
@@ -270,7 +277,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
   }
 
   private outstanding(): number {
-    return this.queue.length - this.head + this.unstarted;
+    return this.queue.length - this.head + this.inBatches;
   }
 
   private canSubmit(reading = 0): boolean {
@@ -299,7 +306,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     const batch = new MapBatch(this.fn, args, this.reader.arity, count, this);
     this.target.enqueueMap!(batch);
     this.batches.push(batch);
-    this.unstarted += count;
+    this.inBatches += count;
   }
 
   private fillSync(): void {
@@ -413,7 +420,8 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     this.queue.length = 0;
     this.head = 0;
     while (this.batches.length > 0) this.target.cancelMap!(this.batches.shift()!);
-    this.unstarted = 0;
+    this.cursor = 0;
+    this.inBatches = 0;
     this.chunkValues = null;
     this.reader.end();
   }

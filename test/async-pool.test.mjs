@@ -225,3 +225,19 @@ test('taskSignal() works inside map items', async () => {
   assert.deepEqual(out, [false, false, false]);
   await ex.shutdown();
 });
+
+test('shutdown({ wait: false, cancelFutures: true }) aborts the signals of running map items', async () => {
+  const ex = new AsyncPoolExecutor(2);
+  const it = ex.map(async () => {
+    const signal = taskSignal();
+    await new Promise((resolve) => signal.addEventListener('abort', resolve));
+    throw signal.reason;
+  }, [1, 2, 3, 4]);
+  await sleep(2);
+  assert.equal(ex.stats().running, 2);
+  await ex.shutdown({ wait: false, cancelFutures: true });
+  await assert.rejects(within(2000, it.next()), (e) => e instanceof CancelledError && /shut down/.test(e.message));
+  assert.deepEqual(await it.next(), { value: undefined, done: true });
+  const s = ex.stats();
+  assert.deepEqual([s.running, s.failed, s.cancelled], [0, 2, 2]);
+});
