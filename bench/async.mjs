@@ -1,4 +1,5 @@
 // W0: 1,000,000 tiny async tasks at concurrency 10, one contender per process.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { report } from './harness.mjs';
 
 const N = Number(process.env.BENCH_TASKS ?? 1_000_000);
@@ -49,7 +50,21 @@ const contenders = {
     for (let i = 0; i < N; i++) ps[i] = tiny(i);
     await Promise.all(ps);
   },
+  // The price of a per-task context: the same two with an AsyncLocalStorage in use, as
+  // taskSignal() needs. On Node 20 its promise hook then runs for every promise.
+  async 'p-map, AsyncLocalStorage on'() {
+    alsOn();
+    await contenders['p-map']();
+  },
+  async 'Promise.all, AsyncLocalStorage on'() {
+    alsOn();
+    await contenders['Promise.all (no limit)']();
+  },
 };
+
+function alsOn() {
+  new AsyncLocalStorage().run({}, () => {});
+}
 
 const name = process.argv[2];
 if (name === '--list') console.log(JSON.stringify(Object.keys(contenders)));

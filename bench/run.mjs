@@ -63,7 +63,12 @@ const suites = {
   threads,
   memory,
   processes,
-  async: () => runSuite('W0: 1M tiny async tasks, concurrency 10', './async.mjs', list('./async.mjs'), { rounds, baseline: 'p-limit', unit: 'tasks/s' }),
+  async() {
+    const rows = runSuite('W0: 1M tiny async tasks, concurrency 10', './async.mjs', list('./async.mjs'), { rounds, baseline: 'p-limit', unit: 'tasks/s' });
+    const of = (name) => rows.find((r) => r.name === name)?.value ?? NaN;
+    const map = of('AsyncPoolExecutor map');
+    console.log(`\nAsyncPoolExecutor map: ${(map / of('p-map')).toFixed(2)}x p-map, ${(map / of('p-map, AsyncLocalStorage on')).toFixed(2)}x p-map with AsyncLocalStorage on`);
+  },
 };
 
 const wanted = process.argv.slice(2);

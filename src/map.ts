@@ -46,6 +46,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
   private cursor = 0;
   /** Items in `batches` that `next()` has not reached. */
   private inBatches = 0;
+  private readFailed = false;
   private readonly reader: ZipReader;
   private readonly chunksize: number;
   private readonly buffersize: number | undefined;
@@ -62,7 +63,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
   private closed = false;
   private busy = false;
   private current: Promise<IteratorResult<R>> | null = null;
-  /** The future a parked `next()` waits for; `null` while it waits for the next item to start. */
+  /** The future a parked `next()` waits for; `null` when it waits for the batch item at the cursor. */
   private waiting: Future<any> | null = null;
   private parked = false;
   private resolveNext: ((result: IteratorResult<R> | Promise<IteratorResult<R>>) => void) | null = null;
@@ -133,16 +134,26 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
 
   /** Yields the batch's item at the cursor, or ends the iteration with its error. */
   private deliverItem(batch: MapBatch): Promise<IteratorResult<R>> {
+    const value = this.readItem(batch);
+    return this.readFailed ? Promise.reject(value) : Promise.resolve({ value: value as R, done: false });
+  }
+
+  /**
+   * Moves past the batch's item at the cursor and returns its value, or its error
+   * with `readFailed` set, which also ends the iteration.
+   */
+  private readItem(batch: MapBatch): unknown {
     const index = this.cursor;
     const state = batch.outcome(index);
     if (++this.cursor === batch.count) {
       this.batches.shift();
       this.cursor = 0;
     }
-    if (state === ITEM_OK) return Promise.resolve({ value: batch.takeValue(index) as R, done: false });
+    this.readFailed = state !== ITEM_OK;
+    if (state === ITEM_OK) return batch.takeValue(index);
     this.close();
     // A cancelled item was cancelled by a shutdown: its result() would raise, as in Python.
-    return Promise.reject(state === ITEM_FAILED ? batch.takeValue(index) : new CancelledError());
+    return state === ITEM_FAILED ? batch.takeValue(index) : new CancelledError();
   }
 
   /** Makes `next()` wait for `future`, or with `null` for the batch item at the cursor. */
@@ -193,8 +204,11 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
   /** Wakes a `next()` that waits for the batch item at the cursor once that item is settled. */
   private batchChanged(batch: MapBatch): void {
     if (this.parked && this.waiting === null && batch === this.batches.peek() && batch.outcome(this.cursor) !== ITEM_PENDING) {
-      const [resolve] = this.unpark();
-      resolve(this.deliverItem(batch));
+      const [resolve, reject] = this.unpark();
+      // Settled with a plain result: resolving with a promise would cost another job.
+      const value = this.readItem(batch);
+      if (this.readFailed) reject(value);
+      else resolve({ value: value as R, done: false });
     }
   }
 
