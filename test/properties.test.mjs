@@ -143,3 +143,59 @@ test('map keeps input order whatever the completion order', async () => {
     { numRuns: 300 },
   );
 });
+
+test('map under early exit, failures, submits and shutdown: a prefix in order, then the right end; every item counted once', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(fc.record({ ticks: fc.integer({ min: 0, max: 3 }), fail: fc.boolean() }, { requiredKeys: ['ticks', 'fail'] }), { maxLength: 25 }),
+      fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+      fc.option(fc.nat(), { nil: undefined }),
+      fc.option(fc.record({ after: fc.nat(), cancelFutures: fc.boolean(), wait: fc.boolean() }), { nil: undefined }),
+      fc.integer({ min: 0, max: 3 }),
+      async (maxWorkers, items, buffersize, breakAfter, shutdown, extraSubmits) => {
+        const ex = new AsyncPoolExecutor(maxWorkers);
+        const task = async (ticks, fail, i) => {
+          for (let k = 0; k < ticks; k++) await tick();
+          if (fail) throw new RangeError(`item ${i}`);
+          return i;
+        };
+        const it = ex.map(task, items.map((x) => x.ticks), items.map((x) => x.fail), items.keys(), { buffersize });
+        const others = Array.from({ length: extraSubmits }, (_, i) => ex.submit(task, 0, false, -1 - i));
+        const out = [];
+        let ended = 'done';
+        try {
+          await within(5000, (async () => {
+            for await (const r of it) {
+              out.push(r);
+              if (shutdown && out.length === shutdown.after % (items.length + 1)) {
+                await ex.shutdown({ cancelFutures: shutdown.cancelFutures, wait: shutdown.wait });
+              }
+              if (breakAfter !== undefined && out.length >= breakAfter) break;
+            }
+          })(), 'the map loop');
+        } catch (error) {
+          ended = error.name;
+        }
+        // What was yielded is the input's prefix, in order, and stops before the first failure.
+        assert.deepEqual(out, [...items.keys()].slice(0, out.length));
+        const firstFail = items.findIndex((x) => x.fail);
+        if (firstFail >= 0) assert.ok(out.length <= firstFail);
+        if (ended === 'RangeError') assert.equal(out.length, firstFail);
+        else if (ended === 'CancelledError') assert.ok(shutdown?.cancelFutures, 'cancelled without a cancelling shutdown');
+        else if (ended === 'ExecutorShutdownError') assert.ok(shutdown !== undefined && buffersize !== undefined);
+        else assert.equal(ended, 'done');
+        if (ended === 'done' && breakAfter === undefined && !shutdown?.cancelFutures) assert.equal(out.length, items.length);
+        await within(5000, ex.shutdown(), 'shutdown');
+        await within(5000, wait(others), 'the other submits');
+        const s = ex.stats();
+        assert.deepEqual([s.queued, s.running], [0, 0]);
+        // With buffersize, input left unread when the loop ended was never submitted.
+        const counted = s.completed + s.cancelled - extraSubmits;
+        if (buffersize === undefined) assert.equal(counted, items.length);
+        else assert.ok(counted >= out.length && counted <= items.length, `counted ${counted}`);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
