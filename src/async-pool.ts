@@ -57,7 +57,8 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
    * A slot holds one task until it really ends, so each slot's pair of settle
    * handlers serves every task it runs: no closures per task.
    */
-  private readonly settlers: [(value: unknown) => void, (error: unknown) => void][];
+  private readonly onValue: ((value: unknown) => void)[];
+  private readonly onError: ((error: unknown) => void)[];
 
   constructor(maxWorkers?: number | { maxWorkers?: number }) {
     super();
@@ -66,10 +67,8 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     this.slots = new Array(this.maxWorkers).fill(null);
     this.freeSlots = Array.from({ length: this.maxWorkers }, (_, i) => this.maxWorkers - 1 - i);
     this.terminatedPromise = new Promise((resolve) => (this.terminated = resolve));
-    this.settlers = this.slots.map((_, slot) => [
-      (value: unknown) => this.finish(this.slots[slot]!, true, value),
-      (error: unknown) => this.finish(this.slots[slot]!, false, error),
-    ]);
+    this.onValue = this.slots.map((_, slot) => (value: unknown) => this.finish(this.slots[slot]!, true, value));
+    this.onError = this.slots.map((_, slot) => (error: unknown) => this.finish(this.slots[slot]!, false, error));
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
@@ -212,8 +211,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
       // One derived promise: measured cheaper than an async wrapper, whose await
       // costs extra promises while the AsyncLocalStorage hook is on.
       const promise = value instanceof Promise ? value : Promise.resolve(value);
-      const [onValue, onError] = this.settlers[entry.slot]!;
-      promise.then(onValue, onError);
+      promise.then(this.onValue[entry.slot], this.onError[entry.slot]);
     } else {
       this.finish(entry, true, value);
     }
