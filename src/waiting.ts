@@ -77,8 +77,25 @@ class WaitWaiter<T> implements Waiter {
   }
 }
 
+/**
+ * Every future is done, and done is final: the sets are built only when read,
+ * so that waiting on a million futures does not pay for a set nobody reads.
+ */
+function allDone<T>(futures: Future<T>[]): DoneAndNotDone<T> {
+  let done: Set<Future<T>> | undefined;
+  let notDone: Set<Future<T>> | undefined;
+  return {
+    get done() {
+      return (done ??= new Set(futures));
+    },
+    get notDone() {
+      return (notDone ??= new Set());
+    },
+  };
+}
+
 function split<T>(futures: Future<T>[], waiter: Waiter | undefined): DoneAndNotDone<T> {
-  if (futures.every((f) => f.done())) return { done: new Set(futures), notDone: new Set() };
+  if (futures.every((f) => f.done())) return allDone(futures);
   const done = new Set<Future<T>>();
   const notDone = new Set<Future<T>>();
   for (const f of futures) {

@@ -74,6 +74,17 @@ test('wait ALL_COMPLETED returns when every future is done', async () => {
   assert.equal(notDone.size, 0);
 });
 
+test('the result of wait reads like a plain object of two sets, the same sets each time', async () => {
+  const fs = [successfulFuture(), exceptionFuture(), cancelledFuture()];
+  const result = await wait(fs);
+  assert.deepEqual(Object.keys(result).sort(), ['done', 'notDone']);
+  assert.equal(result.done, result.done);
+  const { done, notDone } = { ...result };
+  assert.ok(done instanceof Set && notDone instanceof Set);
+  assert.deepEqual([...done], fs);
+  assert.equal(notDone.size, 0);
+});
+
 test('wait with a timeout resolves with what is done, never rejects', async () => {
   const ok = successfulFuture();
   const slow = new Future();
