@@ -44,7 +44,7 @@ type Running = AsyncTask<any> | MapItem;
 export class AsyncPoolExecutor extends Executor implements FutureOwner {
   /** The most tasks that run at once. */
   readonly maxWorkers: number;
-  /** Submitted tasks, and `map` batches whose futures are made as their items start. */
+  /** Submitted tasks, and `map` batches: one entry for many items, no future per item. */
   private readonly queue = new Deque<AsyncTask<any> | MapBatch>();
   /** Running tasks by slot, interrupted ones included until they really end. */
   private readonly slots: (Running | null)[];
