@@ -170,21 +170,21 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     }));
   }
 
-  /** Ends a parked `next()`'s wait; returns its settle functions. */
-  private unpark(): [(result: IteratorResult<R> | Promise<IteratorResult<R>>) => void, (error: unknown) => void] {
+  /** Ends a parked `next()`'s wait: the caller settles it with `resolveNext`/`rejectNext`, read first. */
+  private unpark(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    const settle: [any, any] = [this.resolveNext!, this.rejectNext!];
     this.timer = undefined;
     this.waiting = null;
     this.parked = false;
     this.busy = false;
     this.resolveNext = this.rejectNext = null;
-    return settle;
   }
 
   /** @internal The awaited future is done. */
   futureDone(future: Future<any>): void {
-    const [resolve, reject] = this.unpark();
+    const resolve = this.resolveNext!;
+    const reject = this.rejectNext!;
+    this.unpark();
     if (future.cancelled()) {
       this.close();
       reject(new CancelledError());
@@ -204,7 +204,9 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
   /** Wakes a `next()` that waits for the batch item at the cursor once that item is settled. */
   private batchChanged(batch: MapBatch): void {
     if (this.parked && this.waiting === null && batch === this.batches.peek() && batch.outcome(this.cursor) !== ITEM_PENDING) {
-      const [resolve, reject] = this.unpark();
+      const resolve = this.resolveNext!;
+      const reject = this.rejectNext!;
+      this.unpark();
       // Settled with a plain result: resolving with a promise would cost another job.
       const value = this.readItem(batch);
       if (this.readFailed) reject(value);
@@ -218,7 +220,8 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
       future._removeWaiter(this);
       future.cancel();
     }
-    const [, reject] = this.unpark();
+    const reject = this.rejectNext!;
+    this.unpark();
     this.close();
     reject(new TimeoutError());
   };
@@ -427,7 +430,8 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
         future._removeWaiter(this);
         future.cancel();
       }
-      const [resolve] = this.unpark();
+      const resolve = this.resolveNext!;
+      this.unpark();
       resolve({ value: undefined, done: true });
     }
     for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.cancel();
