@@ -87,7 +87,6 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
   /** @internal */
   enqueueMap(batch: MapBatch): void {
     this._checkOpen();
-    if (typeof batch.fn !== 'function') throw new TypeError(`map() expects a function, got ${batch.fn === null ? 'null' : typeof batch.fn}`);
     this.enqueue(batch, batch.count);
   }
 

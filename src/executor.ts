@@ -61,6 +61,7 @@ export abstract class Executor {
     fn: (...args: A) => R,
     ...iterables: [...IterablesOf<A>] | [...IterablesOf<A>, MapOptions]
   ): AsyncIterableIterator<Awaited<R>> {
+    if (typeof fn !== 'function') throw new TypeError(`map() expects a function, got ${fn === null ? 'null' : typeof fn}`);
     const { iterables: inputs, options } = splitMapArgs(iterables);
     return new MapIterator<Awaited<R>>(this, fn as (...args: any[]) => unknown, inputs, options);
   }

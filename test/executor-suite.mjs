@@ -190,12 +190,15 @@ export function executorSuite(name, make, child) {
     assert.ok(read <= 20 + 5, `read ${read} items for 20 results`);
   });
 
-  t('map validates chunksize and buffersize at the call, with Python\'s texts', async (ctx) => {
+  t('map validates its function, chunksize and buffersize at the call, with Python\'s texts', async (ctx) => {
     const ex = use(ctx, make(1));
     assert.throws(() => ex.map(square, [1], { chunksize: 0 }), (e) => e instanceof RangeError && e.message === 'chunksize must be >= 1.');
     assert.throws(() => ex.map(square, [1], { buffersize: 0 }), (e) => e instanceof RangeError && e.message === 'buffersize must be undefined or > 0');
     assert.throws(() => ex.map(square, [1], { buffersize: 1.5 }), TypeError);
     assert.throws(() => ex.map(square, [1], 5), /must be an iterable/);
+    for (const input of [[1], []]) {
+      assert.throws(() => ex.map(5, input), (e) => e instanceof TypeError && e.message === 'map() expects a function, got number');
+    }
   });
 
   t('map with chunksize keeps order and throws a failing item at its own position', async (ctx) => {
