@@ -3,6 +3,7 @@
  * errors, with their class, own properties, cause chain and stack, and
  * values marked by `transfer()` to be moved instead of copied.
  */
+import { deserialize, serialize } from 'node:v8';
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   Error,
@@ -22,59 +23,106 @@ export interface EncodedError {
   message: string;
   stack: string | undefined;
   props: Record<string, unknown>;
-  cause?: unknown;
   hasCause: boolean;
+  /** The cause, or `{ __ref__: n }` for the n-th error of this encoding when the chain loops back. */
+  cause?: unknown;
   errors?: unknown[];
 }
 
-/** Turns a thrown value into data that structured clone keeps whole. @internal */
-export function encodeError(error: unknown, depth = 0): unknown {
-  if (!(error instanceof Error) || depth > 16) return error;
+const MAX_DEPTH = 16;
+
+/**
+ * Turns a thrown value into data that structured clone keeps whole. Total:
+ * cycles, throwing getters and proxies give a faithful-as-possible error, never an exception.
+ * @internal
+ */
+export function encodeError(error: unknown): unknown {
+  try {
+    return encodeOne(error, [], 0);
+  } catch (why) {
+    return encodeOne(new Error(`the task threw a value that cannot be read (${describeFailure(why)})`), [], 0);
+  }
+}
+
+function encodeOne(error: unknown, seen: unknown[], depth: number): unknown {
+  if (!(error instanceof Error)) return isCloneable(error) ? error : `${describeValue(error)} (cannot be copied from the worker)`;
+  const ref = seen.indexOf(error);
+  if (ref >= 0) return { __ref__: ref };
+  seen.push(error);
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(error)) {
     if (key === 'cause' || key === 'errors' || key === 'name') continue;
-    const value = (error as any)[key];
-    if (isCloneable(value)) props[key] = value;
+    const value = read(error, key);
+    if (value !== UNREADABLE && isCloneable(value)) props[key] = value;
   }
   let ctor = 'Error';
   for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    const name = proto.constructor?.name;
+    const name = read(proto, 'constructor')?.name;
     if (name in BUILTIN_ERRORS || name === 'AggregateError') {
       ctor = name;
       break;
     }
   }
+  const name = read(error, 'name');
+  const message = read(error, 'message');
+  const stack = read(error, 'stack');
   const encoded: EncodedError = {
     __error__: true,
     ctor,
-    name: error.name,
-    message: error.message,
-    stack: error.stack,
+    name: typeof name === 'string' ? name : 'Error',
+    message: typeof message === 'string' ? message : '',
+    stack: typeof stack === 'string' ? stack : undefined,
     props,
     hasCause: 'cause' in error,
   };
-  if (encoded.hasCause) encoded.cause = encodeError(error.cause, depth + 1);
-  if (error instanceof AggregateError) encoded.errors = error.errors.map((e) => encodeError(e, depth + 1));
+  const deeper = depth < MAX_DEPTH;
+  if (encoded.hasCause) {
+    const cause = read(error, 'cause');
+    encoded.cause = cause === UNREADABLE ? '(the cause cannot be read)' : deeper ? encodeOne(cause, seen, depth + 1) : String(cause);
+  }
+  if (ctor === 'AggregateError') {
+    const errors = read(error, 'errors');
+    if (Array.isArray(errors)) encoded.errors = deeper ? errors.map((e) => encodeOne(e, seen, depth + 1)) : [];
+  }
   return encoded;
+}
+
+const UNREADABLE = Symbol('unreadable');
+
+/** A property, or UNREADABLE when its getter (or a proxy trap) throws. */
+function read(target: object, key: string): any {
+  try {
+    return (target as any)[key];
+  } catch {
+    return UNREADABLE;
+  }
 }
 
 /** Rebuilds an error from `encodeError`'s data: built-in classes restored, the rest as `Error` with its name. @internal */
 export function decodeError(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || (value as EncodedError).__error__ !== true) return value;
+  return decodeOne(value, []);
+}
+
+function decodeOne(value: unknown, made: Error[]): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (made.length > 0 && typeof (value as { __ref__?: unknown }).__ref__ === 'number') return made[(value as { __ref__: number }).__ref__];
+  if ((value as EncodedError).__error__ !== true) return value;
   const e = value as EncodedError;
-  const options = e.hasCause ? { cause: decodeError(e.cause) } : undefined;
-  const error: Error =
-    e.ctor === 'AggregateError'
-      ? new AggregateError((e.errors ?? []).map(decodeError), e.message, options)
-      : new (BUILTIN_ERRORS[e.ctor] ?? Error)(e.message, options);
+  const error: Error = e.ctor === 'AggregateError' ? new AggregateError([], e.message) : new (BUILTIN_ERRORS[e.ctor] ?? Error)(e.message);
+  made.push(error);
   if (error.name !== e.name) {
     Object.defineProperty(error, 'name', { value: e.name, writable: true, configurable: true, enumerable: false });
   }
   Object.defineProperty(error, 'stack', { value: e.stack, writable: true, configurable: true, enumerable: false });
+  if (e.hasCause) Object.defineProperty(error, 'cause', { value: decodeOne(e.cause, made), writable: true, configurable: true, enumerable: false });
+  if (e.errors !== undefined) {
+    Object.defineProperty(error, 'errors', { value: e.errors.map((x) => decodeOne(x, made)), writable: true, configurable: true, enumerable: false });
+  }
   Object.assign(error, e.props);
   return error;
 }
 
+/** Whether a value survives a structured clone both ways (an Error whose cause loops does not). */
 function isCloneable(value: unknown): boolean {
   if (typeof value === 'function' || typeof value === 'symbol') return false;
   if (value === null || typeof value !== 'object') return true;
@@ -83,6 +131,37 @@ function isCloneable(value: unknown): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
+  if (typeof value === 'symbol') return String(value);
+  if (typeof value !== 'object') return String(value);
+  const ctor = read(value, 'constructor');
+  return `a value of class ${typeof ctor?.name === 'string' && ctor.name ? ctor.name : 'Object'}`;
+}
+
+function describeFailure(why: unknown): string {
+  return why instanceof Error ? why.message : String(why);
+}
+
+/**
+ * A value packed to cross to the other side: v8 bytes that the receiver
+ * unpacks on its own, so a value it cannot rebuild fails just its own task.
+ * @internal
+ */
+export function pack(value: unknown): Uint8Array {
+  return serialize(value);
+}
+
+/** Unpacks `pack`'s bytes; throws a `TypeError` saying why when they cannot be rebuilt. @internal */
+export function unpack(bytes: Uint8Array): unknown {
+  try {
+    return deserialize(bytes);
+  } catch (why) {
+    throw new TypeError(`the task's result cannot be received from the worker: ${describeFailure(why)}`, { cause: why });
   }
 }
 

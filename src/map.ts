@@ -3,34 +3,19 @@ import { checkTimeout, type Future, type Waiter } from './future.js';
 import { checkCount, ZipReader, type MapOptions } from './map-input.js';
 import { ITEM_FAILED, ITEM_OK, ITEM_PENDING, MapBatch, type MapSink } from './map-batch.js';
 import { Deque } from './deque.js';
+import { chunkLength, newChunk, type Chunk, type ChunkOutcome } from './pool/chunk.js';
 
-/**
- * What a chunk of `map` items produced: the values up to the first failure,
- * and that failure, so that each item's error surfaces at its own position.
- * @internal
- */
-export interface ChunkOutcome<R> {
-  values: R[];
-  failed: boolean;
-  error: unknown;
-}
+export type { Chunk, ChunkOutcome };
 
 /** What `map` needs of an executor. @internal */
 export interface MapTarget {
   submit(fn: (...args: any[]) => unknown, ...args: any[]): Future<any>;
-  submitChunk?(fn: (...args: any[]) => unknown, chunk: unknown[]): Future<ChunkOutcome<any>>;
+  submitChunk?(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
   /** Queues a batch of items as one entry; their futures are made as they start. */
   enqueueMap?(batch: MapBatch): void;
   /** Withdraws the batch's items that have not started. */
   cancelMap?(batch: MapBatch): void;
 }
-
-/**
- * A chunk of `map` items as one flat array: the arity, then each item's
- * arguments one after another. Far cheaper to clone than an array per item.
- * @internal
- */
-export type Chunk = unknown[];
 
 /**
  * The iterator `Executor.map` returns: submits at the call, yields results in
@@ -303,15 +288,15 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
 
   /** A batch: one item's arguments, or a chunk (the arity, then the items' arguments). */
   private newBatch(): unknown[] {
-    return this.chunked ? [this.reader.arity] : [];
+    return this.chunked ? newChunk(this.reader.arity) : [];
   }
 
   private batchFull(batch: unknown[]): boolean {
-    return this.chunked ? batch.length - 1 >= this.chunksize * this.reader.arity : batch.length > 0;
+    return this.chunked ? chunkLength(batch) >= this.chunksize : batch.length > 0;
   }
 
   private batchEmpty(batch: unknown[]): boolean {
-    return batch.length === (this.chunked ? 1 : 0);
+    return this.chunked ? chunkLength(batch) === 0 : batch.length === 0;
   }
 
   private submitBatch(batch: unknown[]): void {

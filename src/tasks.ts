@@ -3,6 +3,7 @@
  * per worker, or as a reference into a module made with `defineTasks`.
  */
 import { createRequire } from 'node:module';
+import { realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 const TASK_REF = Symbol.for('concurrent-futures.task');
@@ -100,9 +101,33 @@ export function taskDef(id: number): TaskDef {
   return defs.get(id)!;
 }
 
+/**
+ * The program's entry module as a `file:` URL, or null (a REPL, `-e`). A task
+ * module must not be it: a worker importing it would run the whole program again.
+ * @internal
+ */
+export function mainModuleUrl(): string | null {
+  const entry = process.argv[1];
+  if (entry === undefined || process.execArgv.some((a) => /^(-e|--eval|-p|--print)(=|$)/.test(a))) return null;
+  for (const candidate of [entry, `${entry}.js`, `${entry}.mjs`, `${entry}.cjs`, `${entry}.ts`]) {
+    try {
+      if (statSync(candidate).isFile()) return pathToFileURL(realpathSync(candidate)).href;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
 /** Compiles source text or imports a module to get a task function, in a worker. @internal */
-export async function loadTask(def: TaskDef): Promise<AnyFunction> {
+export async function loadTask(def: TaskDef, mainModule: string | null = null): Promise<AnyFunction> {
   if ('source' in def) return compile(def.source);
+  if (mainModule !== null && def.module === mainModule) {
+    throw new Error(
+      `the task '${def.name}' is defined in the program's entry module (${def.module}): a worker importing it would run the whole program again. ` +
+        'Move the defineTasks() call to a module of its own and import it from the entry module.',
+    );
+  }
   let namespace: Record<string, unknown>;
   try {
     namespace = await importModule(def.module);

@@ -275,8 +275,10 @@ export function executorSuite(name, make, child) {
     assert.equal(s.cancelled, 1);
     await within(5000, (async () => { while (!first.running()) await sleep(2); })());
     s = ex.stats();
-    assert.equal(s.running, 1);
-    assert.equal(s.queued, 1);
+    // A process pool's task sent ahead to its child is running, as in CPython: stats() agrees with running().
+    assert.equal(s.running, [first, second].filter((f) => f.running()).length);
+    assert.equal(s.queued, 2 - s.running);
+    assert.ok(s.running >= 1);
     await wait([first, second]);
     await ex.shutdown();
     s = ex.stats();

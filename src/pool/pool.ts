@@ -1,25 +1,23 @@
 /**
  * What thread and process pools share: the queue, lazy worker start, batched
- * dispatch with tasks pushed ahead to each worker, exact cancellation through
- * shared task states, and what happens when a worker dies.
+ * dispatch with tasks pushed ahead to each worker, results paired with their
+ * tasks by seq, and what happens when a worker dies.
  */
-import { decodeError, isTransfer, unwrapTransfer } from '../codec.js';
+import { decodeError, isTransfer, unpack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
 import type { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, PENDING, RUNNING, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
-import type { Chunk, ChunkOutcome } from '../map.js';
+import type { Chunk, ChunkOutcome } from './chunk.js';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
-import {
-  CANCELLED, ERROR, OK, QUEUED, RING, SKIPPED, STARTED,
-  type FromWorker, type ToWorker,
-} from './protocol.js';
+import { longTimeout, type LongTimeout } from '../long-timeout.js';
+import { ERROR, PACKED, RING, SKIPPED, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
+import type { TaskStates } from './task-states.js';
 
 /** How the pool talks to one worker, whatever it runs on. @internal */
 export interface Transport {
-  /** Shared task states, or null where tasks cannot be pushed ahead (one task at a time). */
-  readonly states: Int32Array | null;
+  readonly states: TaskStates;
   post(message: ToWorker, transferList: unknown[]): void;
   terminate(): void;
 }
@@ -27,7 +25,7 @@ export interface Transport {
 /** A submitted call, as the pool tracks it: its future, what to run, and where. */
 class PoolTask<T> extends Future<T> {
   worker: PoolWorker | null = null;
-  slot = -1;
+  seq = -1;
   /** What the arguments move rather than copy (`transfer()`), already taken from the caller. */
   transfers: unknown[] | null = null;
   constructor(
@@ -45,22 +43,32 @@ class PoolTask<T> extends Future<T> {
 export interface WorkerHooks {
   readonly index: number;
   onMessage(message: FromWorker): void;
+  /** The worker is gone and every message it sent has been handled. */
   onExit(code: number | null, signal?: string | null): void;
+  /** The channel dropped a message from the worker that it could not rebuild. */
+  onDropped(error: unknown): void;
   /** Why the worker is about to end (an uncaught error, out of memory), for the error its task gets. */
   setReason(reason: string): void;
 }
 
 /** The pool's view of one worker. */
 class PoolWorker {
+  /** Tasks sent and not answered, in seq order; null where a task was taken back. */
   readonly inflight = new Deque<PoolTask<any> | null>();
   readonly known = new Set<number>();
+  /** The seq of the next task sent, and of the first in `inflight`. */
   seq = 0;
+  headSeq = 0;
   assigned = 0;
   /** Set once the worker has reported back: it did come up. */
   cameUp = false;
+  /** Set once its initializer has run: a worker that dies before could not start. */
+  ready = false;
+  /** A task sent ahead to a child that was interrupted: the child is ended once it is that task's turn. */
+  interruptSeq = -1;
   startupTimer: NodeJS.Timeout | null = null;
   alive = true;
-  idleTimer: NodeJS.Timeout | null = null;
+  idleTimer: LongTimeout | null = null;
   reason: string | undefined;
   transport!: Transport;
   constructor(readonly index: number) {}
@@ -75,6 +83,8 @@ const STARTUP_TIMEOUT = 5000;
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
 const MAX_DEPTH = RING / 2;
+/** Where a task cannot be withdrawn once sent, at most one waits in a worker beyond the running one (CPython: one per pool). */
+const INEXACT_DEPTH = 2;
 
 /** Options every worker pool takes. @internal */
 export interface PoolOptions {
@@ -95,12 +105,12 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   private dying = 0;
   private pending = 0;
   private avgTaskMs = -1;
-  private flushScheduled = false;
+  private dispatchScheduled = false;
   private brokenError: BrokenExecutorError | null = null;
   private readonly keepAlive = new KeepAlive();
   private terminated: (() => void) | null = null;
   private readonly terminatedPromise = new Promise<void>((resolve) => (this.terminated = resolve));
-  private readonly flushNow = (): void => this.flush();
+  private readonly dispatchNow = (): void => this.dispatch();
   /** @internal */ protected readonly _options: PoolOptions;
 
   constructor(options: PoolOptions) {
@@ -109,14 +119,14 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     this.maxWorkers = options.maxWorkers;
   }
 
-  /** Starts one worker; the pool feeds it through the transport and hears back through `_onMessage`/`_onExit`. @internal */
+  /** Starts one worker; the pool feeds it through the transport and hears back through the hooks. @internal */
   protected abstract _spawn(hooks: WorkerHooks): Transport;
 
   /** The error for a worker that died mid-task. @internal */
   protected abstract _brokenWorkerError(code: number | null, signal: string | null | undefined, reason: string | undefined): BrokenExecutorError;
 
-  /** The error once the initializer failed. @internal */
-  protected abstract _brokenPoolError(cause: unknown): BrokenExecutorError;
+  /** The error once the pool cannot work: its initializer failed, or (with `message`) a worker could not start. @internal */
+  protected abstract _brokenPoolError(cause: unknown, message?: string): BrokenExecutorError;
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.checkUsable();
@@ -131,7 +141,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
 
   private checkUsable(): void {
     this._checkOpen();
-    if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause);
+    if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause, this.brokenError.message);
   }
 
   private enqueue(key: number, payload: unknown[]): Future<any> {
@@ -142,10 +152,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     }
     this.queue.push(task);
     if (this.pending++ === 0) this.keepAlive.hold();
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushNow);
-    }
+    this.scheduleDispatch();
     return task;
   }
 
@@ -154,7 +161,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     let running = 0;
     for (const w of this.workers) {
       if (w.inflight.length === 0) idle++;
-      else if (this.startedHead(w) !== null) running++;
+      for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
     }
     const c = this._counters;
     return {
@@ -168,34 +175,21 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     };
   }
 
-  /** The task a worker is running now, if any. */
-  private startedHead(w: PoolWorker): PoolTask<any> | null {
-    const head = w.inflight.peek();
-    if (head == null || head.done()) return null;
-    const states = w.transport.states;
-    return states === null || Atomics.load(states, head.slot) === STARTED ? head : null;
-  }
-
   /** @internal */
   refresh(future: Future<any>): void {
     const task = future as PoolTask<any>;
     const w = task.worker;
-    if (w === null) return;
-    const states = w.transport.states;
-    if (states === null || Atomics.load(states, task.slot) !== QUEUED) task._state = RUNNING;
+    if (w !== null && w.transport.states.mayHaveStarted(task.seq, task.seq === w.headSeq)) task._state = RUNNING;
   }
 
   /** @internal */
   cancelQueued(future: Future<any>): boolean {
     const task = future as PoolTask<any>;
     const w = task.worker;
-    if (w !== null) {
-      const states = w.transport.states;
-      // The CAS decides the race with the worker: a task it has started is running, not cancelled.
-      if (states === null || Atomics.compareExchange(states, task.slot, QUEUED, CANCELLED) !== QUEUED) {
-        task._state = RUNNING;
-        return false;
-      }
+    // The worker's answer decides the race: a task it has started is running, not cancelled.
+    if (w !== null && !w.transport.states.withdraw(task.seq)) {
+      task._state = RUNNING;
+      return false;
     }
     task.payload = null;
     this._counters.cancelled++;
@@ -208,10 +202,15 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     const task = future as PoolTask<any>;
     const w = task.worker;
     if (w === null || !w.alive) return false;
-    const states = w.transport.states;
-    if (states !== null && Atomics.compareExchange(states, task.slot, STARTED, CANCELLED) !== STARTED) return false;
-    w.reason ??= 'stopped to interrupt another task';
-    this.retire(w, true);
+    const first = task.seq === w.headSeq;
+    if (!first && !w.transport.states.exact) {
+      // Sent ahead to a child, maybe not started: ended once the task before it has answered.
+      w.interruptSeq = task.seq;
+    } else {
+      if (!w.transport.states.claimRunning(task.seq, first)) return false;
+      w.reason ??= 'ended to interrupt its task';
+      this.retire(w, true);
+    }
     this._counters.cancelled++;
     this.taskEnded();
     return true;
@@ -221,11 +220,12 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     if (cancelFutures) {
       for (const task of this.queue.drain()) task.cancel();
       for (const w of this.workers) {
+        let running = false;
         for (let i = 0; i < w.inflight.length; i++) {
           const task = w.inflight.at(i);
-          if (task != null && !task.done()) task.cancel();
+          if (task != null && !task.done() && !task.cancel()) running = true;
         }
-        if (!wait && this.startedHead(w) !== null) this.post(w, { abort: true }, []);
+        if (!wait && running) this.post(w, { abort: true }, []);
       }
     }
     this.settleIdle();
@@ -235,9 +235,15 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     return this.terminatedPromise;
   }
 
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(this.dispatchNow);
+  }
+
   /** Hands queued tasks to workers, starting workers as Python does: when none is idle. */
-  private flush(): void {
-    this.flushScheduled = false;
+  private dispatch(): void {
+    this.dispatchScheduled = false;
     if (this.queue.length === 0 || this.brokenError !== null) return;
     // One task to each idle worker, then a new worker per task left, then the rest pushed ahead.
     for (const w of this.workers) {
@@ -253,9 +259,9 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
 
   /** Sends a worker up to `limit` queued tasks, as many as its depth allows, in one message. */
   private feed(w: PoolWorker, limit: number): void {
-    if (!w.alive) return;
+    if (!w.alive || w.interruptSeq >= 0) return;
     const states = w.transport.states;
-    const depth = this.depth();
+    const depth = states.exact ? this.depth() : INEXACT_DEPTH;
     let room = Math.min(limit, depth - w.inflight.length, this._options.maxTasksPerWorker - w.assigned);
     if (room <= 0) return;
     let defs: Array<[number, TaskDef]> | undefined;
@@ -279,16 +285,16 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     const seq = w.seq;
     for (const task of batch) {
       task.worker = w;
-      task.slot = w.seq++ & (RING - 1);
-      if (states !== null) Atomics.store(states, task.slot, QUEUED);
+      task.seq = w.seq++;
+      states.sent(task.seq);
       // The payload stays until the task ends: a worker that dies before starting it hands it back.
       w.inflight.push(task);
-      // Without shared states a task cannot be withdrawn once sent: it counts as running, as in CPython's process pool.
-      if (states === null) task._state = RUNNING;
+      // A task that cannot be withdrawn counts as running, as in CPython's process pool.
+      if (!states.exact) task._state = RUNNING;
     }
     w.assigned += batch.length;
     if (w.idleTimer !== null) {
-      clearTimeout(w.idleTimer);
+      w.idleTimer.clear();
       w.idleTimer = null;
     }
     const message: ToWorker = defs === undefined ? { t: flat } : { d: defs, t: flat };
@@ -308,7 +314,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       const task = batch[i]!;
       const args = flat[2 * i + 1] as unknown[];
       task.worker = null;
-      task.slot = -1;
+      task.seq = -1;
       task._state = PENDING;
       const problem = uncloneable(args, (task.key & 1) === 1);
       if (problem === null) {
@@ -318,10 +324,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
         this.fail(task, new TypeError(problem, { cause: error }));
       }
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushNow);
-    }
+    this.scheduleDispatch();
   }
 
   /** Moves what a `transfer()` argument names out of the caller's hands at once, as `postMessage` would. */
@@ -345,6 +348,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       index: w.index,
       onMessage: (m) => this.onMessage(w, m),
       onExit: (code, signal) => this.onExit(w, code, signal),
+      onDropped: (error) => this.onDropped(w, error),
       setReason: (r) => (w.reason ??= r),
     });
     w.startupTimer = setTimeout(() => {
@@ -358,63 +362,110 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   }
 
   private onMessage(w: PoolWorker, message: FromWorker): void {
-    if (!w.cameUp) {
+    if ('r' in message) this.onResults(w, message);
+    else if ('ready' in message) {
+      if (message.ready === 'initialized') w.ready = true;
       w.cameUp = true;
       clearTimeout(w.startupTimer!);
-    }
-    if ('initFailed' in message) {
+    } else if ('initFailed' in message) {
       this.breakPool(decodeError(message.initFailed));
-      return;
+    } else if ('fatal' in message) {
+      w.reason ??= message.fatal;
     }
-    if ('ready' in message) return;
+  }
+
+  private onResults(w: PoolWorker, message: ResultMessage): void {
     const r = message.r;
     const n = r.length >> 1;
     if (n > 0) {
       const perTask = message.ms / n;
       this.avgTaskMs = this.avgTaskMs < 0 ? perTask : this.avgTaskMs * 0.7 + perTask * 0.3;
     }
-    const c = this._counters;
-    for (let i = 0; i < r.length; i += 2) {
-      const task = w.inflight.shift();
-      if (task == null) continue; // stolen
-      // A finished task must not hold its worker: exited workers have to be collectable.
-      task.worker = null;
-      if (task.done()) continue; // cancelled or interrupted
-      const status = r[i];
-      if (status === SKIPPED) continue;
-      task.payload = null;
-      task.transfers = null;
-      c.completed++;
-      if (status === OK) {
-        let value = r[i + 1];
-        if ((task.key & 1) === 1) (value as ChunkOutcome<unknown>).error = decodeError((value as ChunkOutcome<unknown>).error);
-        this.pending--;
-        task.setResult(value);
-      } else if (status === ERROR) {
-        c.failed++;
-        this.pending--;
-        task.setException(decodeError(r[i + 1]));
+    // Seqs skipped over were answered in a message the channel dropped.
+    while (w.headSeq < message.s && w.inflight.length > 0) this.answer(w, null);
+    for (let i = 0; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
+    this.afterAnswers(w);
+  }
+
+  /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
+  private answer(w: PoolWorker, status: number | null, value?: unknown): void {
+    const task = w.inflight.shift();
+    w.headSeq++;
+    if (task == null) return; // taken back
+    // A finished task must not hold its worker: exited workers have to be collectable.
+    task.worker = null;
+    if (task.done() || status === SKIPPED) return; // cancelled or interrupted
+    if (status === null) {
+      this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
+      return;
+    }
+    if ((status & PACKED) !== 0) {
+      try {
+        value = unpack(value as Uint8Array);
+      } catch (error) {
+        this.fail(task, error);
+        return;
+      }
+    }
+    if ((status & ERROR) !== 0) {
+      this.fail(task, decodeError(value));
+      return;
+    }
+    if ((task.key & 1) === 1) (value as ChunkOutcome<unknown>).error = decodeError((value as ChunkOutcome<unknown>).error);
+    task.payload = null;
+    task.transfers = null;
+    this._counters.completed++;
+    this.pending--;
+    task.setResult(value);
+  }
+
+  private afterAnswers(w: PoolWorker): void {
+    if (w.alive) {
+      if (w.interruptSeq >= 0 && w.headSeq >= w.interruptSeq) {
+        if (w.inflight.length > 0) {
+          w.reason ??= 'ended to interrupt its task';
+          this.retire(w, true);
+        } else {
+          w.interruptSeq = -1;
+        }
       }
     }
     if (w.alive) {
       if (w.assigned >= this._options.maxTasksPerWorker && w.inflight.length === 0) this.retire(w, false);
       else if (w.inflight.length === 0 && Number.isFinite(this._options.idleTimeout) && this.queue.length === 0) {
-        w.idleTimer = setTimeout(() => w.inflight.length === 0 && this.retire(w, false), this._options.idleTimeout);
+        w.idleTimer = longTimeout(() => w.inflight.length === 0 && this.retire(w, false), this._options.idleTimeout);
         w.idleTimer.unref();
       }
     }
-    if (this.queue.length > 0) this.flush();
+    if (this.queue.length > 0) this.dispatch();
     this.settleIdle();
+  }
+
+  /** A message the worker sent was dropped: it held one result only (see runner.ts), its first unanswered task's. */
+  private onDropped(w: PoolWorker, error: unknown): void {
+    if (w.inflight.length === 0) return;
+    const reason = (error as Error)?.message ?? String(error);
+    const task = w.inflight.peek();
+    w.inflight.shift();
+    w.headSeq++;
+    if (task != null) {
+      task.worker = null;
+      this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${reason}`, { cause: error }));
+    }
+    this.afterAnswers(w);
   }
 
   /** A worker ended: fail the task it was running, queue again those it never started. */
   private onExit(w: PoolWorker, code: number | null, signal?: string | null): void {
-    const states = w.transport.states;
-    if (w.alive && !w.cameUp && code !== 0) {
-      // A worker that cannot even start would fail again each time: the pool cannot work.
+    clearTimeout(w.startupTimer!);
+    if (w.alive && !w.ready) {
+      // A worker that cannot start would fail the same way each time: the pool cannot work.
       w.alive = false;
       this.workers.splice(this.workers.indexOf(w), 1);
-      this.breakPool(new Error(`a worker failed to start (exit code ${code}${w.reason ? `, ${w.reason}` : ''})`));
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const stage = w.cameUp ? 'while running its initializer' : 'before it was up';
+      const message = `a worker ${how} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
+      this.breakPool(new Error(message), message);
       return;
     }
     if (w.alive) {
@@ -424,28 +475,26 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     } else {
       this.dying--;
     }
-    if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    w.idleTimer?.clear();
+    const states = w.transport.states;
     const requeue: PoolTask<any>[] = [];
-    while (w.inflight.length > 0) {
+    for (let first = true; w.inflight.length > 0; first = false) {
+      const seq = w.headSeq++;
       const task = w.inflight.shift();
       if (task == null) continue;
-      if (task.done()) {
-        task.worker = null;
-        continue;
-      }
-      // Without shared states, what a dead worker had been sent may have run (unless it never came up):
-      // it fails rather than risk running twice.
-      const started = states === null ? w.cameUp : Atomics.load(states, task.slot) !== QUEUED;
-      if (started) {
+      task.worker = null;
+      if (task.done()) continue;
+      // A worker that never came up ran nothing.
+      if (w.cameUp && states.mayHaveStarted(seq, first)) {
         this.fail(task, this._brokenWorkerError(code, signal, w.reason));
       } else {
-        task.worker = null;
-        task.slot = -1;
+        task.seq = -1;
+        task._state = PENDING;
         requeue.push(task);
       }
     }
     for (let k = requeue.length - 1; k >= 0; k--) this.queue.unshift(requeue[k]!);
-    if (this.queue.length > 0 && this.brokenError === null) this.flush();
+    if (this.queue.length > 0 && this.brokenError === null) this.dispatch();
     this.settleIdle();
   }
 
@@ -455,30 +504,27 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     w.alive = false;
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
-    if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    w.idleTimer?.clear();
     clearTimeout(w.startupTimer!);
-    if (force) this.steal(w);
+    if (force) this.takeBack(w);
     // Held until it has exited, so that `shutdown()` can see it go.
     this.dying++;
     this.keepAlive.hold();
     w.transport.terminate();
-    if (this.queue.length > 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushNow);
-    }
+    if (this.queue.length > 0) this.scheduleDispatch();
   }
 
   /** Takes back every task a worker has not started, so that another worker runs it. */
-  private steal(w: PoolWorker): void {
+  private takeBack(w: PoolWorker): void {
     const states = w.transport.states;
     const back: PoolTask<any>[] = [];
     for (let i = 0; i < w.inflight.length; i++) {
       const task = w.inflight.at(i);
       if (task == null || task.done()) continue;
-      if (states !== null && Atomics.compareExchange(states, task.slot, QUEUED, CANCELLED) === QUEUED) {
+      if (states.withdraw(task.seq)) {
         w.inflight.set(i, null);
         task.worker = null;
-        task.slot = -1;
+        task.seq = -1;
         task._state = PENDING;
         back.push(task);
       }
@@ -497,16 +543,16 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     task.setException(error);
   }
 
-  /** The initializer failed: every task fails, later submits throw, workers stop. */
-  private breakPool(cause: unknown): void {
+  /** The pool cannot work (its initializer failed, or workers cannot start): every task fails, later submits throw, workers stop. */
+  private breakPool(cause: unknown, message?: string): void {
     if (this.brokenError !== null) return;
-    this.brokenError = this._brokenPoolError(cause);
+    this.brokenError = this._brokenPoolError(cause, message);
     console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
-    for (const task of this.queue.drain()) this.fail(task, this._brokenPoolError(cause));
+    for (const task of this.queue.drain()) this.fail(task, this._brokenPoolError(cause, message));
     for (const w of [...this.workers]) {
       for (let i = 0; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);
-        if (task != null) this.fail(task, this._brokenPoolError(cause));
+        if (task != null) this.fail(task, this._brokenPoolError(cause, message));
       }
       this.retire(w, false);
     }

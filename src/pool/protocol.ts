@@ -1,7 +1,21 @@
 /**
  * The messages between a pool and its workers, shared by threads and child
- * processes. Tasks travel in batches as flat arrays, two entries a task, and
- * results come back in the order the tasks were sent, so neither side needs ids.
+ * processes.
+ *
+ *   pool                                   worker (TaskRunner)
+ *   ----                                   -------------------
+ *   feed() ── BatchMessage {d?, t} ──────▶ receive(): queue, run in order
+ *        (t: per task its key and payload; the n-th task a worker is sent has seq n)
+ *   onMessage() ◀── ResultMessage {s, r} ── flush(): results of seq s, s+1, ...
+ *        (r: per task a status and a value; every seq is answered once, in order)
+ *   ◀── ReadyMessage / InitFailedMessage / FatalMessage
+ *   post() ── AbortMessage ───────────────▶ aborts the running task's taskSignal()
+ *
+ * Results carry the seq of their first task, so a message the channel drops
+ * (a value it cannot rebuild) costs only the results in it, never another
+ * task's place. A worker sends a result as soon as its task ends unless the
+ * next task is a call that has always been quick, and never holds one longer
+ * than HOLD_MS while quick tasks run.
  * @internal
  */
 import type { TaskDef } from '../tasks.js';
@@ -19,8 +33,9 @@ export interface AbortMessage {
 
 export type ToWorker = BatchMessage | AbortMessage;
 
-/** Results in the order the tasks were sent: per task a status and a value; `ms` is the time spent running them. */
+/** Results of the tasks of seq `s`, `s + 1`, ...: per task a status and a value; `ms` is the time spent running them. */
 export interface ResultMessage {
+  s: number;
   r: unknown[];
   ms: number;
 }
@@ -30,12 +45,17 @@ export interface InitFailedMessage {
   initFailed: unknown;
 }
 
-/** The worker is up and its initializer has run: it can fail only tasks from now on. */
+/** The worker has loaded (and is about to run its initializer), then has initialized: only from then on can it run tasks. */
 export interface ReadyMessage {
-  ready: true;
+  ready: 'loaded' | 'initialized';
 }
 
-export type FromWorker = ResultMessage | InitFailedMessage | ReadyMessage;
+/** An error escaped the running task (a callback of its own threw): the worker ends, failing that task with this reason. */
+export interface FatalMessage {
+  fatal: string;
+}
+
+export type FromWorker = ResultMessage | InitFailedMessage | ReadyMessage | FatalMessage;
 
 /** What a worker needs before its first task. */
 export interface WorkerConfig {
@@ -45,17 +65,29 @@ export interface WorkerConfig {
   states: Int32Array | null;
   initializer: TaskDef | null;
   initargs: unknown[];
+  /** The program's entry module, which a task module must not be (Python's `__main__` rule). */
+  mainModule: string | null;
 }
 
+/** Result statuses: OK or ERROR, with PACKED when the value is `pack()`ed bytes; SKIPPED for a withdrawn task. */
 export const OK = 0;
 export const ERROR = 1;
-export const SKIPPED = 2;
+export const PACKED = 2;
+export const SKIPPED = 4;
 
 /** Task states in the shared ring: the pool writes QUEUED; the worker moves it on; a CAS decides every race. */
 export const QUEUED = 1;
 export const STARTED = 2;
-export const CANCELLED = 3;
+export const WITHDRAWN = 3;
 export const DONE = 4;
 
 /** Tasks a worker can hold at once: the size of its ring of states. */
 export const RING = 1024;
+
+/** The ring slot of the task with this seq. */
+export function slotOf(seq: number): number {
+  return seq & (RING - 1);
+}
+
+/** The longest a finished result waits in a worker while quick tasks run after it (ms). */
+export const HOLD_MS = 1;

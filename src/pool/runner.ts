@@ -1,23 +1,33 @@
 /**
  * The worker side of a pool: runs the tasks it is sent, one at a time and in
- * order, and sends back results in batches. Transport-agnostic, so threads and
- * child processes share it.
+ * order, and sends back every result as soon as its task ends, holding it
+ * back only while calls known to be quick run after it (see protocol.ts).
+ * Transport-agnostic, so threads and child processes share it.
  */
-import { encodeError, unwrapTransfer } from '../codec.js';
+import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
-import type { Chunk, ChunkOutcome } from '../map.js';
+import { runChunk, type ChunkOutcome } from './chunk.js';
 import { loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, runAsTask, type TaskContext } from '../task-signal.js';
 import {
-  CANCELLED, DONE, ERROR, OK, QUEUED, RING, SKIPPED, STARTED,
-  type BatchMessage, type FromWorker, type ToWorker, type WorkerConfig,
+  DONE, ERROR, HOLD_MS, OK, PACKED, QUEUED, SKIPPED, STARTED, WITHDRAWN, slotOf,
+  type BatchMessage, type FromWorker, type ResultMessage, type ToWorker, type WorkerConfig,
 } from './protocol.js';
 
 type AnyFunction = (...args: any[]) => unknown;
-type Send = (message: FromWorker, transferList: unknown[]) => void;
 
-/** Results are sent at least this often (ms) while tasks keep running. */
-const FLUSH_INTERVAL = 1;
+/** How a runner talks back: `send` posts a message; `exit` ends the worker once what was sent is on its way. */
+export interface RunnerPort {
+  send(message: FromWorker, transferList: unknown[]): void;
+  exit(code: number): void;
+  /** Whether results may cross as themselves (threads: shared memory, ports, transfers) rather than only as bytes. */
+  readonly shares: boolean;
+}
+
+/** A call is quick when it has lately taken less than this (ms): only then may a result wait behind it. */
+const QUICK_MS = 0.1;
+/** What a call never seen is taken to last (ms); each later call halves the estimate or raises it to its own time. */
+const UNSEEN_MS = 1000;
 
 const CAPTURE_HINT =
   ': the task function was sent to the worker as source text, so it cannot use names from the scope where it was written. ' +
@@ -28,19 +38,36 @@ export class TaskRunner {
   private readonly sources = new Set<number>();
   private readonly defs = new Map<number, TaskDef>();
   private readonly queue = new Deque<unknown>();
+  /** Per task key: a decaying upper estimate of how long a call takes (ms). */
+  private readonly expected: number[] = [];
+  /** The seq of the next task to run. */
   private seq = 0;
+  /** Results not sent yet, from the task of seq `firstSeq` on. */
   private results: unknown[] = [];
+  private firstSeq = 0;
+  private heldSince = 0;
   private transfers: unknown[] = [];
   private busy = true; // until the initializer has run
   private stopped = false;
   private current: TaskContext | null = null;
   private runMs = 0;
-  private lastFlush = performance.now();
+  private flushQueued = false;
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   constructor(
-    private readonly send: Send,
+    private readonly port: RunnerPort,
     private readonly config: WorkerConfig,
   ) {
+    process.on('uncaughtException', (error) => this.stray(error));
+    const exit = process.exit;
+    // A task that ends its worker must not take the results of the tasks before it along.
+    process.exit = ((code?: number) => {
+      this.flush();
+      return exit.call(process, code);
+    }) as typeof process.exit;
     void this.initialize();
   }
 
@@ -63,18 +90,19 @@ export class TaskRunner {
 
   private async initialize(): Promise<void> {
     // Up as soon as the module has loaded; the initializer may take as long as it needs.
-    this.send({ ready: true }, []);
+    this.port.send({ ready: 'loaded' }, []);
     const { initializer, initargs } = this.config;
     if (initializer !== null) {
       try {
-        const fn = await loadTask(initializer);
+        const fn = await loadTask(initializer, this.config.mainModule);
         await fn(...initargs);
       } catch (error) {
         this.stopped = true;
-        this.send({ initFailed: encodeError(error) }, []);
+        this.port.send({ initFailed: encodeError(error) }, []);
         return;
       }
     }
+    this.port.send({ ready: 'initialized' }, []);
     this.busy = false;
     this.drain();
   }
@@ -83,7 +111,14 @@ export class TaskRunner {
   private drain(): void {
     const states = this.config.states;
     while (this.queue.length > 0 && !this.stopped) {
-      const key = this.queue.peek() as number;
+      const key = this.queue.shift() as number;
+      const payload = this.queue.shift() as unknown[];
+      const seq = this.seq++;
+      // Claimed before its function loads: a task whose module ends the worker is that task's failure.
+      if (states !== null && Atomics.compareExchange(states, slotOf(seq), QUEUED, STARTED) !== QUEUED) {
+        this.hold(seq, SKIPPED, undefined);
+        continue;
+      }
       const id = key >> 1;
       let fn = this.fns.get(id);
       if (fn === undefined) {
@@ -92,80 +127,126 @@ export class TaskRunner {
       }
       if (fn instanceof Promise) {
         this.busy = true;
+        this.current = null;
+        this.flush();
         fn.then(
           (loaded) => this.fns.set(id, loaded),
           (error) => this.fns.set(id, () => Promise.reject(error)),
         ).finally(() => {
           this.busy = false;
-          this.drain();
+          if (!this.run(seq, key, this.fns.get(id) as AnyFunction, payload)) this.drain();
         });
         return;
       }
-      this.queue.shift();
-      const payload = this.queue.shift() as unknown[];
-      const slot = this.seq++ & (RING - 1);
-      if (states !== null && Atomics.compareExchange(states, slot, QUEUED, STARTED) !== QUEUED) {
-        this.results.push(SKIPPED, undefined);
-        continue;
-      }
-      const started = performance.now();
-      const context: TaskContext = { abort: null };
-      this.current = context;
-      let value: unknown;
-      let ok = true;
-      try {
-        value = (key & 1) === 1 ? this.runChunk(context, fn, payload) : runAsTask(context, fn, payload);
-      } catch (error) {
-        ok = false;
-        value = error;
-      }
-      if (ok && value !== null && typeof (value as any)?.then === 'function') {
-        this.busy = true;
-        Promise.resolve(value as PromiseLike<unknown>).then(
-          (result) => this.afterAsync(slot, key, true, result, started),
-          (error) => this.afterAsync(slot, key, false, error, started),
-        );
-        return;
-      }
-      this.runMs += performance.now() - started;
-      this.complete(slot, key, ok, value);
-      if (performance.now() - this.lastFlush > FLUSH_INTERVAL) this.flush();
+      if (this.run(seq, key, fn, payload)) return;
     }
     this.current = null;
     this.flush();
   }
 
-  private afterAsync(slot: number, key: number, ok: boolean, value: unknown, started: number): void {
-    this.runMs += performance.now() - started;
-    this.complete(slot, key, ok, value);
+  /** Runs one task; true when it goes on asynchronously (the runner is then busy until it settles). */
+  private run(seq: number, key: number, fn: AnyFunction, payload: unknown[]): boolean {
+    // A result waits only behind a call known to be quick, never long, and never in a child
+    // process, where the pool learns from it that the next task has started.
+    if (
+      this.results.length > 0 &&
+      !(this.port.shares && (this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS)
+    ) {
+      this.flush();
+    }
+    const started = performance.now();
+    const context: TaskContext = { abort: null };
+    this.current = context;
+    let value: unknown;
+    let ok = true;
+    try {
+      value = (key & 1) === 1 ? runAsTask(context, runChunk, [fn, payload]) : runAsTask(context, fn, payload);
+    } catch (error) {
+      ok = false;
+      value = error;
+    }
+    if (ok && value !== null && typeof (value as any)?.then === 'function') {
+      this.busy = true;
+      if (this.results.length > 0 && !this.flushQueued) {
+        this.flushQueued = true;
+        setImmediate(this.flushNow);
+      }
+      Promise.resolve(value as PromiseLike<unknown>).then(
+        (result) => this.afterAsync(seq, key, true, result, started),
+        (error) => this.afterAsync(seq, key, false, error, started),
+      );
+      return true;
+    }
+    this.complete(seq, key, ok, value, started);
+    return false;
+  }
+
+  private afterAsync(seq: number, key: number, ok: boolean, value: unknown, started: number): void {
     this.current = null;
     this.busy = false;
+    this.complete(seq, key, ok, value, started);
     this.drain();
   }
 
-  /** Runs a chunk of `map` items; the first failure ends it, keeping the values before it. */
-  private runChunk(context: TaskContext, fn: AnyFunction, chunk: Chunk): ChunkOutcome<unknown> | Promise<ChunkOutcome<unknown>> {
-    return runAsTask(context, runChunkItems, [fn, chunk]) as ChunkOutcome<unknown> | Promise<ChunkOutcome<unknown>>;
-  }
-
-  private complete(slot: number, key: number, ok: boolean, value: unknown): void {
-    const id = key >> 1;
+  private complete(seq: number, key: number, ok: boolean, value: unknown, started: number): void {
+    const ms = performance.now() - started;
+    this.runMs += ms;
+    this.expected[key] = Math.max(ms, (this.expected[key] ?? UNSEEN_MS) / 2);
     const states = this.config.states;
-    if (states !== null && Atomics.compareExchange(states, slot, STARTED, DONE) !== STARTED) {
+    if (states !== null && Atomics.compareExchange(states, slotOf(seq), STARTED, DONE) !== STARTED) {
       // Interrupted: the pool has given this task up and is ending this worker.
-      this.stopped = Atomics.load(states, slot) === CANCELLED;
+      this.stopped = Atomics.load(states, slotOf(seq)) === WITHDRAWN;
       return;
     }
-    if (ok) {
-      if ((key & 1) === 1) {
-        const outcome = value as ChunkOutcome<unknown>;
-        if (outcome.failed) outcome.error = this.encode(outcome.error, id);
-        for (let i = 0; i < outcome.values.length; i++) outcome.values[i] = unwrapTransfer(outcome.values[i], this.transfers);
+    const transfers: unknown[] = [];
+    let status = OK;
+    if (!ok) {
+      status = ERROR;
+      value = this.encode(value, key >> 1);
+    } else if ((key & 1) === 1) {
+      const outcome = value as ChunkOutcome<unknown>;
+      if (outcome.failed) outcome.error = this.encode(outcome.error, key >> 1);
+      for (let i = 0; i < outcome.values.length; i++) outcome.values[i] = unwrapTransfer(outcome.values[i], transfers);
+      if (!outcome.failed && transfers.length === 0 && outcome.values.every(isPrimitive)) {
+        this.hold(seq, OK, outcome);
+        return;
       }
-      this.results.push(OK, unwrapTransfer(value, this.transfers));
     } else {
-      this.results.push(ERROR, this.encode(value, id));
+      value = unwrapTransfer(value, transfers);
     }
+    if (isPrimitive(value)) {
+      this.hold(seq, status, value);
+    } else if (transfers.length > 0 && this.port.shares) {
+      this.alone(seq, status, value, transfers);
+    } else {
+      let bytes: Uint8Array;
+      try {
+        bytes = pack(value);
+      } catch (why) {
+        // Shared memory and ports cannot be packed but can cross a thread as themselves.
+        if (this.port.shares && ok) return this.alone(seq, status, value, transfers);
+        bytes = pack(encodeError(unsendable(why, ok, this.port.shares)));
+        status = ERROR;
+      }
+      this.hold(seq, status | PACKED, bytes);
+    }
+  }
+
+  /** Keeps a result to send with the next flush. */
+  private hold(seq: number, status: number, value: unknown): void {
+    if (this.results.length === 0) {
+      this.firstSeq = seq;
+      this.heldSince = performance.now();
+    }
+    this.results.push(status, value);
+  }
+
+  /** Sends a result that crosses as itself in a message of its own: if the channel drops it, no other result goes with it. */
+  private alone(seq: number, status: number, value: unknown, transfers: unknown[]): void {
+    this.flush();
+    this.hold(seq, status, value);
+    this.transfers = transfers;
+    this.flush();
   }
 
   private encode(error: unknown, id: number): unknown {
@@ -180,73 +261,69 @@ export class TaskRunner {
   private load(id: number): AnyFunction | Promise<AnyFunction> {
     const def = this.defs.get(id);
     if (def === undefined) return () => Promise.reject(new Error(`unknown task ${id}`));
-    return loadTask(def);
+    return loadTask(def, this.config.mainModule);
   }
 
+  /** Sends the results held so far. */
   private flush(): void {
     if (this.results.length === 0) return;
-    const message = { r: this.results, ms: this.runMs };
+    const message: ResultMessage = { s: this.firstSeq, r: this.results, ms: this.runMs };
     const transfers = this.transfers;
     this.results = [];
     this.transfers = [];
     this.runMs = 0;
-    this.lastFlush = performance.now();
     try {
-      this.send(message, transfers);
+      this.port.send(message, transfers);
     } catch (error) {
-      this.send(this.replaceUncloneable(message, error), []);
+      this.port.send(replaceUncloneable(message, error), []);
     }
   }
 
-  /** Fails just the results that cannot be sent back, with a reason. */
-  private replaceUncloneable(message: { r: unknown[]; ms: number }, error: unknown): { r: unknown[]; ms: number } {
-    const r = message.r;
-    for (let i = 0; i < r.length; i += 2) {
-      try {
-        structuredClone(r[i + 1]);
-      } catch (why) {
-        r[i] = ERROR;
-        r[i + 1] = encodeError(
-          new TypeError(`the task's result cannot be sent back from the worker: ${(why as Error)?.message ?? why}`, { cause: error }),
-        );
-      }
+  /**
+   * An error escaped a task (a callback it left behind threw). While an async
+   * task runs it is most likely that task's: the worker ends and fails it.
+   * Otherwise no task is waiting on it: it is reported and the worker goes on.
+   */
+  private stray(error: unknown): void {
+    if (this.current !== null && this.busy) {
+      this.flush();
+      this.stopped = true;
+      this.port.send({ fatal: describeStray(error) }, []);
+      this.port.exit(1);
+      return;
     }
-    return message;
+    console.error(`concurrent-futures: an error was thrown in ${this.config.name} after its task had ended; no task fails for it:`, error);
   }
 }
 
-function itemArgs(chunk: Chunk, arity: number, i: number): unknown[] {
-  const start = 1 + i * arity;
-  return chunk.slice(start, start + arity);
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
 }
 
-function runChunkItems(fn: AnyFunction, chunk: Chunk): ChunkOutcome<unknown> | Promise<ChunkOutcome<unknown>> {
-  const arity = chunk[0] as number;
-  const count = (chunk.length - 1) / arity;
-  const values: unknown[] = [];
-  for (let i = 0; i < count; i++) {
-    let value: unknown;
-    try {
-      value = arity === 1 ? fn(chunk[1 + i]) : fn(...itemArgs(chunk, arity, i));
-    } catch (error) {
-      return { values, failed: true, error };
-    }
-    if (value !== null && typeof (value as any)?.then === 'function') {
-      return runChunkAsync(fn, chunk, arity, count, i, values, value as PromiseLike<unknown>);
-    }
-    values.push(value);
-  }
-  return { values, failed: false, error: undefined };
+function unsendable(why: unknown, ok: boolean, shares: boolean): TypeError {
+  const what = ok ? 'result' : 'error';
+  const from = shares ? 'the worker' : 'the child process';
+  return new TypeError(`the task's ${what} cannot be sent back from ${from}: ${(why as Error)?.message ?? String(why)}`);
 }
 
-async function runChunkAsync(
-  fn: AnyFunction, chunk: Chunk, arity: number, count: number, from: number, values: unknown[], pending: PromiseLike<unknown>,
-): Promise<ChunkOutcome<unknown>> {
+function describeStray(error: unknown): string {
   try {
-    values.push(await pending);
-    for (let i = from + 1; i < count; i++) values.push(await fn(...itemArgs(chunk, arity, i)));
-  } catch (error) {
-    return { values, failed: true, error };
+    return error instanceof Error ? `${error.name}: ${error.message}` : `thrown: ${String(error)}`;
+  } catch {
+    return 'an unreadable value was thrown';
   }
-  return { values, failed: false, error: undefined };
+}
+
+/** Fails just the results that cannot be sent back, with a reason. */
+function replaceUncloneable(message: ResultMessage, error: unknown): ResultMessage {
+  const r = message.r;
+  for (let i = 0; i < r.length; i += 2) {
+    try {
+      structuredClone(r[i + 1]);
+    } catch (why) {
+      r[i] = ERROR | PACKED;
+      r[i + 1] = pack(encodeError(new TypeError(`the task's result cannot be sent back from the worker: ${(why as Error)?.message ?? why}`, { cause: error })));
+    }
+  }
+  return message;
 }

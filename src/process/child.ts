@@ -15,12 +15,28 @@ const watchdog = new Worker(
 watchdog.unref();
 process.on('disconnect', () => process.exit(0));
 
+// IPC writes are asynchronous: a child that exits on its own waits until what it sent has left.
+let writing = 0;
+let exitCode: number | null = null;
+const written = (): void => {
+  if (--writing === 0 && exitCode !== null) process.exit(exitCode);
+};
+
 let runner: TaskRunner | null = null;
-const send = (message: FromWorker): void => {
-  process.send!(message);
+const port = {
+  send(message: FromWorker): void {
+    writing++;
+    process.send!(message, undefined, undefined, written);
+  },
+  exit(code: number): void {
+    exitCode = code;
+    if (writing === 0) process.exit(code);
+  },
+  shares: false,
 };
 
 process.on('message', (message: ToWorker | { config: WorkerConfig }) => {
-  if (runner === null) runner = new TaskRunner(send, (message as { config: WorkerConfig }).config);
+  if (exitCode !== null) return;
+  if (runner === null) runner = new TaskRunner(port, (message as { config: WorkerConfig }).config);
   else runner.receive(message as ToWorker);
 });

@@ -4,6 +4,8 @@ import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
 import type { WorkerConfig } from '../pool/protocol.js';
+import { OrderedTaskStates } from '../pool/task-states.js';
+import { mainModuleUrl } from '../tasks.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {
@@ -58,17 +60,24 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     this.children.add(child);
     child.on('message', hooks.onMessage as (m: unknown) => void);
     child.on('error', (error) => hooks.setReason(`${error.name}: ${error.message}`));
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': only then has every message the child sent been read.
+    child.on('close', (code, signal) => {
       this.children.delete(child);
       hooks.onExit(code, signal);
     });
-    const config: WorkerConfig = { name: `ProcessPoolExecutor_${hooks.index}`, states: null, initializer: this._options.initializer, initargs: this._options.initargs };
+    const config: WorkerConfig = {
+      name: `ProcessPoolExecutor_${hooks.index}`,
+      states: null,
+      initializer: this._options.initializer,
+      initargs: this._options.initargs,
+      mainModule: mainModuleUrl(),
+    };
     child.send({ config });
     // The pool holds the process open while it has work; an idle child must not.
     child.unref();
     (child as any).channel?.unref();
     return {
-      states: null,
+      states: new OrderedTaskStates(),
       post: (message) => void child.send(message),
       terminate: () => void child.kill('SIGKILL'),
     };
@@ -84,7 +93,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
   }
 
   /** @internal */
-  protected _brokenPoolError(cause: unknown): BrokenProcessPoolError {
-    return new BrokenProcessPoolError('A process initializer failed, the process pool is not usable anymore', { cause });
+  protected _brokenPoolError(cause: unknown, message?: string): BrokenProcessPoolError {
+    return new BrokenProcessPoolError(message ?? 'A process initializer failed, the process pool is not usable anymore', { cause });
   }
 }

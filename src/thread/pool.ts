@@ -2,7 +2,9 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { BrokenThreadPoolError } from '../errors.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
-import { RING, type WorkerConfig } from '../pool/protocol.js';
+import type { WorkerConfig } from '../pool/protocol.js';
+import { SharedTaskStates } from '../pool/task-states.js';
+import { mainModuleUrl } from '../tasks.js';
 import { poolOptions } from '../pool/options.js';
 
 /** The options of `ThreadPoolExecutor`. */
@@ -45,11 +47,18 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
 
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
-    const states = new Int32Array(new SharedArrayBuffer(RING * Int32Array.BYTES_PER_ELEMENT));
+    const states = new SharedTaskStates();
     const name = `${this.prefix}_${hooks.index}`;
-    const config: WorkerConfig = { name, states, initializer: this._options.initializer, initargs: this._options.initargs };
+    const config: WorkerConfig = {
+      name,
+      states: states.shared,
+      initializer: this._options.initializer,
+      initargs: this._options.initargs,
+      mainModule: mainModuleUrl(),
+    };
     const worker = startWorker({ workerData: config, name, resourceLimits: this.resourceLimits });
     worker.on('message', hooks.onMessage);
+    worker.on('messageerror', hooks.onDropped);
     worker.on('error', (error: Error & { code?: string }) => {
       hooks.setReason(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `out of memory (${error.message})` : `${error.name}: ${error.message}`);
     });
@@ -76,8 +85,8 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   }
 
   /** @internal */
-  protected _brokenPoolError(cause: unknown): BrokenThreadPoolError {
-    return new BrokenThreadPoolError('A thread initializer failed, the thread pool is not usable anymore', { cause });
+  protected _brokenPoolError(cause: unknown, message?: string): BrokenThreadPoolError {
+    return new BrokenThreadPoolError(message ?? 'A thread initializer failed, the thread pool is not usable anymore', { cause });
   }
 }
 

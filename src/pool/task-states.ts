@@ -1,0 +1,69 @@
+/**
+ * Whether a task sent to a worker has started: the one question behind
+ * `cancel()`, `interrupt`, `running()`, `stats()` and what a worker's death
+ * does to the tasks it held. Threads answer it exactly through a ring of
+ * states in shared memory, where a compare-and-swap decides every race with
+ * the worker. Child processes share no memory: a child answers its tasks in
+ * order and sends each result before it starts the next task, so the first
+ * unanswered task is the only one that can have started, and a task sent
+ * ahead cannot be withdrawn.
+ * @internal
+ */
+import { QUEUED, RING, STARTED, WITHDRAWN, slotOf } from './protocol.js';
+
+export interface TaskStates {
+  /** The memory the worker shares, or null. */
+  readonly shared: Int32Array | null;
+  /** Whether a task sent ahead can still be withdrawn: how deep a worker may be fed. */
+  readonly exact: boolean;
+  /** Records that the task of this seq was sent. */
+  sent(seq: number): void;
+  /** Withdraws a task the worker has not started; false when it has started or may have. */
+  withdraw(seq: number): boolean;
+  /** Whether the task may have started; `first` says it is the worker's first unanswered task. */
+  mayHaveStarted(seq: number, first: boolean): boolean;
+  /** Claims a running task for interruption: false when it is not running (yet, or any more). */
+  claimRunning(seq: number, first: boolean): boolean;
+}
+
+/** Per-task states in a `SharedArrayBuffer`, for worker threads. */
+export class SharedTaskStates implements TaskStates {
+  readonly shared = new Int32Array(new SharedArrayBuffer(RING * Int32Array.BYTES_PER_ELEMENT));
+  readonly exact = true;
+
+  sent(seq: number): void {
+    Atomics.store(this.shared, slotOf(seq), QUEUED);
+  }
+
+  withdraw(seq: number): boolean {
+    return Atomics.compareExchange(this.shared, slotOf(seq), QUEUED, WITHDRAWN) === QUEUED;
+  }
+
+  mayHaveStarted(seq: number): boolean {
+    return Atomics.load(this.shared, slotOf(seq)) !== QUEUED;
+  }
+
+  claimRunning(seq: number): boolean {
+    return Atomics.compareExchange(this.shared, slotOf(seq), STARTED, WITHDRAWN) === STARTED;
+  }
+}
+
+/** What a pool knows of a child process's tasks without shared memory. */
+export class OrderedTaskStates implements TaskStates {
+  readonly shared = null;
+  readonly exact = false;
+
+  sent(): void {}
+
+  withdraw(): boolean {
+    return false;
+  }
+
+  mayHaveStarted(_seq: number, first: boolean): boolean {
+    return first;
+  }
+
+  claimRunning(_seq: number, first: boolean): boolean {
+    return first;
+  }
+}
