@@ -45,9 +45,24 @@ export function encodeError(error: unknown): unknown {
 }
 
 function encodeOne(error: unknown, seen: unknown[], depth: number): unknown {
-  if (!(error instanceof Error)) return isCloneable(error) ? error : `${describeValue(error)} (cannot be copied from the worker)`;
-  const ref = seen.indexOf(error);
-  if (ref >= 0) return { __ref__: ref };
+  if (error !== null && typeof error === 'object') {
+    const ref = seen.indexOf(error);
+    if (ref >= 0) return { __ref__: ref };
+  }
+  if (!(error instanceof Error)) {
+    if (isCloneable(error)) return error;
+    if (depth < MAX_DEPTH && (Array.isArray(error) || isPlainObject(error))) {
+      // An object around an error that loops back (`{ inner: error }`): kept, its loop encoded as a reference.
+      seen.push(error);
+      const entries: Array<[string, unknown]> = [];
+      for (const key of Object.keys(error as object)) {
+        const value = read(error as object, key);
+        if (value !== UNREADABLE) entries.push([key, encodeOne(value, seen, depth + 1)]);
+      }
+      return { __container__: Array.isArray(error) ? 'array' : 'object', entries };
+    }
+    return `${describeValue(error)} (cannot be copied from the worker)`;
+  }
   seen.push(error);
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(error)) {
@@ -103,9 +118,16 @@ export function decodeError(value: unknown): unknown {
   return decodeOne(value, []);
 }
 
-function decodeOne(value: unknown, made: Error[]): unknown {
+function decodeOne(value: unknown, made: object[]): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (made.length > 0 && typeof (value as { __ref__?: unknown }).__ref__ === 'number') return made[(value as { __ref__: number }).__ref__];
+  const container = (value as { __container__?: unknown }).__container__;
+  if (container === 'array' || container === 'object') {
+    const out: Record<string, unknown> = container === 'array' ? ([] as unknown as Record<string, unknown>) : {};
+    made.push(out);
+    for (const [key, item] of (value as { entries: Array<[string, unknown]> }).entries) out[key] = decodeOne(item, made);
+    return out;
+  }
   if ((value as EncodedError).__error__ !== true) return value;
   const e = value as EncodedError;
   const error: Error = e.ctor === 'AggregateError' ? new AggregateError([], e.message) : new (BUILTIN_ERRORS[e.ctor] ?? Error)(e.message);
@@ -129,6 +151,15 @@ function isCloneable(value: unknown): boolean {
   try {
     structuredClone(value);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isPlainObject(value: unknown): boolean {
+  try {
+    const proto = Object.getPrototypeOf(value);
+    return proto === Object.prototype || proto === null;
   } catch {
     return false;
   }

@@ -37,6 +37,11 @@ export function taskSignal(): AbortSignal {
   return state.controller.signal;
 }
 
+/** The task whose code is running now (also in its callbacks and in 'uncaughtException' handlers), if any. @internal */
+export function currentTask(): TaskContext | undefined {
+  return current.getStore();
+}
+
 /** Calls `fn(...args)` with `task` as the context `taskSignal()` sees. @internal */
 export function runAsTask<R>(task: TaskContext, fn: (...args: any[]) => R, args: unknown[]): R {
   return current.run(task, fn, ...args);

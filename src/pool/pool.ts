@@ -12,7 +12,7 @@ import { KeepAlive } from '../keep-alive.js';
 import type { Chunk, ChunkOutcome } from './chunk.js';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { longTimeout, type LongTimeout } from '../long-timeout.js';
-import { ERROR, PACKED, RING, SKIPPED, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
+import { ENCODED, ERROR, PACKED, RING, SKIPPED, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
 import type { TaskStates } from './task-states.js';
 
 /** How the pool talks to one worker, whatever it runs on. @internal */
@@ -411,7 +411,8 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       this.fail(task, decodeError(value));
       return;
     }
-    if ((task.key & 1) === 1) (value as ChunkOutcome<unknown>).error = decodeError((value as ChunkOutcome<unknown>).error);
+    if ((status & ENCODED) !== 0) value = decodeError(value);
+    else if ((task.key & 1) === 1) (value as ChunkOutcome<unknown>).error = decodeError((value as ChunkOutcome<unknown>).error);
     task.payload = null;
     task.transfers = null;
     this._counters.completed++;
@@ -466,6 +467,11 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       const stage = w.cameUp ? 'while running its initializer' : 'before it was up';
       const message = `a worker ${how} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
       this.breakPool(new Error(message), message);
+      while (w.inflight.length > 0) {
+        const task = w.inflight.shift();
+        if (task != null) this.fail(task, this._brokenPoolError(new Error(message), message));
+      }
+      this.settleIdle();
       return;
     }
     if (w.alive) {

@@ -69,11 +69,16 @@ export interface WorkerConfig {
   mainModule: string | null;
 }
 
-/** Result statuses: OK or ERROR, with PACKED when the value is `pack()`ed bytes; SKIPPED for a withdrawn task. */
+/**
+ * Result statuses: OK or ERROR (an `encodeError`ed error), with PACKED when
+ * the value is `pack()`ed bytes; ENCODED for a returned error, encoded as a
+ * thrown one is; SKIPPED for a task withdrawn before it started.
+ */
 export const OK = 0;
 export const ERROR = 1;
 export const PACKED = 2;
 export const SKIPPED = 4;
+export const ENCODED = 8;
 
 /** Task states in the shared ring: the pool writes QUEUED; the worker moves it on; a CAS decides every race. */
 export const QUEUED = 1;

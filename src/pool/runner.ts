@@ -8,9 +8,9 @@ import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
 import { runChunk, type ChunkOutcome } from './chunk.js';
 import { loadTask, type TaskDef } from '../tasks.js';
-import { abortTask, runAsTask, type TaskContext } from '../task-signal.js';
+import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
 import {
-  DONE, ERROR, HOLD_MS, OK, PACKED, QUEUED, SKIPPED, STARTED, WITHDRAWN, slotOf,
+  DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, SKIPPED, STARTED, WITHDRAWN, slotOf,
   type BatchMessage, type FromWorker, type ResultMessage, type ToWorker, type WorkerConfig,
 } from './protocol.js';
 
@@ -165,7 +165,7 @@ export class TaskRunner {
       ok = false;
       value = error;
     }
-    if (ok && value !== null && typeof (value as any)?.then === 'function') {
+    if (ok && isThenable(value)) {
       this.busy = true;
       if (this.results.length > 0 && !this.flushQueued) {
         this.flushQueued = true;
@@ -198,6 +198,16 @@ export class TaskRunner {
       this.stopped = Atomics.load(states, slotOf(seq)) === WITHDRAWN;
       return;
     }
+    try {
+      this.send(seq, key, ok, value);
+    } catch (why) {
+      // Whatever the value does when read (a revoked proxy, a throwing getter), its task still gets an answer.
+      this.hold(seq, ERROR | PACKED, pack(encodeError(unsendable(why, ok, this.port.shares))));
+    }
+  }
+
+  /** Packs a task's outcome and holds it, or sends it alone when it must cross as itself. */
+  private send(seq: number, key: number, ok: boolean, value: unknown): void {
     const transfers: unknown[] = [];
     let status = OK;
     if (!ok) {
@@ -207,29 +217,27 @@ export class TaskRunner {
       const outcome = value as ChunkOutcome<unknown>;
       if (outcome.failed) outcome.error = this.encode(outcome.error, key >> 1);
       for (let i = 0; i < outcome.values.length; i++) outcome.values[i] = unwrapTransfer(outcome.values[i], transfers);
-      if (!outcome.failed && transfers.length === 0 && outcome.values.every(isPrimitive)) {
-        this.hold(seq, OK, outcome);
-        return;
-      }
+      if (!outcome.failed && transfers.length === 0 && outcome.values.every(isPrimitive)) return this.hold(seq, OK, outcome);
     } else {
       value = unwrapTransfer(value, transfers);
-    }
-    if (isPrimitive(value)) {
-      this.hold(seq, status, value);
-    } else if (transfers.length > 0 && this.port.shares) {
-      this.alone(seq, status, value, transfers);
-    } else {
-      let bytes: Uint8Array;
-      try {
-        bytes = pack(value);
-      } catch (why) {
-        // Shared memory and ports cannot be packed but can cross a thread as themselves.
-        if (this.port.shares && ok) return this.alone(seq, status, value, transfers);
-        bytes = pack(encodeError(unsendable(why, ok, this.port.shares)));
-        status = ERROR;
+      if (value instanceof Error) {
+        // Returned, not thrown: encoded all the same, so that its class, properties and cause (even a looping one) survive.
+        status = ENCODED;
+        value = encodeError(value);
       }
-      this.hold(seq, status | PACKED, bytes);
     }
+    if (isPrimitive(value)) return this.hold(seq, status, value);
+    if (transfers.length > 0 && this.port.shares) return this.alone(seq, status, value, transfers);
+    let bytes: Uint8Array;
+    try {
+      bytes = pack(value);
+    } catch (why) {
+      // Shared memory and ports cannot be packed but can cross a thread as themselves.
+      if (this.port.shares && ok) return this.alone(seq, status, value, transfers);
+      bytes = pack(encodeError(unsendable(why, ok, this.port.shares)));
+      status = ERROR;
+    }
+    this.hold(seq, status | PACKED, bytes);
   }
 
   /** Keeps a result to send with the next flush. */
@@ -250,7 +258,7 @@ export class TaskRunner {
   }
 
   private encode(error: unknown, id: number): unknown {
-    if (error instanceof ReferenceError && this.sources.has(id) && / is not defined$/.test(error.message)) {
+    if (this.sources.has(id) && isCaptureError(error)) {
       const first = `${error.name}: ${error.message}`;
       error.message += CAPTURE_HINT;
       if (error.stack?.startsWith(first)) error.stack = `${error.name}: ${error.message}${error.stack.slice(first.length)}`;
@@ -280,12 +288,12 @@ export class TaskRunner {
   }
 
   /**
-   * An error escaped a task (a callback it left behind threw). While an async
-   * task runs it is most likely that task's: the worker ends and fails it.
-   * Otherwise no task is waiting on it: it is reported and the worker goes on.
+   * An error escaped a task (a callback it left behind threw). When it comes
+   * from the async task that is running, the worker ends and fails that task.
+   * Otherwise it is a finished task's leftover: it is reported and fails nothing.
    */
   private stray(error: unknown): void {
-    if (this.current !== null && this.busy) {
+    if (this.current !== null && this.busy && currentTask() === this.current) {
       this.flush();
       this.stopped = true;
       this.port.send({ fatal: describeStray(error) }, []);
@@ -296,8 +304,27 @@ export class TaskRunner {
   }
 }
 
+/** Whether a task's value is a promise to wait for; a value whose `then` cannot even be read is not. */
+function isThenable(value: unknown): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
+  }
+}
+
 function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+}
+
+/** A ReferenceError from a name the task's source used from the scope it was written in. */
+function isCaptureError(error: unknown): error is ReferenceError {
+  try {
+    return error instanceof ReferenceError && / is not defined$/.test(error.message);
+  } catch {
+    return false; // a revoked proxy, say
+  }
 }
 
 function unsendable(why: unknown, ok: boolean, shares: boolean): TypeError {
