@@ -4,9 +4,9 @@ import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
 import { Deque } from './deque.js';
 import { MapBatch } from './map-batch.js';
-import { abortTask, runAsTask, type TaskContext } from './task-signal.js';
+import { abortTask, currentTask, runAsTask, type TaskContext } from './task-signal.js';
 import { KeepAlive } from './keep-alive.js';
-import { checkMaxWorkers } from './options.js';
+import { checkFunction, checkMaxWorkers } from './checks.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
 class AsyncTask<T> extends Future<T> implements TaskContext {
@@ -30,6 +30,7 @@ class MapItem implements TaskContext {
   abort: TaskContext['abort'] = null;
   slot = -1;
   constructor(
+    readonly owner: AsyncPoolExecutor,
     readonly batch: MapBatch,
     readonly index: number,
   ) {}
@@ -46,9 +47,10 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
   readonly maxWorkers: number;
   /** Submitted tasks, and `map` batches: one entry for many items, no future per item. */
   private readonly queue = new Deque<AsyncTask<any> | MapBatch>();
-  /** Running tasks by slot, interrupted ones included until they really end. */
-  private readonly slots: (Running | null)[];
-  private readonly freeSlots: number[];
+  /** Running tasks by slot, interrupted ones included until they really end; slots are made as needed. */
+  private readonly slots: (Running | null)[] = [];
+  private readonly freeSlots: number[] = [];
+  private occupied = 0;
   private draining = false;
   private drainScheduled = false;
   private readonly keepAlive = new KeepAlive();
@@ -59,23 +61,19 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
    * A slot holds one task until it really ends, so each slot's pair of settle
    * handlers serves every task it runs: no closures per task.
    */
-  private readonly onValue: ((value: unknown) => void)[];
-  private readonly onError: ((error: unknown) => void)[];
+  private readonly onValue: ((value: unknown) => void)[] = [];
+  private readonly onError: ((error: unknown) => void)[] = [];
 
   constructor(maxWorkers?: number | { maxWorkers?: number }) {
     super();
     const requested = typeof maxWorkers === 'object' && maxWorkers !== null ? maxWorkers.maxWorkers : maxWorkers;
     this.maxWorkers = checkMaxWorkers(requested) ?? Math.min(32, availableParallelism() + 4);
-    this.slots = new Array(this.maxWorkers).fill(null);
-    this.freeSlots = Array.from({ length: this.maxWorkers }, (_, i) => this.maxWorkers - 1 - i);
     this.terminatedPromise = new Promise((resolve) => (this.terminated = resolve));
-    this.onValue = this.slots.map((_, slot) => (value: unknown) => this.finish(this.slots[slot]!, true, value));
-    this.onError = this.slots.map((_, slot) => (error: unknown) => this.finish(this.slots[slot]!, false, error));
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this._checkOpen();
-    if (typeof fn !== 'function') throw new TypeError(`submit() expects a function, got ${fn === null ? 'null' : typeof fn}`);
+    checkFunction(fn, 'submit()');
     const task =
       args.length === 1
         ? new AsyncTask<Awaited<R>>(this, fn as (...args: any[]) => unknown, args[0], false)
@@ -103,7 +101,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     this.queue.push(entry);
     this._counters.queued += count;
     this.keepAlive.hold();
-    if (!this.drainScheduled && this.freeSlots.length > 0) {
+    if (!this.drainScheduled && this.occupied < this.maxWorkers) {
       // A task never starts inside submit(): the caller's code runs first.
       this.drainScheduled = true;
       queueMicrotask(this.drain);
@@ -114,7 +112,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     const c = this._counters;
     return {
       workers: this.maxWorkers,
-      idleWorkers: this.freeSlots.length,
+      idleWorkers: this.maxWorkers - this.occupied,
       queued: c.queued,
       running: c.running,
       completed: c.completed,
@@ -160,6 +158,12 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     this.runQueued();
   }
 
+  /** @internal */
+  protected override _runsCurrentTask(): boolean {
+    const task = currentTask();
+    return (task instanceof AsyncTask && task._owner === this) || (task instanceof MapItem && task.owner === this);
+  }
+
   protected _whenTerminated(): Promise<void> {
     return this.terminatedPromise;
   }
@@ -169,14 +173,14 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.freeSlots.length > 0 && this.queue.length > 0) {
+      while (this.occupied < this.maxWorkers && this.queue.length > 0) {
         const entry = this.queue.peek()!;
         if (entry instanceof MapBatch) {
           if (entry.unstarted === 0) {
             this.queue.shift();
             continue;
           }
-          const item = new MapItem(entry, entry.next);
+          const item = new MapItem(this, entry, entry.next);
           const args = entry.take();
           if (entry.unstarted === 0) this.queue.shift();
           this.occupy(item);
@@ -199,8 +203,17 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
   private occupy(entry: Running): void {
     this._counters.queued--;
     this._counters.running++;
-    entry.slot = this.freeSlots.pop()!;
-    this.slots[entry.slot] = entry;
+    this.occupied++;
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slots.length;
+      const at = slot;
+      this.slots.push(null);
+      this.onValue.push((value: unknown) => this.finish(this.slots[at]!, true, value));
+      this.onError.push((error: unknown) => this.finish(this.slots[at]!, false, error));
+    }
+    entry.slot = slot;
+    this.slots[slot] = entry;
   }
 
   private start(entry: Running, fn: (...args: any[]) => unknown, args: unknown[]): void {
@@ -224,6 +237,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
   private finish(entry: Running, ok: boolean, value: unknown): void {
     this.slots[entry.slot] = null;
     this.freeSlots.push(entry.slot);
+    this.occupied--;
     // An interrupted task's late result is dropped: its future is already cancelled.
     if (entry instanceof MapItem || entry.running()) {
       const c = this._counters;
@@ -241,7 +255,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
   private settleIdle(): void {
     const c = this._counters;
     if (c.queued === 0 && c.running === 0) this.keepAlive.release();
-    if (this._shutdown && this.freeSlots.length === this.maxWorkers && this.queue.length === 0) {
+    if (this._shutdown && this.occupied === 0 && this.queue.length === 0) {
       this.keepAlive.release();
       this.terminated?.();
       this.terminated = null;

@@ -1,3 +1,4 @@
+import { checkFunction, checkOptions } from './checks.js';
 import { ExecutorShutdownError } from './errors.js';
 import type { Future } from './future.js';
 import { MapIterator, type Chunk, type ChunkOutcome } from './map.js';
@@ -61,7 +62,7 @@ export abstract class Executor {
     fn: (...args: A) => R,
     ...iterables: [...IterablesOf<A>] | [...IterablesOf<A>, MapOptions]
   ): AsyncIterableIterator<Awaited<R>> {
-    if (typeof fn !== 'function') throw new TypeError(`map() expects a function, got ${fn === null ? 'null' : typeof fn}`);
+    checkFunction(fn, 'map()');
     const { iterables: inputs, options } = splitMapArgs(iterables);
     return new MapIterator<Awaited<R>>(this, fn as (...args: any[]) => unknown, inputs, options);
   }
@@ -72,10 +73,14 @@ export abstract class Executor {
    * and every worker has exited; with `cancelFutures` the tasks that have not
    * started are cancelled. Calling it again is harmless.
    */
-  async shutdown(options: ShutdownOptions = {}): Promise<void> {
-    const { wait = true, cancelFutures = false } = options;
+  async shutdown(options?: ShutdownOptions): Promise<void> {
+    const { wait = true, cancelFutures = false } = checkOptions<ShutdownOptions>(options, 'shutdown()');
     if (typeof wait !== 'boolean') throw new TypeError('shutdown(): wait must be a boolean');
     if (typeof cancelFutures !== 'boolean') throw new TypeError('shutdown(): cancelFutures must be a boolean');
+    if (wait && this._runsCurrentTask()) {
+      // It would wait for its own end: CPython raises RuntimeError for the same.
+      throw new Error("shutdown() was awaited from one of this executor's own tasks, which would wait for itself forever: use shutdown({ wait: false }) there");
+    }
     this._shutdown = true;
     this._beginShutdown(cancelFutures, wait);
     if (wait) await this._whenTerminated();
@@ -94,6 +99,11 @@ export abstract class Executor {
    * @internal
    */
   submitChunk?(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
+
+  /** Whether the code running now is one of this executor's tasks. @internal */
+  protected _runsCurrentTask(): boolean {
+    return false;
+  }
 
   /** Throws when no new work may be submitted. @internal */
   protected _checkOpen(): void {

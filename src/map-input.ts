@@ -1,4 +1,5 @@
 // What `map` reads: its arguments, and its input iterables zip-style.
+import { describe } from './checks.js';
 
 /** The options of `Executor.map`, given as its last argument. */
 export interface MapOptions {
@@ -35,17 +36,6 @@ export function splitMapArgs(rest: unknown[]): { iterables: unknown[]; options: 
   return { iterables, options };
 }
 
-function describe(value: unknown): string {
-  return value === null ? 'null' : typeof value;
-}
-
-/** Checks `chunksize`/`buffersize`: an integer >= 1, or undefined. @internal */
-export function checkCount(value: unknown, name: string, message: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer or undefined`);
-  if (value < 1) throw new RangeError(message);
-  return value;
-}
 
 /** Reads argument tuples zip-style: the shortest iterable ends the input. @internal */
 export class ZipReader {

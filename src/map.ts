@@ -1,8 +1,10 @@
 import { CancelledError, TimeoutError } from './errors.js';
-import { checkTimeout, type Future, type Waiter } from './future.js';
-import { checkCount, ZipReader, type MapOptions } from './map-input.js';
+import type { Future, Waiter } from './future.js';
+import { ZipReader, type MapOptions } from './map-input.js';
+import { checkCount, checkTimeout } from './checks.js';
 import { ITEM_FAILED, ITEM_OK, ITEM_PENDING, MapBatch, type MapSink } from './map-batch.js';
 import { Deque } from './deque.js';
+import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { chunkLength, newChunk, type Chunk, type ChunkOutcome } from './pool/chunk.js';
 
 export type { Chunk, ChunkOutcome };
@@ -36,6 +38,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
   private readonly chunksize: number;
   private readonly buffersize: number | undefined;
   private readonly deadline: number | undefined;
+  private readonly timeout: number | undefined;
   private readonly chunked: boolean;
   private readonly batched: boolean;
   private inputDone = false;
@@ -53,7 +56,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
   private parked = false;
   private resolveNext: ((result: IteratorResult<R> | Promise<IteratorResult<R>>) => void) | null = null;
   private rejectNext: ((error: unknown) => void) | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimeout | undefined;
 
   constructor(
     private readonly target: MapTarget,
@@ -64,6 +67,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     const timeout = checkTimeout(options.timeout);
     this.chunksize = checkCount(options.chunksize, 'chunksize', 'chunksize must be >= 1.') ?? 1;
     this.buffersize = checkCount(options.buffersize, 'buffersize', 'buffersize must be undefined or > 0');
+    this.timeout = timeout;
     this.deadline = timeout === undefined ? undefined : performance.now() + timeout;
     this.chunked = this.chunksize > 1 && typeof target.submitChunk === 'function';
     this.batched = !this.chunked && typeof target.enqueueMap === 'function';
@@ -151,13 +155,13 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
       this.waiting = future;
       future?._addWaiter(this);
       const remaining = this.remaining();
-      if (remaining !== undefined) this.timer = setTimeout(this.timedOut, remaining);
+      if (remaining !== undefined) this.timer = longTimeout(this.timedOut, remaining);
     }));
   }
 
   /** Ends a parked `next()`'s wait: the caller settles it with `resolveNext`/`rejectNext`, read first. */
   private unpark(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.clear();
     this.timer = undefined;
     this.waiting = null;
     this.parked = false;
@@ -208,7 +212,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     const reject = this.rejectNext!;
     this.unpark();
     this.close();
-    reject(new TimeoutError());
+    reject(this.timeoutError());
   };
 
   /** The result of a finished future, or its error, which ends the iteration. */
@@ -383,6 +387,10 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
     else if (!this.pumping) void this.pump();
   }
 
+  private timeoutError(): TimeoutError {
+    return new TimeoutError(`map() timed out: its results were not ready within ${this.timeout} ms of the call`);
+  }
+
   private remaining(): number | undefined {
     return this.deadline === undefined ? undefined : Math.max(0, this.deadline - performance.now());
   }
@@ -390,15 +398,15 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, Waiter, MapSink
   private inputProgress(): Promise<void> {
     return new Promise((resolve, reject) => {
       const remaining = this.remaining();
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimeout | undefined;
       if (remaining !== undefined) {
-        timer = setTimeout(() => {
+        timer = longTimeout(() => {
           this.wakeConsumer = null;
-          reject(new TimeoutError());
+          reject(this.timeoutError());
         }, remaining);
       }
       this.wakeConsumer = () => {
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.clear();
         resolve();
       };
     });

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { realpathSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { checkFunction } from './checks.js';
 
 const TASK_REF = Symbol.for('concurrent-futures.task');
 
@@ -65,7 +66,7 @@ const defs = new Map<number, TaskDef>();
  * @internal
  */
 export function taskId(fn: unknown): number {
-  if (typeof fn !== 'function') throw new TypeError(`submit() expects a function, got ${fn === null ? 'null' : typeof fn}`);
+  checkFunction(fn, 'submit()');
   const known = idsByFunction.get(fn as AnyFunction);
   if (known !== undefined) return known;
   const ref = taskRef(fn);
@@ -83,6 +84,12 @@ export function taskId(fn: unknown): number {
       );
     }
     if (/^class\b/.test(source)) throw new TypeError(`a class (${fn.name}) cannot be a task: pass a function`);
+    if (/\bthis\b/.test(withoutLiterals(source))) {
+      throw new TypeError(
+        `the function ${fn.name || '(anonymous)'} uses \`this\`, which does not travel to a worker with its source: ` +
+          'pass what it needs as arguments, or define it with defineTasks(import.meta.url, { ... })',
+      );
+    }
     key = `source:${source}`;
     def = { source, name: fn.name };
   }
@@ -94,6 +101,11 @@ export function taskId(fn: unknown): number {
   }
   idsByFunction.set(fn as AnyFunction, id);
   return id;
+}
+
+/** Source text without its comments, string and template literals: what is left is code. */
+function withoutLiterals(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`/g, ' ');
 }
 
 /** The definition behind a task id. @internal */

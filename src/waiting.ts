@@ -1,5 +1,7 @@
 import { TimeoutError } from './errors.js';
-import { checkTimeout, Future, type Waiter } from './future.js';
+import { checkTimeout, describe } from './checks.js';
+import { Future, type Waiter } from './future.js';
+import { longTimeout, type LongTimeout } from './long-timeout.js';
 
 /** Return as soon as any future finishes or is cancelled. */
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
@@ -41,15 +43,9 @@ function distinct<T>(futures: Iterable<Future<T>>, caller: string): Future<T>[] 
   return out;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
-  return typeof value;
-}
-
 /** Counts completions down to the moment `wait()` may return. */
 class WaitWaiter<T> implements Waiter {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimeout | undefined;
   private resolve!: (value: DoneAndNotDone<T>) => void;
   readonly promise = new Promise<DoneAndNotDone<T>>((resolve) => (this.resolve = resolve));
 
@@ -60,7 +56,7 @@ class WaitWaiter<T> implements Waiter {
     timeout: number | undefined,
   ) {
     for (const f of futures) if (!f.done()) f._addWaiter(this);
-    if (timeout !== undefined) this.timer = setTimeout(() => this.finish(), timeout);
+    if (timeout !== undefined) this.timer = longTimeout(() => this.finish(), timeout);
   }
 
   futureDone(future: Future<any>): void {
@@ -71,7 +67,7 @@ class WaitWaiter<T> implements Waiter {
   }
 
   private finish(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.clear();
     this.pending = -1;
     this.resolve(split(this.futures, this));
   }
@@ -152,7 +148,9 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   private head = 0;
   private pending = 0;
   private readonly total: number;
-  private wake: (() => void) | null = null;
+  /** `next()` calls waiting for a completion, oldest first: each gets its own future. */
+  private readonly sleepers: Array<{ resolve: (r: IteratorResult<Future<T>>) => void; reject: (e: unknown) => void }> = [];
+  private timer: LongTimeout | undefined;
   private closed = false;
 
   constructor(
@@ -171,26 +169,38 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
 
   futureDone(future: Future<any>): void {
     this.pending--;
-    this.finished.push(future);
-    if (this.wake !== null) this.wake();
+    const sleeper = this.sleepers.shift();
+    if (sleeper !== undefined) {
+      sleeper.resolve({ value: future, done: false });
+      if (this.sleepers.length > 0) return;
+      this.timer?.clear();
+      this.timer = undefined;
+      if (this.pending === 0) this.close();
+    } else {
+      this.finished.push(future);
+    }
   }
 
-  async next(): Promise<IteratorResult<Future<T>>> {
-    while (!this.closed) {
-      if (this.head < this.finished.length) {
-        const f = this.finished[this.head]!;
-        this.finished[this.head++] = undefined as any;
-        if (this.head > 1024 && this.head * 2 > this.finished.length) {
-          this.finished.splice(0, this.head);
-          this.head = 0;
-        }
-        return { value: f, done: false };
+  next(): Promise<IteratorResult<Future<T>>> {
+    if (this.head < this.finished.length) {
+      const f = this.finished[this.head]!;
+      this.finished[this.head++] = undefined as any;
+      if (this.head > 1024 && this.head * 2 > this.finished.length) {
+        this.finished.splice(0, this.head);
+        this.head = 0;
       }
-      if (this.pending === 0) break;
-      await this.sleep();
+      return Promise.resolve({ value: f, done: false });
     }
-    this.close();
-    return { value: undefined, done: true };
+    if (this.closed || this.pending - this.sleepers.length <= 0) {
+      this.close();
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => {
+      const remaining = this.deadline === undefined ? undefined : this.deadline - performance.now();
+      if (remaining !== undefined && remaining <= 0) return reject(this.timedOut());
+      this.sleepers.push({ resolve, reject });
+      if (remaining !== undefined && this.timer === undefined) this.timer = longTimeout(() => this.expire(), remaining);
+    });
   }
 
   async return(): Promise<IteratorResult<Future<T>>> {
@@ -202,24 +212,12 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
     return this;
   }
 
-  /** Resolves on the next completion; rejects when the deadline passes first. */
-  private sleep(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const remaining = this.deadline === undefined ? undefined : this.deadline - performance.now();
-      if (remaining !== undefined) {
-        if (remaining <= 0) return reject(this.timedOut());
-        timer = setTimeout(() => {
-          this.wake = null;
-          reject(this.timedOut());
-        }, remaining);
-      }
-      this.wake = () => {
-        this.wake = null;
-        if (timer !== undefined) clearTimeout(timer);
-        resolve();
-      };
-    });
+  /** The deadline passed: every waiting `next()` rejects, and the iterator ends. */
+  private expire(): void {
+    this.timer = undefined;
+    const sleepers = this.sleepers.splice(0);
+    const error = this.timedOut();
+    for (const sleeper of sleepers) sleeper.reject(error);
   }
 
   private timedOut(): TimeoutError {
@@ -228,14 +226,18 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
     return error;
   }
 
+  /** Ends the iteration; a `next()` still waiting resolves as done, as an async generator's would. */
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.timer?.clear();
+    this.timer = undefined;
     if (this.pending > 0) for (const f of this.futures) if (!f.done()) f._removeWaiter(this);
     this.pending = 0;
     this.futures = [];
     this.finished.length = 0;
     this.head = 0;
+    for (const sleeper of this.sleepers.splice(0)) sleeper.resolve({ value: undefined, done: true });
   }
 }
 

@@ -197,7 +197,7 @@ export function executorSuite(name, make, child) {
     assert.throws(() => ex.map(square, [1], { buffersize: 1.5 }), TypeError);
     assert.throws(() => ex.map(square, [1], 5), /must be an iterable/);
     for (const input of [[1], []]) {
-      assert.throws(() => ex.map(5, input), (e) => e instanceof TypeError && e.message === 'map() expects a function, got number');
+      assert.throws(() => ex.map(5, input), (e) => e instanceof TypeError && e.message === 'map() expects a function, got number 5');
     }
   });
 

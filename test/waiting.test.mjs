@@ -125,7 +125,7 @@ test('a cancelled future wakes wait at once (deliberate difference)', async () =
 test('wait rejects bad arguments with a clear error', async () => {
   await assert.rejects(wait([new Future()], { returnWhen: 'SOMETIMES' }), /Invalid return condition: SOMETIMES/);
   await assert.rejects(wait(42), /expects an iterable of futures/);
-  await assert.rejects(wait([Promise.resolve(1)]), /expects futures, got Promise at index 0/);
+  await assert.rejects(wait([Promise.resolve(1)]), /expects futures, got an instance of Promise at index 0/);
   await assert.rejects(wait([new Future()], { timeout: 'soon' }), TypeError);
 });
 
@@ -216,7 +216,7 @@ test('asCompleted over executor futures returns each result once (seed pattern 2
 
 test('asCompleted refuses what is not an iterable of futures', () => {
   assert.throws(() => asCompleted(null), /expects an iterable of futures/);
-  assert.throws(() => asCompleted([1]), /expects futures, got number at index 0/);
+  assert.throws(() => asCompleted([1]), /expects futures, got number 1 at index 0/);
 });
 
 test('a completion wakes each watcher once, without re-scanning the others', async () => {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { checkMaxWorkers } from '../options.js';
+import { checkMaxWorkers } from '../checks.js';
 import { taskDef, taskId } from '../tasks.js';
 import type { PoolOptions } from './pool.js';
 

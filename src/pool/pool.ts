@@ -9,7 +9,7 @@ import type { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, PENDING, RUNNING, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
-import type { Chunk, ChunkOutcome } from './chunk.js';
+import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { longTimeout, type LongTimeout } from '../long-timeout.js';
 import { ENCODED, ERROR, PACKED, RING, SKIPPED, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
@@ -28,6 +28,8 @@ class PoolTask<T> extends Future<T> {
   seq = -1;
   /** What the arguments move rather than copy (`transfer()`), already taken from the caller. */
   transfers: unknown[] | null = null;
+  /** The `map` items it runs, for `stats()`: 1, or a chunk's length. */
+  items = 1;
   constructor(
     owner: FutureOwner,
     /** The task id * 2, + 1 for a chunk of `map` items. */
@@ -136,7 +138,9 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
-    return this.enqueue(taskId(fn) * 2 + 1, chunk);
+    const task = this.enqueue(taskId(fn) * 2 + 1, chunk);
+    task.items = chunkLength(chunk);
+    return task;
   }
 
   private checkUsable(): void {
@@ -144,7 +148,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause, this.brokenError.message);
   }
 
-  private enqueue(key: number, payload: unknown[]): Future<any> {
+  private enqueue(key: number, payload: unknown[]): PoolTask<any> {
     const task = new PoolTask<any>(this, key, payload);
     for (let i = key & 1; i < payload.length; i++) {
       const arg = payload[i];
@@ -192,7 +196,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       return false;
     }
     task.payload = null;
-    this._counters.cancelled++;
+    this._counters.cancelled += task.items;
     this.taskEnded();
     return true;
   }
@@ -211,7 +215,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       w.reason ??= 'ended to interrupt its task';
       this.retire(w, true);
     }
-    this._counters.cancelled++;
+    this._counters.cancelled += task.items;
     this.taskEnded();
     return true;
   }
@@ -411,11 +415,20 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
       this.fail(task, decodeError(value));
       return;
     }
+    const c = this._counters;
     if ((status & ENCODED) !== 0) value = decodeError(value);
-    else if ((task.key & 1) === 1) (value as ChunkOutcome<unknown>).error = decodeError((value as ChunkOutcome<unknown>).error);
+    else if ((task.key & 1) === 1) {
+      // Each item counts: those that ran, the one that failed, and those after it as never run.
+      const outcome = value as ChunkOutcome<unknown>;
+      outcome.error = decodeError(outcome.error);
+      const ran = outcome.values.length + (outcome.failed ? 1 : 0);
+      c.completed += ran - 1;
+      c.failed += outcome.failed ? 1 : 0;
+      c.cancelled += task.items - ran;
+    }
     task.payload = null;
     task.transfers = null;
-    this._counters.completed++;
+    c.completed++;
     this.pending--;
     task.setResult(value);
   }
@@ -543,8 +556,8 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     if (task.done()) return;
     task.payload = null;
     task.transfers = null;
-    this._counters.completed++;
-    this._counters.failed++;
+    this._counters.completed += task.items;
+    this._counters.failed += task.items;
     this.pending--;
     task.setException(error);
   }

@@ -259,9 +259,11 @@ export class TaskRunner {
 
   private encode(error: unknown, id: number): unknown {
     if (this.sources.has(id) && isCaptureError(error)) {
+      // The stack is formatted when first read: read before the message changes, or it shows the hint twice.
+      const stack = error.stack;
       const first = `${error.name}: ${error.message}`;
       error.message += CAPTURE_HINT;
-      if (error.stack?.startsWith(first)) error.stack = `${error.name}: ${error.message}${error.stack.slice(first.length)}`;
+      if (stack?.startsWith(first)) error.stack = `${error.name}: ${error.message}${stack.slice(first.length)}`;
     }
     return encodeError(error);
   }
