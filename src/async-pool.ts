@@ -41,7 +41,7 @@ type Running = AsyncTask<any> | MapItem;
  * Runs tasks on this thread's event loop, at most `maxWorkers` at a time: the
  * executor for I/O-bound work. Any function works, closures included.
  */
-export class AsyncPoolExecutor extends Executor implements FutureOwner {
+export class AsyncPoolExecutor extends Executor {
   /** The most tasks that run at once. */
   readonly maxWorkers: number;
   /** Submitted tasks, and `map` batches: one entry for many items, no future per item. */
@@ -142,6 +142,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     return true;
   }
 
+  /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
       for (const entry of this.queue.drain()) {
@@ -160,6 +161,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     this.runQueued();
   }
 
+  /** @internal */
   protected _whenTerminated(): Promise<void> {
     return this.terminatedPromise;
   }
