@@ -2,8 +2,9 @@
  * How a task function reaches a worker: as its own source text, compiled once
  * per worker, or as a reference into a module made with `defineTasks`.
  */
+import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const TASK_REF = Symbol.for('concurrent-futures.task');
 
@@ -71,6 +72,13 @@ export function taskId(fn: unknown): number {
   let key: string;
   let def: TaskDef;
   if (ref !== undefined) {
+    if (ref.module === entryModule()) {
+      throw new TypeError(
+        `task '${ref.name}' is defined in the program's entry module ${fileURLToPath(ref.module)}: ` +
+          'a worker would import that module and run the whole program again. ' +
+          'Move the defineTasks() call into a module of its own and import it from the program',
+      );
+    }
     key = `module:${ref.module}#${ref.name}`;
     def = { module: ref.module, name: ref.name };
   } else {
@@ -93,6 +101,21 @@ export function taskId(fn: unknown): number {
   }
   idsByFunction.set(fn as AnyFunction, id);
   return id;
+}
+
+let entryUrl: string | null | undefined;
+
+/** The URL of the module Node started the program with (symlinks resolved, as for `import.meta.url`), if any. */
+function entryModule(): string | null {
+  if (entryUrl === undefined) {
+    const main = process.argv[1];
+    try {
+      entryUrl = main === undefined ? null : pathToFileURL(realpathSync(main)).href;
+    } catch {
+      entryUrl = null;
+    }
+  }
+  return entryUrl;
 }
 
 /** The definition behind a task id. @internal */
