@@ -62,6 +62,11 @@ export class AsyncPoolExecutor extends Executor {
   private readonly onValue: ((value: unknown) => void)[];
   private readonly onError: ((error: unknown) => void)[];
 
+  /**
+   * `new AsyncPoolExecutor(10)` or `new AsyncPoolExecutor({ maxWorkers: 10 })`; the default is
+   * `Math.min(32, availableParallelism() + 4)`, as Python's. Throws a `RangeError` for
+   * `maxWorkers` below 1 (`maxWorkers must be greater than 0`), a `TypeError` for a non-number.
+   */
   constructor(maxWorkers?: number | { maxWorkers?: number }) {
     super();
     const requested = typeof maxWorkers === 'object' && maxWorkers !== null ? maxWorkers.maxWorkers : maxWorkers;

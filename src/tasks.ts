@@ -10,7 +10,9 @@ const TASK_REF = Symbol.for('concurrent-futures.task');
 
 /** Where a `defineTasks` function lives: the module's URL and its key there. */
 export interface TaskRef {
+  /** The `file:` (or `data:`) URL of the module that called `defineTasks`. */
   readonly module: string;
+  /** The function's key in the object given to `defineTasks`. */
   readonly name: string;
 }
 
@@ -26,7 +28,8 @@ const registry = new Map<string, AnyFunction>();
  * Declares the task functions of a module so that worker executors can run
  * them by reference: call it as `export const tasks = defineTasks(import.meta.url, { ... })`.
  * The object comes back unchanged, its functions still callable here and typed
- * as written; each now carries its module URL and name.
+ * as written; each now carries its module URL and name. The module must not be the
+ * program's entry module. Throws a `TypeError` for a URL that is not the module's or a non-function.
  */
 export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: string | URL, tasks: T): T {
   const module = normalizeModule(moduleUrl);
@@ -42,7 +45,7 @@ export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: st
   return tasks;
 }
 
-/** The module reference a `defineTasks` function carries, if any. */
+/** The module reference a `defineTasks` function carries; `undefined` for any other value. Never throws. */
 export function taskRef(fn: unknown): TaskRef | undefined {
   return typeof fn === 'function' ? ((fn as any)[TASK_REF] as TaskRef | undefined) : undefined;
 }

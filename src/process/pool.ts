@@ -9,10 +9,11 @@ import type { WorkerConfig } from '../pool/protocol.js';
 export interface ProcessPoolOptions {
   /** Child processes at most; default `availableParallelism()`. */
   maxWorkers?: number;
-  /** Runs in each child before its first task (self-contained or `defineTasks` function, sync or async). */
+  /** Runs in each child before its first task (self-contained or `defineTasks` function, sync or async); if it fails, the pool is broken (`BrokenProcessPoolError`). Default none. */
   initializer?: (...args: any[]) => unknown;
+  /** The initializer's arguments (default none), cloned to each worker. */
   initargs?: unknown[];
-  /** A child is replaced by a fresh process after running this many tasks. */
+  /** A child is replaced by a fresh process after running this many tasks (default: never). */
   maxTasksPerChild?: number;
   /** An idle child exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
@@ -35,6 +36,11 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
   private readonly execArgv: string[] | undefined;
   private readonly children = new Set<ChildProcess>();
 
+  /**
+   * `new ProcessPoolExecutor(4)` or `new ProcessPoolExecutor({ maxWorkers: 4, ... })`; children start lazily.
+   * Throws a `RangeError` for `maxWorkers` below 1 (`maxWorkers must be greater than 0`) or another bad
+   * count, a `TypeError` for an option of the wrong type.
+   */
   constructor(options?: number | ProcessPoolOptions) {
     const opts: ProcessPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
     const pool = poolOptions(opts, opts.maxTasksPerChild, 'maxTasksPerChild');
