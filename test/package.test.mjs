@@ -27,7 +27,9 @@ let installed;
 let packedFiles;
 
 function run(command, args, options = {}) {
-  const out = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, ...options });
+  // The tsx command keeps its IPC folder in the temporary directory: let it be ours, removed after.
+  const env = { ...process.env, TMPDIR: work };
+  const out = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, env, ...options });
   if (out.error) throw out.error;
   return out;
 }
