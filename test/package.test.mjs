@@ -102,6 +102,29 @@ test('README links work on the npm page: relative ones name shipped files, GitHu
   }
 });
 
+test('the public declarations name nothing marked @internal, nor any underscored member', () => {
+  const internal = new Set();
+  const pattern = /\/\*\*(?:(?!\*\/)[^])*@internal(?:(?!\*\/)[^])*\*\/\s*export (?:abstract )?(?:interface|type|class|function|const|let) (\w+)/g;
+  for (const file of packedFiles.filter((f) => f.startsWith('src/') && f.endsWith('.ts'))) {
+    for (const match of readFileSync(join(installed, file), 'utf8').matchAll(pattern)) internal.add(match[1]);
+  }
+  assert.ok(internal.has('FutureOwner') && internal.has('PoolOptions'), `found the internal names: ${[...internal].join(', ')}`);
+  // The declarations a user's program reads: index.d.ts and what it imports, transitively.
+  const reachable = new Set(['dist/index.d.ts']);
+  for (const file of reachable) {
+    for (const m of readFileSync(join(installed, file), 'utf8').matchAll(/(?:from |import\()'(\.[^']+)\.js'/g)) {
+      reachable.add(relative(installed, resolve(installed, dirname(file), `${m[1]}.d.ts`)));
+    }
+  }
+  assert.ok(reachable.has('dist/pool/pool.d.ts'));
+  for (const file of reachable) {
+    // Code only: a name in a comment or a string literal (`'PENDING'`) is no reference.
+    const text = readFileSync(join(installed, file), 'utf8').replace(/\/\*[^]*?\*\/|\/\/.*|'[^']*'|"[^"]*"/g, '');
+    for (const name of internal) assert.doesNotMatch(text, new RegExp(`\\b${name}\\b`), `${file} names the internal ${name}`);
+    assert.doesNotMatch(text, /^\s*(?:(?:public|protected|readonly|static|abstract) )*_\w+/m, `${file} declares an underscored member`);
+  }
+});
+
 test('package-lock.json is in step with package.json (npm install changes nothing)', () => {
   const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
   const top = lock.packages[''];
