@@ -2,9 +2,9 @@
 import { ThreadPoolExecutor } from 'concurrent-futures';
 import { tasks } from './tasks.js';
 
-await using executor = new ThreadPoolExecutor(); // one worker thread per core; shut down at the block's end
+await using executor = new ThreadPoolExecutor(); // a worker thread per core, shut down when this module's code ends
 
-const future = executor.submit(tasks.fib, 30); // starts at once, returns a Future
+const future = executor.submit(tasks.fib, 30); // returns a Future at once
 console.log('fib(30) =', await future.result());
 
 for await (const value of executor.map(tasks.fib, [10, 20, 25])) {
