@@ -42,7 +42,7 @@ type Running = AsyncTask<any> | MapItem;
  * Runs tasks on this thread's event loop, at most `maxWorkers` at a time: the
  * executor for I/O-bound work. Any function works, closures included.
  */
-export class AsyncPoolExecutor extends Executor implements FutureOwner {
+export class AsyncPoolExecutor extends Executor {
   /** The most tasks that run at once. */
   readonly maxWorkers: number;
   /** Submitted tasks, and `map` batches: one entry for many items, no future per item. */
@@ -64,6 +64,11 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
   private readonly onValue: ((value: unknown) => void)[] = [];
   private readonly onError: ((error: unknown) => void)[] = [];
 
+  /**
+   * `new AsyncPoolExecutor(10)` or `new AsyncPoolExecutor({ maxWorkers: 10 })`; the default is
+   * `Math.min(32, availableParallelism() + 4)`, as Python's. Throws a `RangeError` for
+   * `maxWorkers` below 1 (`maxWorkers must be greater than 0`), a `TypeError` for a non-number.
+   */
   constructor(maxWorkers?: number | { maxWorkers?: number }) {
     super();
     const requested = typeof maxWorkers === 'object' && maxWorkers !== null ? maxWorkers.maxWorkers : maxWorkers;
@@ -140,6 +145,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     return true;
   }
 
+  /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
       for (const entry of this.queue.drain()) {
@@ -164,6 +170,7 @@ export class AsyncPoolExecutor extends Executor implements FutureOwner {
     return (task instanceof AsyncTask && task._owner === this) || (task instanceof MapItem && task.owner === this);
   }
 
+  /** @internal */
   protected _whenTerminated(): Promise<void> {
     return this.terminatedPromise;
   }

@@ -209,7 +209,8 @@ export interface Transfer<T> {
  * Marks `value` to be moved rather than copied when it is a task's argument
  * or result. `transferList` defaults to the value itself when it is an
  * `ArrayBuffer` or `MessagePort`, or to its buffer when it is a typed array.
- * The sender can no longer use what was moved.
+ * The sender can no longer use what was moved. Throws a `TypeError` without a
+ * usable `transferList`. For thread and process pools only.
  */
 export function transfer<T>(value: T, transferList?: readonly unknown[]): T {
   let list = transferList;

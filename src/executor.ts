@@ -40,23 +40,32 @@ export class Counters {
 }
 
 /**
- * Runs calls asynchronously. Subclasses provide `submit` and the shutdown
- * steps; `map`, `shutdown` and `Symbol.asyncDispose` are shared.
+ * Runs calls asynchronously: the base class of every executor, as Python's
+ * `Executor`. Subclasses provide `submit` and the shutdown steps; `map`,
+ * `shutdown` and `Symbol.asyncDispose` are shared.
  */
 export abstract class Executor {
   /** @internal */ protected _shutdown = false;
   /** @internal */ protected readonly _counters = new Counters();
 
   /**
-   * Schedules `fn(...args)` and returns a future for its result at once.
-   * Throws `ExecutorShutdownError` after `shutdown()`.
+   * Schedules `fn(...args)` and returns a future for its result at once; the
+   * task never starts inside this call. Throws `ExecutorShutdownError` after
+   * `shutdown()`, a `TypeError` for a function that cannot run there (worker
+   * pools refuse native, bound and entry-module functions), and the pool's
+   * `BrokenExecutorError` once its initializer failed.
    */
   abstract submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
 
   /**
    * Like `zip`-ing the iterables and calling `fn` on each tuple, concurrently:
    * yields the results in input order. Submission starts at the call. The
-   * optional last argument holds `timeout`, `chunksize` and `buffersize`.
+   * optional last argument holds `timeout`, `chunksize` and `buffersize` (see
+   * {@link MapOptions}). A task's error is thrown when its position is reached;
+   * leaving the loop early or a failure cancels what has not started. Throws a
+   * `TypeError` for a non-function or non-iterable, a `RangeError` for a count
+   * below 1, `TimeoutError` when `timeout` runs out, `ExecutorShutdownError`
+   * after `shutdown()`.
    */
   map<A extends unknown[], R>(
     fn: (...args: A) => R,
@@ -71,7 +80,8 @@ export abstract class Executor {
    * Signals the executor to free its resources once pending work is done.
    * With `wait` (the default) it resolves once every submitted task has ended
    * and every worker has exited; with `cancelFutures` the tasks that have not
-   * started are cancelled. Calling it again is harmless.
+   * started are cancelled. Calling it again is harmless. Defaults: `wait: true`,
+   * `cancelFutures: false`; a `TypeError` when either is not a boolean.
    */
   async shutdown(options?: ShutdownOptions): Promise<void> {
     const { wait = true, cancelFutures = false } = checkOptions<ShutdownOptions>(options, 'shutdown()');
@@ -91,7 +101,7 @@ export abstract class Executor {
     return this.shutdown({ wait: true });
   }
 
-  /** A snapshot of the executor's work. */
+  /** A snapshot of the executor's work (counts since creation), cheap enough to poll for a progress display. */
   abstract stats(): ExecutorStats;
 
   /**

@@ -55,7 +55,10 @@ class ResultWaiter implements Waiter {
   }
 }
 
-/** Represents the result of an asynchronous computation. */
+/**
+ * The result of a call that runs elsewhere: `submit()` returns one; `new Future()`
+ * makes a pending one for tests and custom executors. Not thenable: `await future.result()`.
+ */
 export class Future<T> {
   /** @internal */ _state = PENDING;
   /** @internal The value, or the error when `_failed`. */ _value: unknown = undefined;
@@ -116,7 +119,8 @@ export class Future<T> {
 
   /**
    * The task's value. Rejects with the task's error, `CancelledError`, or
-   * `TimeoutError` when `timeout` milliseconds pass first.
+   * `TimeoutError` when `timeout` milliseconds pass first (default: no timeout;
+   * `0`: do not wait). Throws a `TypeError` for a timeout that is not a number.
    */
   result(timeout?: number): Promise<T> {
     return this._await(timeout, false);
@@ -124,7 +128,8 @@ export class Future<T> {
 
   /**
    * The task's error, or `undefined` when it succeeded. Rejects with
-   * `CancelledError`, or `TimeoutError` when `timeout` milliseconds pass first.
+   * `CancelledError`, or `TimeoutError` when `timeout` milliseconds pass first
+   * (default: no timeout). Throws a `TypeError` for a timeout that is not a number.
    */
   exception(timeout?: number): Promise<unknown> {
     return this._await(timeout, true);
@@ -132,7 +137,8 @@ export class Future<T> {
 
   /**
    * Calls `fn(future)` once the future is done, callbacks in the order added;
-   * at once if it is done already. A throwing callback is reported on stderr.
+   * at once if it is done already. A throwing callback is reported on stderr
+   * and stops nothing else. Throws a `TypeError` when `fn` is not a function.
    */
   addDoneCallback(fn: (future: Future<T>) => unknown): void {
     checkFunction(fn, 'addDoneCallback()');
@@ -149,6 +155,7 @@ export class Future<T> {
   /**
    * Marks the future as running, or returns `false` when it was cancelled,
    * in which case the work must not run. For executors and tests.
+   * Throws an `Error` when the future is running or done already.
    */
   setRunningOrNotifyCancel(): boolean {
     if (this._state === PENDING) {
@@ -162,7 +169,7 @@ export class Future<T> {
     throw new Error('Future in unexpected state');
   }
 
-  /** Completes the future with a value. For executors and tests. */
+  /** Completes the future with a value. For executors and tests. Throws `InvalidStateError` when it is done already. */
   setResult(value: T): void {
     if (this._state >= CANCELLED) throw new InvalidStateError(`${this.state}: ${String(this)}`);
     this._value = value;
@@ -170,7 +177,7 @@ export class Future<T> {
     this._complete();
   }
 
-  /** Completes the future with an error. For executors and tests. */
+  /** Completes the future with an error. For executors and tests. Throws `InvalidStateError` when it is done already. */
   setException(error: unknown): void {
     if (this._state >= CANCELLED) throw new InvalidStateError(`${this.state}: ${String(this)}`);
     this._value = error;
@@ -179,6 +186,7 @@ export class Future<T> {
     this._complete();
   }
 
+  /** Python's repr, e.g. `<Future state=finished returned number>`. */
   toString(): string {
     let detail = '';
     if (this._state === FINISHED) detail = this._failed ? ` raised ${typeName(this._value)}` : ` returned ${typeName(this._value)}`;

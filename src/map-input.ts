@@ -3,11 +3,11 @@ import { describe } from './checks.js';
 
 /** The options of `Executor.map`, given as its last argument. */
 export interface MapOptions {
-  /** Milliseconds, counted from the call to `map`, within which each result must be ready. */
+  /** Milliseconds, counted from the call to `map`, within which each result must be ready (default: no timeout). */
   timeout?: number;
-  /** Items sent to a worker in one message (executors without workers ignore it). */
+  /** Items sent to a worker in one message (default 1; executors without workers ignore it). */
   chunksize?: number;
-  /** At most this many results outstanding; input is then read lazily. */
+  /** At most this many results outstanding; input is then read lazily (default: all input is read and submitted at once). */
   buffersize?: number;
 }
 

@@ -2,16 +2,18 @@
  * How a task function reaches a worker: as its own source text, compiled once
  * per worker, or as a reference into a module made with `defineTasks`.
  */
-import { createRequire } from 'node:module';
 import { realpathSync, statSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkFunction } from './checks.js';
 
 const TASK_REF = Symbol.for('concurrent-futures.task');
 
 /** Where a `defineTasks` function lives: the module's URL and its key there. */
 export interface TaskRef {
+  /** The `file:` (or `data:`) URL of the module that called `defineTasks`. */
   readonly module: string;
+  /** The function's key in the object given to `defineTasks`. */
   readonly name: string;
 }
 
@@ -27,7 +29,8 @@ const registry = new Map<string, AnyFunction>();
  * Declares the task functions of a module so that worker executors can run
  * them by reference: call it as `export const tasks = defineTasks(import.meta.url, { ... })`.
  * The object comes back unchanged, its functions still callable here and typed
- * as written; each now carries its module URL and name.
+ * as written; each now carries its module URL and name. The module must not be the
+ * program's entry module. Throws a `TypeError` for a URL that is not the module's or a non-function.
  */
 export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: string | URL, tasks: T): T {
   const module = normalizeModule(moduleUrl);
@@ -43,7 +46,7 @@ export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: st
   return tasks;
 }
 
-/** The module reference a `defineTasks` function carries, if any. */
+/** The module reference a `defineTasks` function carries; `undefined` for any other value. Never throws. */
 export function taskRef(fn: unknown): TaskRef | undefined {
   return typeof fn === 'function' ? ((fn as any)[TASK_REF] as TaskRef | undefined) : undefined;
 }
@@ -73,6 +76,13 @@ export function taskId(fn: unknown): number {
   let key: string;
   let def: TaskDef;
   if (ref !== undefined) {
+    if (ref.module === mainModuleUrl()) {
+      throw new TypeError(
+        `task '${ref.name}' is defined in the program's entry module ${fileURLToPath(ref.module)}: ` +
+          'a worker would import that module and run the whole program again. ' +
+          'Move the defineTasks() call into a module of its own and import it from the program',
+      );
+    }
     key = `module:${ref.module}#${ref.name}`;
     def = { module: ref.module, name: ref.name };
   } else {
@@ -113,33 +123,31 @@ export function taskDef(id: number): TaskDef {
   return defs.get(id)!;
 }
 
+let entryUrl: string | null | undefined;
+
 /**
- * The program's entry module as a `file:` URL, or null (a REPL, `-e`). A task
- * module must not be it: a worker importing it would run the whole program again.
- * @internal
+ * The program's entry module as a `file:` URL (symlinks resolved, as for
+ * `import.meta.url`), or null (a REPL, `-e`). A task module must not be it.
  */
-export function mainModuleUrl(): string | null {
+function mainModuleUrl(): string | null {
+  if (entryUrl !== undefined) return entryUrl;
+  entryUrl = null;
   const entry = process.argv[1];
-  if (entry === undefined || process.execArgv.some((a) => /^(-e|--eval|-p|--print)(=|$)/.test(a))) return null;
+  if (entry === undefined || process.execArgv.some((a) => /^(-e|--eval|-p|--print)(=|$)/.test(a))) return entryUrl;
+  // `node main` runs main.js: the entry may be named without its extension.
   for (const candidate of [entry, `${entry}.js`, `${entry}.mjs`, `${entry}.cjs`, `${entry}.ts`]) {
     try {
-      if (statSync(candidate).isFile()) return pathToFileURL(realpathSync(candidate)).href;
+      if (statSync(candidate).isFile()) return (entryUrl = pathToFileURL(realpathSync(candidate)).href);
     } catch {
       // not this one
     }
   }
-  return null;
+  return entryUrl;
 }
 
 /** Compiles source text or imports a module to get a task function, in a worker. @internal */
-export async function loadTask(def: TaskDef, mainModule: string | null = null): Promise<AnyFunction> {
+export async function loadTask(def: TaskDef): Promise<AnyFunction> {
   if ('source' in def) return compile(def.source);
-  if (mainModule !== null && def.module === mainModule) {
-    throw new Error(
-      `the task '${def.name}' is defined in the program's entry module (${def.module}): a worker importing it would run the whole program again. ` +
-        'Move the defineTasks() call to a module of its own and import it from the entry module.',
-    );
-  }
   let namespace: Record<string, unknown>;
   try {
     namespace = await importModule(def.module);

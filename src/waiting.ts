@@ -14,7 +14,9 @@ export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeo
 
 /** What `wait()` resolves with. */
 export interface DoneAndNotDone<T> {
+  /** The futures that had finished or were cancelled when `wait()` returned. */
   done: Set<Future<T>>;
+  /** The others. */
   notDone: Set<Future<T>>;
 }
 
@@ -108,6 +110,8 @@ function split<T>(futures: Future<T>[], waiter: Waiter | undefined): DoneAndNotD
  * Waits for the futures to complete as `returnWhen` says, at most `timeout`
  * milliseconds, and resolves with the futures that are done and those that
  * are not. Never rejects on a timeout. A cancelled future counts as done at once.
+ * Defaults: `returnWhen: ALL_COMPLETED`, no timeout. Throws a `TypeError` for
+ * something other than futures or an unknown `returnWhen`.
  */
 export function wait<T>(
   futures: Iterable<Future<T>>,
@@ -244,7 +248,8 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
 /**
  * Yields each distinct future once, as it completes (those already done
  * first). Throws `TimeoutError('N (of M) futures unfinished')` when
- * `timeout` milliseconds, counted from this call, run out first.
+ * `timeout` milliseconds, counted from this call, run out first (default: no
+ * timeout). Throws a `TypeError` for something other than futures.
  */
 export function asCompleted<T>(
   futures: Iterable<Future<T>>,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessPoolExecutor, BrokenProcessPoolError, CancelledError, wait } from 'concurrent-futures';
@@ -182,13 +182,18 @@ test('ProcessPoolExecutor: when the parent is killed, no child is left running',
 test('ProcessPoolExecutor: a worker that never reports is replaced and its tasks run elsewhere', { timeout: 60_000 }, async () => {
   // The first child hangs in a preload, before the pool's code runs (as Node 20
   // sometimes leaves a worker that never starts); later children start normally.
-  const marker = join(mkdtempSync(join(tmpdir(), 'cf-stall-')), 'stalled');
+  const dir = mkdtempSync(join(tmpdir(), 'cf-stall-'));
+  const marker = join(dir, 'stalled');
   const preload = `import fs from 'node:fs';
     if (!fs.existsSync(${JSON.stringify(marker)})) { fs.writeFileSync(${JSON.stringify(marker)}, ''); setInterval(() => {}, 1e9); await new Promise(() => {}); }`;
   const ex = new ProcessPoolExecutor({ maxWorkers: 1, execArgv: ['--import', `data:text/javascript,${encodeURIComponent(preload)}`] });
-  const f = ex.submit((x) => x * 2, 21);
-  assert.equal(await within(30_000, f.result(), 'the task, after the stalled child was replaced'), 42);
-  assert.equal(existsSync(marker), true, 'the first child did stall');
-  assert.equal(ex.stats().failed, 0);
-  await ex.shutdown();
+  try {
+    const f = ex.submit((x) => x * 2, 21);
+    assert.equal(await within(30_000, f.result(), 'the task, after the stalled child was replaced'), 42);
+    assert.equal(existsSync(marker), true, 'the first child did stall');
+    assert.equal(ex.stats().failed, 0);
+  } finally {
+    await ex.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -97,7 +97,7 @@ export interface PoolOptions {
   idleTimeout: number;
 }
 
-export abstract class WorkerPoolExecutor extends Executor implements FutureOwner {
+export abstract class WorkerPoolExecutor extends Executor {
   /** The most workers that run at once. */
   readonly maxWorkers: number;
   private readonly queue = new Deque<PoolTask<any>>();
@@ -115,6 +115,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
   private readonly dispatchNow = (): void => this.dispatch();
   /** @internal */ protected readonly _options: PoolOptions;
 
+  /** @internal */
   constructor(options: PoolOptions) {
     super();
     this._options = options;
@@ -220,6 +221,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     return true;
   }
 
+  /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
       for (const task of this.queue.drain()) task.cancel();
@@ -235,6 +237,7 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     this.settleIdle();
   }
 
+  /** @internal */
   protected _whenTerminated(): Promise<void> {
     return this.terminatedPromise;
   }

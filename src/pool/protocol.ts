@@ -65,8 +65,6 @@ export interface WorkerConfig {
   states: Int32Array | null;
   initializer: TaskDef | null;
   initargs: unknown[];
-  /** The program's entry module, which a task module must not be (Python's `__main__` rule). */
-  mainModule: string | null;
 }
 
 /**

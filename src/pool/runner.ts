@@ -94,7 +94,7 @@ export class TaskRunner {
     const { initializer, initargs } = this.config;
     if (initializer !== null) {
       try {
-        const fn = await loadTask(initializer, this.config.mainModule);
+        const fn = await loadTask(initializer);
         await fn(...initargs);
       } catch (error) {
         this.stopped = true;
@@ -271,7 +271,7 @@ export class TaskRunner {
   private load(id: number): AnyFunction | Promise<AnyFunction> {
     const def = this.defs.get(id);
     if (def === undefined) return () => Promise.reject(new Error(`unknown task ${id}`));
-    return loadTask(def, this.config.mainModule);
+    return loadTask(def);
   }
 
   /** Sends the results held so far. */

@@ -5,16 +5,16 @@ import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
 import type { WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
-import { mainModuleUrl } from '../tasks.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {
   /** Child processes at most; default `availableParallelism()`. */
   maxWorkers?: number;
-  /** Runs in each child before its first task (self-contained or `defineTasks` function, sync or async). */
+  /** Runs in each child before its first task (self-contained or `defineTasks` function, sync or async); if it fails, the pool is broken (`BrokenProcessPoolError`). Default none. */
   initializer?: (...args: any[]) => unknown;
+  /** The initializer's arguments (default none), cloned to each worker. */
   initargs?: unknown[];
-  /** A child is replaced by a fresh process after running this many tasks. */
+  /** A child is replaced by a fresh process after running this many tasks (default: never). */
   maxTasksPerChild?: number;
   /** An idle child exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
@@ -37,6 +37,11 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
   private readonly execArgv: string[] | undefined;
   private readonly children = new Set<ChildProcess>();
 
+  /**
+   * `new ProcessPoolExecutor(4)` or `new ProcessPoolExecutor({ maxWorkers: 4, ... })`; children start lazily.
+   * Throws a `RangeError` for `maxWorkers` below 1 (`maxWorkers must be greater than 0`) or another bad
+   * count, a `TypeError` for an option of the wrong type.
+   */
   constructor(options?: number | ProcessPoolOptions) {
     const opts: ProcessPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
     const pool = poolOptions(opts, opts.maxTasksPerChild, 'maxTasksPerChild');
@@ -70,7 +75,6 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       states: null,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
-      mainModule: mainModuleUrl(),
     };
     child.send({ config });
     // The pool holds the process open while it has work; an idle child must not.

@@ -4,7 +4,6 @@ import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
 import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
-import { mainModuleUrl } from '../tasks.js';
 import { poolOptions } from '../pool/options.js';
 
 /** The options of `ThreadPoolExecutor`. */
@@ -13,14 +12,15 @@ export interface ThreadPoolOptions {
   maxWorkers?: number;
   /** Worker names are `${threadNamePrefix}_${n}`; default `ThreadPoolExecutor-${pool}`. */
   threadNamePrefix?: string;
-  /** Runs in each worker before its first task (self-contained or `defineTasks` function, sync or async). */
+  /** Runs in each worker before its first task (self-contained or `defineTasks` function, sync or async); if it fails, the pool is broken (`BrokenThreadPoolError`). Default none. */
   initializer?: (...args: any[]) => unknown;
+  /** The initializer's arguments (default none), cloned to each worker. */
   initargs?: unknown[];
-  /** A worker is replaced after running this many tasks. */
+  /** A worker is replaced after running this many tasks (default: never). */
   maxTasksPerWorker?: number;
   /** An idle worker exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
-  /** Heap limits of each worker; a worker that runs out fails its task with `BrokenThreadPoolError`. */
+  /** Heap limits of each worker (default Node's); a worker that runs out fails its task with `BrokenThreadPoolError`. */
   resourceLimits?: ResourceLimits;
 }
 
@@ -35,6 +35,11 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   private readonly prefix: string;
   private readonly resourceLimits: ResourceLimits | undefined;
 
+  /**
+   * `new ThreadPoolExecutor(4)` or `new ThreadPoolExecutor({ maxWorkers: 4, ... })`; workers start lazily.
+   * Throws a `RangeError` for `maxWorkers` below 1 (`maxWorkers must be greater than 0`) or another bad
+   * count, a `TypeError` for an option of the wrong type.
+   */
   constructor(options?: number | ThreadPoolOptions) {
     const opts: ThreadPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
     const pool = poolOptions(opts, opts.maxTasksPerWorker, 'maxTasksPerWorker');
@@ -54,7 +59,6 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
       states: states.shared,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
-      mainModule: mainModuleUrl(),
     };
     const worker = startWorker({ workerData: config, name, resourceLimits: this.resourceLimits });
     worker.on('message', hooks.onMessage);

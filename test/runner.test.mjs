@@ -1,0 +1,40 @@
+// `npm test` itself: quiet when tests pass, complete when one fails, and strict
+// about what tests leave in the temporary directory.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const runner = fileURLToPath(new URL('./run.mjs', import.meta.url));
+const fixture = (name) => fileURLToPath(new URL(`./fixtures/runner/${name}.mjs`, import.meta.url));
+
+function runTests(...names) {
+  // Without NODE_TEST_CONTEXT, the inner runner reports as at top level, not to this one.
+  const { CF_TEST_OUTPUT, NODE_TEST_CONTEXT, ...env } = process.env;
+  return spawnSync(process.execPath, [runner, ...names.map(fixture)], { encoding: 'utf8', timeout: 60_000, env });
+}
+
+test('passing tests print dots and the summary, not the output they provoke on purpose', { timeout: 60_000 }, () => {
+  const out = runTests('noisy');
+  assert.equal(out.status, 0, out.stdout + out.stderr);
+  assert.doesNotMatch(out.stdout + out.stderr, /planted trace/);
+  assert.match(out.stdout, /^\.\n/);
+  assert.match(out.stdout, /ℹ tests 1\n/);
+  assert.match(out.stdout, /\n1 passed, 0 failed, 0 skipped\n$/);
+});
+
+test('a failure is shown in full, with the output of its file', { timeout: 60_000 }, () => {
+  const out = runTests('noisy', 'failing');
+  assert.equal(out.status, 1);
+  assert.match(out.stdout, /✖ a failing test \(.*failing\.mjs:5\)/);
+  assert.match(out.stdout, /2 !== 3/);
+  assert.match(out.stdout, /context the failure needs/);
+  assert.match(out.stdout, /\n1 passed, 1 failed, 0 skipped\n$/);
+});
+
+test('a test that leaves something in the temporary directory fails the run, naming it', { timeout: 60_000 }, () => {
+  const out = runTests('litter');
+  assert.equal(out.status, 1);
+  assert.match(out.stdout, /1 passed, 0 failed/);
+  assert.match(out.stderr, /the tests left 1 entries in the temporary directory: forgotten-/);
+});
