@@ -196,7 +196,8 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
       return Promise.resolve({ value: f, done: false });
     }
     if (this.closed || this.pending - this.sleepers.length <= 0) {
-      this.close();
+      // Every future left is promised to an earlier next(): this one ends the iteration, after them.
+      if (this.sleepers.length === 0) this.close();
       return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve, reject) => {

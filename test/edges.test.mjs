@@ -1,0 +1,162 @@
+// Values at the edges and calls users make at the same time: long timeouts, huge pools,
+// many waiters, concurrent next(), shutdown from inside a task, and the messages bad values get.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, Future, TimeoutError, asCompleted, wait,
+} from 'concurrent-futures';
+import { sleep, within } from './helpers.mjs';
+
+const LONG = 2 ** 31 + 1000; // past Node's timer limit, which would fire after 1 ms
+
+test('timeouts past 2^31-1 ms wait as long as asked: result, exception, wait, asCompleted, map', { timeout: 10_000 }, async () => {
+  const f = new Future();
+  let settled = false;
+  const r = f.result(LONG).then(() => (settled = true), () => (settled = true));
+  const e = f.exception(LONG).then(() => (settled = true), () => (settled = true));
+  const w = wait([f], { timeout: LONG }).then(() => (settled = true));
+  const it = asCompleted([f], { timeout: LONG });
+  const n = it.next().then(() => (settled = true), () => (settled = true));
+  const io = new AsyncPoolExecutor(1);
+  const m = io.map(() => new Promise(() => {}), [1], { timeout: LONG });
+  const mn = m.next().then(() => (settled = true), () => (settled = true));
+  await sleep(200);
+  assert.equal(settled, false, 'nothing timed out early');
+  f.setResult('late');
+  await Promise.all([r, e, w, n]);
+  await m.return();
+  await io.shutdown({ wait: false, cancelFutures: true });
+  void mn;
+});
+
+test('an idleTimeout past 2^31-1 ms keeps the idle worker', { timeout: 20_000 }, async () => {
+  const ex = new ThreadPoolExecutor({ maxWorkers: 1, idleTimeout: LONG });
+  try {
+    await ex.submit((x) => x, 1).result();
+    await sleep(300);
+    assert.equal(ex.stats().workers, 1);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+test('200,000 timed-out result() calls on one future settle without blocking the event loop for long', { timeout: 30_000 }, async () => {
+  const f = new Future();
+  const calls = Array.from({ length: 200_000 }, () => f.result(20).catch((e) => e));
+  const errors = await within(20_000, Promise.all(calls), 'the timeouts');
+  assert.ok(errors.every((e) => e instanceof TimeoutError));
+  f.setResult(1);
+  assert.equal(await f.result(), 1);
+});
+
+test('new AsyncPoolExecutor(1e9) allocates nothing per slot up front', { timeout: 10_000 }, async () => {
+  const ex = new AsyncPoolExecutor(1e9);
+  try {
+    assert.equal(ex.maxWorkers, 1e9);
+    const futures = Array.from({ length: 100 }, (_, i) => ex.submit(async (x) => x, i));
+    assert.equal((await Promise.all(futures.map((f) => f.result()))).length, 100);
+    assert.equal(ex.stats().idleWorkers, 1e9);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+test('asCompleted: two next() calls at once get two different futures', { timeout: 10_000 }, async () => {
+  const a = new Future();
+  const b = new Future();
+  const it = asCompleted([a, b]);
+  const first = it.next();
+  const second = it.next();
+  const third = it.next();
+  a.setResult('a');
+  b.setResult('b');
+  const got = await within(5000, Promise.all([first, second]));
+  assert.deepEqual(new Set(got.map((r) => r.value)), new Set([a, b]));
+  assert.deepEqual(await within(5000, third), { value: undefined, done: true });
+});
+
+test('asCompleted: a next() waiting when return() is called settles as done', { timeout: 10_000 }, async () => {
+  const it = asCompleted([new Future()]);
+  const pending = it.next();
+  await it.return();
+  assert.deepEqual(await within(2000, pending), { value: undefined, done: true });
+});
+
+test('asCompleted: every next() waiting when the timeout passes rejects with TimeoutError', { timeout: 10_000 }, async () => {
+  const it = asCompleted([new Future(), new Future()], { timeout: 50 });
+  const results = await within(5000, Promise.allSettled([it.next(), it.next()]));
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    assert.ok(r.reason instanceof TimeoutError);
+    assert.equal(r.reason.message, '2 (of 2) futures unfinished');
+  }
+});
+
+test('shutdown() awaited inside one of its own tasks rejects at once; shutdown({ wait: false }) there works', { timeout: 10_000 }, async () => {
+  const ex = new AsyncPoolExecutor(2);
+  const inside = ex.submit(async () => {
+    await ex.shutdown();
+  });
+  const error = await within(5000, inside.exception(), 'the task awaiting shutdown');
+  assert.match(String(error?.message), /shutdown\(\) was awaited from one of this executor's own tasks/);
+  const item = ex.map(async () => {
+    await ex.shutdown({ wait: false });
+    return 'ok';
+  }, [1]);
+  assert.deepEqual(await within(5000, item.next()), { value: 'ok', done: false });
+  await within(5000, ex.shutdown());
+});
+
+test('TimeoutError says what timed out after how long, with the waiting caller in its stack', async () => {
+  const error = await new Future().result(30).catch((e) => e);
+  assert.ok(error instanceof TimeoutError);
+  assert.equal(error.message, 'result() timed out after 30 ms');
+  assert.match(error.stack, /edges\.test\.mjs/);
+  assert.equal((await new Future().exception(0).catch((e) => e)).message, 'exception() timed out after 0 ms');
+  const io = new AsyncPoolExecutor(1);
+  const mapped = io.map(() => new Promise(() => {}), [1], { timeout: 20 });
+  assert.match((await mapped.next().catch((e) => e)).message, /map\(\) timed out.*within 20 ms/);
+  await io.shutdown({ wait: false, cancelFutures: true });
+});
+
+test('bad values get messages that name them', async () => {
+  await assert.rejects(new Future().result(NaN), { name: 'TypeError', message: 'timeout must be a number of milliseconds or undefined, got number NaN' });
+  assert.throws(() => new AsyncPoolExecutor(Infinity), { name: 'RangeError', message: 'maxWorkers must be greater than 0 and a whole number, got number Infinity' });
+  assert.throws(() => new ThreadPoolExecutor(1.5), { name: 'RangeError', message: 'maxWorkers must be greater than 0 and a whole number, got number 1.5' });
+  assert.throws(() => new ProcessPoolExecutor(0), { name: 'RangeError', message: 'maxWorkers must be greater than 0' });
+  const ex = new AsyncPoolExecutor(1);
+  await assert.rejects(ex.shutdown(null), { name: 'TypeError', message: 'shutdown(): options must be an object or undefined, got null' });
+  await ex.shutdown();
+});
+
+test('the closure hint appears once, in the message and in the stack', { timeout: 20_000 }, async () => {
+  const ex = new ThreadPoolExecutor(1);
+  try {
+    const factor = 3;
+    const error = await ex.submit((n) => n * factor, 2).exception();
+    assert.equal(error.message.split('Pass the value as an argument').length, 2);
+    assert.equal(error.stack.split('Pass the value as an argument').length, 2);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+for (const [name, make] of [['ThreadPoolExecutor', (n) => new ThreadPoolExecutor(n)], ['ProcessPoolExecutor', (n) => new ProcessPoolExecutor(n)]]) {
+  test(`${name}: stats() of a chunked map counts items`, { timeout: 30_000 }, async () => {
+    const ex = make(1);
+    try {
+      const results = [];
+      for await (const r of ex.map((x) => x * 2, Array.from({ length: 10 }, (_, i) => i), { chunksize: 5 })) results.push(r);
+      assert.equal(results.length, 10);
+      let s = ex.stats();
+      assert.deepEqual({ completed: s.completed, failed: s.failed, cancelled: s.cancelled }, { completed: 10, failed: 0, cancelled: 0 });
+      const it = ex.map((x) => { if (x === 7) throw new Error('seven'); return x; }, Array.from({ length: 10 }, (_, i) => i), { chunksize: 5 });
+      await assert.rejects(async () => { for await (const _ of it); }, /seven/);
+      s = ex.stats();
+      // Items 0-6 ran, 7 failed, 8 and 9 never ran.
+      assert.deepEqual({ completed: s.completed, failed: s.failed, cancelled: s.cancelled }, { completed: 18, failed: 1, cancelled: 2 });
+    } finally {
+      await ex.shutdown();
+    }
+  });
+}
