@@ -35,6 +35,10 @@ export interface BatchFormat {
 type AnyFunction = (...args: any[]) => unknown;
 
 let target: AnyFunction | null = null;
+let loadError: string | null = null;
+
+/** The `code` of the error of a batch whose worker could not load the function. */
+export const LOAD_FAILED = 'CONCURRENT_FUTURES_LOAD_FAILED';
 
 /** The value at `path` (export name, then keys) in a module namespace. */
 export function lookupPath(namespace: Record<string, unknown>, path: readonly string[]): unknown {
@@ -92,10 +96,15 @@ function toJson(value: unknown): string {
 export const batchTasks = defineTasks(import.meta.url, {
   /** The pool's initializer: imports the module (through tsx when `tsxApi` is given) and keeps the function. */
   async load(moduleUrl: string, path: string[], tsxApi: string | null): Promise<void> {
-    if (tsxApi !== null) await registerTsx(tsxApi);
-    const value = lookupPath(await importModule(moduleUrl), path);
-    if (typeof value !== 'function') throw new TypeError(`${path.join('.')} in ${moduleUrl} is not a function`);
-    target = value as AnyFunction;
+    // A failure is kept for the batches to report, once, rather than break the pool with a trace on stderr.
+    try {
+      if (tsxApi !== null) await registerTsx(tsxApi);
+      const value = lookupPath(await importModule(moduleUrl), path);
+      if (typeof value !== 'function') throw new TypeError(`${path.join('.')} in ${moduleUrl} is not a function`);
+      target = value as AnyFunction;
+    } catch (error) {
+      loadError = describeError(error);
+    }
   },
 
   /**
@@ -106,7 +115,9 @@ export const batchTasks = defineTasks(import.meta.url, {
    */
   async run(text: string, first: number, format: BatchFormat): Promise<BatchOutcome> {
     const fn = target;
-    if (fn === null) throw new Error('the function was not loaded in this worker');
+    if (fn === null) {
+      throw Object.assign(new Error(loadError ?? 'the function was not loaded in this worker'), { code: LOAD_FAILED });
+    }
     const { json, tagged, timeout } = format;
     const lines = text.split('\n');
     const parts: string[] = [];

@@ -9,7 +9,7 @@ import type { Executor } from '../executor.js';
 import type { Future } from '../future.js';
 import { Deque } from '../deque.js';
 import type { ProgressDisplay } from '../progress/display.js';
-import { batchTasks, describeError, type BatchOutcome } from './batch-task.js';
+import { batchTasks, describeError, LOAD_FAILED, type BatchOutcome } from './batch-task.js';
 import type { LineReader } from './line-reader.js';
 import type { Output } from './output.js';
 
@@ -172,6 +172,11 @@ export class MapRun {
       try {
         outcome = await future.result();
       } catch (error) {
+        if ((error as { code?: unknown }).code === LOAD_FAILED) {
+          this.brokenReason = (error as Error).message;
+          this.stop('broken');
+          return;
+        }
         if (error instanceof BrokenExecutorError && /initializer failed/.test(error.message)) {
           this.brokenReason = describeError((error as { cause?: unknown }).cause ?? error);
           this.stop('broken');

@@ -27,7 +27,7 @@ export async function mapCommand(argv: string[]): Promise<number> {
   // Without workers, a chunk would run its lines one after another: no chunks there.
   const chunksize = config.executor === 'async' ? 1 : config.chunksize;
   const executor = await startExecutor(config, loaded, workers);
-  const display = await ProgressDisplay.open({ stream: process.stderr, total, lines: config.progress === true, disable: config.progress === false });
+  const display = await ProgressDisplay.open({ stream: process.stderr, label: loaded.path.join('.'), total, lines: config.progress === true, disable: config.progress === false });
   const output = new Output(process.stdout);
   // Results printed on the bar's terminal must not break it.
   if (process.stdout.isTTY && display.drawing) output.divert((text) => display.log(text));
