@@ -59,11 +59,17 @@ export function createBar(lib: CliProgress, stream: Writable, describe: () => { 
   multi.on('update-post', unref);
   const bar = multi.create(1, 0);
   unref();
+  let drawn = false;
   let stopped = false;
   return {
     update(done, total) {
       if (total !== undefined) bar.setTotal(Math.max(total, 1));
       bar.update(total === 0 ? 1 : done);
+      if (!drawn) {
+        // The first state at once, not a tick later.
+        drawn = true;
+        multi.update();
+      }
     },
     log(line) {
       multi.log(line.endsWith('\n') ? line : `${line}\n`);
