@@ -40,6 +40,8 @@ function exit(code: number): void {
   }
 }
 
+// A closed stderr (2>&-, or a reader gone) must not turn into a crash of its own.
+process.stderr.on('error', () => {});
 try {
   exit(await main(process.argv.slice(2)));
 } catch (error) {

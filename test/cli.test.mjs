@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, collect, fixture, lines, runCli, split } from './cli-helpers.mjs';
@@ -115,6 +116,20 @@ test('map: a TypeScript module runs through tsx, in worker threads too', T, asyn
   assert.deepEqual(split(result.stdout), ['5', '10']);
 });
 
+test('map: a TypeScript module where tsx is not installed is a usage error saying so', T, async () => {
+  // A copy of the package with nothing installed beside it.
+  const dir = mkdtempSync(join(tmpdir(), 'cf-no-tsx-'));
+  try {
+    cpSync(fileURLToPath(new URL('../dist', import.meta.url)), join(dir, 'dist'), { recursive: true });
+    cpSync(fileURLToPath(new URL('../package.json', import.meta.url)), join(dir, 'package.json'));
+    cpSync(fixture('cli-fns.ts'), join(dir, 'fns.ts'));
+    const child = spawn(process.execPath, [join(dir, 'dist', 'cli.js'), 'map', '-f', 'json', './fns.ts#norm'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    assertUsageError(await collect(child, 30_000, () => child.stdin.end('[3,4]\n')), /fns\.ts is TypeScript, which needs tsx: install it/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('map: --timeout fails a call that takes too long, as a TimeoutError, and the run goes on', T, async () => {
   const result = await runCli(['map', '-j', '2', '--timeout', '300', `${fns}#sleepMs`], { input: '10\n5000\n20\n' });
   assert.equal(result.code, 1);
@@ -199,6 +214,29 @@ test('map: a reader that closes early (| head -5) ends an endless run cleanly: e
   assert.equal(code, 0, stderr);
   assert.doesNotMatch(stderr, /EPIPE|Error/);
   assert.deepEqual(split(received).slice(0, 5), ['1', '4', '9', '16', '25']);
+});
+
+test('map: an endless stdin is read only as fast as the work goes (bounded buffer)', T, async () => {
+  const child = spawn(process.execPath, [CLI, 'map', '-j', '1', '--buffersize', '64', `${fns}#slow`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let written = 0;
+  let feeding = true;
+  child.stdin.on('error', () => (feeding = false));
+  const feed = () => {
+    while (feeding && child.stdin.write(`${++written}\n`));
+    if (feeding) child.stdin.once('drain', feed);
+  };
+  feed();
+  const done = collect(child, 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  feeding = false;
+  const accepted = written;
+  child.kill('SIGINT');
+  const result = await done;
+  assert.equal(result.code, 130, result.stderr);
+  // At 40 ms a line, 2 s is ~50 lines; what sits in pipes and the reader's chunk is a few ten thousand lines
+  // at most. A reader that did not wait for the work would have taken millions.
+  assert.ok(accepted < 200_000, `${accepted} lines were taken in 2 s`);
+  assert.ok(split(result.stdout).length < 100);
 });
 
 test('map: --progress writes plain progress lines on a stderr that is no terminal; none without it', T, async () => {
