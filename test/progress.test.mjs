@@ -138,6 +138,17 @@ test('progress: nothing on a stream that is no terminal, plain lines when asked,
   assert.equal(disabled.text, '');
 });
 
+test('progress: on a narrow terminal the line is cut to its width, so that it can be redrawn in place', T, async () => {
+  const stream = fakeTerminal();
+  stream.columns = 30;
+  for await (const _ of progress([1, 2, 3], { stream, label: 'a long label for a narrow terminal' }));
+  for (const frame of stream.text.split('\x1b[1G')) {
+    // eslint-disable-next-line no-control-regex
+    assert.ok(frame.replace(/\x1b\[[0-9;?]*[A-Za-z]|\n/g, '').length < 30, JSON.stringify(frame));
+  }
+  assert.doesNotMatch(stream.text, /\x1b\[\?7l/);
+});
+
 test('progress: bad arguments are refused at the call', () => {
   assert.throws(() => progress(42), /progress\(\) expects an iterable or async iterable, got number/);
   assert.throws(() => progress([], { total: -1 }), RangeError);

@@ -45,13 +45,15 @@ export function createBar(lib: CliProgress, stream: Writable, describe: () => { 
     fps: 10,
     barsize: 24,
     hideCursor: false,
-    linewrap: false,
+    // No terminal modes to restore should the process die mid-bar: the line is cut to the width instead.
+    linewrap: true,
     barCompleteChar: '#',
     barIncompleteChar: '-',
-    format: (options: Record<string, unknown>, params: { progress: number }) => {
+    format: (options: Record<string, unknown>, params: { progress: number; maxWidth: number }) => {
       const { label, text, known } = describe();
       const bar = known ? `|${lib.Format.BarFormat(params.progress, options)}| ` : '';
-      return `${label}${bar}${text}`;
+      // A line that wrapped could not be redrawn in place.
+      return `${label}${bar}${text}`.slice(0, Math.max(params.maxWidth - 1, 10));
     },
   });
   // A bar nobody stops must not keep the process alive.
