@@ -72,11 +72,6 @@ export class ProgressDisplay {
     return display;
   }
 
-  /** Whether anything is shown. */
-  get active(): boolean {
-    return this.mode !== 'off' && !this.closed;
-  }
-
   /** Whether lines written to `stream` should go through `log()` to keep the bar whole. */
   get drawing(): boolean {
     return this.mode === 'bar' && !this.closed;
