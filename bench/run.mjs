@@ -63,6 +63,10 @@ const suites = {
   threads,
   memory,
   processes,
+  // `concurrent-futures map` over 1M lines vs the library's map and xargs: its own script, whole processes.
+  cli() {
+    execFileSync(process.execPath, [fileURLToPath(new URL('./cli.mjs', import.meta.url))], { stdio: 'inherit' });
+  },
   async() {
     const rows = runSuite('W0: 1M tiny async tasks, concurrency 10', './async.mjs', list('./async.mjs'), { rounds, baseline: 'p-limit', unit: 'tasks/s' });
     const of = (name) => rows.find((r) => r.name === name)?.value ?? NaN;

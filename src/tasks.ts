@@ -161,7 +161,8 @@ export async function loadTask(def: TaskDef): Promise<AnyFunction> {
   return fn;
 }
 
-async function importModule(url: string): Promise<Record<string, unknown>> {
+/** Imports a module in this thread, through tsx for `.ts` where the program runs under tsx. @internal */
+export async function importModule(url: string): Promise<Record<string, unknown>> {
   // Before the first import: a failed import is cached and cannot be retried.
   if (/\.[cm]?tsx?$/.test(new URL(url).pathname)) await registerTsx();
   return import(url);

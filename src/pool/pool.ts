@@ -68,6 +68,8 @@ class PoolWorker {
   ready = false;
   /** A task sent ahead to a child that was interrupted: the child is ended once it is that task's turn. */
   interruptSeq = -1;
+  /** When it last answered, or was handed work while idle: how long its current task has run, at least. */
+  lastProgress = 0;
   startupTimer: NodeJS.Timeout | null = null;
   alive = true;
   idleTimer: LongTimeout | null = null;
@@ -85,6 +87,8 @@ const STARTUP_TIMEOUT = 5000;
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
 const MAX_DEPTH = RING / 2;
+/** Tasks queued behind one that has run this long (ms) go to a worker that is idle. */
+const STUCK_MS = 10;
 /** Where a task cannot be withdrawn once sent, at most one waits in a worker beyond the running one (CPython: one per pool). */
 const INEXACT_DEPTH = 2;
 
@@ -108,6 +112,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private pending = 0;
   private avgTaskMs = -1;
   private dispatchScheduled = false;
+  private rebalanceTimer: NodeJS.Timeout | null = null;
   private brokenError: BrokenExecutorError | null = null;
   private readonly keepAlive = new KeepAlive();
   private terminated: (() => void) | null = null;
@@ -258,8 +263,11 @@ export abstract class WorkerPoolExecutor extends Executor {
       if (this.queue.length === 0) return;
     }
     while (this.queue.length > 0 && this.workers.length < this.maxWorkers) this.feed(this.start(), 1);
+    const now = performance.now();
     for (const w of this.workers) {
       if (this.queue.length === 0) return;
+      // Nothing more behind a task that has run long: it would wait there while others work.
+      if (w.inflight.length > 0 && now - w.lastProgress >= STUCK_MS) continue;
       this.feed(w, Infinity);
     }
   }
@@ -289,6 +297,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       room--;
     }
     if (batch.length === 0) return;
+    if (w.inflight.length === 0) w.lastProgress = performance.now();
     const seq = w.seq;
     for (const task of batch) {
       task.worker = w;
@@ -388,6 +397,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       const perTask = message.ms / n;
       this.avgTaskMs = this.avgTaskMs < 0 ? perTask : this.avgTaskMs * 0.7 + perTask * 0.3;
     }
+    w.lastProgress = performance.now();
     // Seqs skipped over were answered in a message the channel dropped.
     while (w.headSeq < message.s && w.inflight.length > 0) this.answer(w, null);
     for (let i = 0; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
@@ -455,7 +465,33 @@ export abstract class WorkerPoolExecutor extends Executor {
       }
     }
     if (this.queue.length > 0) this.dispatch();
+    else if (w.inflight.length === 0) this.rebalance();
     this.settleIdle();
+  }
+
+  /**
+   * A worker is idle while tasks wait behind a long one in another: those
+   * tasks are taken back and run here. Only where a task sent ahead can be
+   * withdrawn (threads); a child holds at most one beyond the running one.
+   */
+  private rebalance(): void {
+    if (this.rebalanceTimer !== null || !this.workers.some((w) => w.alive && w.inflight.length === 0)) return;
+    const now = performance.now();
+    let next = Infinity;
+    for (const v of this.workers) {
+      if (v.inflight.length < 2 || !v.transport.states.exact) continue;
+      const stuckAt = v.lastProgress + STUCK_MS;
+      if (stuckAt <= now) this.takeBack(v);
+      else next = Math.min(next, stuckAt);
+    }
+    if (this.queue.length > 0) this.dispatch();
+    else if (next < Infinity) {
+      this.rebalanceTimer = setTimeout(() => {
+        this.rebalanceTimer = null;
+        this.rebalance();
+      }, next - now);
+      this.rebalanceTimer.unref();
+    }
   }
 
   /** A message the worker sent was dropped: it held one result only (see runner.ts), its first unanswered task's. */

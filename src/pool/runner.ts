@@ -208,6 +208,7 @@ export class TaskRunner {
 
   /** Packs a task's outcome and holds it, or sends it alone when it must cross as itself. */
   private send(seq: number, key: number, ok: boolean, value: unknown): void {
+    if (ok && (key & 1) === 0 && isPrimitive(value)) return this.hold(seq, OK, value);
     const transfers: unknown[] = [];
     let status = OK;
     if (!ok) {

@@ -79,7 +79,9 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     child.send({ config });
     // The pool holds the process open while it has work; an idle child must not.
     child.unref();
-    (child as any).channel?.unref();
+    // Bun's channel has no unref(): there an idle child keeps the parent alive until shutdown().
+    const channel = (child as { channel?: { unref?: () => void } }).channel;
+    if (typeof channel?.unref === 'function') channel.unref();
     return {
       states: new OrderedTaskStates(),
       post: (message) => void child.send(message),

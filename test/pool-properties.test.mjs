@@ -1,0 +1,129 @@
+// A property over both worker pools: random mixes of task kinds on one or two workers,
+// with random cancels and interrupts. Every future settles once, every task that completed
+// has its own value, and no result arrives long after its task ended.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ThreadPoolExecutor, ProcessPoolExecutor, BrokenExecutorError, CancelledError, wait } from 'concurrent-futures';
+import { within } from './helpers.mjs';
+
+// Each task returns [its index, Date.now() when it ended]: the value says whose it is and when it was ready.
+const kinds = {
+  quick: (i) => [i, Date.now()],
+  spin: (i, ms) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+    return [i, Date.now()];
+  },
+  nap: async (i, ms) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return [i, Date.now()];
+  },
+  never: () => new Promise(() => {}),
+  crash: () => process.exit(3),
+  cyclic: (i) => {
+    const e = new Error(`cyclic ${i}`);
+    e.cause = e;
+    throw e;
+  },
+  proxy: () => {
+    const { proxy, revoke } = Proxy.revocable(new Error('gone'), {});
+    revoke();
+    throw proxy;
+  },
+  unsendable: () => () => 'a function cannot be sent back',
+};
+
+const taskArb = fc.record({
+  kind: fc.constantFrom(...Object.keys(kinds), 'quick', 'quick', 'nap', 'spin'),
+  ms: fc.integer({ min: 0, max: 25 }),
+  cancel: fc.constantFrom('no', 'no', 'no', 'at-once', 'interrupt-later'),
+});
+
+/** How long a result may take to reach its future after its task ended (ms): generous, for a loaded machine. */
+const LATE_MS = 400;
+
+async function runMix(make, workers, plan) {
+  const ex = make(workers);
+  const settledAt = new Map();
+  const futures = [];
+  try {
+    // Warm up, so that the workers know `quick` is quick and hold its results briefly.
+    await Promise.all(Array.from({ length: 40 * workers }, () => ex.submit(kinds.quick, -1).result()));
+    for (let i = 0; i < plan.length; i++) {
+      const { kind, ms, cancel } = plan[i];
+      const f = ex.submit(kinds[kind], i, ms);
+      let count = 0;
+      f.addDoneCallback(() => {
+        count++;
+        settledAt.set(i, { at: Date.now(), count });
+      });
+      futures.push(f);
+      if (cancel === 'at-once') f.cancel();
+    }
+    // Interrupts while things run, then every task that would never end.
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    for (let i = 0; i < plan.length; i++) if (plan[i].cancel === 'interrupt-later') futures[i].cancel({ interrupt: true });
+    const deadline = Date.now() + 15_000;
+    while (futures.some((f) => !f.done()) && Date.now() < deadline) {
+      for (let i = 0; i < plan.length; i++) if (plan[i].kind === 'never' && futures[i].running()) futures[i].cancel({ interrupt: true });
+      await wait(futures, { timeout: 20 });
+    }
+    for (let i = 0; i < plan.length; i++) {
+      const f = futures[i];
+      assert.ok(f.done(), `task ${i} (${plan[i].kind}) settled`);
+      assert.equal(settledAt.get(i)?.count, 1, `task ${i} settled once`);
+      if (f.cancelled()) continue;
+      const error = await f.exception();
+      const { kind } = plan[i];
+      if (kind === 'quick' || kind === 'spin' || kind === 'nap') {
+        if (error !== undefined) {
+          // Only a crash next door may take a task with it, and only while that task ran... which a
+          // healthy task never does: it must have its value.
+          assert.fail(`task ${i} (${kind}) failed: ${error}`);
+        }
+        const [index, endedAt] = await f.result();
+        assert.equal(index, i, `task ${i} got its own value`);
+        const late = settledAt.get(i).at - endedAt;
+        assert.ok(late < LATE_MS, `task ${i} (${kind}) result arrived ${late} ms after it ended`);
+      } else if (kind === 'crash') {
+        assert.ok(error instanceof BrokenExecutorError, `task ${i} crashed its worker: ${error}`);
+      } else if (kind === 'cyclic') {
+        assert.equal(error.message, `cyclic ${i}`);
+        assert.equal(error.cause, error);
+      } else if (kind === 'proxy' || kind === 'unsendable') {
+        assert.ok(error instanceof Error, `task ${i} (${kind}) failed with an error of its own: ${error}`);
+      } else if (kind === 'never') {
+        assert.fail(`task ${i} never ends, so it must be cancelled`);
+      }
+    }
+  } finally {
+    for (const f of futures) if (!f.done()) f.cancel({ interrupt: true });
+    await within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown');
+  }
+}
+
+for (const [name, make, runs] of [
+  ['ThreadPoolExecutor', (n) => new ThreadPoolExecutor(n), 25],
+  ['ProcessPoolExecutor', (n) => new ProcessPoolExecutor(n), 12],
+]) {
+  test(`${name}: random mixes of tasks on few workers lose, misplace and delay no result`, { timeout: 240_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 }), fc.array(taskArb, { minLength: 1, maxLength: 12 }), (workers, plan) => runMix(make, workers, plan)),
+      { numRuns: runs, interruptAfterTimeLimit: 180_000, markInterruptAsFailure: false, verbose: 1 },
+    );
+  });
+}
+
+test('CancelledError is what a cancelled pool task raises', async () => {
+  const ex = new ThreadPoolExecutor(1);
+  try {
+    const blocker = ex.submit(kinds.nap, 0, 50);
+    const f = ex.submit(kinds.quick, 1);
+    f.cancel();
+    await assert.rejects(f.result(), CancelledError);
+    await blocker.result();
+  } finally {
+    await ex.shutdown();
+  }
+});
