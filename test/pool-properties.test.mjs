@@ -104,8 +104,8 @@ async function runMix(make, workers, plan) {
 }
 
 for (const [name, make, runs] of [
-  ['ThreadPoolExecutor', (n) => new ThreadPoolExecutor(n), 25],
-  ['ProcessPoolExecutor', (n) => new ProcessPoolExecutor(n), 12],
+  ['ThreadPoolExecutor', (n) => new ThreadPoolExecutor(n), 60],
+  ['ProcessPoolExecutor', (n) => new ProcessPoolExecutor(n), 25],
 ]) {
   test(`${name}: random mixes of tasks on few workers lose, misplace and delay no result`, { timeout: 240_000 }, async () => {
     await fc.assert(
