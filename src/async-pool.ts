@@ -51,12 +51,12 @@ export class AsyncPoolExecutor extends Executor {
   private readonly slots: (Running | null)[] = [];
   private readonly freeSlots: number[] = [];
   private occupied = 0;
-  private draining = false;
-  private drainScheduled = false;
+  private looping = false;
+  private runScheduled = false;
   private readonly keepAlive = new KeepAlive();
   private terminated: (() => void) | null = null;
   private readonly terminatedPromise: Promise<void>;
-  private readonly drain = (): void => this.runQueued();
+  private readonly runQueuedNow = (): void => this.runQueued();
   /**
    * A slot holds one task until it really ends, so each slot's pair of settle
    * handlers serves every task it runs: no closures per task.
@@ -106,10 +106,10 @@ export class AsyncPoolExecutor extends Executor {
     this.queue.push(entry);
     this._counters.queued += count;
     this.keepAlive.hold();
-    if (!this.drainScheduled && this.occupied < this.maxWorkers) {
+    if (!this.runScheduled && this.occupied < this.maxWorkers) {
       // A task never starts inside submit(): the caller's code runs first.
-      this.drainScheduled = true;
-      queueMicrotask(this.drain);
+      this.runScheduled = true;
+      queueMicrotask(this.runQueuedNow);
     }
   }
 
@@ -148,7 +148,7 @@ export class AsyncPoolExecutor extends Executor {
   /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
-      for (const entry of this.queue.drain()) {
+      for (const entry of this.queue.takeAll()) {
         if (entry instanceof MapBatch) {
           this.cancelMap(entry);
           entry.sink.batchCancelled(entry);
@@ -176,9 +176,9 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   private runQueued(): void {
-    this.drainScheduled = false;
-    if (this.draining) return;
-    this.draining = true;
+    this.runScheduled = false;
+    if (this.looping) return;
+    this.looping = true;
     try {
       while (this.occupied < this.maxWorkers && this.queue.length > 0) {
         const entry = this.queue.peek()!;
@@ -202,7 +202,7 @@ export class AsyncPoolExecutor extends Executor {
         }
       }
     } finally {
-      this.draining = false;
+      this.looping = false;
     }
     this.settleIdle();
   }
@@ -255,7 +255,7 @@ export class AsyncPoolExecutor extends Executor {
       else if (ok) entry.setResult(value);
       else entry.setException(value);
     }
-    if (!this.draining) this.runQueued();
+    if (!this.looping) this.runQueued();
   }
 
   /** Lets the process exit when nothing is queued or running, and ends a shutdown. */

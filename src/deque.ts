@@ -52,7 +52,7 @@ export class Deque<T> {
   }
 
   /** Removes and returns every item, oldest first. */
-  drain(): T[] {
+  takeAll(): T[] {
     const out: T[] = new Array(this.length);
     for (let i = 0; i < out.length; i++) out[i] = this.shift()!;
     return out;

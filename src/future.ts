@@ -5,8 +5,8 @@ import { longTimeout, type LongTimeout } from './long-timeout.js';
 /** The states of a future, as in Python. */
 export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
 
-/** @internal */ export const PENDING = 0;
-/** @internal */ export const RUNNING = 1;
+const PENDING = 0;
+const RUNNING = 1;
 const CANCELLED = 2;
 const FINISHED = 3;
 const STATE_NAMES: readonly FutureState[] = ['PENDING', 'RUNNING', 'CANCELLED', 'FINISHED'];
@@ -210,6 +210,16 @@ export class Future<T> {
     const waiters = this._waiters;
     if (waiters === waiter) this._waiters = null;
     else if (waiters instanceof Set) waiters.delete(waiter);
+  }
+
+  /** An executor's worker has started the task (or it can no longer be withdrawn). @internal */
+  _setRunning(): void {
+    if (this._state === PENDING) this._state = RUNNING;
+  }
+
+  /** An executor took a task back from a worker that never started it, to run it elsewhere. @internal */
+  _setPending(): void {
+    if (this._state === RUNNING) this._state = PENDING;
   }
 
   /** Settles a `result()` (or `exception()`) promise from a done future. @internal */

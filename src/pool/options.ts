@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { checkMaxWorkers } from '../checks.js';
 import { taskDef, taskId } from '../tasks.js';
-import type { PoolOptions } from './pool.js';
+import type { PoolOptions } from './worker-pool.js';
 
 /** The options thread and process pools share, checked, with Python's defaults. @internal */
 export function poolOptions(

@@ -87,6 +87,21 @@ export const DONE = 4;
 /** Tasks a worker can hold at once: the size of its ring of states. */
 export const RING = 1024;
 
+/** A task's key on the wire: its function's id, and whether it runs a chunk of `map` items. */
+export function taskKey(id: number, chunk: boolean): number {
+  return id * 2 + (chunk ? 1 : 0);
+}
+
+/** The function id of a task key. */
+export function keyId(key: number): number {
+  return key >> 1;
+}
+
+/** Whether a task key runs a chunk of `map` items. */
+export function isChunk(key: number): boolean {
+  return (key & 1) === 1;
+}
+
 /** The ring slot of the task with this seq. */
 export function slotOf(seq: number): number {
   return seq & (RING - 1);

@@ -10,7 +10,7 @@ import { runChunk, type ChunkOutcome } from './chunk.js';
 import { loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
 import {
-  DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, SKIPPED, STARTED, WITHDRAWN, slotOf,
+  DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, SKIPPED, STARTED, WITHDRAWN, isChunk, keyId, slotOf,
   type BatchMessage, type FromWorker, type ResultMessage, type ToWorker, type WorkerConfig,
 } from './protocol.js';
 
@@ -85,7 +85,7 @@ export class TaskRunner {
     }
     const tasks = batch.t;
     for (let i = 0; i < tasks.length; i++) this.queue.push(tasks[i]);
-    if (!this.busy) this.drain();
+    if (!this.busy) this.runQueued();
   }
 
   private async initialize(): Promise<void> {
@@ -104,11 +104,11 @@ export class TaskRunner {
     }
     this.port.send({ ready: 'initialized' }, []);
     this.busy = false;
-    this.drain();
+    this.runQueued();
   }
 
   /** Runs queued tasks until the queue is empty or an async task is in progress. */
-  private drain(): void {
+  private runQueued(): void {
     const states = this.config.states;
     while (this.queue.length > 0 && !this.stopped) {
       const key = this.queue.shift() as number;
@@ -119,7 +119,7 @@ export class TaskRunner {
         this.hold(seq, SKIPPED, undefined);
         continue;
       }
-      const id = key >> 1;
+      const id = keyId(key);
       let fn = this.fns.get(id);
       if (fn === undefined) {
         fn = this.load(id);
@@ -134,7 +134,7 @@ export class TaskRunner {
           (error) => this.fns.set(id, () => Promise.reject(error)),
         ).finally(() => {
           this.busy = false;
-          if (!this.run(seq, key, this.fns.get(id) as AnyFunction, payload)) this.drain();
+          if (!this.run(seq, key, this.fns.get(id) as AnyFunction, payload)) this.runQueued();
         });
         return;
       }
@@ -160,7 +160,7 @@ export class TaskRunner {
     let value: unknown;
     let ok = true;
     try {
-      value = (key & 1) === 1 ? runAsTask(context, runChunk, [fn, payload]) : runAsTask(context, fn, payload);
+      value = isChunk(key) ? runAsTask(context, runChunk, [fn, payload]) : runAsTask(context, fn, payload);
     } catch (error) {
       ok = false;
       value = error;
@@ -185,7 +185,7 @@ export class TaskRunner {
     this.current = null;
     this.busy = false;
     this.complete(seq, key, ok, value, started);
-    this.drain();
+    this.runQueued();
   }
 
   private complete(seq: number, key: number, ok: boolean, value: unknown, started: number): void {
@@ -208,15 +208,15 @@ export class TaskRunner {
 
   /** Packs a task's outcome and holds it, or sends it alone when it must cross as itself. */
   private send(seq: number, key: number, ok: boolean, value: unknown): void {
-    if (ok && (key & 1) === 0 && isPrimitive(value)) return this.hold(seq, OK, value);
+    if (ok && !isChunk(key) && isPrimitive(value)) return this.hold(seq, OK, value);
     const transfers: unknown[] = [];
     let status = OK;
     if (!ok) {
       status = ERROR;
-      value = this.encode(value, key >> 1);
-    } else if ((key & 1) === 1) {
+      value = this.encode(value, keyId(key));
+    } else if (isChunk(key)) {
       const outcome = value as ChunkOutcome<unknown>;
-      if (outcome.failed) outcome.error = this.encode(outcome.error, key >> 1);
+      if (outcome.failed) outcome.error = this.encode(outcome.error, keyId(key));
       for (let i = 0; i < outcome.values.length; i++) outcome.values[i] = unwrapTransfer(outcome.values[i], transfers);
       if (!outcome.failed && transfers.length === 0 && outcome.values.every(isPrimitive)) return this.hold(seq, OK, outcome);
     } else {

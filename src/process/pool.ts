@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
-import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/pool.js';
+import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/worker-pool.js';
 import type { WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
 

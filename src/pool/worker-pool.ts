@@ -7,12 +7,12 @@ import { decodeError, isTransfer, unpack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
 import type { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
-import { Future, PENDING, RUNNING, type FutureOwner } from '../future.js';
+import { Future, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { longTimeout, type LongTimeout } from '../long-timeout.js';
-import { ENCODED, ERROR, PACKED, RING, SKIPPED, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
+import { ENCODED, ERROR, PACKED, RING, SKIPPED, isChunk, keyId, taskKey, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
 import type { TaskStates } from './task-states.js';
 
 /** How the pool talks to one worker, whatever it runs on. @internal */
@@ -138,13 +138,13 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.checkUsable();
-    return this.enqueue(taskId(fn) * 2, args);
+    return this.enqueue(taskKey(taskId(fn), false), args);
   }
 
   /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
-    const task = this.enqueue(taskId(fn) * 2 + 1, chunk);
+    const task = this.enqueue(taskKey(taskId(fn), true), chunk);
     task.items = chunkLength(chunk);
     return task;
   }
@@ -156,7 +156,7 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   private enqueue(key: number, payload: unknown[]): PoolTask<any> {
     const task = new PoolTask<any>(this, key, payload);
-    for (let i = key & 1; i < payload.length; i++) {
+    for (let i = isChunk(key) ? 1 : 0; i < payload.length; i++) {
       const arg = payload[i];
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = this.takeTransfer(task, arg);
     }
@@ -189,7 +189,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   refresh(future: Future<any>): void {
     const task = future as PoolTask<any>;
     const w = task.worker;
-    if (w !== null && w.transport.states.mayHaveStarted(task.seq, task.seq === w.headSeq)) task._state = RUNNING;
+    if (w !== null && w.transport.states.mayHaveStarted(task.seq, task.seq === w.headSeq)) task._setRunning();
   }
 
   /** @internal */
@@ -198,7 +198,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     const w = task.worker;
     // The worker's answer decides the race: a task it has started is running, not cancelled.
     if (w !== null && !w.transport.states.withdraw(task.seq)) {
-      task._state = RUNNING;
+      task._setRunning();
       return false;
     }
     task.payload = null;
@@ -229,7 +229,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
-      for (const task of this.queue.drain()) task.cancel();
+      for (const task of this.queue.takeAll()) task.cancel();
       for (const w of this.workers) {
         let running = false;
         for (let i = 0; i < w.inflight.length; i++) {
@@ -286,7 +286,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     while (room > 0 && this.queue.length > 0) {
       const task = this.queue.shift()!;
       if (task.done()) continue;
-      const id = task.key >> 1;
+      const id = keyId(task.key);
       if (!w.known.has(id)) {
         w.known.add(id);
         (defs ??= []).push([id, taskDef(id)]);
@@ -306,7 +306,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       // The payload stays until the task ends: a worker that dies before starting it hands it back.
       w.inflight.push(task);
       // A task that cannot be withdrawn counts as running, as in CPython's process pool.
-      if (!states.exact) task._state = RUNNING;
+      if (!states.exact) task._setRunning();
     }
     w.assigned += batch.length;
     if (w.idleTimer !== null) {
@@ -331,8 +331,8 @@ export abstract class WorkerPoolExecutor extends Executor {
       const args = flat[2 * i + 1] as unknown[];
       task.worker = null;
       task.seq = -1;
-      task._state = PENDING;
-      const problem = uncloneable(args, (task.key & 1) === 1);
+      task._setPending();
+      const problem = uncloneable(args, isChunk(task.key));
       if (problem === null) {
         task.payload = args;
         this.queue.unshift(task);
@@ -430,7 +430,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     }
     const c = this._counters;
     if ((status & ENCODED) !== 0) value = decodeError(value);
-    else if ((task.key & 1) === 1) {
+    else if (isChunk(task.key)) {
       // Each item counts: those that ran, the one that failed, and those after it as never run.
       const outcome = value as ChunkOutcome<unknown>;
       outcome.error = decodeError(outcome.error);
@@ -547,7 +547,7 @@ export abstract class WorkerPoolExecutor extends Executor {
         this.fail(task, this._brokenWorkerError(code, signal, w.reason));
       } else {
         task.seq = -1;
-        task._state = PENDING;
+        task._setPending();
         requeue.push(task);
       }
     }
@@ -583,7 +583,7 @@ export abstract class WorkerPoolExecutor extends Executor {
         w.inflight.set(i, null);
         task.worker = null;
         task.seq = -1;
-        task._state = PENDING;
+        task._setPending();
         back.push(task);
       }
     }
@@ -606,7 +606,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (this.brokenError !== null) return;
     this.brokenError = this._brokenPoolError(cause, message);
     console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
-    for (const task of this.queue.drain()) this.fail(task, this._brokenPoolError(cause, message));
+    for (const task of this.queue.takeAll()) this.fail(task, this._brokenPoolError(cause, message));
     for (const w of [...this.workers]) {
       for (let i = 0; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);
