@@ -17,6 +17,7 @@ export interface QueueEvent {
 }
 
 const BLOCK_MS = 5000;
+const COUNT = 5000;
 /** A read that outlives its block time by this much hangs on a dead socket: reconnect. */
 const WATCHDOG_MS = 3000;
 
@@ -88,6 +89,8 @@ export class EventReader {
         }
         if (reply == null) continue;
         const entries = (reply as Array<[string, Array<[string, string[]]>]>)[0]![1];
+        // A full read means we lag: if the stream was trimmed past our position, events were lost.
+        if (entries.length >= COUNT) void this.checkTrimmed(this.position!);
         for (const [id, fields] of entries) {
           this.position = id;
           const event = parse(fields, this.ours);
@@ -101,6 +104,15 @@ export class EventReader {
     }
   }
 
+  private async checkTrimmed(before: string): Promise<void> {
+    try {
+      const first = (await this.client.xrange(this.key, '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
+      if (first.length > 0 && compareIds(first[0]![0], before) > 0) this.onGap();
+    } catch {
+      // the next read tells
+    }
+  }
+
   /** One blocking read, abandoned by a watchdog when the socket went silent. */
   private read(generation: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
@@ -111,7 +123,7 @@ export class EventReader {
         this.client.disconnect(true);
       }, BLOCK_MS + WATCHDOG_MS);
       watchdog.unref();
-      this.client.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.key, this.position!).then(
+      this.client.xread('COUNT', COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', this.key, this.position!).then(
         (reply) => {
           clearTimeout(watchdog);
           resolve(reply);
@@ -142,4 +154,11 @@ function parse(fields: string[], ours: (jobId: string) => boolean): QueueEvent |
   }
   if (event === undefined || jobId === undefined) return null;
   return { event, jobId, returnvalue, failedReason };
+}
+
+/** Orders two stream ids (`ms-seq`). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am !== bm ? am - bm : (as ?? 0) - (bs ?? 0);
 }

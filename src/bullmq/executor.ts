@@ -38,6 +38,9 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 24 * 3600, count: 10_000 },
 };
 
+/** Jobs per `addBulk`. */
+const ADD_SLICE = 64;
+
 /** Adds that failed for want of Redis are tried again after this long. */
 const RETRY_ADD_MS = 500;
 
@@ -151,20 +154,28 @@ export class BullMQExecutor extends Executor implements FutureOwner {
   private scheduleFlush(delay: number): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    if (delay === 0) queueMicrotask(() => void this.flush());
-    else setTimeout(() => void this.flush(), delay).unref();
+    if (delay === 0) queueMicrotask(() => this.flush());
+    else setTimeout(() => this.flush(), delay).unref();
   }
 
-  /** Adds the jobs submitted since the last flush, in one round trip. */
-  private async flush(): Promise<void> {
+  /**
+   * Adds the jobs submitted since the last flush, in slices sent at once: one
+   * huge transaction would hold Redis (and so every worker) until all of it is in.
+   */
+  private flush(): void {
     this.flushScheduled = false;
     const batch = this.toAdd.filter((f) => !f.done());
     this.toAdd = [];
-    if (batch.length === 0) return;
+    for (let i = 0; i < batch.length; i += ADD_SLICE) void this.add(batch.slice(i, i + ADD_SLICE));
+  }
+
+  private async add(batch: JobFuture<any>[]): Promise<void> {
     this.adding++;
     try {
       await this.reader.pin();
-      await this.queue.addBulk(batch.map((f) => ({ name: f.name, data: f.data, opts: { ...this.jobOptions, jobId: f.jobId } })));
+      // One job: a plain add spares addBulk's transaction.
+      if (batch.length === 1) await this.queue.add(batch[0]!.name, batch[0]!.data, { ...this.jobOptions, jobId: batch[0]!.jobId });
+      else await this.queue.addBulk(batch.map((f) => ({ name: f.name, data: f.data, opts: { ...this.jobOptions, jobId: f.jobId } })));
       for (const f of batch) {
         f.added = true;
         // Cancelled while the add was on its way: take the job back.

@@ -5,6 +5,7 @@
  * the renewal of its job's lock (a job whose lock lapses is given to another
  * worker and runs twice).
  */
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
@@ -26,8 +27,10 @@ export interface RunWorkerOptions {
   queueName: string;
   /** Task modules: file paths or `file:` URLs of modules that call `defineTasks`. */
   modules: ReadonlyArray<string | URL>;
-  /** Jobs run at once, each on its own thread (default 1, as BullMQ's). */
+  /** Jobs run at once (default 1, as BullMQ's). */
   concurrency?: number;
+  /** Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`). */
+  threads?: number;
   /** How long a job stays this worker's without a lock renewal, in ms (default 10000; BullMQ's is 30000). */
   lockDuration?: number;
   /** How often workers look for jobs whose worker died, in ms (default 5000; BullMQ's is 30000). */
@@ -48,16 +51,10 @@ export interface WorkerHandle {
   close(): Promise<void>;
 }
 
-/** One thread and the job it runs. */
-interface Slot {
-  pool: ThreadPoolExecutor;
-}
-
+/** A job the worker runs: the future of its task on the thread pool. */
 interface Running {
-  slot: Slot;
-  /** Its pool was shut down to abort the task's signal: the slot is not used again. */
-  retired: boolean;
   future: Future<unknown>;
+  /** Ends the job at once as interrupted (its future is cancelled on the executor's side). */
   interrupted: (() => void) | null;
 }
 
@@ -68,10 +65,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     connection, queueName, modules, concurrency = 1, lockDuration = 10_000, stalledInterval = 5000,
     maxStalledCount = 1, prefix, interruptGrace = 1000,
   } = options;
+  const threads = options.threads ?? Math.min(concurrency, availableParallelism());
   checkConnection(connection, 'runWorker()');
   if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) throw new TypeError('runWorker(): queueName must be a non-empty string without \':\'');
   if (!Array.isArray(modules) || modules.length === 0) throw new TypeError('runWorker(): modules must be a non-empty array of task module paths or file: URLs');
   checkPositiveInteger(concurrency, 'concurrency');
+  checkPositiveInteger(threads, 'threads');
   checkPositiveInteger(lockDuration, 'lockDuration');
   checkPositiveInteger(stalledInterval, 'stalledInterval');
   if (!Number.isInteger(maxStalledCount) || maxStalledCount < 0) throw new RangeError('runWorker(): maxStalledCount must be an integer >= 0');
@@ -79,9 +78,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
 
   const table = await loadTasks(modules);
   const names = [...table.keys()].sort();
-  const free: Slot[] = [];
   const running = new Map<string, Running>();
-  const newSlot = (): Slot => ({ pool: new ThreadPoolExecutor({ maxWorkers: 1, threadNamePrefix: `${queueName}-worker` }) });
+  // One pool for every job: a thread per job would spend more waking threads than many tasks take to run.
+  const pool = new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: `${queueName}-worker` });
 
   const processor = async (job: Job): Promise<string> => {
     // A Map of this worker's own names: '__proto__' or 'constructor' name no task.
@@ -95,10 +94,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     } catch (error) {
       throw new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`);
     }
-    const slot = free.pop() ?? newSlot();
     const chunk = job.data?.c === 1;
-    const future = chunk ? slot.pool.submitChunk(fn, args) : slot.pool.submit(fn, ...args);
-    const entry: Running = { slot, future, retired: false, interrupted: null };
+    const future = chunk ? pool.submitChunk(fn, args) : pool.submit(fn, ...args);
+    const entry: Running = { future, interrupted: null };
     running.set(job.id!, entry);
     const interrupted = new Promise<string>((resolve) => (entry.interrupted = () => resolve(encodeOutcome(INTERRUPTED, null))));
     const outcome = (async () => {
@@ -109,8 +107,6 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       return await Promise.race([outcome, interrupted]);
     } finally {
       running.delete(job.id!);
-      // A slot whose task was interrupted is winding down: a new thread takes its place.
-      if (!entry.retired) free.push(slot);
     }
   };
 
@@ -133,15 +129,13 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   subscriber.on('message', (_channel: string, text: string) => {
     const message = parseInterrupt(text);
     const entry = message === null ? undefined : running.get(message.jobId);
-    if (entry === undefined || entry.retired) return;
-    entry.retired = true;
-    // A non-waiting shutdown of a one-thread pool aborts the taskSignal() of the task it runs.
-    void entry.slot.pool.shutdown({ wait: false, cancelFutures: true });
+    if (entry === undefined) return;
+    pool.abortTaskSignal(entry.future);
     if (!message!.cancel) return;
     const interrupted = entry.interrupted;
     entry.interrupted = null;
     interrupted?.();
-    // A task that ignores its signal has its thread stopped.
+    // A task that ignores its signal has its thread stopped (and replaced).
     setTimeout(() => entry.future.cancel({ interrupt: true }), interruptGrace).unref();
   });
   await subscriber.subscribe(interruptChannel(worker.qualifiedName));
@@ -153,7 +147,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     close() {
       closing ??= (async () => {
         await worker.close();
-        await Promise.all(free.map((slot) => slot.pool.shutdown()));
+        await pool.shutdown();
         subscriber.disconnect();
         ownConnection.disconnect();
       })();

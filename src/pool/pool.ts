@@ -217,6 +217,19 @@ export abstract class WorkerPoolExecutor extends Executor implements FutureOwner
     return true;
   }
 
+  /**
+   * Aborts the `taskSignal()` of a running task, which goes on running (for
+   * executors built on this pool, such as the BullMQ worker). `false` when it is not running.
+   * @internal
+   */
+  abortTaskSignal(future: Future<any>): boolean {
+    const task = future as PoolTask<any>;
+    const w = task.worker;
+    if (w === null || !w.alive || this.startedHead(w) !== task) return false;
+    this.post(w, { abort: true, slot: task.slot }, []);
+    return true;
+  }
+
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
       for (const task of this.queue.drain()) task.cancel();

@@ -12,9 +12,10 @@ export interface BatchMessage {
   t: unknown[];
 }
 
-/** Abort the running task's `taskSignal()`. */
+/** Abort the running task's `taskSignal()`; with `slot`, only if the running task is that one. */
 export interface AbortMessage {
   abort: true;
+  slot?: number;
 }
 
 export type ToWorker = BatchMessage | AbortMessage;

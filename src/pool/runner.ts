@@ -34,6 +34,8 @@ export class TaskRunner {
   private busy = true; // until the initializer has run
   private stopped = false;
   private current: TaskContext | null = null;
+  /** The ring slot of the running task, so that an abort meant for one task never reaches the next. */
+  private currentSlot = -1;
   private runMs = 0;
   private lastFlush = performance.now();
 
@@ -46,7 +48,9 @@ export class TaskRunner {
 
   receive(message: ToWorker): void {
     if ('abort' in message) {
-      if (this.current !== null) abortTask(this.current, new Error('the executor was shut down'));
+      if (this.current === null) return;
+      if (message.slot === undefined) abortTask(this.current, new Error('the executor was shut down'));
+      else if (message.slot === this.currentSlot) abortTask(this.current, new Error('the task was interrupted'));
       return;
     }
     const batch = message as BatchMessage;
@@ -111,6 +115,7 @@ export class TaskRunner {
       const started = performance.now();
       const context: TaskContext = { abort: null };
       this.current = context;
+      this.currentSlot = slot;
       let value: unknown;
       let ok = true;
       try {
