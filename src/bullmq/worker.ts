@@ -15,6 +15,7 @@ import { ThreadPoolExecutor } from '../thread/pool.js';
 import { checkConnection, ownClient, type RedisConnection } from './connection.js';
 import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
+import { runInline } from './inline.js';
 import { mergeTasks, tasksOf } from './naming.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -29,7 +30,11 @@ export interface RunWorkerOptions {
   modules: ReadonlyArray<string | URL>;
   /** Jobs run at once (default 1, as BullMQ's). */
   concurrency?: number;
-  /** Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`). */
+  /**
+   * Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`).
+   * `0` runs them on the worker's own event loop: faster for tasks that only wait on I/O, but a
+   * task that computes for long then delays the renewal of its job's lock.
+   */
   threads?: number;
   /** How long a job stays this worker's without a lock renewal, in ms (default 10000; BullMQ's is 30000). */
   lockDuration?: number;
@@ -53,7 +58,10 @@ export interface WorkerHandle {
 
 /** A job the worker runs: the future of its task on the thread pool. */
 interface Running {
-  future: Future<unknown>;
+  /** On the thread pool: the task's future; inline: null. */
+  future: Future<unknown> | null;
+  /** Aborts the task's taskSignal(). */
+  abort: () => void;
   /** Ends the job at once as interrupted (its future is cancelled on the executor's side). */
   interrupted: (() => void) | null;
 }
@@ -70,7 +78,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) throw new TypeError('runWorker(): queueName must be a non-empty string without \':\'');
   if (!Array.isArray(modules) || modules.length === 0) throw new TypeError('runWorker(): modules must be a non-empty array of task module paths or file: URLs');
   checkPositiveInteger(concurrency, 'concurrency');
-  checkPositiveInteger(threads, 'threads');
+  if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`runWorker(): threads must be an integer >= 0, got ${String(threads)}`);
   checkPositiveInteger(lockDuration, 'lockDuration');
   checkPositiveInteger(stalledInterval, 'stalledInterval');
   if (!Number.isInteger(maxStalledCount) || maxStalledCount < 0) throw new RangeError('runWorker(): maxStalledCount must be an integer >= 0');
@@ -80,7 +88,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   const names = [...table.keys()].sort();
   const running = new Map<string, Running>();
   // One pool for every job: a thread per job would spend more waking threads than many tasks take to run.
-  const pool = new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: `${queueName}-worker` });
+  const pool = threads === 0 ? null : new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: `${queueName}-worker` });
 
   const processor = async (job: Job): Promise<string> => {
     // A Map of this worker's own names: '__proto__' or 'constructor' name no task.
@@ -95,14 +103,22 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       throw new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`);
     }
     const chunk = job.data?.c === 1;
-    const future = chunk ? pool.submitChunk(fn, args) : pool.submit(fn, ...args);
-    const entry: Running = { future, interrupted: null };
+    let entry: Running;
+    let outcome: Promise<string>;
+    if (pool === null) {
+      const run = runInline(fn, args, chunk);
+      entry = { future: null, abort: run.abort, interrupted: null };
+      outcome = run.outcome.then(({ ok, value }) => encodeOutcome(ok ? (chunk ? CHUNK : VALUE) : ERROR, value));
+    } else {
+      const future = chunk ? pool.submitChunk(fn, args) : pool.submit(fn, ...args);
+      entry = { future, abort: () => pool.abortTaskSignal(future), interrupted: null };
+      outcome = (async () => {
+        const error = await future.exception();
+        return error === undefined ? encodeOutcome(chunk ? CHUNK : VALUE, await future.result()) : encodeOutcome(ERROR, error);
+      })();
+    }
     running.set(job.id!, entry);
     const interrupted = new Promise<string>((resolve) => (entry.interrupted = () => resolve(encodeOutcome(INTERRUPTED, null))));
-    const outcome = (async () => {
-      const error = await future.exception();
-      return error === undefined ? encodeOutcome(chunk ? CHUNK : VALUE, await future.result()) : encodeOutcome(ERROR, error);
-    })();
     try {
       return await Promise.race([outcome, interrupted]);
     } finally {
@@ -130,13 +146,13 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     const message = parseInterrupt(text);
     const entry = message === null ? undefined : running.get(message.jobId);
     if (entry === undefined) return;
-    pool.abortTaskSignal(entry.future);
+    entry.abort();
     if (!message!.cancel) return;
     const interrupted = entry.interrupted;
     entry.interrupted = null;
     interrupted?.();
     // A task that ignores its signal has its thread stopped (and replaced).
-    setTimeout(() => entry.future.cancel({ interrupt: true }), interruptGrace).unref();
+    if (entry.future !== null) setTimeout(() => entry.future!.cancel({ interrupt: true }), interruptGrace).unref();
   });
   await subscriber.subscribe(interruptChannel(worker.qualifiedName));
   await worker.waitUntilReady();
@@ -147,7 +163,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     close() {
       closing ??= (async () => {
         await worker.close();
-        await pool.shutdown();
+        await pool?.shutdown();
         subscriber.disconnect();
         ownConnection.disconnect();
       })();
