@@ -54,7 +54,11 @@ export class EventReader {
     this.pinning ??= (async () => {
       const last = (await this.client.xrevrange(this.key, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
       this.position = last.length > 0 ? last[0]![0] : '0-0';
-    })();
+    })().catch((error) => {
+      // Tried again by the next add: until then nothing is added.
+      this.pinning = null;
+      throw error;
+    });
     return this.pinning;
   }
 
@@ -74,7 +78,12 @@ export class EventReader {
   private async loop(): Promise<void> {
     this.reading = true;
     try {
-      await this.pin();
+      try {
+        await this.pin();
+      } catch {
+        if (!this.closed) setTimeout(() => this.wanted && !this.reading && void this.loop(), 200).unref();
+        return;
+      }
       while (this.wanted && !this.closed) {
         const generation = ++this.generation;
         let reply: unknown;
@@ -100,7 +109,7 @@ export class EventReader {
     } finally {
       this.reading = false;
       // Wanted again while the last read was ending.
-      if (this.wanted && !this.closed) void this.loop();
+      if (this.wanted && !this.closed && this.position !== null) void this.loop();
     }
   }
 

@@ -146,8 +146,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     const message = parseInterrupt(text);
     const entry = message === null ? undefined : running.get(message.jobId);
     if (entry === undefined) return;
-    entry.abort();
-    if (!message!.cancel) return;
+    const cancel = message!.cancel;
+    // BullMQ calls a job active before its thread has started it: one not started yet never starts.
+    if (!(cancel && entry.future?.cancel() === true)) entry.abort();
+    if (!cancel) return;
     const interrupted = entry.interrupted;
     entry.interrupted = null;
     interrupted?.();
