@@ -39,3 +39,28 @@ export function refClient(client: Redis, ref: boolean): void {
   if (ref) stream?.ref?.();
   else stream?.unref?.();
 }
+
+/**
+ * Resolves once the client is connected. A refused login rejects (retrying
+ * cannot help); an unreachable server is waited for, as ioredis does.
+ * @internal
+ */
+export function untilReady(client: Redis, where: string): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = (): void => {
+      client.off('error', onError);
+      resolve();
+    };
+    const onError = (error: Error): void => {
+      if (!/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(error?.message ?? '')) return;
+      client.off('ready', onReady);
+      client.off('error', onError);
+      client.disconnect();
+      // ioredis' message names no password; nothing of the connection options is added here.
+      reject(new Error(`${where}: Redis refused the login: ${error.message}`));
+    };
+    client.once('ready', onReady);
+    client.on('error', onError);
+  });
+}

@@ -12,7 +12,7 @@ import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq
 import type { Redis } from 'ioredis';
 import type { Future } from '../future.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
-import { checkConnection, ownClient, type RedisConnection } from './connection.js';
+import { checkConnection, ownClient, untilReady, type RedisConnection } from './connection.js';
 import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
 import { runInline } from './inline.js';
@@ -85,6 +85,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   if (typeof interruptGrace !== 'number' || !(interruptGrace >= 0)) throw new RangeError('runWorker(): interruptGrace must be a number of milliseconds >= 0');
 
   const table = await loadTasks(modules);
+  // Before anything is taken from the queue: a login that Redis refuses fails the start.
+  const subscriber = ownClient(connection, true);
+  subscriber.on('error', () => {});
+  await untilReady(subscriber, 'runWorker()');
   const names = [...table.keys()].sort();
   const running = new Map<string, Running>();
   // One pool for every job: a thread per job would spend more waking threads than many tasks take to run.
@@ -140,8 +144,6 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   worker.on('error', reportError);
 
   // Interrupts: the executor publishes the job id; the worker running it aborts the task's signal.
-  const subscriber = ownClient(connection, true);
-  subscriber.on('error', () => {});
   subscriber.on('message', (_channel: string, text: string) => {
     const message = parseInterrupt(text);
     const entry = message === null ? undefined : running.get(message.jobId);
