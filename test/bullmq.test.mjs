@@ -255,8 +255,16 @@ t('two executors on one queue never see each other\'s results; shutdown touches 
   try {
     const fa = Array.from({ length: 100 }, (_, i) => a.submit(tasks.pair, 'a', i));
     const fb = Array.from({ length: 100 }, (_, i) => b.submit(tasks.pair, 'b', i));
-    // a shuts down with cancelFutures: b's jobs must all still run.
+    // a shuts down with cancelFutures: b's jobs must all still run, and none of a's cancelled jobs is left waiting.
     await a.shutdown({ cancelFutures: true });
+    const { Queue } = await import('bullmq');
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      const waiting = (await queue.getJobs(['waiting', 'prioritized', 'delayed'])).filter((job) => job.id.startsWith(`${a.id}-`));
+      assert.deepEqual(waiting.map((job) => job.id), []);
+    } finally {
+      await queue.close();
+    }
     const results = await Promise.all(fb.map((f) => f.result()));
     assert.deepEqual(results, fb.map((_, i) => ['b', i]));
     for (const [i, f] of fa.entries()) if (!f.cancelled()) assert.deepEqual(await f.result(), ['a', i]);

@@ -77,6 +77,7 @@ export class BullMQExecutor extends Executor implements FutureOwner {
   private readonly pending = new Map<string, JobFuture<any>>();
   private toAdd: JobFuture<any>[] = [];
   private flushScheduled = false;
+  /** Adds and withdrawals on their way to Redis. */
   private adding = 0;
   private nextJob = 1;
   private queued = 0;
@@ -282,14 +283,21 @@ export class BullMQExecutor extends Executor implements FutureOwner {
    * BullMQ's remove would delete it too, and its outcome may still be read.
    */
   private withdraw(future: JobFuture<any>): void {
+    // Counted like an add: shutdown closes the connections only once the job is off the queue.
+    this.adding++;
     void (async () => {
       const state = await this.queue.getJobState(future.jobId);
       if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
         await this.queue.remove(future.jobId);
       }
-    })().catch(() => {
-      // A job a worker took meanwhile runs; its outcome is ignored.
-    });
+    })()
+      .catch(() => {
+        // A job a worker took meanwhile runs; its outcome is ignored.
+      })
+      .finally(() => {
+        this.adding--;
+        this.settleIdle();
+      });
   }
 
   private publish(message: InterruptMessage): void {
