@@ -319,3 +319,50 @@ t('an idle executor lets the process exit; pending work keeps it alive until don
     await worker.close();
   }
 });
+
+t('the event stream position is pinned before the first add: a task submitted at construction is never missed', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 4, threads: 0 });
+  try {
+    // An executor that started reading at '$' when its first blocking read began would miss some of these.
+    for (let i = 0; i < 15; i++) {
+      const ex = new BullMQExecutor({ connection: redis.url, queueName, reconcileInterval: 60_000 });
+      try {
+        assert.equal(await within(5000, ex.submit(tasks.square, i).result(), `task ${i}`), i * i);
+      } finally {
+        await ex.shutdown();
+      }
+    }
+  } finally {
+    await worker.close();
+  }
+});
+
+t('the executor\'s connections killed mid-run: it reconnects, reconciles, and every future settles', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 4 });
+  const ex = new BullMQExecutor({ connection: redis.url, queueName, reconcileInterval: 60_000 });
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redis.url);
+  try {
+    const futures = Array.from({ length: 30 }, (_, i) => ex.submit(tasks.napThen, 100, i));
+    await within(10_000, (async () => { while (ex.stats().running === 0) await new Promise((r) => setTimeout(r, 5)); })());
+    // Every client but this one, the worker's included; ioredis reconnects them.
+    await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    const values = await within(30_000, Promise.all(futures.map((f) => f.result())), 'every future to settle');
+    assert.deepEqual(values, futures.map((_, i) => i));
+  } finally {
+    admin.disconnect();
+    await ex.shutdown();
+    await worker.close();
+  }
+});
+
+test('defineTasks: a namespace prefixes the queue name; a bad namespace is a TypeError', async () => {
+  const { defineTasks, taskRef } = await import('concurrent-futures');
+  const named = defineTasks(import.meta.url, { f: () => 1 }, { namespace: 'a.b' });
+  assert.deepEqual({ ...taskRef(named.f) }, { module: import.meta.url, name: 'f', namespace: 'a.b' });
+  for (const namespace of ['', 'a b', 'a:b', 5, '.a']) {
+    assert.throws(() => defineTasks(import.meta.url, { g: () => 1 }, { namespace }), TypeError);
+  }
+});

@@ -91,6 +91,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   await untilReady(subscriber, 'runWorker()');
   const names = [...table.keys()].sort();
   const running = new Map<string, Running>();
+  /** Interrupts for jobs not (yet) running here, by job id, with when they came. */
+  const early = new Map<string, number>();
   // One pool for every job: a thread per job would spend more waking threads than many tasks take to run.
   const pool = threads === 0 ? null : new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: `${queueName}-worker` });
 
@@ -105,6 +107,14 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       args = decodeArgs(job.data);
     } catch (error) {
       throw new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`);
+    }
+    if (early.size > 0) {
+      const interruptedAt = early.get(job.id!);
+      for (const [id, at] of early) if (Date.now() - at > 60_000) early.delete(id);
+      if (interruptedAt !== undefined) {
+        early.delete(job.id!);
+        return encodeOutcome(INTERRUPTED, null);
+      }
     }
     const chunk = job.data?.c === 1;
     let entry: Running;
@@ -130,6 +140,29 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     }
   };
 
+  // Interrupts: the executor publishes the job id; the worker running it aborts the task's signal.
+  subscriber.on('message', (_channel: string, text: string) => {
+    const message = parseInterrupt(text);
+    if (message === null) return;
+    const entry = running.get(message.jobId);
+    if (entry === undefined) {
+      // The executor may hear that a job started before this worker has called its processor.
+      if (message.cancel) early.set(message.jobId, Date.now());
+      return;
+    }
+    const cancel = message!.cancel;
+    // BullMQ calls a job active before its thread has started it: one not started yet never starts.
+    if (!(cancel && entry.future?.cancel() === true)) entry.abort();
+    if (!cancel) return;
+    const interrupted = entry.interrupted;
+    entry.interrupted = null;
+    interrupted?.();
+    // A task that ignores its signal has its thread stopped (and replaced).
+    if (entry.future !== null) setTimeout(() => entry.future!.cancel({ interrupt: true }), interruptGrace).unref();
+  });
+  // Subscribed before the first job is taken: an interrupt for it must be heard.
+  await subscriber.subscribe(interruptChannel(`${prefix ?? 'bull'}:${queueName}`));
+
   const workerOptions: WorkerOptions = {
     connection: ownClient(connection, true) as any,
     concurrency,
@@ -143,22 +176,6 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   const worker = new Worker(queueName, processor, workerOptions);
   worker.on('error', reportError);
 
-  // Interrupts: the executor publishes the job id; the worker running it aborts the task's signal.
-  subscriber.on('message', (_channel: string, text: string) => {
-    const message = parseInterrupt(text);
-    const entry = message === null ? undefined : running.get(message.jobId);
-    if (entry === undefined) return;
-    const cancel = message!.cancel;
-    // BullMQ calls a job active before its thread has started it: one not started yet never starts.
-    if (!(cancel && entry.future?.cancel() === true)) entry.abort();
-    if (!cancel) return;
-    const interrupted = entry.interrupted;
-    entry.interrupted = null;
-    interrupted?.();
-    // A task that ignores its signal has its thread stopped (and replaced).
-    if (entry.future !== null) setTimeout(() => entry.future!.cancel({ interrupt: true }), interruptGrace).unref();
-  });
-  await subscriber.subscribe(interruptChannel(worker.qualifiedName));
   await worker.waitUntilReady();
 
   let closing: Promise<void> | null = null;
