@@ -121,7 +121,17 @@ t('a password-protected Redis: options pass through; no password is printed, als
       const wrong = 'Wr0ng-pa55word-abc';
       const error = await within(20_000, runWorker({ connection: { host: '127.0.0.1', port: locked.port, password: wrong, maxRetriesPerRequest: 1, retryStrategy: () => null }, queueName, modules: [TASKS] }).then(() => null, (e) => e));
       assert.ok(error instanceof Error);
+      assert.match(error.message, /refused the login/);
       assert.ok(!String(error.message).includes(wrong) && !String(error.stack).includes(wrong));
+      // The executor: its futures fail (no hang), and later submits throw, all without the password.
+      const badEx = new BullMQExecutor({ connection: `redis://:${wrong}@127.0.0.1:${locked.port}`, queueName });
+      const lost = badEx.submit(tasks.square, 2);
+      const why = await within(10_000, lost.exception());
+      assert.equal(why.name, 'BrokenExecutorError');
+      assert.match(why.message, /cannot reach its queue.*refused the login/);
+      assert.ok(!why.message.includes(wrong) && !String(why.stack).includes(wrong));
+      assert.throws(() => badEx.submit(tasks.square, 3), (e) => e.name === 'BrokenExecutorError' && !e.message.includes(wrong));
+      await within(10_000, badEx.shutdown());
     });
     assert.ok(!stderr.includes(secret), stderr);
     // The worker command prints where it connects, without the password.

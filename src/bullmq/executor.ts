@@ -8,11 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, type JobsOptions, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, PENDING, RUNNING, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
 import type { Chunk, ChunkOutcome } from '../map.js';
-import { checkConnection, ownClient, refClient, type RedisConnection } from './connection.js';
+import { checkConnection, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
@@ -88,6 +89,7 @@ export class BullMQExecutor extends Executor implements FutureOwner {
   private reconcileTimer: NodeJS.Timeout | null = null;
   private readonly keepAlive = new KeepAlive();
   private closed = false;
+  private broken: BrokenExecutorError | null = null;
   private terminated!: () => void;
   private readonly terminatedPromise = new Promise<void>((resolve) => (this.terminated = resolve));
 
@@ -122,16 +124,31 @@ export class BullMQExecutor extends Executor implements FutureOwner {
     // The position is taken now, before anything is added: no event of ours can come before it.
     this.reader.pin().catch(() => {});
     refClient(this.commands, false);
+    // A refused login never comes right by waiting: every future fails, and later submits throw.
+    untilReady(this.commands, 'BullMQExecutor').catch((error) => this.breakWith(error));
+  }
+
+  private breakWith(cause: unknown): void {
+    this.broken = new BrokenExecutorError(`the executor cannot reach its queue: ${(cause as Error)?.message ?? cause}`, { cause });
+    this.toAdd = [];
+    for (const f of [...this.pending.values()]) this.fail(f, this.broken);
+    this.reader.close();
+    this.settleIdle();
+  }
+
+  private checkUsable(): void {
+    this._checkOpen();
+    if (this.broken !== null) throw this.broken;
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
-    this._checkOpen();
+    this.checkUsable();
     return this.enqueue(taskName(fn), { a: encodeArgs(args, false) });
   }
 
   /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
-    this._checkOpen();
+    this.checkUsable();
     return this.enqueue(taskName(fn), { a: encodeArgs(chunk, true), c: 1 });
   }
 
@@ -183,8 +200,8 @@ export class BullMQExecutor extends Executor implements FutureOwner {
         if (f.cancelled()) this.withdraw(f);
       }
     } catch (error) {
-      if (this.closed) {
-        for (const f of batch) this.fail(f, error);
+      if (this.closed || this.broken !== null) {
+        for (const f of batch) this.fail(f, this.broken ?? error);
       } else {
         // Redis unreachable: the same job ids make a repeated add harmless if the first did arrive.
         this.toAdd.unshift(...batch);
