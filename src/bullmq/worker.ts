@@ -1,9 +1,9 @@
 /**
  * A worker for `BullMQExecutor`: takes jobs from the queue and runs the tasks
- * that its own modules define, each on a thread of this package's thread
- * pool. The main thread only talks to Redis, so a CPU-bound task never delays
- * the renewal of its job's lock (a job whose lock lapses is given to another
- * worker and runs twice).
+ * that its own modules define, on this package's thread pool. The main thread
+ * only talks to Redis, so a CPU-bound task never delays the renewal of its
+ * job's lock (a job whose lock lapses is given to another worker and runs
+ * twice). `threads: 0` trades that for speed, for tasks that only wait on I/O.
  */
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
