@@ -59,6 +59,25 @@ function processes() {
   w('W3', 'W3: 64 CPU-bound ~20 ms tasks on 2 processes (speedup over serial)', 'speedup');
 }
 
+async function bullmq() {
+  const { hasRedis, startRedis } = await import('../test/redis-server.mjs');
+  if (!hasRedis) {
+    console.log('\n!!! SKIPPING the bullmq suite: redis-server is not installed (apt-get install -y redis-server) !!!');
+    return;
+  }
+  const redis = await startRedis();
+  try {
+    const all = list('./bullmq.mjs');
+    const suite = (workload, title, unit, contenders = all, lowerIsBetter = false) =>
+      runSuite(`bullmq ${title}`, './bullmq.mjs', contenders, { rounds, baseline: contenders.includes('raw BullMQ') ? 'raw BullMQ' : contenders[0], unit, args: [workload, redis.url], lowerIsBetter });
+    suite('W1', 'W1: submit + wait of 10,000 tiny tasks, one worker process (concurrency 8)', 'tasks/s');
+    suite('W2', 'W2: one task at a time (round trip)', 'ms/task', all, true);
+    suite('W1-map', 'W1-map: map over 100k tiny items, chunksize 256', 'items/s', all.filter((c) => c !== 'raw BullMQ'));
+  } finally {
+    await redis.stop();
+  }
+}
+
 const suites = {
   threads,
   memory,
@@ -67,6 +86,7 @@ const suites = {
   cli() {
     execFileSync(process.execPath, [fileURLToPath(new URL('./cli.mjs', import.meta.url))], { stdio: 'inherit' });
   },
+  bullmq,
   async() {
     const rows = runSuite('W0: 1M tiny async tasks, concurrency 10', './async.mjs', list('./async.mjs'), { rounds, baseline: 'p-limit', unit: 'tasks/s' });
     const of = (name) => rows.find((r) => r.name === name)?.value ?? NaN;

@@ -14,6 +14,6 @@ export type { MapOptions, IterablesOf } from './map-input.js';
 export { AsyncPoolExecutor } from './async-pool.js';
 export { taskSignal } from './task-signal.js';
 export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread/pool.js';
-export { defineTasks, taskRef, type TaskRef } from './tasks.js';
+export { defineTasks, taskRef, type TaskRef, type DefineTasksOptions } from './tasks.js';
 export { transfer } from './codec.js';
 export { ProcessPoolExecutor, type ProcessPoolOptions } from './process/pool.js';

@@ -15,6 +15,17 @@ export interface TaskRef {
   readonly module: string;
   /** The function's key in the object given to `defineTasks`. */
   readonly name: string;
+  /** The `namespace` given to `defineTasks`, if any: queues name the task `namespace.name`. */
+  readonly namespace?: string;
+}
+
+/** The options of `defineTasks`. */
+export interface DefineTasksOptions {
+  /**
+   * Prefixes the names under which the tasks travel through queues (`namespace.key`),
+   * so that two modules with the same keys can run on one worker.
+   */
+  namespace?: string;
 }
 
 /** What a worker needs to get a task function. @internal */
@@ -32,14 +43,19 @@ const registry = new Map<string, AnyFunction>();
  * as written; each now carries its module URL and name. The module must not be the
  * program's entry module. Throws a `TypeError` for a URL that is not the module's or a non-function.
  */
-export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: string | URL, tasks: T): T {
+export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: string | URL, tasks: T, options?: DefineTasksOptions): T {
   const module = normalizeModule(moduleUrl);
   if (tasks === null || typeof tasks !== 'object') throw new TypeError('defineTasks(): the second argument must be an object of functions');
+  const namespace = options?.namespace;
+  if (namespace !== undefined && (typeof namespace !== 'string' || !/^[\w$-]+(\.[\w$-]+)*$/.test(namespace))) {
+    throw new TypeError(`defineTasks(): namespace must be a non-empty string of letters, digits, '_', '$', '-' and dots, got ${JSON.stringify(namespace) ?? String(namespace)}`);
+  }
   for (const [name, fn] of Object.entries(tasks)) {
     if (typeof fn !== 'function') throw new TypeError(`defineTasks(): '${name}' is not a function`);
     const existing = (fn as any)[TASK_REF] as TaskRef | undefined;
     if (existing === undefined) {
-      Object.defineProperty(fn, TASK_REF, { value: Object.freeze({ module, name }), enumerable: false });
+      const ref: TaskRef = namespace === undefined ? { module, name } : { module, name, namespace };
+      Object.defineProperty(fn, TASK_REF, { value: Object.freeze(ref), enumerable: false });
     }
     registry.set(`${module}#${name}`, fn);
   }

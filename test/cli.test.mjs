@@ -266,7 +266,8 @@ test('--help, map --help, --version, worker without BullMQ', T, async () => {
   const version = await runCli(['--version']);
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   assert.equal(version.stdout, `${pkg.version}\n`);
-  assertUsageError(await runCli(['worker', '--redis', 'redis://127.0.0.1:1', '--queue', 'q']), /BullMQ worker .*(not available|bullmq and ioredis)/);
+  // bullmq and ioredis are installed here (dev dependencies): the worker command is there, and says what is missing.
+  assertUsageError(await runCli(['worker', '--redis', 'redis://127.0.0.1:1', '--queue', 'q']), /worker: give at least one task MODULE/);
 });
 
 test('demo runs the six patterns', T, async () => {

@@ -29,9 +29,13 @@ export const failIf = async (n, bad) => {
  * @param {string} name
  * @param {(maxWorkers?: number) => import('concurrent-futures').Executor} make
  * @param {{ importLine: string, construct: (n: number) => string }} child how a child script builds one
+ * @param {{ fns?: Record<string, Function>, skip?: Record<string, string> }} [options] the suite's tasks in
+ *   another form (for executors that run only named tasks), and tests that cannot apply, each with its reason
  */
-export function executorSuite(name, make, child) {
-  const t = (title, fn) => test(`${name}: ${title}`, { timeout: 30_000 }, fn);
+export function executorSuite(name, make, child, options = {}) {
+  const fns = { square, pair, napThen, napOrFail, failIf, ...options.fns };
+  const skip = options.skip ?? {};
+  const t = (title, fn) => test(`${name}: ${title}`, skip[title] ? { skip: skip[title] } : { timeout: 30_000 }, fn);
   // Node 20 has no \`await using\`: each test shuts its executor down when it ends.
   const use = (ctx, ex) => {
     ctx.after(() => ex.shutdown({ cancelFutures: true }));
@@ -40,14 +44,14 @@ export function executorSuite(name, make, child) {
 
   t('submit returns a future of the result', async (ctx) => {
     const ex = use(ctx, make(2));
-    const f = ex.submit(square, 8);
+    const f = ex.submit(fns.square, 8);
     assert.equal(await f.result(), 64);
     assert.equal(f.done(), true);
   });
 
   t('submit of a failing task fails its future with the task\'s error', async (ctx) => {
     const ex = use(ctx, make(2));
-    const f = ex.submit(failIf, 3, 3);
+    const f = ex.submit(fns.failIf, 3, 3);
     const error = await f.exception();
     assert.ok(error instanceof RangeError);
     assert.equal(error.message, 'bad item 3');
@@ -57,14 +61,14 @@ export function executorSuite(name, make, child) {
   t('map yields in input order, zip-style over several iterables', async (ctx) => {
     const ex = use(ctx, make(3));
     const out = [];
-    for await (const r of ex.map(pair, ['1', '2', '3'], ['a', 'b', 'c', 'd'])) out.push(r);
+    for await (const r of ex.map(fns.pair, ['1', '2', '3'], ['a', 'b', 'c', 'd'])) out.push(r);
     assert.deepEqual(out, [['1', 'a'], ['2', 'b'], ['3', 'c']]);
   });
 
   t('map keeps input order when later items finish first', async (ctx) => {
     const ex = use(ctx, make(4));
     const out = [];
-    for await (const r of ex.map(napThen, [80, 10, 40, 0], ['a', 'b', 'c', 'd'])) out.push(r);
+    for await (const r of ex.map(fns.napThen, [80, 10, 40, 0], ['a', 'b', 'c', 'd'])) out.push(r);
     assert.deepEqual(out, ['a', 'b', 'c', 'd']);
   });
 
@@ -77,13 +81,13 @@ export function executorSuite(name, make, child) {
       }
     }
     const out = [];
-    for await (const r of ex.map(square, numbers())) out.push(r);
+    for await (const r of ex.map(fns.square, numbers())) out.push(r);
     assert.deepEqual(out, [0, 1, 4, 9, 16]);
   });
 
   t('map submits at the call, before the first next()', async (ctx) => {
     const ex = use(ctx, make(2));
-    const it = ex.map(square, [1, 2, 3, 4]);
+    const it = ex.map(fns.square, [1, 2, 3, 4]);
     await within(10_000, (async () => { while (ex.stats().completed < 4) await sleep(5); })(), 'tasks started without next()');
     const out = [];
     for await (const r of it) out.push(r);
@@ -93,7 +97,7 @@ export function executorSuite(name, make, child) {
   t('map of nothing yields nothing', async (ctx) => {
     const ex = use(ctx, make(1));
     const out = [];
-    for await (const r of ex.map(square, [])) out.push(r);
+    for await (const r of ex.map(fns.square, [])) out.push(r);
     assert.deepEqual(out, []);
   });
 
@@ -102,7 +106,7 @@ export function executorSuite(name, make, child) {
     const out = [];
     await assert.rejects(
       (async () => {
-        for await (const r of ex.map(napOrFail, [0, 1, 2, 3, 4, 5, 6, 7], Array(8).fill(2))) out.push(r);
+        for await (const r of ex.map(fns.napOrFail, [0, 1, 2, 3, 4, 5, 6, 7], Array(8).fill(2))) out.push(r);
       })(),
       /bad item 2/,
     );
@@ -115,7 +119,7 @@ export function executorSuite(name, make, child) {
 
   t('leaving map early cancels what has not started', async (ctx) => {
     const ex = use(ctx, make(1));
-    for await (const r of ex.map(napThen, Array(10).fill(20), Array.from({ length: 10 }, (_, i) => i))) {
+    for await (const r of ex.map(fns.napThen, Array(10).fill(20), Array.from({ length: 10 }, (_, i) => i))) {
       assert.equal(r, 0);
       break;
     }
@@ -129,7 +133,7 @@ export function executorSuite(name, make, child) {
   t('map timeout counts from the call', async (ctx) => {
     const ex = use(ctx, make(2));
     // Generous enough for a child process to start, short of the slow task.
-    const it = ex.map(napThen, [5, 3000], ['fast', 'slow'], { timeout: 1500 });
+    const it = ex.map(fns.napThen, [5, 3000], ['fast', 'slow'], { timeout: 1500 });
     assert.deepEqual(await it.next(), { value: 'fast', done: false });
     await assert.rejects(it.next(), TimeoutError);
     assert.deepEqual(await it.next(), { value: undefined, done: true });
@@ -138,8 +142,8 @@ export function executorSuite(name, make, child) {
 
   t('map timeout also covers an item that has not started yet', async (ctx) => {
     const ex = use(ctx, make(1));
-    const blocker = ex.submit(napThen, 1000, 'blocker');
-    const it = ex.map(napThen, [5], ['late'], { timeout: 300 });
+    const blocker = ex.submit(fns.napThen, 1000, 'blocker');
+    const it = ex.map(fns.napThen, [5], ['late'], { timeout: 300 });
     await assert.rejects(it.next(), TimeoutError);
     assert.deepEqual(await it.next(), { value: undefined, done: true });
     assert.equal(await blocker.result(), 'blocker');
@@ -154,7 +158,7 @@ export function executorSuite(name, make, child) {
 
   t('shutdown with cancelFutures during map: what started is yielded, then CancelledError', async (ctx) => {
     const ex = use(ctx, make(1));
-    const it = ex.map(napThen, [100, 100, 100, 100], [0, 1, 2, 3]);
+    const it = ex.map(fns.napThen, [100, 100, 100, 100], [0, 1, 2, 3]);
     await within(10_000, (async () => {
       while (ex.stats().running === 0) await sleep(5);
     })(), 'the first item to start');
@@ -182,7 +186,7 @@ export function executorSuite(name, make, child) {
       }
     }
     const out = [];
-    for await (const r of ex.map(square, naturals(), { buffersize: 4 })) {
+    for await (const r of ex.map(fns.square, naturals(), { buffersize: 4 })) {
       out.push(r);
       if (out.length === 20) break;
     }
@@ -192,10 +196,10 @@ export function executorSuite(name, make, child) {
 
   t('map validates its function, chunksize and buffersize at the call, with Python\'s texts', async (ctx) => {
     const ex = use(ctx, make(1));
-    assert.throws(() => ex.map(square, [1], { chunksize: 0 }), (e) => e instanceof RangeError && e.message === 'chunksize must be >= 1.');
-    assert.throws(() => ex.map(square, [1], { buffersize: 0 }), (e) => e instanceof RangeError && e.message === 'buffersize must be undefined or > 0');
-    assert.throws(() => ex.map(square, [1], { buffersize: 1.5 }), TypeError);
-    assert.throws(() => ex.map(square, [1], 5), /must be an iterable/);
+    assert.throws(() => ex.map(fns.square, [1], { chunksize: 0 }), (e) => e instanceof RangeError && e.message === 'chunksize must be >= 1.');
+    assert.throws(() => ex.map(fns.square, [1], { buffersize: 0 }), (e) => e instanceof RangeError && e.message === 'buffersize must be undefined or > 0');
+    assert.throws(() => ex.map(fns.square, [1], { buffersize: 1.5 }), TypeError);
+    assert.throws(() => ex.map(fns.square, [1], 5), /must be an iterable/);
     for (const input of [[1], []]) {
       assert.throws(() => ex.map(5, input), (e) => e instanceof TypeError && e.message === 'map() expects a function, got number 5');
     }
@@ -205,12 +209,12 @@ export function executorSuite(name, make, child) {
     const ex = use(ctx, make(2));
     const items = Array.from({ length: 50 }, (_, i) => i);
     const out = [];
-    for await (const r of ex.map(square, items, { chunksize: 7 })) out.push(r);
+    for await (const r of ex.map(fns.square, items, { chunksize: 7 })) out.push(r);
     assert.deepEqual(out, items.map((i) => i * i));
     const got = [];
     await assert.rejects(
       (async () => {
-        for await (const r of ex.map(failIf, items, Array(50).fill(10), { chunksize: 4 })) got.push(r);
+        for await (const r of ex.map(fns.failIf, items, Array(50).fill(10), { chunksize: 4 })) got.push(r);
       })(),
       /bad item 10/,
     );
@@ -220,13 +224,13 @@ export function executorSuite(name, make, child) {
   t('submit after shutdown throws ExecutorShutdownError', async () => {
     const ex = make(1);
     await ex.shutdown();
-    assert.throws(() => ex.submit(square, 2), (e) => e instanceof ExecutorShutdownError && e.message === 'cannot schedule new futures after shutdown');
-    assert.throws(() => ex.map(square, [1]), ExecutorShutdownError);
+    assert.throws(() => ex.submit(fns.square, 2), (e) => e instanceof ExecutorShutdownError && e.message === 'cannot schedule new futures after shutdown');
+    assert.throws(() => ex.map(fns.square, [1]), ExecutorShutdownError);
   });
 
   t('shutdown is idempotent and waits for every task', async () => {
     const ex = make(2);
-    const fs = [1, 2, 3, 4, 5].map((i) => ex.submit(napThen, 20, i));
+    const fs = [1, 2, 3, 4, 5].map((i) => ex.submit(fns.napThen, 20, i));
     await ex.shutdown();
     await ex.shutdown();
     await ex.shutdown({ wait: false });
@@ -235,7 +239,7 @@ export function executorSuite(name, make, child) {
 
   t('shutdown({ cancelFutures: true }) cancels what has not started', async () => {
     const ex = make(1);
-    const fs = Array.from({ length: 6 }, (_, i) => ex.submit(napThen, 50, i));
+    const fs = Array.from({ length: 6 }, (_, i) => ex.submit(fns.napThen, 50, i));
     await within(10_000, (async () => { while (!fs[0].running()) await sleep(2); })());
     await ex.shutdown({ cancelFutures: true });
     assert.equal(fs[0].cancelled(), false);
@@ -246,7 +250,7 @@ export function executorSuite(name, make, child) {
 
   t('shutdown({ wait: false, cancelFutures: true }) leaves no future pending forever (seed pattern 6)', async () => {
     const ex = make(2);
-    const fs = Array.from({ length: 10 }, (_, i) => ex.submit(napThen, 30 + i * 5, i));
+    const fs = Array.from({ length: 10 }, (_, i) => ex.submit(fns.napThen, 30 + i * 5, i));
     const { done } = await within(5000, wait(fs, { returnWhen: FIRST_COMPLETED }));
     assert.ok(done.size >= 1);
     await ex.shutdown({ wait: false, cancelFutures: true });
@@ -257,18 +261,18 @@ export function executorSuite(name, make, child) {
 
   t('Symbol.asyncDispose (await using) shuts down and waits', async () => {
     const ex = make(1);
-    const f = ex.submit(napThen, 30, 'x');
+    const f = ex.submit(fns.napThen, 30, 'x');
     await ex[Symbol.asyncDispose]();
     assert.equal(f.done(), true);
-    assert.throws(() => ex.submit(square, 1), ExecutorShutdownError);
+    assert.throws(() => ex.submit(fns.square, 1), ExecutorShutdownError);
     assert.equal(await f.result(0), 'x');
   });
 
   t('stats() counts queued, running, completed, failed and cancelled', async () => {
     const ex = make(1);
-    const first = ex.submit(napThen, 100, 1);
-    const second = ex.submit(failIf, 1, 1);
-    const third = ex.submit(square, 3);
+    const first = ex.submit(fns.napThen, 100, 1);
+    const second = ex.submit(fns.failIf, 1, 1);
+    const third = ex.submit(fns.square, 3);
     assert.equal(third.cancel(), true);
     let s = ex.stats();
     assert.equal(s.queued + s.running, 2);
@@ -290,8 +294,8 @@ export function executorSuite(name, make, child) {
 
   t('cancel() of a queued future succeeds and its task never runs', async (ctx) => {
     const ex = use(ctx, make(1));
-    const blocker = ex.submit(napThen, 60, 'first');
-    const others = [1, 2, 3, 4].map((i) => ex.submit(napThen, 0, i));
+    const blocker = ex.submit(fns.napThen, 60, 'first');
+    const others = [1, 2, 3, 4].map((i) => ex.submit(fns.napThen, 0, i));
     const last = others[3];
     assert.equal(last.cancel(), true);
     assert.equal(last.cancel(), true);
@@ -305,7 +309,7 @@ export function executorSuite(name, make, child) {
 
   t('asCompleted over the executor\'s futures', async (ctx) => {
     const ex = use(ctx, make(4));
-    const fs = [40, 0, 20].map((ms, i) => ex.submit(napThen, ms, i));
+    const fs = [40, 0, 20].map((ms, i) => ex.submit(fns.napThen, ms, i));
     const order = [];
     for await (const f of asCompleted(fs)) order.push(await f.result());
     assert.deepEqual(order.sort(), [0, 1, 2]);

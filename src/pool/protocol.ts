@@ -26,9 +26,10 @@ export interface BatchMessage {
   t: unknown[];
 }
 
-/** Abort the running task's `taskSignal()`. */
+/** Abort the running task's `taskSignal()`; with `seq`, only if the running task is that one. */
 export interface AbortMessage {
   abort: true;
+  seq?: number;
 }
 
 export type ToWorker = BatchMessage | AbortMessage;

@@ -50,6 +50,8 @@ export class TaskRunner {
   private busy = true; // until the initializer has run
   private stopped = false;
   private current: TaskContext | null = null;
+  /** The seq of the running task, so that an abort meant for one task never reaches the next. */
+  private currentSeq = -1;
   private runMs = 0;
   private flushQueued = false;
   private readonly flushNow = (): void => {
@@ -73,7 +75,9 @@ export class TaskRunner {
 
   receive(message: ToWorker): void {
     if ('abort' in message) {
-      if (this.current !== null) abortTask(this.current, new Error('the executor was shut down'));
+      if (this.current === null) return;
+      if (message.seq === undefined) abortTask(this.current, new Error('the executor was shut down'));
+      else if (message.seq === this.currentSeq) abortTask(this.current, new Error('the task was interrupted'));
       return;
     }
     const batch = message as BatchMessage;
@@ -157,6 +161,7 @@ export class TaskRunner {
     const started = performance.now();
     const context: TaskContext = { abort: null };
     this.current = context;
+    this.currentSeq = seq;
     let value: unknown;
     let ok = true;
     try {

@@ -227,6 +227,20 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** @internal */
+  /**
+   * Aborts the `taskSignal()` of a running task, which goes on running (for
+   * executors built on this pool, such as the BullMQ worker). `false` when it is not running.
+   * @internal
+   */
+  abortTaskSignal(future: Future<any>): boolean {
+    const task = future as PoolTask<any>;
+    const w = task.worker;
+    if (w === null || !w.alive || task.done() || task.seq !== w.headSeq || !w.transport.states.mayHaveStarted(task.seq, true)) return false;
+    this.post(w, { abort: true, seq: task.seq }, []);
+    return true;
+  }
+
+  /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
       for (const task of this.queue.takeAll()) task.cancel();

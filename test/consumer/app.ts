@@ -24,6 +24,7 @@ import {
   taskSignal,
   transfer,
   wait,
+  type DefineTasksOptions,
   type DoneAndNotDone,
   type ExecutorStats,
   type FutureState,
@@ -103,7 +104,8 @@ await assert.rejects(async () => executors[0]!.submit(tasks.square, 1), Executor
 // Names and types that a user checks against.
 const ref: TaskRef | undefined = taskRef(tasks.square);
 assert.equal(ref?.name, 'square');
-const local = defineTasks(import.meta.url, { id: (x: string) => x });
+const namespaced: DefineTasksOptions = { namespace: 'consumer' };
+const local = defineTasks(import.meta.url, { id: (x: string) => x }, namespaced);
 assert.equal(local.id('same'), 'same');
 const pairs: IterablesOf<[number, string]> = [[1], ['a']];
 assert.equal(pairs.length, 2);

@@ -1,0 +1,66 @@
+/**
+ * The Redis connections of an executor or a worker, made from what the user
+ * gave: a `redis://`/`rediss://` URL, ioredis options, or an ioredis client.
+ * Options go to ioredis unchanged (password, TLS, sentinels); the only thing
+ * ever added is `maxRetriesPerRequest: null` on connections that block, as
+ * BullMQ requires. Nothing here prints or embeds a connection's password.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** What `connection` may be. */
+export type RedisConnection = string | RedisOptions | Redis;
+
+/** Checks `connection` at construction, with an error that names what is wrong and never echoes a secret. @internal */
+export function checkConnection(connection: unknown, where: string): asserts connection is RedisConnection {
+  if (typeof connection === 'string') {
+    if (!/^rediss?:\/\//i.test(connection)) throw new TypeError(`${where}: connection must be a redis:// or rediss:// URL, ioredis options or an ioredis client`);
+    return;
+  }
+  if (connection === null || typeof connection !== 'object') {
+    throw new TypeError(`${where}: connection is required: a redis:// or rediss:// URL, ioredis options or an ioredis client`);
+  }
+}
+
+/**
+ * A new client of our own. From a client the user made we duplicate it (same
+ * options, its own socket); a URL or options object is handed to ioredis as is.
+ * @internal
+ */
+export function ownClient(connection: RedisConnection, blocking: boolean): Redis {
+  const extra: RedisOptions = blocking ? { maxRetriesPerRequest: null } : {};
+  if (connection instanceof Redis) return connection.duplicate(extra);
+  if (typeof connection === 'string') return new Redis(connection, extra);
+  return new Redis({ ...connection, ...extra });
+}
+
+/** Lets the process exit while only this client's socket is open (or holds it open again). @internal */
+export function refClient(client: Redis, ref: boolean): void {
+  const stream = (client as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
+  if (ref) stream?.ref?.();
+  else stream?.unref?.();
+}
+
+/**
+ * Resolves once the client is connected. A refused login rejects (retrying
+ * cannot help); an unreachable server is waited for, as ioredis does.
+ * @internal
+ */
+export function untilReady(client: Redis, where: string): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = (): void => {
+      client.off('error', onError);
+      resolve();
+    };
+    const onError = (error: Error): void => {
+      if (!/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(error?.message ?? '')) return;
+      client.off('ready', onReady);
+      client.off('error', onError);
+      client.disconnect();
+      // ioredis' message names no password; nothing of the connection options is added here.
+      reject(new Error(`${where}: Redis refused the login: ${error.message}`));
+    };
+    client.once('ready', onReady);
+    client.on('error', onError);
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * What travels through Redis: a job's arguments and its outcome, each as one
+ * string of `v8.serialize` bytes in base64.
+ *
+ * Why not JSON: BullMQ stores job data and results with `JSON.stringify`,
+ * which turns a `Date` into a string, drops `undefined`, throws on `BigInt`
+ * and makes `{}` of a `Map`, a `Set` or a typed array — values that would
+ * arrive silently changed. `v8.serialize` is the structured clone that the
+ * thread and process pools already use, so a value that crosses to a thread
+ * crosses to another machine alike: `Date`, `BigInt`, `Map`, `Set`,
+ * `undefined`, typed arrays, `RegExp`, cycles, errors. What structured clone
+ * cannot carry (functions, symbols, class prototypes aside) fails at once:
+ * at `submit` for arguments, at the worker for results. Deserializing builds
+ * data only: nothing in a job is ever evaluated.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { decodeError, encodeError } from '../codec.js';
+import type { ChunkOutcome } from '../map.js';
+
+/** A job's data on the queue. @internal */
+export interface JobData {
+  /** The arguments (for a chunk of `map` items: the arity, then each item's arguments), encoded. */
+  a: string;
+  /** Set for a chunk of `map` items. */
+  c?: 1;
+}
+
+/** How a job ended, as the worker reports it. @internal */
+export const VALUE = 0;
+/** @internal */ export const ERROR = 1;
+/** @internal */ export const CHUNK = 2;
+/** The task was interrupted by `cancel({ interrupt: true })`: its future is cancelled already. @internal */
+export const INTERRUPTED = 3;
+
+/** Encodes a job's arguments; throws a `TypeError` naming the argument that cannot travel. @internal */
+export function encodeArgs(args: unknown[], chunk: boolean): string {
+  try {
+    return serialize(args).toString('base64');
+  } catch (error) {
+    throw new TypeError(`${whichCannotTravel(args, chunk)} cannot be sent through Redis: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+}
+
+/** Decodes a job's arguments in a worker. @internal */
+export function decodeArgs(data: unknown): unknown[] {
+  const a = (data as JobData | null)?.a;
+  if (typeof a !== 'string') throw new TypeError('the job carries no encoded arguments (was it added by something other than BullMQExecutor?)');
+  const args = deserialize(Buffer.from(a, 'base64'));
+  if (!Array.isArray(args)) throw new TypeError('the job\'s arguments are not an array');
+  return args;
+}
+
+/** Encodes a task's outcome in the worker. A result that cannot travel becomes the task's error. @internal */
+export function encodeOutcome(kind: number, payload: unknown): string {
+  if (kind === ERROR) payload = encodeError(payload);
+  else if (kind === CHUNK) {
+    const outcome = payload as ChunkOutcome<unknown>;
+    payload = { values: outcome.values, failed: outcome.failed, error: encodeError(outcome.error) };
+  }
+  try {
+    return serialize([kind, payload]).toString('base64');
+  } catch (error) {
+    const why = new TypeError(`the task's result cannot be sent back through Redis: ${(error as Error)?.message ?? error}`);
+    return serialize([ERROR, encodeError(why)]).toString('base64');
+  }
+}
+
+/** A decoded outcome: its kind and its value (for `ERROR`, the rebuilt error). @internal */
+export function decodeOutcome(text: unknown): [kind: number, value: unknown] {
+  if (typeof text !== 'string') throw new TypeError(`the job's result is not one BullMQExecutor's worker made (got ${typeof text})`);
+  const [kind, payload] = deserialize(Buffer.from(text, 'base64')) as [number, unknown];
+  if (kind === ERROR) return [kind, decodeError(payload)];
+  if (kind === CHUNK) (payload as ChunkOutcome<unknown>).error = decodeError((payload as ChunkOutcome<unknown>).error);
+  return [kind, payload];
+}
+
+function whichCannotTravel(args: unknown[], chunk: boolean): string {
+  const arity = chunk ? Math.max(1, args[0] as number) : 1;
+  for (let i = chunk ? 1 : 0; i < args.length; i++) {
+    try {
+      serialize(args[i]);
+    } catch {
+      return chunk ? `argument ${((i - 1) % arity) + 1} of a map item` : `argument ${i + 1} of the task`;
+    }
+  }
+  return 'the task\'s arguments';
+}

@@ -1,0 +1,428 @@
+/**
+ * The `Executor` API over a BullMQ queue: each task is a job that a worker on
+ * any machine runs (`runWorker`). Futures are settled from the queue's event
+ * stream, read from a position pinned before the first job is added; after a
+ * reconnect, or a long silence, the jobs themselves are looked at, so that no
+ * missed event leaves a future pending forever.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, type JobsOptions, type QueueOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BrokenExecutorError } from '../errors.js';
+import { Executor, type ExecutorStats } from '../executor.js';
+import { Future, type FutureOwner } from '../future.js';
+import { KeepAlive } from '../keep-alive.js';
+import type { Chunk, ChunkOutcome } from '../map.js';
+import { checkConnection, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
+import { decodeOutcome, encodeArgs, ERROR, INTERRUPTED, type JobData } from './envelope.js';
+import { EventReader, type QueueEvent } from './events.js';
+import { interruptChannel, type InterruptMessage } from './interrupts.js';
+import { taskName } from './naming.js';
+
+/** The options of `BullMQExecutor`; the rest of BullMQ's `QueueOptions` (`prefix`, `defaultJobOptions`, …) pass through. */
+export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> {
+  /** A `redis://` or `rediss://` URL, ioredis options, or an ioredis client (duplicated, never closed by the executor). */
+  connection: RedisConnection;
+  /** The queue the workers take jobs from. */
+  queueName: string;
+  /**
+   * After this many milliseconds without an event for its jobs while some are
+   * pending, the executor looks at the jobs in Redis directly (default 10000).
+   */
+  reconcileInterval?: number;
+}
+
+/** Jobs are kept a while after they end, so that an executor that missed their event can still read the outcome. */
+const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 1,
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 24 * 3600, count: 10_000 },
+};
+
+/** Jobs per `addBulk`. */
+const ADD_SLICE = 64;
+
+/** Adds that failed for want of Redis are tried again after this long. */
+const RETRY_ADD_MS = 500;
+
+/** A submitted call: its future and its job. */
+class JobFuture<T> extends Future<T> {
+  /** Whether the job is in Redis (its add was acknowledged). */
+  added = false;
+  constructor(
+    owner: FutureOwner,
+    readonly jobId: string,
+    readonly name: string,
+    readonly data: JobData,
+  ) {
+    super();
+    this._owner = owner;
+  }
+}
+
+/**
+ * Runs `defineTasks` functions on workers anywhere, through a BullMQ queue.
+ * Start workers with `runWorker()` or `concurrent-futures worker`.
+ */
+export class BullMQExecutor extends Executor implements FutureOwner {
+  /** The queue's name. */
+  readonly queueName: string;
+  /** This executor's mark on its job ids: `${id}-${n}`. Other executors' jobs are none of its business. */
+  readonly id = `cf${randomBytes(6).toString('hex')}`;
+  private readonly queue: Queue;
+  private readonly commands: Redis;
+  private readonly reader: EventReader;
+  private readonly jobPrefix: string;
+  private readonly jobOptions: JobsOptions;
+  private readonly channel: string;
+  private readonly pending = new Map<string, JobFuture<any>>();
+  private toAdd: JobFuture<any>[] = [];
+  private flushScheduled = false;
+  /** Adds and withdrawals on their way to Redis. */
+  private adding = 0;
+  private nextJob = 1;
+  private queued = 0;
+  private running = 0;
+  private lastEvent = 0;
+  private reconciling = false;
+  private readonly reconcileInterval: number;
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private readonly keepAlive = new KeepAlive();
+  private closed = false;
+  private broken: BrokenExecutorError | null = null;
+  private terminated!: () => void;
+  private readonly terminatedPromise = new Promise<void>((resolve) => (this.terminated = resolve));
+
+  constructor(options: BullMQExecutorOptions) {
+    super();
+    if (options === null || typeof options !== 'object') throw new TypeError('new BullMQExecutor(): options { connection, queueName } are required');
+    const { connection, queueName, reconcileInterval = 10_000, ...queueOptions } = options;
+    checkConnection(connection, 'new BullMQExecutor()');
+    if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) {
+      throw new TypeError('new BullMQExecutor(): queueName must be a non-empty string without \':\'');
+    }
+    if (typeof reconcileInterval !== 'number' || !(reconcileInterval > 0)) throw new RangeError('new BullMQExecutor(): reconcileInterval must be a positive number of milliseconds');
+    this.queueName = queueName;
+    this.reconcileInterval = reconcileInterval;
+    this.jobOptions = { ...DEFAULT_JOB_OPTIONS, ...queueOptions.defaultJobOptions };
+    // Commands wait through an outage instead of failing after ioredis' 20 retries: nothing submitted is dropped.
+    this.commands = ownClient(connection, true);
+    this.commands.on('error', () => {});
+    this.commands.on('ready', () => refClient(this.commands, this.pending.size > 0));
+    this.queue = new Queue(queueName, { ...queueOptions, connection: this.commands as any });
+    this.queue.on('error', () => {});
+    this.jobPrefix = `${this.queue.qualifiedName}:`;
+    this.channel = interruptChannel(this.queue.qualifiedName);
+    const mine = `${this.id}-`;
+    this.reader = new EventReader(
+      ownClient(connection, true),
+      this.queue.keys.events!,
+      (jobId) => jobId.startsWith(mine),
+      (event) => this.onEvent(event),
+      () => this.scheduleReconcile(),
+    );
+    // The position is taken now, before anything is added: no event of ours can come before it.
+    this.reader.pin().catch(() => {});
+    refClient(this.commands, false);
+    // A refused login never comes right by waiting: every future fails, and later submits throw.
+    untilReady(this.commands, 'BullMQExecutor').catch((error) => this.breakWith(error));
+  }
+
+  private breakWith(cause: unknown): void {
+    this.broken = new BrokenExecutorError(`the executor cannot reach its queue: ${(cause as Error)?.message ?? cause}`, { cause });
+    this.toAdd = [];
+    for (const f of [...this.pending.values()]) this.fail(f, this.broken);
+    this.reader.close();
+    this.settleIdle();
+  }
+
+  private checkUsable(): void {
+    this._checkOpen();
+    if (this.broken !== null) throw this.broken;
+  }
+
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
+    this.checkUsable();
+    return this.enqueue(taskName(fn), { a: encodeArgs(args, false) });
+  }
+
+  /** @internal */
+  override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
+    this.checkUsable();
+    return this.enqueue(taskName(fn), { a: encodeArgs(chunk, true), c: 1 });
+  }
+
+  stats(): ExecutorStats {
+    const c = this._counters;
+    // Workers live on other machines: the executor does not see them.
+    return { workers: 0, idleWorkers: 0, queued: this.queued, running: this.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
+  }
+
+  private enqueue(name: string, data: JobData): Future<any> {
+    const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, name, data);
+    // Registered before the add: its events can arrive before the add's reply.
+    this.pending.set(future.jobId, future);
+    this.queued++;
+    if (this.pending.size === 1) this.busy(true);
+    this.toAdd.push(future);
+    this.scheduleFlush(0);
+    return future;
+  }
+
+  private scheduleFlush(delay: number): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    if (delay === 0) queueMicrotask(() => this.flush());
+    else setTimeout(() => this.flush(), delay).unref();
+  }
+
+  /**
+   * Adds the jobs submitted since the last flush, in slices sent at once: one
+   * huge transaction would hold Redis (and so every worker) until all of it is in.
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.toAdd.filter((f) => !f.done());
+    this.toAdd = [];
+    for (let i = 0; i < batch.length; i += ADD_SLICE) void this.add(batch.slice(i, i + ADD_SLICE));
+  }
+
+  private async add(batch: JobFuture<any>[]): Promise<void> {
+    this.adding++;
+    try {
+      await this.reader.pin();
+      // One job: a plain add spares addBulk's transaction.
+      if (batch.length === 1) await this.queue.add(batch[0]!.name, batch[0]!.data, { ...this.jobOptions, jobId: batch[0]!.jobId });
+      else await this.queue.addBulk(batch.map((f) => ({ name: f.name, data: f.data, opts: { ...this.jobOptions, jobId: f.jobId } })));
+      for (const f of batch) {
+        f.added = true;
+        // Cancelled while the add was on its way: take the job back.
+        if (f.cancelled()) this.withdraw(f);
+      }
+    } catch (error) {
+      if (this.closed || this.broken !== null) {
+        for (const f of batch) this.fail(f, this.broken ?? error);
+      } else {
+        // Redis unreachable: the same job ids make a repeated add harmless if the first did arrive.
+        this.toAdd.unshift(...batch);
+        this.scheduleFlush(RETRY_ADD_MS);
+      }
+    } finally {
+      this.adding--;
+      this.settleIdle();
+    }
+  }
+
+  private onEvent(event: QueueEvent): void {
+    const future = this.pending.get(event.jobId);
+    if (future === undefined) return;
+    this.lastEvent = performance.now();
+    switch (event.event) {
+      case 'active':
+        this.markRunning(future);
+        break;
+      case 'completed':
+        this.complete(future, parseReturnValue(event.returnvalue));
+        break;
+      case 'failed':
+        this.fail(future, new Error(event.failedReason ?? 'the job failed'));
+        break;
+    }
+  }
+
+  private markRunning(future: JobFuture<any>): void {
+    if (future.state !== 'PENDING') return;
+    future._setRunning();
+    this.queued--;
+    this.running++;
+  }
+
+  /** Settles a future from its job's result, read from an event or from the job. */
+  private complete(future: JobFuture<any>, returnvalue: unknown): void {
+    let kind: number;
+    let value: unknown;
+    try {
+      [kind, value] = decodeOutcome(returnvalue);
+    } catch (error) {
+      this.fail(future, error);
+      return;
+    }
+    if (kind === INTERRUPTED) return; // cancelled here already
+    if (kind === ERROR) return this.fail(future, value);
+    if (!this.forget(future)) return;
+    this._counters.completed++;
+    // A chunk's outcome (values, and the failure that ended it) is what `map` reads.
+    future.setResult(value);
+    this.settleIdle();
+  }
+
+  private fail(future: JobFuture<any>, error: unknown): void {
+    if (!this.forget(future)) return;
+    this._counters.completed++;
+    this._counters.failed++;
+    future.setException(error);
+    this.settleIdle();
+  }
+
+  /** Takes a future that is about to be done off the books; `false` when it is done already. */
+  private forget(future: JobFuture<any>): boolean {
+    if (future.done() || !this.pending.delete(future.jobId)) return false;
+    if (future.state === 'RUNNING') this.running--;
+    else this.queued--;
+    return true;
+  }
+
+  /** @internal */
+  cancelQueued(future: Future<any>): boolean {
+    const f = future as JobFuture<any>;
+    if (!this.pending.has(f.jobId)) return false;
+    this.forget(f);
+    this._counters.cancelled++;
+    // Not added yet: the flush skips it. Added: the job is taken back unless a worker has it.
+    if (f.added) this.withdraw(f);
+    this.settleIdle();
+    return true;
+  }
+
+  /** @internal */
+  interrupt(future: Future<any>): boolean {
+    const f = future as JobFuture<any>;
+    if (f.state !== 'RUNNING' || !this.pending.has(f.jobId)) return false;
+    this.forget(f);
+    this._counters.cancelled++;
+    this.publish({ jobId: f.jobId, cancel: true });
+    this.settleIdle();
+    return true;
+  }
+
+  /**
+   * Removes a job that no worker has taken. A finished job is left alone:
+   * BullMQ's remove would delete it too, and its outcome may still be read.
+   */
+  private withdraw(future: JobFuture<any>): void {
+    // Counted like an add: shutdown closes the connections only once the job is off the queue.
+    this.adding++;
+    void (async () => {
+      const state = await this.queue.getJobState(future.jobId);
+      if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+        await this.queue.remove(future.jobId);
+      }
+    })()
+      .catch(() => {
+        // A job a worker took meanwhile runs; its outcome is ignored.
+      })
+      .finally(() => {
+        this.adding--;
+        this.settleIdle();
+      });
+  }
+
+  private publish(message: InterruptMessage): void {
+    this.commands.publish(this.channel, JSON.stringify(message)).catch(() => {});
+  }
+
+  private scheduleReconcile(): void {
+    if (this.reconciling || this.pending.size === 0) return;
+    this.reconciling = true;
+    setTimeout(() => void this.reconcile(), 0).unref();
+  }
+
+  /**
+   * Looks at each pending job in Redis: settles those that ended, marks those
+   * that started, and adds again those that are gone (Redis lost them, or
+   * their event was missed past the retention): delivery is at-least-once.
+   */
+  private async reconcile(): Promise<void> {
+    try {
+      const futures = [...this.pending.values()].filter((f) => f.added);
+      for (let i = 0; i < futures.length; i += 1000) {
+        const slice = futures.slice(i, i + 1000);
+        const pipeline = this.commands.pipeline();
+        for (const f of slice) pipeline.hmget(this.jobPrefix + f.jobId, 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'name');
+        const replies = (await pipeline.exec()) ?? [];
+        let lost = false;
+        slice.forEach((f, k) => {
+          const [error, fields] = replies[k] ?? [new Error('no reply'), null];
+          if (error !== null || f.done()) return;
+          const [finishedOn, returnvalue, failedReason, processedOn, name] = fields as Array<string | null>;
+          if (name === null) {
+            f.added = false;
+            this.toAdd.push(f);
+            lost = true;
+          } else if (finishedOn !== null) {
+            if (returnvalue !== null && failedReason === null) this.complete(f, parseReturnValue(returnvalue));
+            else this.fail(f, new Error(failedReason ?? 'the job failed'));
+          } else if (processedOn !== null) this.markRunning(f);
+        });
+        if (lost) this.scheduleFlush(0);
+      }
+      this.lastEvent = performance.now();
+    } catch {
+      // Redis still unreachable: the next reconnect or silence tries again.
+    } finally {
+      this.reconciling = false;
+      this.settleIdle();
+    }
+  }
+
+  /** Holds the process and reads events while jobs are pending; lets go when idle. */
+  private busy(on: boolean): void {
+    if (on) {
+      this.keepAlive.hold();
+      refClient(this.commands, true);
+      this.lastEvent = performance.now();
+      this.reconcileTimer ??= setInterval(() => {
+        if (this.pending.size > 0 && performance.now() - this.lastEvent >= this.reconcileInterval) this.scheduleReconcile();
+      }, Math.min(this.reconcileInterval, 1000));
+      this.reconcileTimer.unref();
+    } else {
+      this.keepAlive.release();
+      refClient(this.commands, false);
+      if (this.reconcileTimer !== null) clearInterval(this.reconcileTimer);
+      this.reconcileTimer = null;
+    }
+    this.reader.want(on);
+  }
+
+  protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
+    if (cancelFutures) {
+      for (const f of [...this.pending.values()]) {
+        if (f.state === 'PENDING') f.cancel();
+        // Python lets running tasks finish; a non-waiting shutdown also aborts their taskSignal().
+        else if (!wait) this.publish({ jobId: f.jobId, cancel: false });
+      }
+    }
+    this.settleIdle();
+  }
+
+  protected _whenTerminated(): Promise<void> {
+    return this.terminatedPromise;
+  }
+
+  /** Once nothing is pending: lets the process go, and after `shutdown()` closes the connections. */
+  private settleIdle(): void {
+    if (this.pending.size > 0 || this.adding > 0) return;
+    this.busy(false);
+    if (!this._shutdown || this.closed) return;
+    this.closed = true;
+    void (async () => {
+      try {
+        await this.queue.close();
+      } catch {
+        // closing a connection that Redis already dropped
+      }
+      this.reader.close();
+      this.commands.disconnect();
+      this.terminated();
+    })();
+  }
+}
+
+function parseReturnValue(text: string | undefined | null): unknown {
+  if (typeof text !== 'string') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * A worker for `BullMQExecutor`: takes jobs from the queue and runs the tasks
+ * that its own modules define, on this package's thread pool. The main thread
+ * only talks to Redis, so a CPU-bound task never delays the renewal of its
+ * job's lock (a job whose lock lapses is given to another worker and runs
+ * twice). `threads: 0` trades that for speed, for tasks that only wait on I/O.
+ */
+import { availableParallelism } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Future } from '../future.js';
+import { ThreadPoolExecutor } from '../thread/pool.js';
+import { checkConnection, ownClient, untilReady, type RedisConnection } from './connection.js';
+import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE } from './envelope.js';
+import { interruptChannel, parseInterrupt } from './interrupts.js';
+import { runInline } from './inline.js';
+import { mergeTasks, tasksOf } from './naming.js';
+
+type AnyFunction = (...args: any[]) => unknown;
+
+/** The options of `runWorker`. */
+export interface RunWorkerOptions {
+  /** A `redis://` or `rediss://` URL, ioredis options, or an ioredis client (duplicated, never closed by the worker). */
+  connection: RedisConnection;
+  /** The queue to take jobs from. */
+  queueName: string;
+  /** Task modules: file paths or `file:` URLs of modules that call `defineTasks`. */
+  modules: ReadonlyArray<string | URL>;
+  /** Jobs run at once (default 1, as BullMQ's). */
+  concurrency?: number;
+  /**
+   * Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`).
+   * `0` runs them on the worker's own event loop: faster for tasks that only wait on I/O, but a
+   * task that computes for long then delays the renewal of its job's lock.
+   */
+  threads?: number;
+  /** How long a job stays this worker's without a lock renewal, in ms (default 10000; BullMQ's is 30000). */
+  lockDuration?: number;
+  /** How often workers look for jobs whose worker died, in ms (default 5000; BullMQ's is 30000). */
+  stalledInterval?: number;
+  /** How many times a job may be taken back from a dead worker before it fails (default 1, as BullMQ's). */
+  maxStalledCount?: number;
+  /** BullMQ's key prefix (default `bull`): the executor's must match. */
+  prefix?: string;
+  /** After `cancel({ interrupt: true })`, how long a task has to end on its aborted `taskSignal()` before its thread is stopped (ms, default 1000). */
+  interruptGrace?: number;
+}
+
+/** A running worker. */
+export interface WorkerHandle {
+  /** The task names it runs. */
+  readonly tasks: readonly string[];
+  /** Stops taking jobs, lets the running ones finish, then resolves. Calling it again returns the same promise. */
+  close(): Promise<void>;
+}
+
+/** A job the worker runs: the future of its task on the thread pool. */
+interface Running {
+  /** On the thread pool: the task's future; inline: null. */
+  future: Future<unknown> | null;
+  /** Aborts the task's taskSignal(). */
+  abort: () => void;
+  /** Ends the job at once as interrupted (its future is cancelled on the executor's side). */
+  interrupted: (() => void) | null;
+}
+
+/** Starts a worker; resolves once its modules are loaded and it takes jobs. */
+export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle> {
+  if (options === null || typeof options !== 'object') throw new TypeError('runWorker(): options { connection, queueName, modules } are required');
+  const {
+    connection, queueName, modules, concurrency = 1, lockDuration = 10_000, stalledInterval = 5000,
+    maxStalledCount = 1, prefix, interruptGrace = 1000,
+  } = options;
+  const threads = options.threads ?? Math.min(concurrency, availableParallelism());
+  checkConnection(connection, 'runWorker()');
+  if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) throw new TypeError('runWorker(): queueName must be a non-empty string without \':\'');
+  if (!Array.isArray(modules) || modules.length === 0) throw new TypeError('runWorker(): modules must be a non-empty array of task module paths or file: URLs');
+  checkPositiveInteger(concurrency, 'concurrency');
+  if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`runWorker(): threads must be an integer >= 0, got ${String(threads)}`);
+  checkPositiveInteger(lockDuration, 'lockDuration');
+  checkPositiveInteger(stalledInterval, 'stalledInterval');
+  if (!Number.isInteger(maxStalledCount) || maxStalledCount < 0) throw new RangeError('runWorker(): maxStalledCount must be an integer >= 0');
+  if (typeof interruptGrace !== 'number' || !(interruptGrace >= 0)) throw new RangeError('runWorker(): interruptGrace must be a number of milliseconds >= 0');
+
+  const table = await loadTasks(modules);
+  // Before anything is taken from the queue: a login that Redis refuses fails the start.
+  const subscriber = ownClient(connection, true);
+  subscriber.on('error', () => {});
+  await untilReady(subscriber, 'runWorker()');
+  const names = [...table.keys()].sort();
+  const running = new Map<string, Running>();
+  /** Interrupts for jobs not (yet) running here, by job id, with when they came. */
+  const early = new Map<string, number>();
+  // One pool for every job: a thread per job would spend more waking threads than many tasks take to run.
+  const pool = threads === 0 ? null : new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: `${queueName}-worker` });
+
+  const processor = async (job: Job): Promise<string> => {
+    // A Map of this worker's own names: '__proto__' or 'constructor' name no task.
+    const fn = table.get(job.name);
+    if (fn === undefined) {
+      throw new UnrecoverableError(`unknown task '${String(job.name).slice(0, 200)}': this worker runs ${names.map((n) => `'${n}'`).join(', ')}`);
+    }
+    let args: unknown[];
+    try {
+      args = decodeArgs(job.data);
+    } catch (error) {
+      throw new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`);
+    }
+    if (early.size > 0) {
+      const interruptedAt = early.get(job.id!);
+      for (const [id, at] of early) if (Date.now() - at > 60_000) early.delete(id);
+      if (interruptedAt !== undefined) {
+        early.delete(job.id!);
+        return encodeOutcome(INTERRUPTED, null);
+      }
+    }
+    const chunk = job.data?.c === 1;
+    let entry: Running;
+    let outcome: Promise<string>;
+    if (pool === null) {
+      const run = runInline(fn, args, chunk);
+      entry = { future: null, abort: run.abort, interrupted: null };
+      outcome = run.outcome.then(({ ok, value }) => encodeOutcome(ok ? (chunk ? CHUNK : VALUE) : ERROR, value));
+    } else {
+      const future = chunk ? pool.submitChunk(fn, args) : pool.submit(fn, ...args);
+      entry = { future, abort: () => pool.abortTaskSignal(future), interrupted: null };
+      outcome = (async () => {
+        const error = await future.exception();
+        return error === undefined ? encodeOutcome(chunk ? CHUNK : VALUE, await future.result()) : encodeOutcome(ERROR, error);
+      })();
+    }
+    running.set(job.id!, entry);
+    const interrupted = new Promise<string>((resolve) => (entry.interrupted = () => resolve(encodeOutcome(INTERRUPTED, null))));
+    try {
+      return await Promise.race([outcome, interrupted]);
+    } finally {
+      running.delete(job.id!);
+    }
+  };
+
+  // Interrupts: the executor publishes the job id; the worker running it aborts the task's signal.
+  subscriber.on('message', (_channel: string, text: string) => {
+    const message = parseInterrupt(text);
+    if (message === null) return;
+    const entry = running.get(message.jobId);
+    if (entry === undefined) {
+      // The executor may hear that a job started before this worker has called its processor.
+      if (message.cancel) early.set(message.jobId, Date.now());
+      return;
+    }
+    const cancel = message!.cancel;
+    // BullMQ calls a job active before its thread has started it: one not started yet never starts.
+    if (!(cancel && entry.future?.cancel() === true)) entry.abort();
+    if (!cancel) return;
+    const interrupted = entry.interrupted;
+    entry.interrupted = null;
+    interrupted?.();
+    // A task that ignores its signal has its thread stopped (and replaced).
+    if (entry.future !== null) setTimeout(() => entry.future!.cancel({ interrupt: true }), interruptGrace).unref();
+  });
+  // Subscribed before the first job is taken: an interrupt for it must be heard.
+  await subscriber.subscribe(interruptChannel(`${prefix ?? 'bull'}:${queueName}`));
+
+  const workerOptions: WorkerOptions = {
+    connection: ownClient(connection, true) as any,
+    concurrency,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    ...(prefix === undefined ? {} : { prefix }),
+  };
+  const ownConnection = workerOptions.connection as unknown as Redis;
+  ownConnection.on('error', () => {});
+  const worker = new Worker(queueName, processor, workerOptions);
+  worker.on('error', reportError);
+
+  await worker.waitUntilReady();
+
+  let closing: Promise<void> | null = null;
+  return {
+    tasks: names,
+    close() {
+      closing ??= (async () => {
+        await worker.close();
+        await pool?.shutdown();
+        subscriber.disconnect();
+        ownConnection.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Imports each module and gathers its tasks into one table; a name defined twice is an error. */
+async function loadTasks(modules: ReadonlyArray<string | URL>): Promise<Map<string, AnyFunction>> {
+  const table = new Map<string, AnyFunction>();
+  const origins = new Map<string, string>();
+  for (const spec of modules) {
+    const url = moduleUrl(spec);
+    let namespace: Record<string, unknown>;
+    try {
+      namespace = await import(url);
+    } catch (error) {
+      const code = (error as { code?: string })?.code;
+      const hint = code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?tsx?$/.test(url) ? ' (a TypeScript module: start the worker under tsx, e.g. node --import tsx)' : '';
+      throw new Error(`runWorker(): cannot load the task module ${url}${hint}: ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+    const tasks = tasksOf(namespace);
+    if (tasks.size === 0) throw new Error(`runWorker(): ${url} defines no tasks (export the object that defineTasks(import.meta.url, { ... }) returns)`);
+    mergeTasks(table, origins, url, tasks);
+  }
+  return table;
+}
+
+function moduleUrl(spec: string | URL): string {
+  if (spec instanceof URL) return spec.href;
+  if (typeof spec !== 'string' || spec === '') throw new TypeError('runWorker(): each module must be a file path or a file: URL');
+  if (spec.startsWith('file:')) return spec;
+  return pathToFileURL(isAbsolute(spec) ? spec : resolve(spec)).href;
+}
+
+function checkPositiveInteger(value: unknown, name: string): void {
+  if (!Number.isInteger(value) || (value as number) <= 0) throw new RangeError(`runWorker(): ${name} must be a positive integer, got ${String(value)}`);
+}
+
+let lastReport = '';
+let lastReportAt = 0;
+
+/** BullMQ reports connection trouble over and over while Redis is away: once every few seconds is enough. */
+function reportError(error: Error): void {
+  const text = `concurrent-futures worker: ${error?.message ?? error}`;
+  const now = Date.now();
+  if (text === lastReport && now - lastReportAt < 5000) return;
+  lastReport = text;
+  lastReportAt = now;
+  console.error(text);
+}

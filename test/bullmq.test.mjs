@@ -1,0 +1,368 @@
+// BullMQExecutor and its workers against a real redis-server that these tests start and stop.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { CancelledError, wait } from 'concurrent-futures';
+import { executorSuite } from './executor-suite.mjs';
+import { redisSkipReason, startRedis } from './redis-server.mjs';
+import { within } from './helpers.mjs';
+
+const skipReason = redisSkipReason();
+const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
+const MORE = fileURLToPath(new URL('./fixtures/bullmq-more-tasks.mjs', import.meta.url));
+const CLASH = fileURLToPath(new URL('./fixtures/bullmq-clash.mjs', import.meta.url));
+
+// Loaded only when redis-server is there, so that a machine without it skips rather than fails.
+const { BullMQExecutor, runWorker } = skipReason ? {} : await import('concurrent-futures/bullmq');
+const { tasks } = await import('./fixtures/bullmq-tasks.mjs');
+const { more } = await import('./fixtures/bullmq-more-tasks.mjs');
+
+let redis;
+let queues = 0;
+const newQueue = () => `t${process.pid}-${++queues}`;
+if (!skipReason) {
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => {
+    if (process.env.DEBUG_HANDLES) setTimeout(() => console.log('HANDLES', process._getActiveHandles().map((h) => `${h.constructor.name} ${h.remotePort ?? ''}`)), 3000).unref();
+    return redis?.stop();
+  });
+}
+
+/** An executor with an in-process worker of `concurrency` on its own queue; shutdown closes both. */
+function executorWithWorker(concurrency = 2, workerOptions = {}, executorOptions = {}) {
+  const queueName = newQueue();
+  const ex = new BullMQExecutor({ connection: redis.url, queueName, ...executorOptions });
+  const worker = runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency, ...workerOptions });
+  const shutdown = ex.shutdown.bind(ex);
+  ex.shutdown = async (options) => {
+    await shutdown(options);
+    await (await worker).close();
+  };
+  ex.worker = worker;
+  return ex;
+}
+
+/** Runs a command to its end without blocking this process; kills it after `timeout` ms. */
+function run(command, args, timeout) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.on('exit', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+const t = (title, fn, timeout = 30_000) => test(`BullMQExecutor: ${title}`, skipReason ? { skip: skipReason } : { timeout }, fn);
+
+if (skipReason) {
+  test('BullMQExecutor: the shared executor suite', { skip: skipReason }, () => {});
+} else {
+  executorSuite('BullMQExecutor', (n) => {
+    if (!Number.isInteger(n) || n <= 0) throw new RangeError('maxWorkers must be greater than 0');
+    return executorWithWorker(n);
+  }, null, {
+    fns: tasks,
+    skip: {
+      'maxWorkers must be a positive integer': 'BullMQExecutor has no maxWorkers: workers, and their concurrency, are started apart (runWorker)',
+      'an idle executor lets the process exit; queued work keeps it alive until done':
+        'its child script submits inline functions, which BullMQExecutor refuses; tested below with task-module functions',
+    },
+  });
+}
+
+t('inline functions are refused at submit with a TypeError that says no code travels through Redis', async () => {
+  const ex = new BullMQExecutor({ connection: redis.url, queueName: newQueue() });
+  try {
+    assert.throws(() => ex.submit((x) => x, 1), (e) => e instanceof TypeError && /no code travels through Redis/.test(e.message) && /defineTasks/.test(e.message));
+    assert.throws(() => ex.submit(Math.max, 1), TypeError);
+    assert.throws(() => ex.map((x) => x, [1]), TypeError);
+    assert.equal(ex.stats().queued, 0);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('tasks travel by defineTasks name; a namespace keeps two modules with the same key apart', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS, MORE] });
+  const ex = new BullMQExecutor({ connection: redis.url, queueName });
+  try {
+    assert.ok(worker.tasks.includes('square') && worker.tasks.includes('more.square'));
+    assert.equal(await ex.submit(tasks.square, 6).result(), 36);
+    assert.equal(await ex.submit(more.square, 6).result(), 'more:36');
+  } finally {
+    await ex.shutdown();
+    await worker.close();
+  }
+});
+
+t('a name defined twice in the worker\'s modules is an error at worker start', async () => {
+  await assert.rejects(
+    runWorker({ connection: redis.url, queueName: newQueue(), modules: [TASKS, CLASH] }),
+    (e) => /task name 'square' is defined twice/.test(e.message) && /namespace/.test(e.message),
+  );
+});
+
+t('a job naming an unknown task fails at once, without retry; __proto__, constructor and toString are not tasks', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS] });
+  const { Queue, QueueEvents } = await import('bullmq');
+  const { Redis } = await import('ioredis');
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection });
+  const eventsConnection = connection.duplicate();
+  const events = new QueueEvents(queueName, { connection: eventsConnection, lastEventId: '0' });
+  try {
+    for (const name of ['nope', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const job = await queue.add(name, { a: '' }, { attempts: 3 });
+      await assert.rejects(within(10_000, job.waitUntilFinished(events)), new RegExp(`unknown task '${name.replace(/_/g, '_')}'`));
+      const failed = await queue.getJob(job.id);
+      assert.equal(failed.attemptsMade <= 1, true, `${name} was retried (${failed.attemptsMade} attempts)`);
+    }
+    // Arguments are data, never code: a job whose arguments are not ours fails, nothing is evaluated.
+    const bad = await queue.add('echo', { a: 'process.exit(7)' });
+    await assert.rejects(within(10_000, bad.waitUntilFinished(events)), /arguments cannot be read/);
+  } finally {
+    await events.close();
+    await queue.close();
+    connection.disconnect();
+    eventsConnection.disconnect();
+    await worker.close();
+  }
+});
+
+t('Date, BigInt, Map, Set, undefined and typed arrays round-trip exactly; what cannot travel fails clearly', async () => {
+  const ex = executorWithWorker(2);
+  try {
+    const value = {
+      date: new Date(1234567890123), big: 2n ** 70n, map: new Map([[1, { x: [1, 2] }]]), set: new Set(['a', 3]),
+      undef: undefined, bytes: new Uint8Array([1, 2, 255]), floats: new Float64Array([0.5, -0]), nested: [undefined, null, NaN],
+      regexp: /ab+c/gi,
+    };
+    const back = await ex.submit(tasks.echo, value).result();
+    assert.deepEqual(back, value);
+    assert.ok('undef' in back);
+    assert.equal(await ex.submit(tasks.typeOf, new Date(0)).result(), '[object Date]');
+    assert.equal(await ex.submit(tasks.typeOf, 5n).result(), '[object BigInt]');
+    assert.equal(await ex.submit(tasks.typeOf, undefined).result(), '[object Undefined]');
+    // Arguments: at submit, naming the argument.
+    assert.throws(() => ex.submit(tasks.echo, 1, () => 2), (e) => e instanceof TypeError && /argument 2 of the task cannot be sent through Redis/.test(e.message));
+    assert.throws(() => ex.submit(tasks.echo, Symbol('s')), TypeError);
+    // Results: at the worker, as the task's error.
+    const error = await ex.submit(tasks.returnFunction).exception();
+    assert.ok(error instanceof TypeError);
+    assert.match(error.message, /result cannot be sent back/);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('errors keep their class, message, own properties, cause and the worker\'s stack', async () => {
+  const ex = executorWithWorker(1);
+  try {
+    const range = await ex.submit(tasks.fail, 'range').exception();
+    assert.ok(range instanceof RangeError);
+    assert.equal(range.message, 'out of range');
+    assert.ok(range.cause instanceof TypeError);
+    assert.equal(range.cause.message, 'the cause');
+    const custom = await ex.submit(tasks.fail, 'custom').exception();
+    assert.equal(custom.name, 'CustomError');
+    assert.equal(custom.code, 'E_CUSTOM');
+    assert.deepEqual(custom.details, { when: new Date(0), n: 10n });
+    assert.match(custom.stack, /bullmq-tasks\.mjs/);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('cancel() never turns a completed future into a cancelled one', async () => {
+  const ex = executorWithWorker(1);
+  try {
+    const f = ex.submit(tasks.square, 9);
+    assert.equal(await f.result(), 81);
+    assert.equal(f.cancel(), false);
+    assert.equal(f.cancelled(), false);
+    assert.equal(await f.result(), 81);
+    // A running one is not cancelled either (without interrupt).
+    const slow = ex.submit(tasks.napThen, 400, 'slow');
+    await within(10_000, (async () => { while (!slow.running()) await new Promise((r) => setTimeout(r, 5)); })());
+    assert.equal(slow.cancel(), false);
+    assert.equal(await slow.result(), 'slow');
+    assert.equal(ex.stats().cancelled, 0);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('cancel() removes a job that has not started from Redis', async () => {
+  const ex = executorWithWorker(1);
+  const { Queue } = await import('bullmq');
+  try {
+    const blocker = ex.submit(tasks.napThen, 300, 'b');
+    const queued = ex.submit(tasks.square, 4);
+    await within(10_000, (async () => { while (!blocker.running()) await new Promise((r) => setTimeout(r, 5)); })());
+    assert.equal(queued.cancel(), true);
+    const queue = new Queue(ex.queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      const jobId = `${ex.id}-2`;
+      await within(5000, (async () => { while (await queue.getJob(jobId)) await new Promise((r) => setTimeout(r, 10)); })(), 'the job to be removed');
+    } finally {
+      await queue.close();
+    }
+    assert.equal(await blocker.result(), 'b');
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+for (const threads of [undefined, 0]) {
+  t(`cancel({ interrupt: true }) reaches the worker and aborts the task's taskSignal() (threads: ${threads ?? 'default'})`, async () => {
+    const ex = executorWithWorker(1, { threads });
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    try {
+      const key = `aborted-${ex.id}`;
+      const f = ex.submit(tasks.waitForAbort, key, redis.port);
+      await within(10_000, (async () => { while ((await client.get(key)) !== 'started') await new Promise((r) => setTimeout(r, 10)); })(), 'the task to start');
+      assert.equal(f.running(), true);
+      assert.equal(f.cancel({ interrupt: true }), true);
+      assert.equal(f.cancelled(), true);
+      await assert.rejects(f.result(), CancelledError);
+      await within(10_000, (async () => { while ((await client.get(key)) !== 'aborted') await new Promise((r) => setTimeout(r, 20)); })(), 'the task to see its signal abort');
+      // The worker carries on.
+      assert.equal(await ex.submit(tasks.square, 3).result(), 9);
+    } finally {
+      client.disconnect();
+      await ex.shutdown();
+    }
+  });
+}
+
+t('two executors on one queue never see each other\'s results; shutdown touches only its own jobs', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 4 });
+  const a = new BullMQExecutor({ connection: redis.url, queueName });
+  const b = new BullMQExecutor({ connection: redis.url, queueName });
+  try {
+    const fa = Array.from({ length: 100 }, (_, i) => a.submit(tasks.pair, 'a', i));
+    const fb = Array.from({ length: 100 }, (_, i) => b.submit(tasks.pair, 'b', i));
+    // a shuts down with cancelFutures: b's jobs must all still run, and none of a's cancelled jobs is left waiting.
+    await a.shutdown({ cancelFutures: true });
+    const { Queue } = await import('bullmq');
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      const waiting = (await queue.getJobs(['waiting', 'prioritized', 'delayed'])).filter((job) => job.id.startsWith(`${a.id}-`));
+      assert.deepEqual(waiting.map((job) => job.id), []);
+    } finally {
+      await queue.close();
+    }
+    const results = await Promise.all(fb.map((f) => f.result()));
+    assert.deepEqual(results, fb.map((_, i) => ['b', i]));
+    for (const [i, f] of fa.entries()) if (!f.cancelled()) assert.deepEqual(await f.result(), ['a', i]);
+    assert.equal(a.stats().completed + a.stats().cancelled, 100);
+    assert.equal(b.stats().completed, 100);
+  } finally {
+    await a.shutdown();
+    await b.shutdown();
+    await worker.close();
+  }
+});
+
+t('a CPU-bound task longer than the lock duration does not lose its lock (it runs once)', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], lockDuration: 1000, stalledInterval: 500 });
+  const ex = new BullMQExecutor({ connection: redis.url, queueName });
+  try {
+    // 3 s of computing against a 1 s lock: on the worker's own event loop the lock would lapse and the job stall.
+    const f = ex.submit(tasks.spin, 3000);
+    assert.equal(await within(20_000, f.result()), 3000);
+    const { Queue } = await import('bullmq');
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      const job = await queue.getJob(`${ex.id}-1`);
+      assert.equal(job.attemptsStarted, 1, 'the job ran more than once');
+      assert.equal(job.stalledCounter ?? 0, 0);
+    } finally {
+      await queue.close();
+    }
+  } finally {
+    await ex.shutdown();
+    await worker.close();
+  }
+});
+
+t('an idle executor lets the process exit; pending work keeps it alive until done', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS] });
+  try {
+    const script = `
+      import { BullMQExecutor } from 'concurrent-futures/bullmq';
+      import { tasks } from ${JSON.stringify(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url).href)};
+      const ex = new BullMQExecutor({ connection: ${JSON.stringify(redis.url)}, queueName: ${JSON.stringify(queueName)} });
+      const f = ex.submit(tasks.napThen, 300, 'done');
+      f.addDoneCallback((fut) => fut.result().then((v) => console.log(v)));
+    `;
+    // Not spawnSync: the worker runs in this process.
+    const out = await run(process.execPath, ['--input-type=module', '-e', script], 20_000);
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.stdout.trim(), 'done');
+  } finally {
+    await worker.close();
+  }
+});
+
+t('the event stream position is pinned before the first add: a task submitted at construction is never missed', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 4, threads: 0 });
+  try {
+    // An executor that started reading at '$' when its first blocking read began would miss some of these.
+    for (let i = 0; i < 15; i++) {
+      const ex = new BullMQExecutor({ connection: redis.url, queueName, reconcileInterval: 60_000 });
+      try {
+        assert.equal(await within(5000, ex.submit(tasks.square, i).result(), `task ${i}`), i * i);
+      } finally {
+        await ex.shutdown();
+      }
+    }
+  } finally {
+    await worker.close();
+  }
+});
+
+t('the executor\'s connections killed mid-run: it reconnects, reconciles, and every future settles', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 4 });
+  const ex = new BullMQExecutor({ connection: redis.url, queueName, reconcileInterval: 60_000 });
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redis.url);
+  try {
+    const futures = Array.from({ length: 30 }, (_, i) => ex.submit(tasks.napThen, 100, i));
+    await within(10_000, (async () => { while (ex.stats().running === 0) await new Promise((r) => setTimeout(r, 5)); })());
+    // Every client but this one, the worker's included; ioredis reconnects them.
+    await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    const values = await within(30_000, Promise.all(futures.map((f) => f.result())), 'every future to settle');
+    assert.deepEqual(values, futures.map((_, i) => i));
+  } finally {
+    admin.disconnect();
+    await ex.shutdown();
+    await worker.close();
+  }
+});
+
+test('defineTasks: a namespace prefixes the queue name; a bad namespace is a TypeError', async () => {
+  const { defineTasks, taskRef } = await import('concurrent-futures');
+  const named = defineTasks(import.meta.url, { f: () => 1 }, { namespace: 'a.b' });
+  assert.deepEqual({ ...taskRef(named.f) }, { module: import.meta.url, name: 'f', namespace: 'a.b' });
+  for (const namespace of ['', 'a b', 'a:b', 5, '.a']) {
+    assert.throws(() => defineTasks(import.meta.url, { g: () => 1 }, { namespace }), TypeError);
+  }
+});

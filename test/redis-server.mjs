@@ -1,0 +1,61 @@
+// Starts a throwaway redis-server for the BullMQ tests: 127.0.0.1, a free port,
+// no persistence. Without redis-server the tests skip loudly; under CI they fail.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).status === 0;
+
+/** Why the BullMQ tests cannot run here, or false when they can (throws under CI). */
+export function redisSkipReason() {
+  if (hasRedis) return false;
+  const message = 'redis-server is not installed: the BullMQ tests need it (apt-get install -y redis-server)';
+  if (process.env.CI === 'true') throw new Error(`${message}; CI must install it`);
+  console.error(`\n!!! SKIPPING the BullMQ tests: ${message} !!!\n`);
+  return message;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running redis-server; `stop()` ends it, `restart()` starts it again on the same port (empty). */
+export async function startRedis(extraArgs = []) {
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
+  let proc;
+  const launch = async () => {
+    proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    const started = Date.now();
+    while (!/Ready to accept connections/i.test(out)) {
+      if (proc.exitCode !== null) throw new Error(`redis-server exited: ${out}`);
+      if (Date.now() - started > 10_000) throw new Error(`redis-server did not start: ${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await launch();
+  const stop = () => new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.kill('SIGKILL');
+  });
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    async restart() {
+      await stop();
+      await launch();
+    },
+  };
+}
