@@ -184,6 +184,20 @@ test('map: Ctrl-C stops the workers, keeps what was written, exits 130', T, asyn
   assert.doesNotMatch(result.stderr, /Error|at /);
 });
 
+test('map: Ctrl-C ends the run at once even while a task ignores its signal; a second Ctrl-C during the stop is no error', T, async () => {
+  // sleepMs on the async executor cannot be stopped: the command must not wait for it.
+  const child = spawn(process.execPath, [CLI, 'map', '-e', 'async', `${fns}#sleepMs`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const done = collect(child, 30_000, () => child.stdin.end('20000\n20000\n'));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const interruptedAt = performance.now();
+  child.kill('SIGINT');
+  child.kill('SIGINT');
+  const result = await done;
+  assert.equal(result.code, 130, result.stderr);
+  assert.ok(performance.now() - interruptedAt < 3000, 'it exits at once, not after the 20 s task');
+  assert.doesNotMatch(result.stderr, /Error|at /);
+});
+
 test('map: a reader that closes early (| head -5) ends an endless run cleanly: exit 0, no EPIPE', T, async () => {
   const child = spawn(process.execPath, [CLI, 'map', '-c', '16', `${fns}#square`], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
