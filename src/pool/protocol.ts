@@ -4,6 +4,7 @@
  *
  *   pool                                   worker (TaskRunner)
  *   ----                                   -------------------
+ *   spawn ── WorkerConfig (workerData, or a child's first ConfigMessage) ──▶
  *   feed() ── BatchMessage {d?, t} ──────▶ receive(): queue, run in order
  *        (t: per task its key and payload; the n-th task a worker is sent has seq n)
  *   onMessage() ◀── ResultMessage {s, r} ── flush(): results of seq s, s+1, ...
@@ -57,6 +58,11 @@ export interface FatalMessage {
 }
 
 export type FromWorker = ResultMessage | InitFailedMessage | ReadyMessage | FatalMessage;
+
+/** A child process's first message: its config (a thread gets it as `workerData`). */
+export interface ConfigMessage {
+  config: WorkerConfig;
+}
 
 /** What a worker needs before its first task. */
 export interface WorkerConfig {

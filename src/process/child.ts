@@ -1,7 +1,7 @@
 /** The entry of a process pool's child: runs what the pool sends over IPC. */
 import { Worker } from 'node:worker_threads';
 import { TaskRunner } from '../pool/runner.js';
-import type { FromWorker, ToWorker, WorkerConfig } from '../pool/protocol.js';
+import type { ConfigMessage, FromWorker, ToWorker } from '../pool/protocol.js';
 
 (globalThis as any).__name ??= (fn: unknown) => fn;
 
@@ -35,8 +35,8 @@ const port = {
   shares: false,
 };
 
-process.on('message', (message: ToWorker | { config: WorkerConfig }) => {
+process.on('message', (message: ToWorker | ConfigMessage) => {
   if (exitCode !== null) return;
-  if (runner === null) runner = new TaskRunner(port, (message as { config: WorkerConfig }).config);
+  if (runner === null) runner = new TaskRunner(port, (message as ConfigMessage).config);
   else runner.receive(message as ToWorker);
 });

@@ -3,7 +3,7 @@ import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/worker-pool.js';
-import type { WorkerConfig } from '../pool/protocol.js';
+import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
 
 /** The options of `ProcessPoolExecutor`. */
@@ -76,7 +76,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       initializer: this._options.initializer,
       initargs: this._options.initargs,
     };
-    child.send({ config });
+    child.send({ config } satisfies ConfigMessage);
     // The pool holds the process open while it has work; an idle child must not.
     child.unref();
     // Bun's channel has no unref(): there an idle child keeps the parent alive until shutdown().
