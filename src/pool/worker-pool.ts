@@ -3,80 +3,19 @@
  * dispatch with tasks pushed ahead to each worker, results paired with their
  * tasks by seq, and what happens when a worker dies.
  */
-import { decodeError, isTransfer, unpack, unwrapTransfer } from '../codec.js';
+import { decodeError, isTransfer, unpack } from '../codec.js';
 import { Deque } from '../deque.js';
 import type { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
-import { Future, type FutureOwner } from '../future.js';
+import type { Future } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
-import { longTimeout, type LongTimeout } from '../long-timeout.js';
+import { longTimeout } from '../long-timeout.js';
 import { ENCODED, ERROR, PACKED, RING, SKIPPED, isChunk, keyId, taskKey, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
-import type { TaskStates } from './task-states.js';
+import { PoolTask, PoolWorker, uncloneable, type Transport, type WorkerHooks } from './worker-state.js';
 
-/** How the pool talks to one worker, whatever it runs on. @internal */
-export interface Transport {
-  readonly states: TaskStates;
-  post(message: ToWorker, transferList: unknown[]): void;
-  terminate(): void;
-}
-
-/** A submitted call, as the pool tracks it: its future, what to run, and where. */
-class PoolTask<T> extends Future<T> {
-  worker: PoolWorker | null = null;
-  seq = -1;
-  /** What the arguments move rather than copy (`transfer()`), already taken from the caller. */
-  transfers: unknown[] | null = null;
-  /** The `map` items it runs, for `stats()`: 1, or a chunk's length. */
-  items = 1;
-  constructor(
-    owner: FutureOwner,
-    /** The task id * 2, + 1 for a chunk of `map` items. */
-    readonly key: number,
-    public payload: unknown[] | null,
-  ) {
-    super();
-    this._owner = owner;
-  }
-}
-
-/** What a transport reports back to the pool about its worker. @internal */
-export interface WorkerHooks {
-  readonly index: number;
-  onMessage(message: FromWorker): void;
-  /** The worker is gone and every message it sent has been handled. */
-  onExit(code: number | null, signal?: string | null): void;
-  /** The channel dropped a message from the worker that it could not rebuild. */
-  onDropped(error: unknown): void;
-  /** Why the worker is about to end (an uncaught error, out of memory), for the error its task gets. */
-  setReason(reason: string): void;
-}
-
-/** The pool's view of one worker. */
-class PoolWorker {
-  /** Tasks sent and not answered, in seq order; null where a task was taken back. */
-  readonly inflight = new Deque<PoolTask<any> | null>();
-  readonly known = new Set<number>();
-  /** The seq of the next task sent, and of the first in `inflight`. */
-  seq = 0;
-  headSeq = 0;
-  assigned = 0;
-  /** Set once the worker has reported back: it did come up. */
-  cameUp = false;
-  /** Set once its initializer has run: a worker that dies before could not start. */
-  ready = false;
-  /** A task sent ahead to a child that was interrupted: the child is ended once it is that task's turn. */
-  interruptSeq = -1;
-  /** When it last answered, or was handed work while idle: how long its current task has run, at least. */
-  lastProgress = 0;
-  startupTimer: NodeJS.Timeout | null = null;
-  alive = true;
-  idleTimer: LongTimeout | null = null;
-  reason: string | undefined;
-  transport!: Transport;
-  constructor(readonly index: number) {}
-}
+export type { Transport, WorkerHooks };
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -158,7 +97,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = new PoolTask<any>(this, key, payload);
     for (let i = isChunk(key) ? 1 : 0; i < payload.length; i++) {
       const arg = payload[i];
-      if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = this.takeTransfer(task, arg);
+      if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
     }
     this.queue.push(task);
     if (this.pending++ === 0) this.keepAlive.hold();
@@ -355,15 +294,6 @@ export abstract class WorkerPoolExecutor extends Executor {
       }
     }
     this.scheduleDispatch();
-  }
-
-  /** Moves what a `transfer()` argument names out of the caller's hands at once, as `postMessage` would. */
-  private takeTransfer(task: PoolTask<any>, arg: unknown): unknown {
-    const list: unknown[] = [];
-    const value = unwrapTransfer(arg, list);
-    const moved = structuredClone({ value, list }, { transfer: list as any[] });
-    (task.transfers ??= []).push(...moved.list);
-    return moved.value;
   }
 
   private depth(): number {
@@ -654,18 +584,4 @@ export abstract class WorkerPoolExecutor extends Executor {
       // a worker that is going away cannot be told anything
     }
   }
-}
-
-/** Why a task's arguments cannot be sent to a worker, or null when they can. */
-function uncloneable(args: unknown[], chunk: boolean): string | null {
-  const arity = chunk ? Math.max(1, args[0] as number) : 1;
-  for (let i = chunk ? 1 : 0; i < args.length; i++) {
-    try {
-      structuredClone(args[i]);
-    } catch (why) {
-      const which = chunk ? `argument ${((i - 1) % arity) + 1} of a map item in a chunk` : `argument ${i + 1} of the task`;
-      return `${which} cannot be sent to a worker: ${(why as Error)?.message ?? why}`;
-    }
-  }
-  return `the task's arguments cannot be sent to a worker`;
 }
