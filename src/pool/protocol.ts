@@ -15,8 +15,8 @@
  * Results carry the seq of their first task, so a message the channel drops
  * (a value it cannot rebuild) costs only the results in it, never another
  * task's place. A worker sends a result as soon as its task ends unless the
- * next task is a call that has always been quick, and never holds one longer
- * than HOLD_MS while quick tasks run.
+ * next task is a call that has lately been quick (under 1 ms), and never holds
+ * one longer than HOLD_MS while quick tasks run.
  * @internal
  */
 import type { TaskDef } from '../tasks.js';

@@ -25,7 +25,7 @@ export interface RunnerPort {
 }
 
 /** A call is quick when it has lately taken less than this (ms): only then may a result wait behind it. */
-const QUICK_MS = 0.1;
+const QUICK_MS = 1;
 /** What a call never seen is taken to last (ms); each later call halves the estimate or raises it to its own time. */
 const UNSEEN_MS = 1000;
 
