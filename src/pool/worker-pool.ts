@@ -15,8 +15,6 @@ import { longTimeout } from '../long-timeout.js';
 import { ENCODED, ERROR, PACKED, RING, SKIPPED, isChunk, keyId, taskKey, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
 import { PoolTask, PoolWorker, uncloneable, type Transport, type WorkerHooks } from './worker-state.js';
 
-export type { Transport, WorkerHooks };
-
 /**
  * Node 20 sometimes never finishes starting a worker created while others
  * exit; one that has not reported within this long is ended and replaced.

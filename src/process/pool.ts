@@ -2,7 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
-import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/worker-pool.js';
+import { WorkerPoolExecutor } from '../pool/worker-pool.js';
+import type { Transport, WorkerHooks } from '../pool/worker-state.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
 

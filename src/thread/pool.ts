@@ -1,7 +1,8 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { BrokenThreadPoolError } from '../errors.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
-import { WorkerPoolExecutor, type Transport, type WorkerHooks } from '../pool/worker-pool.js';
+import { WorkerPoolExecutor } from '../pool/worker-pool.js';
+import type { Transport, WorkerHooks } from '../pool/worker-state.js';
 import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
 import { poolOptions } from '../pool/options.js';
