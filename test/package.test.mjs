@@ -54,6 +54,10 @@ before(() => {
   // A user's project has @types/node: lend it ours (TypeScript follows the link to its dependencies).
   mkdirSync(join(app, 'node_modules', '@types'));
   symlinkSync(join(modules, '@types', 'node'), join(app, 'node_modules', '@types', 'node'), 'dir');
+  // And the optional peers that concurrent-futures/bullmq and /progress name in their types.
+  for (const peer of ['bullmq', 'ioredis', 'cli-progress', join('@types', 'cli-progress')]) {
+    symlinkSync(join(modules, peer), join(app, 'node_modules', peer), 'dir');
+  }
   cpSync(join(root, 'test', 'consumer'), app, { recursive: true });
   cpSync(join(root, 'examples', 'getting-started'), join(app, 'getting-started'), { recursive: true });
 });

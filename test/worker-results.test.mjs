@@ -264,8 +264,11 @@ test('ProcessPoolExecutor: a child that cannot start (a bad Node flag) breaks th
 });
 
 test('ThreadPoolExecutor: a worker whose heap is too small to start breaks the pool instead of respawning', { timeout: 30_000 }, async () => {
+  // Below 4 MB Node 22 ends the whole process when the worker starts: refused at construction.
+  assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxOldGenerationSizeMb: 1 } }), { name: 'RangeError', message: /maxOldGenerationSizeMb must be at least 4, got 1/ });
+  assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxYoungGenerationSizeMb: NaN } }), { name: 'RangeError', message: /got number NaN/ });
   await captureStderr(async () => {
-    const ex = new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 1 } });
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 1 } });
     const e = await within(15_000, ex.submit(identity, 1).exception());
     assert.ok(e instanceof BrokenExecutorError);
     await within(10_000, ex.shutdown());

@@ -64,7 +64,7 @@ class JobFuture<T> extends Future<T> {
  * Runs `defineTasks` functions on workers anywhere, through a BullMQ queue.
  * Start workers with `runWorker()` or `concurrent-futures worker`.
  */
-export class BullMQExecutor extends Executor implements FutureOwner {
+export class BullMQExecutor extends Executor {
   /** The queue's name. */
   readonly queueName: string;
   /** This executor's mark on its job ids: `${id}-${n}`. Other executors' jobs are none of its business. */
@@ -384,6 +384,7 @@ export class BullMQExecutor extends Executor implements FutureOwner {
     this.reader.want(on);
   }
 
+  /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
       for (const f of [...this.pending.values()]) {
@@ -395,6 +396,7 @@ export class BullMQExecutor extends Executor implements FutureOwner {
     this.settleIdle();
   }
 
+  /** @internal */
   protected _whenTerminated(): Promise<void> {
     return this.terminatedPromise;
   }

@@ -1,4 +1,5 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { describe } from '../checks.js';
 import { BrokenThreadPoolError } from '../errors.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
@@ -48,7 +49,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     pools++;
     if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') throw new TypeError('threadNamePrefix must be a string');
     this.prefix = opts.threadNamePrefix || `ThreadPoolExecutor-${pools}`;
-    this.resourceLimits = opts.resourceLimits;
+    this.resourceLimits = checkResourceLimits(opts.resourceLimits);
   }
 
   /** @internal */
@@ -93,6 +94,24 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   protected _brokenPoolError(cause: unknown, message?: string): BrokenThreadPoolError {
     return new BrokenThreadPoolError(message ?? 'A thread initializer failed, the thread pool is not usable anymore', { cause });
   }
+}
+
+/** Below this old-generation size a worker cannot even start, and Node 22 then ends the whole process. */
+const MIN_OLD_GENERATION_MB = 4;
+
+function checkResourceLimits(limits: unknown): ResourceLimits | undefined {
+  if (limits === undefined) return undefined;
+  if (limits === null || typeof limits !== 'object') throw new TypeError(`resourceLimits must be an object, got ${describe(limits)}`);
+  for (const [key, value] of Object.entries(limits)) {
+    if (typeof value !== 'number' || !(value > 0)) throw new RangeError(`resourceLimits.${key} must be a number of megabytes above 0, got ${describe(value)}`);
+  }
+  const old = (limits as ResourceLimits).maxOldGenerationSizeMb;
+  if (old !== undefined && old < MIN_OLD_GENERATION_MB) {
+    throw new RangeError(
+      `resourceLimits.maxOldGenerationSizeMb must be at least ${MIN_OLD_GENERATION_MB}, got ${old}: a worker cannot start with less (and Node 22 ends the whole process when one tries)`,
+    );
+  }
+  return limits as ResourceLimits;
 }
 
 type WorkerOptions = NonNullable<ConstructorParameters<typeof Worker>[1]> & { name?: string };
