@@ -4,6 +4,7 @@
  * values marked by `transfer()` to be moved instead of copied.
  */
 import { deserialize, serialize } from 'node:v8';
+import { describe } from './checks.js';
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   Error,
@@ -61,7 +62,7 @@ function encodeOne(error: unknown, seen: unknown[], depth: number): unknown {
       }
       return { __container__: Array.isArray(error) ? 'array' : 'object', entries };
     }
-    return `${describeValue(error)} (cannot be copied from the worker)`;
+    return `${describe(error)} (cannot be copied from the worker)`;
   }
   seen.push(error);
   const props: Record<string, unknown> = {};
@@ -163,15 +164,6 @@ function isPlainObject(value: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  if (typeof value === 'symbol') return String(value);
-  if (typeof value !== 'object') return String(value);
-  const ctor = read(value, 'constructor');
-  return `a value of class ${typeof ctor?.name === 'string' && ctor.name ? ctor.name : 'Object'}`;
 }
 
 function describeFailure(why: unknown): string {

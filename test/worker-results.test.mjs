@@ -148,7 +148,7 @@ for (const [name, make] of Object.entries(pools)) {
       assert.ok(p instanceof Error);
       assert.match(p.message, /cannot be read/);
       const f = await fn.exception();
-      assert.match(f.fn, /a function \(fn\) \(cannot be copied from the worker\)/, 'the thrown object, with what cannot be copied described');
+      assert.match(f.fn, /^function fn \(cannot be copied from the worker\)$/, 'the thrown object, with what cannot be copied described');
       assert.equal(await after.result(), 'after');
     } finally {
       await ex.shutdown();

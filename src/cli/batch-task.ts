@@ -6,6 +6,7 @@
  * module's imports. Lines then come in batches and each call stands alone, so
  * that one failing line fails nothing but itself.
  */
+import { isThenable } from '../checks.js';
 import { defineTasks, importModule } from '../tasks.js';
 import { registerTsx } from './tsx.js';
 
@@ -66,10 +67,6 @@ function timeoutError(ms: number): Error {
   const error = new Error(`the call took longer than ${ms} ms`);
   error.name = 'TimeoutError';
   return error;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as any).then === 'function';
 }
 
 function withTimeout(value: PromiseLike<unknown>, ms: number): Promise<unknown> {

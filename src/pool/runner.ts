@@ -4,6 +4,7 @@
  * back only while calls known to be quick run after it (see protocol.ts).
  * Transport-agnostic, so threads and child processes share it.
  */
+import { isThenable } from '../checks.js';
 import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
 import { runChunk, type ChunkOutcome } from './chunk.js';
@@ -309,16 +310,6 @@ export class TaskRunner {
       return;
     }
     console.error(`concurrent-futures: an error was thrown in ${this.config.name} after its task had ended; no task fails for it:`, error);
-  }
-}
-
-/** Whether a task's value is a promise to wait for; a value whose `then` cannot even be read is not. */
-function isThenable(value: unknown): boolean {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
-  try {
-    return typeof (value as { then?: unknown }).then === 'function';
-  } catch {
-    return false;
   }
 }
 

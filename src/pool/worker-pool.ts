@@ -163,7 +163,6 @@ export abstract class WorkerPoolExecutor extends Executor {
     return true;
   }
 
-  /** @internal */
   /**
    * Aborts the `taskSignal()` of a running task, which goes on running (for
    * executors built on this pool, such as the BullMQ worker). `false` when it is not running.
