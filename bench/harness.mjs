@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const median = (xs) => {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -14,39 +15,49 @@ const median = (xs) => {
  * @param {string} title
  * @param {string} script a bench file that takes a contender name and prints one JSON line
  * @param {string[]} contenders
- * @param {{ rounds: number, baseline: string, unit: string, args?: string[], lowerIsBetter?: boolean }} options
+ * @param {{ rounds: number, baseline: string, unit: string, args?: string[], lowerIsBetter?: boolean, pin?: boolean }} options
+ *   pin: run each contender under `taskset -c 0,1` (two cores, as the pools use two workers)
  */
-export function runSuite(title, script, contenders, { rounds, baseline, unit, args = [], lowerIsBetter = false, prefix = [] }) {
-  const samples = new Map(contenders.map((c) => [c, { value: [], rss: [], errors: [] }]));
+export function runSuite(title, script, contenders, { rounds, baseline, unit, args = [], lowerIsBetter = false, prefix = [], pin = false }) {
+  const samples = new Map(contenders.map((c) => [c, { value: [], rss: [], p99: [], errors: [] }]));
   const file = fileURLToPath(new URL(script, import.meta.url));
   for (let round = 0; round < rounds; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const name of order) {
-      const out = spawnSync(process.execPath, ['--expose-gc', file, ...prefix, name, ...args], { encoding: 'utf8', timeout: 600_000 });
+      const command = [process.execPath, '--expose-gc', file, ...prefix, name, ...args];
+      if (pin) command.unshift('taskset', '-c', '0,1');
+      const out = spawnSync(command[0], command.slice(1), { encoding: 'utf8', timeout: 600_000 });
       const line = out.stdout.trim().split('\n').pop();
       try {
-        const { value, rss } = JSON.parse(line);
+        const { value, rss, p99 } = JSON.parse(line);
         samples.get(name).value.push(value);
         samples.get(name).rss.push(rss);
+        if (p99 !== undefined) samples.get(name).p99.push(p99);
       } catch {
         samples.get(name).errors.push((out.stderr || out.stdout || `exit ${out.status}`).trim().split('\n').slice(-3).join(' | '));
       }
     }
   }
   const base = median(samples.get(baseline)?.value ?? [NaN]);
-  console.log(`\n## ${title} (${rounds} rounds, medians; ratio to ${baseline})`);
-  console.log(`| contender | ${unit} | ratio | peak RSS MB |`);
-  console.log('|---|---:|---:|---:|');
+  const baseP99 = median(samples.get(baseline)?.p99 ?? []);
+  const hasP99 = [...samples.values()].some((s) => s.p99.length > 0);
+  // Times compare as time over the baseline's (1.2x = 20% slower); rates as rate over the baseline's.
+  const ratioName = lowerIsBetter ? `time / ${baseline}` : `÷ ${baseline}`;
+  console.log(`\n## ${title} (${rounds} rounds, medians)`);
+  console.log(`| contender | ${unit} | ${ratioName} |${hasP99 ? ` p99 | p99 ${ratioName} |` : ''} peak RSS MB |`);
+  console.log(`|---|---:|---:|${hasP99 ? '---:|---:|' : ''}---:|`);
   const rows = [];
   for (const [name, s] of samples) {
     if (s.value.length === 0) {
-      console.log(`| ${name} | failed: ${s.errors[0] ?? 'no output'} | | |`);
+      console.log(`| ${name} | failed: ${s.errors[0] ?? 'no output'} | |${hasP99 ? ' | |' : ''} |`);
       continue;
     }
     const v = median(s.value);
-    const ratio = lowerIsBetter ? base / v : v / base;
-    rows.push({ name, value: v, ratio, rss: median(s.rss) });
-    console.log(`| ${name} | ${format(v)} | ${ratio.toFixed(2)}x | ${Math.round(median(s.rss))} |`);
+    const ratio = v / base;
+    const p99 = median(s.p99);
+    rows.push({ name, value: v, ratio, p99, rss: median(s.rss) });
+    const p99Cells = hasP99 ? ` ${format(p99)} | ${(p99 / baseP99).toFixed(2)}x |` : '';
+    console.log(`| ${name} | ${format(v)} | ${ratio.toFixed(2)}x |${p99Cells} ${Math.round(median(s.rss))} |`);
   }
   return rows;
 }
@@ -55,7 +66,7 @@ function format(v) {
   return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
 }
 
-/** Prints the one JSON line a contender reports: its figure and peak RSS in MB. */
-export function report(value) {
-  console.log(JSON.stringify({ value, rss: process.resourceUsage().maxRSS / 1024 }));
+/** Prints the one JSON line a contender reports: its figure, any extra figures (`p99`), and peak RSS in MB. */
+export function report(value, extra = {}) {
+  console.log(JSON.stringify({ value, ...extra, rss: process.resourceUsage().maxRSS / 1024 }));
 }

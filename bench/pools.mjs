@@ -1,7 +1,7 @@
 // Worker pools side by side. Run as: node pools.mjs <thread|process> <contender> <workload> [workUnits]
 // Workloads: W1 (100k tiny tasks submitted one by one, pool of 2), W1-map (map with
 // chunksize 256 over 100k items), W2 (round trip of one task at a time on a warm
-// worker, µs), W3 (64 CPU-bound ~20 ms tasks on 2 workers: speedup over serial),
+// worker: median and p99 µs), W3 (64 CPU-bound ~20 ms tasks on 2 workers: speedup over serial),
 // MEM (1M tiny tasks queued at once: peak RSS is the figure).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,12 @@ async function open(name) {
     const pool = new FixedThreadPool(WORKERS, fileURLToPath(peerFile), { errorHandler: (e) => console.error(e) });
     return { submit: (fn, x) => pool.execute(x, fn), settle: (p) => p, close: () => pool.destroy() };
   }
+  if (name === 'baseline' || name === 'baseline, raw chunks') {
+    const { openBaseline } = await import('./baselines.mjs');
+    const pool = openBaseline(kind, workload === 'W2' ? 1 : WORKERS);
+    const rawChunks = name === 'baseline, raw chunks';
+    return { ...pool, map: (items) => pool.map(items, { rawChunks }) };
+  }
   throw new Error(`unknown contender ${name}`);
 }
 
@@ -84,9 +90,14 @@ async function main() {
     report(N / ((performance.now() - t0) / 1000));
   } else if (workload === 'W2') {
     for (let i = 0; i < 2000; i++) await pool.settle(pool.submit('tiny', i));
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) await pool.settle(pool.submit('tiny', i));
-    report(((performance.now() - t0) * 1000) / N);
+    const times = new Float64Array(N);
+    for (let i = 0; i < N; i++) {
+      const t0 = performance.now();
+      await pool.settle(pool.submit('tiny', i));
+      times[i] = (performance.now() - t0) * 1000;
+    }
+    times.sort();
+    report(times[N >> 1], { p99: times[Math.floor(N * 0.99)] }); // µs: median and p99 round trip
   } else if (workload === 'W3') {
     const s0 = performance.now();
     for (let i = 0; i < 8; i++) work(units);

@@ -78,8 +78,34 @@ async function bullmq() {
   }
 }
 
+const canPin = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0,1', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Each pool against what Node itself does with no library (baselines.mjs), unpinned and pinned to two cores. */
+function limits() {
+  for (const pin of canPin ? [false, true] : [false]) {
+    const how = pin ? ', pinned to cores 0,1' : '';
+    for (const kind of ['thread', 'process']) {
+      const name = kind === 'thread' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor';
+      const channel = kind === 'thread' ? 'postMessage' : 'fork IPC (advanced)';
+      const w = (workload, title, unit, lowerIsBetter) =>
+        runSuite(`limits ${title}${how}`, './pools.mjs', ['concurrent-futures', 'baseline', ...(workload === 'W1-map' ? ['baseline, raw chunks'] : [])], { rounds, baseline: 'baseline', unit, args: [workload], lowerIsBetter, prefix: [kind], pin });
+      w('W2', `W2: ${name} round trip vs one ${channel} each way`, 'µs/task (median)', true);
+      w('W1-map', `W1-map: ${name} map, chunksize 256, vs 2 workers posting 256 items per message`, 'items/s', false);
+    }
+  }
+  if (!canPin) console.log('\n(taskset not found: pinned runs skipped)');
+}
+
 const suites = {
   threads,
+  limits,
   memory,
   processes,
   // `concurrent-futures map` over 1M lines vs the library's map and xargs: its own script, whole processes.

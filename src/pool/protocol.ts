@@ -5,12 +5,16 @@
  *   pool                                   worker (TaskRunner)
  *   ----                                   -------------------
  *   spawn ── WorkerConfig (workerData, or a child's first ConfigMessage) ──▶
- *   feed() ── BatchMessage {d?, t} ──────▶ receive(): queue, run in order
- *        (t: per task its key and payload; the n-th task a worker is sent has seq n)
- *   onMessage() ◀── ResultMessage {s, r} ── flush(): results of seq s, s+1, ...
- *        (r: per task a status and a value; every seq is answered once, in order)
+ *   feed() ── BatchMessage [defs, key, args, ...] ──▶ receive(): queue, run in order
+ *        (the n-th task a worker is sent has seq n)
+ *   onMessage() ◀── ResultMessage [s, ms, status, value, ...] ── flush(): results of seq s, s+1, ...
+ *        (every seq is answered once, in order)
  *   ◀── ReadyMessage / InitFailedMessage / FatalMessage
  *   post() ── AbortMessage ───────────────▶ aborts the running task's taskSignal()
+ *
+ * The two messages sent per task are flat arrays: a structured clone of an
+ * object costs its property names, and on a one-task round trip that was a
+ * tenth of the time (bench/README.md). The rare messages are objects.
  *
  * Results carry the seq of their first task, so a message the channel drops
  * (a value it cannot rebuild) costs only the results in it, never another
@@ -21,11 +25,12 @@
  */
 import type { TaskDef } from '../tasks.js';
 
-/** A batch of tasks. `t` holds, per task, its key (task id * 2, + 1 for a chunk) and its arguments. */
-export interface BatchMessage {
-  d?: Array<[number, TaskDef]>;
-  t: unknown[];
-}
+/**
+ * A batch of tasks: `[defs, key, args, key, args, ...]`. `defs` lists the
+ * functions the worker has not been sent yet as `[id, def]` pairs, or is 0;
+ * a key is the task's function id * 2 (+ 1 for a chunk of `map` items).
+ */
+export type BatchMessage = unknown[];
 
 /** Abort the running task's `taskSignal()`; with `seq`, only if the running task is that one. */
 export interface AbortMessage {
@@ -35,12 +40,15 @@ export interface AbortMessage {
 
 export type ToWorker = BatchMessage | AbortMessage;
 
-/** Results of the tasks of seq `s`, `s + 1`, ...: per task a status and a value; `ms` is the time spent running them. */
-export interface ResultMessage {
-  s: number;
-  r: unknown[];
-  ms: number;
-}
+/**
+ * Results of the tasks of seq `s`, `s + 1`, ...: `[s, ms, status, value, status, value, ...]`,
+ * `ms` being the time spent running them.
+ */
+export type ResultMessage = unknown[];
+
+/** Where a batch's tasks begin, and a result message's results. */
+export const BATCH_TASKS = 1;
+export const RESULTS = 2;
 
 /** The initializer failed: the pool is broken. */
 export interface InitFailedMessage {

@@ -11,8 +11,8 @@ import { runChunk, type ChunkOutcome } from './chunk.js';
 import { loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
 import {
-  DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, SKIPPED, STARTED, WITHDRAWN, isChunk, keyId, slotOf,
-  type BatchMessage, type FromWorker, type ResultMessage, type ToWorker, type WorkerConfig,
+  BATCH_TASKS, DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, RESULTS, SKIPPED, STARTED, WITHDRAWN, isChunk, keyId, slotOf,
+  type FromWorker, type ResultMessage, type ToWorker, type WorkerConfig,
 } from './protocol.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -43,8 +43,8 @@ export class TaskRunner {
   private readonly expected: number[] = [];
   /** The seq of the next task to run. */
   private seq = 0;
-  /** Results not sent yet, from the task of seq `firstSeq` on. */
-  private results: unknown[] = [];
+  /** The next result message: results not sent yet, from the task of seq `firstSeq` on. */
+  private results: ResultMessage = newResults();
   private firstSeq = 0;
   private heldSince = 0;
   private transfers: unknown[] = [];
@@ -75,21 +75,20 @@ export class TaskRunner {
   }
 
   receive(message: ToWorker): void {
-    if ('abort' in message) {
+    if (!Array.isArray(message)) {
       if (this.current === null) return;
       if (message.seq === undefined) abortTask(this.current, new Error('the executor was shut down'));
       else if (message.seq === this.currentSeq) abortTask(this.current, new Error('the task was interrupted'));
       return;
     }
-    const batch = message as BatchMessage;
-    if (batch.d !== undefined) {
-      for (const [id, def] of batch.d) {
+    const defs = message[0] as Array<[number, TaskDef]> | 0;
+    if (defs !== 0) {
+      for (const [id, def] of defs) {
         this.defs.set(id, def);
         if ('source' in def) this.sources.add(id);
       }
     }
-    const tasks = batch.t;
-    for (let i = 0; i < tasks.length; i++) this.queue.push(tasks[i]);
+    for (let i = BATCH_TASKS; i < message.length; i++) this.queue.push(message[i]);
     if (!this.busy) this.runQueued();
   }
 
@@ -154,7 +153,7 @@ export class TaskRunner {
     // A result waits only behind a call known to be quick, never long, and never in a child
     // process, where the pool learns from it that the next task has started.
     if (
-      this.results.length > 0 &&
+      this.results.length > RESULTS &&
       !(this.port.shares && (this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS)
     ) {
       this.flush();
@@ -173,7 +172,7 @@ export class TaskRunner {
     }
     if (ok && isThenable(value)) {
       this.busy = true;
-      if (this.results.length > 0 && !this.flushQueued) {
+      if (this.results.length > RESULTS && !this.flushQueued) {
         this.flushQueued = true;
         setImmediate(this.flushNow);
       }
@@ -249,7 +248,7 @@ export class TaskRunner {
 
   /** Keeps a result to send with the next flush. */
   private hold(seq: number, status: number, value: unknown): void {
-    if (this.results.length === 0) {
+    if (this.results.length === RESULTS) {
       this.firstSeq = seq;
       this.heldSince = performance.now();
     }
@@ -283,10 +282,12 @@ export class TaskRunner {
 
   /** Sends the results held so far. */
   private flush(): void {
-    if (this.results.length === 0) return;
-    const message: ResultMessage = { s: this.firstSeq, r: this.results, ms: this.runMs };
+    if (this.results.length === RESULTS) return;
+    const message = this.results;
+    message[0] = this.firstSeq;
+    message[1] = this.runMs;
     const transfers = this.transfers;
-    this.results = [];
+    this.results = newResults();
     this.transfers = [];
     this.runMs = 0;
     try {
@@ -311,6 +312,11 @@ export class TaskRunner {
     }
     console.error(`concurrent-futures: an error was thrown in ${this.config.name} after its task had ended; no task fails for it:`, error);
   }
+}
+
+/** A result message with no results yet: its seq and time are filled in when it is sent. */
+function newResults(): ResultMessage {
+  return [0, 0];
 }
 
 function isPrimitive(value: unknown): boolean {
@@ -342,8 +348,8 @@ function describeStray(error: unknown): string {
 
 /** Fails just the results that cannot be sent back, with a reason. */
 function replaceUncloneable(message: ResultMessage, error: unknown): ResultMessage {
-  const r = message.r;
-  for (let i = 0; i < r.length; i += 2) {
+  const r = message;
+  for (let i = RESULTS; i < r.length; i += 2) {
     try {
       structuredClone(r[i + 1]);
     } catch (why) {

@@ -12,7 +12,7 @@ import { KeepAlive } from '../keep-alive.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { longTimeout } from '../long-timeout.js';
-import { ENCODED, ERROR, PACKED, RING, SKIPPED, isChunk, keyId, taskKey, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
+import { BATCH_TASKS, ENCODED, ERROR, PACKED, RESULTS, RING, SKIPPED, isChunk, keyId, taskKey, type BatchMessage, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
 import { PoolTask, PoolWorker, uncloneable, type Transport, type WorkerHooks } from './worker-state.js';
 
 /**
@@ -230,7 +230,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     let room = Math.min(limit, depth - w.inflight.length, this._options.maxTasksPerWorker - w.assigned);
     if (room <= 0) return;
     let defs: Array<[number, TaskDef]> | undefined;
-    const flat: unknown[] = [];
+    const flat: BatchMessage = [0];
     const transfers: unknown[] = [];
     const batch: PoolTask<any>[] = [];
     while (room > 0 && this.queue.length > 0) {
@@ -263,9 +263,9 @@ export abstract class WorkerPoolExecutor extends Executor {
       w.idleTimer.clear();
       w.idleTimer = null;
     }
-    const message: ToWorker = defs === undefined ? { t: flat } : { d: defs, t: flat };
+    if (defs !== undefined) flat[0] = defs;
     try {
-      w.transport.post(message, transfers);
+      w.transport.post(flat, transfers);
     } catch (error) {
       this.unsend(w, batch, flat, seq, error);
     }
@@ -278,7 +278,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     w.assigned -= batch.length;
     for (let i = batch.length - 1; i >= 0; i--) {
       const task = batch[i]!;
-      const args = flat[2 * i + 1] as unknown[];
+      const args = flat[BATCH_TASKS + 2 * i + 1] as unknown[];
       task.worker = null;
       task.seq = -1;
       task._setPending();
@@ -319,7 +319,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   private onMessage(w: PoolWorker, message: FromWorker): void {
-    if ('r' in message) this.onResults(w, message);
+    if (Array.isArray(message)) this.onResults(w, message);
     else if ('ready' in message) {
       if (message.ready === 'initialized') w.ready = true;
       w.cameUp = true;
@@ -332,16 +332,16 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   private onResults(w: PoolWorker, message: ResultMessage): void {
-    const r = message.r;
-    const n = r.length >> 1;
+    const r = message;
+    const n = (r.length - RESULTS) >> 1;
     if (n > 0) {
-      const perTask = message.ms / n;
+      const perTask = (r[1] as number) / n;
       this.avgTaskMs = this.avgTaskMs < 0 ? perTask : this.avgTaskMs * 0.7 + perTask * 0.3;
     }
     w.lastProgress = performance.now();
     // Seqs skipped over were answered in a message the channel dropped.
-    while (w.headSeq < message.s && w.inflight.length > 0) this.answer(w, null);
-    for (let i = 0; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
+    while (w.headSeq < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
+    for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
     this.afterAnswers(w);
   }
 
