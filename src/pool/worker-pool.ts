@@ -26,7 +26,12 @@ const TARGET_MS = 4;
 const MAX_DEPTH = RING / 2;
 /** Tasks queued behind one that has run this long (ms) go to a worker that is idle. */
 const STUCK_MS = 10;
-/** Where a task cannot be withdrawn once sent, at most one waits in a worker beyond the running one (CPython: one per pool). */
+/**
+ * Where a task cannot be withdrawn once sent, at most one submitted task waits
+ * in a worker beyond the running one (CPython: one per pool). Chunks of `map`
+ * are fed by time like any task on threads: no caller holds their futures, and
+ * what runs after the loop is left is bounded by TARGET_MS of work per worker.
+ */
 const INEXACT_DEPTH = 2;
 
 /** Options every worker pool takes. @internal */
@@ -226,15 +231,17 @@ export abstract class WorkerPoolExecutor extends Executor {
   private feed(w: PoolWorker, limit: number): void {
     if (!w.alive || w.interruptSeq >= 0) return;
     const states = w.transport.states;
-    const depth = states.exact ? this.depth() : INEXACT_DEPTH;
-    let room = Math.min(limit, depth - w.inflight.length, this._options.maxTasksPerWorker - w.assigned);
+    const exact = states.exact;
+    let room = Math.min(limit, this.depth() - w.inflight.length, this._options.maxTasksPerWorker - w.assigned);
     if (room <= 0) return;
     let defs: Array<[number, TaskDef]> | undefined;
     const flat: BatchMessage = [0];
     const transfers: unknown[] = [];
     const batch: PoolTask<any>[] = [];
     while (room > 0 && this.queue.length > 0) {
-      const task = this.queue.shift()!;
+      const task = this.queue.peek()!;
+      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length + batch.length >= INEXACT_DEPTH) break;
+      this.queue.shift();
       if (task.done()) continue;
       const id = keyId(task.key);
       if (!w.known.has(id)) {
@@ -256,7 +263,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       // The payload stays until the task ends: a worker that dies before starting it hands it back.
       w.inflight.push(task);
       // A task that cannot be withdrawn counts as running, as in CPython's process pool.
-      if (!states.exact) task._setRunning();
+      if (!exact) task._setRunning();
     }
     w.assigned += batch.length;
     if (w.idleTimer !== null) {
