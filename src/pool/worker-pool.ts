@@ -21,6 +21,8 @@ import { PoolTask, PoolWorker, uncloneable, type Transport, type WorkerHooks } f
  */
 const STARTUP_TIMEOUT = 5000;
 
+const RESOLVED = Promise.resolve();
+
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
 const MAX_DEPTH = RING / 2;
@@ -205,7 +207,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   private scheduleDispatch(): void {
     if (this.dispatchScheduled) return;
     this.dispatchScheduled = true;
-    queueMicrotask(this.dispatchNow);
+    // A promise job, not queueMicrotask(), which makes an AsyncResource per call.
+    void RESOLVED.then(this.dispatchNow);
   }
 
   /** Hands queued tasks to workers, starting workers as Python does: when none is idle. */
@@ -234,13 +237,14 @@ export abstract class WorkerPoolExecutor extends Executor {
     const exact = states.exact;
     let room = Math.min(limit, this.depth() - w.inflight.length, this._options.maxTasksPerWorker - w.assigned);
     if (room <= 0) return;
+    const wasIdle = w.inflight.length === 0;
+    const seq = w.seq;
     let defs: Array<[number, TaskDef]> | undefined;
+    let transfers: unknown[] | undefined;
     const flat: BatchMessage = [0];
-    const transfers: unknown[] = [];
-    const batch: PoolTask<any>[] = [];
     while (room > 0 && this.queue.length > 0) {
       const task = this.queue.peek()!;
-      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length + batch.length >= INEXACT_DEPTH) break;
+      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length >= INEXACT_DEPTH) break;
       this.queue.shift();
       if (task.done()) continue;
       const id = keyId(task.key);
@@ -248,15 +252,8 @@ export abstract class WorkerPoolExecutor extends Executor {
         w.known.add(id);
         (defs ??= []).push([id, taskDef(id)]);
       }
-      if (task.transfers !== null) for (const t of task.transfers) transfers.push(t);
+      if (task.transfers !== null) (transfers ??= []).push(...task.transfers);
       flat.push(task.key, task.payload);
-      batch.push(task);
-      room--;
-    }
-    if (batch.length === 0) return;
-    if (w.inflight.length === 0) w.lastProgress = performance.now();
-    const seq = w.seq;
-    for (const task of batch) {
       task.worker = w;
       task.seq = w.seq++;
       states.sent(task.seq);
@@ -264,27 +261,30 @@ export abstract class WorkerPoolExecutor extends Executor {
       w.inflight.push(task);
       // A task that cannot be withdrawn counts as running, as in CPython's process pool.
       if (!exact) task._setRunning();
+      room--;
     }
-    w.assigned += batch.length;
+    const sent = w.seq - seq;
+    if (sent === 0) return;
+    if (wasIdle) w.lastProgress = performance.now();
+    w.assigned += sent;
     if (w.idleTimer !== null) {
       w.idleTimer.clear();
       w.idleTimer = null;
     }
     if (defs !== undefined) flat[0] = defs;
     try {
-      w.transport.post(flat, transfers);
+      w.transport.post(flat, transfers ?? []);
     } catch (error) {
-      this.unsend(w, batch, flat, seq, error);
+      this.unsend(w, sent, flat, error);
     }
   }
 
   /** A batch could not be cloned: fail the tasks whose arguments cannot travel, queue the rest again. */
-  private unsend(w: PoolWorker, batch: PoolTask<any>[], flat: unknown[], seq: number, error: unknown): void {
-    for (let i = 0; i < batch.length; i++) w.inflight.pop();
-    w.seq = seq;
-    w.assigned -= batch.length;
-    for (let i = batch.length - 1; i >= 0; i--) {
-      const task = batch[i]!;
+  private unsend(w: PoolWorker, sent: number, flat: unknown[], error: unknown): void {
+    w.seq -= sent;
+    w.assigned -= sent;
+    for (let i = sent - 1; i >= 0; i--) {
+      const task = w.inflight.pop() as PoolTask<any>;
       const args = flat[BATCH_TASKS + 2 * i + 1] as unknown[];
       task.worker = null;
       task.seq = -1;
@@ -423,7 +423,18 @@ export abstract class WorkerPoolExecutor extends Executor {
    * withdrawn (threads); a child holds at most one beyond the running one.
    */
   private rebalance(): void {
-    if (this.rebalanceTimer !== null || !this.workers.some((w) => w.alive && w.inflight.length === 0)) return;
+    if (this.rebalanceTimer !== null) return;
+    let idle = false;
+    let behind = false;
+    for (const w of this.workers) {
+      if (w.alive && w.inflight.length === 0) idle = true;
+      else if (w.inflight.length >= 2 && w.transport.states.exact) behind = true;
+    }
+    if (!idle) return;
+    if (!behind) {
+      if (this.queue.length > 0) this.dispatch();
+      return;
+    }
     const now = performance.now();
     let next = Infinity;
     for (const v of this.workers) {
