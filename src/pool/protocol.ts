@@ -20,7 +20,9 @@
  * (a value it cannot rebuild) costs only the results in it, never another
  * task's place. A worker sends a result as soon as its task ends unless the
  * next task is a call that has lately been quick (under 1 ms), and never holds
- * one longer than HOLD_MS while quick tasks run.
+ * one longer than HOLD_MS while quick tasks run; a thread mirrors what it holds
+ * in shared memory, where the pool takes it if a call proves long
+ * (held-results.ts). A child process never holds a result.
  * @internal
  */
 import type { TaskDef } from '../tasks.js';
@@ -78,6 +80,8 @@ export interface WorkerConfig {
   name: string;
   /** Per-task states shared with the pool, or null where memory cannot be shared (processes). */
   states: Int32Array | null;
+  /** Where a thread mirrors the results it holds (held-results.ts), or null (processes). */
+  held: SharedArrayBuffer | null;
   initializer: TaskDef | null;
   initargs: unknown[];
 }

@@ -8,6 +8,7 @@ import { isThenable } from '../checks.js';
 import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
 import { runChunk, type ChunkOutcome } from './chunk.js';
+import { HeldWriter } from './held-results.js';
 import { loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
 import {
@@ -47,6 +48,10 @@ export class TaskRunner {
   private results: ResultMessage = newResults();
   private firstSeq = 0;
   private heldSince = 0;
+  /** The held results in shared memory, for the pool to take if they wait too long; null in a child process. */
+  private readonly writer: HeldWriter | null;
+  /** How many of the held results were written to the mirror. */
+  private mirrored = 0;
   private transfers: unknown[] = [];
   private busy = true; // until the initializer has run
   private stopped = false;
@@ -64,6 +69,7 @@ export class TaskRunner {
     private readonly port: RunnerPort,
     private readonly config: WorkerConfig,
   ) {
+    this.writer = config.held === null ? null : new HeldWriter(config.held);
     process.on('uncaughtException', (error) => this.stray(error));
     const exit = process.exit;
     // A task that ends its worker must not take the results of the tasks before it along.
@@ -150,11 +156,12 @@ export class TaskRunner {
 
   /** Runs one task; true when it goes on asynchronously (the runner is then busy until it settles). */
   private run(seq: number, key: number, fn: AnyFunction, payload: unknown[]): boolean {
-    // A result waits only behind a call known to be quick, never long, and never in a child
-    // process, where the pool learns from it that the next task has started.
+    // A result waits only behind a call known to be quick, and only where the pool can take it
+    // from shared memory should that call prove long; never in a child process, where the pool
+    // learns from it that the next task has started.
     if (
       this.results.length > RESULTS &&
-      !(this.port.shares && (this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS)
+      !((this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS && this.mirror())
     ) {
       this.flush();
     }
@@ -255,10 +262,23 @@ export class TaskRunner {
     this.results.push(status, value);
   }
 
+  /** Writes the held results to shared memory before a call runs after them; false where they cannot all be. */
+  private mirror(): boolean {
+    const writer = this.writer;
+    if (writer === null) return false;
+    const results = this.results;
+    for (let i = RESULTS + 2 * this.mirrored; i < results.length; i += 2) {
+      if (!writer.add(results[i] as number, results[i + 1])) return false;
+      this.mirrored++;
+    }
+    return writer.publish(this.firstSeq);
+  }
+
   /** Sends a result that crosses as itself in a message of its own: if the channel drops it, no other result goes with it. */
   private alone(seq: number, status: number, value: unknown, transfers: unknown[]): void {
     this.flush();
-    this.hold(seq, status, value);
+    this.firstSeq = seq;
+    this.results.push(status, value);
     this.transfers = transfers;
     this.flush();
   }
@@ -283,7 +303,19 @@ export class TaskRunner {
   /** Sends the results held so far. */
   private flush(): void {
     if (this.results.length === RESULTS) return;
-    const message = this.results;
+    let message = this.results;
+    const taken = this.mirrored > 0 ? this.writer!.reset() : 0;
+    this.mirrored = 0;
+    if (taken > 0) {
+      // The pool took these from the mirror while a long call ran: send only the rest.
+      message = [0, 0, ...message.slice(RESULTS + 2 * taken)];
+      this.firstSeq += taken;
+      if (message.length === RESULTS) {
+        this.results = newResults();
+        this.transfers = [];
+        return;
+      }
+    }
     message[0] = this.firstSeq;
     message[1] = this.runMs;
     const transfers = this.transfers;

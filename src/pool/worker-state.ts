@@ -9,10 +9,13 @@ import { Future, type FutureOwner } from '../future.js';
 import type { LongTimeout } from '../long-timeout.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { TaskStates } from './task-states.js';
+import type { HeldResults } from './held-results.js';
 
 /** How the pool talks to one worker, whatever it runs on. @internal */
 export interface Transport {
   readonly states: TaskStates;
+  /** The results the worker holds, where it shares memory (threads). */
+  readonly held: HeldResults | null;
   post(message: ToWorker, transferList: unknown[]): void;
   terminate(): void;
 }

@@ -74,6 +74,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     const config: WorkerConfig = {
       name: `ProcessPoolExecutor_${hooks.index}`,
       states: null,
+      held: null,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
     };
@@ -85,6 +86,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     if (typeof channel?.unref === 'function') channel.unref();
     return {
       states: new OrderedTaskStates(),
+      held: null,
       post: (message) => void child.send(message),
       terminate: () => void child.kill('SIGKILL'),
     };

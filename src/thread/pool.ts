@@ -6,6 +6,7 @@ import { WorkerPoolExecutor } from '../pool/worker-pool.js';
 import type { Transport, WorkerHooks } from '../pool/worker-state.js';
 import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
+import { HeldResults, newHeldBuffer } from '../pool/held-results.js';
 import { poolOptions } from '../pool/options.js';
 
 /** The options of `ThreadPoolExecutor`. */
@@ -55,10 +56,12 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
     const states = new SharedTaskStates();
+    const held = newHeldBuffer();
     const name = `${this.prefix}_${hooks.index}`;
     const config: WorkerConfig = {
       name,
       states: states.shared,
+      held,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
     };
@@ -75,6 +78,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     worker.unref();
     return {
       states,
+      held: new HeldResults(held),
       post: (message, transferList) => worker.postMessage(message, transferList as any[]),
       terminate: () => void worker.terminate(),
     };
