@@ -60,3 +60,27 @@ test('ProcessPoolExecutor: leaving a chunked map early leaves only a few millise
     await ex.shutdown();
   }
 });
+
+test('ProcessPoolExecutor: shutdown({ wait: false, cancelFutures: true }) aborts a task sent to a child that has yet to start there', { timeout: 30_000 }, async () => {
+  const waitForAbort = async () => {
+    const { taskSignal } = await import('concurrent-futures');
+    const signal = taskSignal();
+    return Promise.race([
+      new Promise((resolve) => (signal.aborted ? resolve('aborted') : signal.addEventListener('abort', () => resolve('aborted')))),
+      new Promise((resolve) => setTimeout(resolve, 5000, 'not aborted')),
+    ]);
+  };
+  for (const pause of [0, 300]) {
+    const ex = new ProcessPoolExecutor(1);
+    try {
+      const f = ex.submit(waitForAbort);
+      // Counted as running once sent; with no pause the child may not have started it yet.
+      await within(10_000, (async () => { while (!f.running()) await new Promise((r) => setTimeout(r, 1)); })());
+      await new Promise((r) => setTimeout(r, pause));
+      await within(10_000, ex.shutdown({ wait: false, cancelFutures: true }));
+      assert.equal(await within(10_000, f.result()), 'aborted', `after a ${pause} ms pause`);
+    } finally {
+      await ex.shutdown();
+    }
+  }
+});

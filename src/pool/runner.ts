@@ -55,6 +55,8 @@ export class TaskRunner {
   private transfers: unknown[] = [];
   private busy = true; // until the initializer has run
   private stopped = false;
+  /** The executor was shut down with its running tasks aborted: so is every task that starts here from now on. */
+  private shutDown = false;
   private current: TaskContext | null = null;
   /** The seq of the running task, so that an abort meant for one task never reaches the next. */
   private currentSeq = -1;
@@ -82,8 +84,10 @@ export class TaskRunner {
 
   receive(message: ToWorker): void {
     if (!Array.isArray(message)) {
+      // A shutdown also aborts the tasks already sent here that have yet to start: in a child they count as running.
+      if (message.seq === undefined) this.shutDown = true;
       if (this.current === null) return;
-      if (message.seq === undefined) abortTask(this.current, new Error('the executor was shut down'));
+      if (message.seq === undefined) abortTask(this.current, shutDownError());
       else if (message.seq === this.currentSeq) abortTask(this.current, new Error('the task was interrupted'));
       return;
     }
@@ -167,6 +171,7 @@ export class TaskRunner {
     }
     const started = performance.now();
     const context: TaskContext = { abort: null };
+    if (this.shutDown) abortTask(context, shutDownError());
     this.current = context;
     this.currentSeq = seq;
     let value: unknown;
@@ -349,6 +354,10 @@ export class TaskRunner {
 /** A result message with no results yet: its seq and time are filled in when it is sent. */
 function newResults(): ResultMessage {
   return [0, 0];
+}
+
+function shutDownError(): Error {
+  return new Error('the executor was shut down');
 }
 
 function isPrimitive(value: unknown): boolean {
