@@ -67,7 +67,12 @@ export interface FatalMessage {
   fatal: string;
 }
 
-export type FromWorker = ResultMessage | InitFailedMessage | ReadyMessage | FatalMessage;
+export type FromWorker = ResultMessage | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage;
+
+/** A child process's last message before it ends itself: everything it sent before has been written. */
+export interface ExitingMessage {
+  exiting: number;
+}
 
 /** A child process's first message: its config (a thread gets it as `workerData`). */
 export interface ConfigMessage {

@@ -1,7 +1,7 @@
 /** The entry of a process pool's child: runs what the pool sends over IPC. */
 import { Worker } from 'node:worker_threads';
 import { TaskRunner } from '../pool/runner.js';
-import type { ConfigMessage, FromWorker, ToWorker } from '../pool/protocol.js';
+import type { ConfigMessage, ExitingMessage, FromWorker, ToWorker } from '../pool/protocol.js';
 
 (globalThis as any).__name ??= (fn: unknown) => fn;
 
@@ -15,22 +15,21 @@ const watchdog = new Worker(
 watchdog.unref();
 process.on('disconnect', () => process.exit(0));
 
-// IPC writes are asynchronous: a child that exits on its own waits until what it sent has left.
-let writing = 0;
 let exitCode: number | null = null;
-const written = (): void => {
-  if (--writing === 0 && exitCode !== null) process.exit(exitCode);
-};
-
 let runner: TaskRunner | null = null;
 const port = {
   send(message: FromWorker): void {
-    writing++;
-    process.send!(message, undefined, undefined, written);
+    process.send!(message);
   },
   exit(code: number): void {
     exitCode = code;
-    if (writing === 0) process.exit(code);
+    // IPC writes are asynchronous and in order: once this last one has left, so has all the child sent.
+    const bye: ExitingMessage = { exiting: code };
+    try {
+      process.send!(bye, undefined, undefined, () => process.exit(code));
+    } catch {
+      process.exit(code);
+    }
   },
   shares: false,
 };
