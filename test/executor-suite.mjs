@@ -221,15 +221,15 @@ export function executorSuite(name, make, child, options = {}) {
     assert.deepEqual(got, items.slice(0, 10));
   });
 
-  t('submit after shutdown throws ExecutorShutdownError', async () => {
-    const ex = make(1);
+  t('submit after shutdown throws ExecutorShutdownError', async (ctx) => {
+    const ex = use(ctx, make(1));
     await ex.shutdown();
     assert.throws(() => ex.submit(fns.square, 2), (e) => e instanceof ExecutorShutdownError && e.message === 'cannot schedule new futures after shutdown');
     assert.throws(() => ex.map(fns.square, [1]), ExecutorShutdownError);
   });
 
-  t('shutdown is idempotent and waits for every task', async () => {
-    const ex = make(2);
+  t('shutdown is idempotent and waits for every task', async (ctx) => {
+    const ex = use(ctx, make(2));
     const fs = [1, 2, 3, 4, 5].map((i) => ex.submit(fns.napThen, 20, i));
     await ex.shutdown();
     await ex.shutdown();
@@ -237,8 +237,8 @@ export function executorSuite(name, make, child, options = {}) {
     assert.ok(fs.every((f) => f.done() && !f.cancelled()));
   });
 
-  t('shutdown({ cancelFutures: true }) cancels what has not started', async () => {
-    const ex = make(1);
+  t('shutdown({ cancelFutures: true }) cancels what has not started', async (ctx) => {
+    const ex = use(ctx, make(1));
     const fs = Array.from({ length: 6 }, (_, i) => ex.submit(fns.napThen, 50, i));
     await within(10_000, (async () => { while (!fs[0].running()) await sleep(2); })());
     await ex.shutdown({ cancelFutures: true });
@@ -248,8 +248,8 @@ export function executorSuite(name, make, child, options = {}) {
     assert.ok(ex.stats().cancelled >= 4);
   });
 
-  t('shutdown({ wait: false, cancelFutures: true }) leaves no future pending forever (seed pattern 6)', async () => {
-    const ex = make(2);
+  t('shutdown({ wait: false, cancelFutures: true }) leaves no future pending forever (seed pattern 6)', async (ctx) => {
+    const ex = use(ctx, make(2));
     const fs = Array.from({ length: 10 }, (_, i) => ex.submit(fns.napThen, 30 + i * 5, i));
     const { done } = await within(5000, wait(fs, { returnWhen: FIRST_COMPLETED }));
     assert.ok(done.size >= 1);
@@ -259,8 +259,8 @@ export function executorSuite(name, make, child, options = {}) {
     await ex.shutdown();
   });
 
-  t('Symbol.asyncDispose (await using) shuts down and waits', async () => {
-    const ex = make(1);
+  t('Symbol.asyncDispose (await using) shuts down and waits', async (ctx) => {
+    const ex = use(ctx, make(1));
     const f = ex.submit(fns.napThen, 30, 'x');
     await ex[Symbol.asyncDispose]();
     assert.equal(f.done(), true);
@@ -268,8 +268,8 @@ export function executorSuite(name, make, child, options = {}) {
     assert.equal(await f.result(0), 'x');
   });
 
-  t('stats() counts queued, running, completed, failed and cancelled', async () => {
-    const ex = make(1);
+  t('stats() counts queued, running, completed, failed and cancelled', async (ctx) => {
+    const ex = use(ctx, make(1));
     const first = ex.submit(fns.napThen, 100, 1);
     const second = ex.submit(fns.failIf, 1, 1);
     const third = ex.submit(fns.square, 3);
@@ -321,8 +321,8 @@ export function executorSuite(name, make, child, options = {}) {
     assert.throws(() => make(1.5), RangeError);
   });
 
-  t('submit refuses what is not a function', () => {
-    const ex = make(1);
+  t('submit refuses what is not a function', (ctx) => {
+    const ex = use(ctx, make(1));
     assert.throws(() => ex.submit(42), TypeError);
     assert.throws(() => ex.submit(null), TypeError);
     return ex.shutdown();
