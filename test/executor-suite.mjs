@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import {
   wait, asCompleted, CancelledError, TimeoutError, ExecutorShutdownError, FIRST_COMPLETED,
 } from 'concurrent-futures';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, until } from './helpers.mjs';
 
 export const square = (n) => n * n;
 export const pair = (a, b) => [a, b];
@@ -88,7 +88,7 @@ export function executorSuite(name, make, child, options = {}) {
   t('map submits at the call, before the first next()', async (ctx) => {
     const ex = use(ctx, make(2));
     const it = ex.map(fns.square, [1, 2, 3, 4]);
-    await within(10_000, (async () => { while (ex.stats().completed < 4) await sleep(5); })(), 'tasks started without next()');
+    await until(() => ex.stats().completed >= 4, 'tasks started without next()');
     const out = [];
     for await (const r of it) out.push(r);
     assert.deepEqual(out, [1, 4, 9, 16]);
@@ -159,9 +159,7 @@ export function executorSuite(name, make, child, options = {}) {
   t('shutdown with cancelFutures during map: what started is yielded, then CancelledError', async (ctx) => {
     const ex = use(ctx, make(1));
     const it = ex.map(fns.napThen, [100, 100, 100, 100], [0, 1, 2, 3]);
-    await within(10_000, (async () => {
-      while (ex.stats().running === 0) await sleep(5);
-    })(), 'the first item to start');
+    await until(() => ex.stats().running > 0, 'the first item to start');
     await ex.shutdown({ cancelFutures: true });
     const out = [];
     await assert.rejects(
@@ -240,7 +238,7 @@ export function executorSuite(name, make, child, options = {}) {
   t('shutdown({ cancelFutures: true }) cancels what has not started', async (ctx) => {
     const ex = use(ctx, make(1));
     const fs = Array.from({ length: 6 }, (_, i) => ex.submit(fns.napThen, 50, i));
-    await within(10_000, (async () => { while (!fs[0].running()) await sleep(2); })());
+    await until(() => fs[0].running(), 'the first task to start');
     await ex.shutdown({ cancelFutures: true });
     assert.equal(fs[0].cancelled(), false);
     assert.equal(await fs[0].result(), 0);
@@ -277,7 +275,7 @@ export function executorSuite(name, make, child, options = {}) {
     let s = ex.stats();
     assert.equal(s.queued + s.running, 2);
     assert.equal(s.cancelled, 1);
-    await within(5000, (async () => { while (!first.running()) await sleep(2); })());
+    await until(() => first.running(), 'the first task to start', 5000);
     s = ex.stats();
     // A process pool's task sent ahead to its child is running, as in CPython: stats() agrees with running().
     assert.equal(s.running, [first, second].filter((f) => f.running()).length);

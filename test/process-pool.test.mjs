@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ProcessPoolExecutor, BrokenProcessPoolError } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
 import { workerPoolSuite } from './worker-pool-suite.mjs';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, until } from './helpers.mjs';
 
 const child = {
   importLine: "import { ProcessPoolExecutor } from 'concurrent-futures';",
@@ -104,7 +104,7 @@ t('when the parent is killed, no child is left running', async (ctx) => {
       return false;
     }
   };
-  await within(10_000, (async () => { while (pids.some(alive)) await sleep(100); })(), 'children gone after the parent was killed');
+  await until(() => !pids.some(alive), 'children gone after the parent was killed');
 });
 
 t('a worker that never reports is replaced and its tasks run elsewhere', async () => {

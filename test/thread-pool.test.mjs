@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ThreadPoolExecutor, BrokenThreadPoolError, CancelledError, transfer } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
 import { workerPoolSuite } from './worker-pool-suite.mjs';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, until } from './helpers.mjs';
 
 const child = {
   importLine: "import { ThreadPoolExecutor } from 'concurrent-futures';",
@@ -51,7 +51,7 @@ t('running() is true only once a worker has started the task', async (ctx) => {
   const ex = use(ctx, new ThreadPoolExecutor(1));
   const first = ex.submit(spin, 150);
   const second = ex.submit(spin, 10); // pushed ahead to the same worker
-  await within(5000, (async () => { while (!first.running()) await sleep(2); })());
+  await until(() => first.running(), 'the first task to start', 5000);
   assert.equal(second.running(), false);
   assert.equal(second.state, 'PENDING');
   await first.result();

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, ExecutorShutdownError, wait } from 'concurrent-futures';
 import { tasks } from './fixtures/tasks.mjs';
-import { sleep, within, captureStderr } from './helpers.mjs';
+import { sleep, within, captureStderr, until } from './helpers.mjs';
 
 /** Which worker ran a task: a thread has its own threadId, a child process its own pid. */
 const workerId = async () => `${process.pid}/${(await import('node:worker_threads')).threadId}`;
@@ -22,9 +22,6 @@ const spin = (ms) => {
   while (Date.now() < end);
   return ms;
 };
-
-/** Resolves once `condition()` holds; rejects with `what` after `ms`, so that no test hangs. */
-const until = (condition, what, ms = 10_000) => within(ms, (async () => { while (!condition()) await sleep(2); })(), what);
 
 /**
  * @param {string} name

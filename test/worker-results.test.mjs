@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {
   ThreadPoolExecutor, ProcessPoolExecutor, BrokenExecutorError, FIRST_COMPLETED, wait,
 } from 'concurrent-futures';
-import { within, captureStderr } from './helpers.mjs';
+import { within, captureStderr, until } from './helpers.mjs';
 
 const pools = {
   ThreadPoolExecutor: (opts) => new ThreadPoolExecutor(opts),
@@ -208,10 +208,11 @@ for (const [name, make] of Object.entries(pools)) {
     }
   });
 
-  test(`${name}: a worker that cannot finish starting breaks the pool; every future settles, shutdown resolves`, { timeout: 30_000 }, async () => {
+  test(`${name}: a worker that cannot finish starting breaks the pool; every future settles, shutdown resolves`, { timeout: 30_000 }, async (t) => {
     let ex;
     await captureStderr(async () => {
       ex = make({ maxWorkers: 2, initializer: () => process.exit(5) });
+      t.after(() => within(10_000, ex.shutdown()));
       const futures = Array.from({ length: 4 }, (_, i) => ex.submit(identity, i));
       for (const f of futures) {
         const e = await within(10_000, f.exception());
@@ -249,9 +250,10 @@ test('ProcessPoolExecutor: a result that cannot be sent back fails only its task
   }
 });
 
-test('ProcessPoolExecutor: a child that cannot start (a bad Node flag) breaks the pool instead of hanging', { timeout: 30_000 }, async () => {
+test('ProcessPoolExecutor: a child that cannot start (a bad Node flag) breaks the pool instead of hanging', { timeout: 30_000 }, async (t) => {
   await captureStderr(async () => {
     const ex = new ProcessPoolExecutor({ maxWorkers: 2, execArgv: ['--bogus-flag'] });
+    t.after(() => within(10_000, ex.shutdown()));
     const futures = Array.from({ length: 3 }, (_, i) => ex.submit(identity, i));
     for (const f of futures) {
       const e = await within(10_000, f.exception());
@@ -263,12 +265,13 @@ test('ProcessPoolExecutor: a child that cannot start (a bad Node flag) breaks th
   });
 });
 
-test('ThreadPoolExecutor: a worker whose heap is too small to start breaks the pool instead of respawning', { timeout: 30_000 }, async () => {
+test('ThreadPoolExecutor: a worker whose heap is too small to start breaks the pool instead of respawning', { timeout: 30_000 }, async (t) => {
   // Below 4 MB Node 22 ends the whole process when the worker starts: refused at construction.
   assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxOldGenerationSizeMb: 1 } }), { name: 'RangeError', message: /maxOldGenerationSizeMb must be at least 4, got 1/ });
   assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxYoungGenerationSizeMb: NaN } }), { name: 'RangeError', message: /got number NaN/ });
   await captureStderr(async () => {
     const ex = new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 1 } });
+    t.after(() => within(10_000, ex.shutdown()));
     const e = await within(15_000, ex.submit(identity, 1).exception());
     assert.ok(e instanceof BrokenExecutorError);
     await within(10_000, ex.shutdown());
@@ -280,7 +283,7 @@ test('ProcessPoolExecutor: cancel() leaves at most one task per child uncancella
   try {
     const long = ex.submit(napThen, 300, 'long');
     const rest = Array.from({ length: 20 }, (_, i) => ex.submit(identity, i));
-    await within(5000, (async () => { while (!long.running()) await new Promise((r) => setTimeout(r, 2)); })());
+    await until(() => long.running(), 'the long task to start', 5000);
     const refused = rest.filter((f) => !f.cancel());
     assert.ok(refused.length <= 1, `${refused.length} tasks could not be cancelled`);
     assert.equal(ex.stats().running, [long, ...rest].filter((f) => f.running()).length);
@@ -289,7 +292,7 @@ test('ProcessPoolExecutor: cancel() leaves at most one task per child uncancella
 
     const victim = ex.submit(() => new Promise(() => {}));
     const behind = ex.submit(identity, 'behind');
-    await within(5000, (async () => { while (!victim.running()) await new Promise((r) => setTimeout(r, 2)); })());
+    await until(() => victim.running(), 'the victim to start', 5000);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(victim.cancel({ interrupt: true }), true);
     assert.equal(await within(10_000, behind.result()), 'behind');
