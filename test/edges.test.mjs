@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {
   AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, Future, TimeoutError, asCompleted, wait,
 } from 'concurrent-futures';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, until } from './helpers.mjs';
 
 const LONG = 2 ** 31 + 1000; // past Node's timer limit, which would fire after 1 ms
 
@@ -31,12 +31,16 @@ test('timeouts past 2^31-1 ms wait as long as asked: result, exception, wait, as
 
 test('an idleTimeout past 2^31-1 ms keeps the idle worker', { timeout: 20_000 }, async () => {
   const ex = new ThreadPoolExecutor({ maxWorkers: 1, idleTimeout: LONG });
+  const control = new ThreadPoolExecutor({ maxWorkers: 1, idleTimeout: 1 });
   try {
     await ex.submit((x) => x, 1).result();
-    await sleep(300);
+    // A timer past the limit would fire after 1 ms: by the time a worker that went idle later
+    // with a real 1 ms timeout has ended, the long one would have ended first.
+    await control.submit((x) => x, 1).result();
+    await until(() => control.stats().workers === 0, 'the control pool\'s idle worker to end');
     assert.equal(ex.stats().workers, 1);
   } finally {
-    await ex.shutdown();
+    await Promise.all([ex.shutdown(), control.shutdown()]);
   }
 });
 

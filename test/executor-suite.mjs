@@ -38,7 +38,7 @@ export function executorSuite(name, make, child, options = {}) {
   const t = (title, fn) => test(`${name}: ${title}`, skip[title] ? { skip: skip[title] } : { timeout: 30_000 }, fn);
   // Node 20 has no \`await using\`: each test shuts its executor down when it ends.
   const use = (ctx, ex) => {
-    ctx.after(() => ex.shutdown({ cancelFutures: true }));
+    ctx.after(() => within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
     return ex;
   };
 
