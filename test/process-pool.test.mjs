@@ -1,16 +1,18 @@
 // ProcessPoolExecutor: every executor's suite, the worker pools' suite, then what only
 // child processes do: their own env, Node flags and stdio, death by a signal, children
-// that never start, and no child outliving a killed parent.
+// that never start, no child outliving a killed parent, results that cannot cross a
+// process boundary, and the one task a child holds beyond the one it runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessPoolExecutor, BrokenProcessPoolError } from 'concurrent-futures';
+import { ProcessPoolExecutor, BrokenProcessPoolError, BrokenExecutorError } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
 import { workerPoolSuite } from './worker-pool-suite.mjs';
-import { sleep, within, until } from './helpers.mjs';
+import { cyclicThrow, identity, napThen } from './worker-results-suite.mjs';
+import { sleep, within, until, captureStderr } from './helpers.mjs';
 
 const child = {
   importLine: "import { ProcessPoolExecutor } from 'concurrent-futures';",
@@ -125,3 +127,68 @@ t('a worker that never reports is replaced and its tasks run elsewhere', async (
     rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
+
+t('a result that cannot be sent back fails only its task; cyclic causes do not crash the parent', async () => {
+  const ex = new ProcessPoolExecutor(1);
+  try {
+    const futures = [
+      ex.submit(identity, 1),
+      ex.submit(() => new SharedArrayBuffer(8)),
+      ex.submit(identity, 2),
+      ex.submit(cyclicThrow, 'cycle'),
+      ex.submit(() => ({ f() {} })),
+      ex.submit(identity, 3),
+    ];
+    assert.equal(await within(10_000, futures[0].result()), 1);
+    const sab = await futures[1].exception();
+    assert.ok(sab instanceof TypeError);
+    assert.match(sab.message, /cannot be sent back from the child process.*SharedArrayBuffer/);
+    assert.equal(await futures[2].result(), 2);
+    assert.equal((await futures[3].exception()).message, 'cycle');
+    assert.match((await futures[4].exception()).message, /cannot be sent back/);
+    assert.equal(await futures[5].result(), 3);
+    assert.equal(ex.stats().workers, 1, 'the child survived');
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+
+t('a child that cannot start (a bad Node flag) breaks the pool instead of hanging', async (ctx) => {
+  await captureStderr(async () => {
+    const ex = new ProcessPoolExecutor({ maxWorkers: 2, execArgv: ['--bogus-flag'] });
+    ctx.after(() => within(10_000, ex.shutdown()));
+    const futures = Array.from({ length: 3 }, (_, i) => ex.submit(identity, i));
+    for (const f of futures) {
+      const e = await within(10_000, f.exception());
+      assert.ok(e instanceof BrokenExecutorError);
+      assert.match(e.message, /before it was up/);
+      assert.doesNotMatch(e.message, /initializer failed/);
+    }
+    await within(10_000, ex.shutdown());
+  });
+});
+
+
+t('cancel() leaves at most one task per child uncancellable; interrupting one fails no other', async () => {
+  const ex = new ProcessPoolExecutor(1);
+  try {
+    const long = ex.submit(napThen, 300, 'long');
+    const rest = Array.from({ length: 20 }, (_, i) => ex.submit(identity, i));
+    await until(() => long.running(), 'the long task to start', 5000);
+    const refused = rest.filter((f) => !f.cancel());
+    assert.ok(refused.length <= 1, `${refused.length} tasks could not be cancelled`);
+    assert.equal(ex.stats().running, [long, ...rest].filter((f) => f.running()).length);
+    assert.equal(await within(10_000, long.result()), 'long');
+    for (const f of refused) assert.equal(typeof (await f.result()), 'number');
+
+    const victim = ex.submit(() => new Promise(() => {}));
+    const behind = ex.submit(identity, 'behind');
+    await until(() => victim.running(), 'the victim to start', 5000);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(victim.cancel({ interrupt: true }), true);
+    assert.equal(await within(10_000, behind.result()), 'behind');
+  } finally {
+    await ex.shutdown();
+  }
+});

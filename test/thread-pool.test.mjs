@@ -3,10 +3,11 @@
 // is exact even for tasks sent ahead), transferred buffers and a heap limit per worker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ThreadPoolExecutor, BrokenThreadPoolError, CancelledError, transfer } from 'concurrent-futures';
+import { ThreadPoolExecutor, BrokenExecutorError, BrokenThreadPoolError, CancelledError, transfer } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
 import { workerPoolSuite } from './worker-pool-suite.mjs';
-import { sleep, within, until } from './helpers.mjs';
+import { identity } from './worker-results-suite.mjs';
+import { sleep, within, until, captureStderr } from './helpers.mjs';
 
 const child = {
   importLine: "import { ThreadPoolExecutor } from 'concurrent-futures';",
@@ -103,3 +104,17 @@ t('transfer() moves ArrayBuffers both ways without copying', async (ctx) => {
   assert.equal(typed.length, 0);
   assert.throws(() => transfer({ a: 1 }), /give a transferList/);
 });
+
+t('a worker whose heap is too small to start breaks the pool instead of respawning', async (ctx) => {
+  // Below 4 MB Node 22 ends the whole process when the worker starts: refused at construction.
+  assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxOldGenerationSizeMb: 1 } }), { name: 'RangeError', message: /maxOldGenerationSizeMb must be at least 4, got 1/ });
+  assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxYoungGenerationSizeMb: NaN } }), { name: 'RangeError', message: /got number NaN/ });
+  await captureStderr(async () => {
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 1 } });
+    ctx.after(() => within(10_000, ex.shutdown()));
+    const e = await within(15_000, ex.submit(identity, 1).exception());
+    assert.ok(e instanceof BrokenExecutorError);
+    await within(10_000, ex.shutdown());
+  });
+});
+

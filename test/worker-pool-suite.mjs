@@ -1,8 +1,9 @@
 // What the thread pool and the process pool both promise beyond every executor's
 // contract (executor-suite.mjs): tasks that travel to another worker, by source or by
 // reference, and come back with their errors whole; initializers, recycling, idle
-// workers, workers that die, interrupts and shutdown signals. Each pool's test file
-// runs this suite, then only what is its own.
+// workers, workers that die, interrupts and shutdown signals; then, from
+// worker-results-suite.mjs, how results come back. Each pool's test file runs this
+// suite, then only what is its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, ExecutorShutdownError, wait } from 'concurrent-futures';
 import { tasks } from './fixtures/tasks.mjs';
+import { workerResultsSuite } from './worker-results-suite.mjs';
 import { sleep, within, captureStderr, until } from './helpers.mjs';
 
 /** Which worker ran a task: a thread has its own threadId, a child process its own pid. */
@@ -314,4 +316,6 @@ export function workerPoolSuite(name, make, pool) {
     assert.throws(() => make({ initializer: 5 }), /initializer must be a function/);
     assert.throws(() => make({ initargs: 'x' }), /initargs must be an array/);
   });
+
+  workerResultsSuite(name, make);
 }
