@@ -3,21 +3,35 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { AsyncPoolExecutor, taskSignal, CancelledError, wait } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, until } from './helpers.mjs';
 
 executorSuite('AsyncPoolExecutor', (n) => new AsyncPoolExecutor(n), {
   importLine: "import { AsyncPoolExecutor } from 'concurrent-futures';",
   construct: (n) => `new AsyncPoolExecutor(${n})`,
 });
 
-test('default maxWorkers is Python\'s thread pool default', () => {
-  assert.equal(new AsyncPoolExecutor().maxWorkers, Math.min(32, availableParallelism() + 4));
-  assert.equal(new AsyncPoolExecutor({ maxWorkers: 3 }).maxWorkers, 3);
-  assert.equal(new AsyncPoolExecutor({}).maxWorkers, Math.min(32, availableParallelism() + 4));
+/** Every test gets a timeout and its executors shut down when it ends, passed or not. */
+const t = (title, fn) => test(title, { timeout: 20_000 }, fn);
+const use = (ctx, ex) => {
+  ctx.after(() => within(10_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
+  return ex;
+};
+
+/** A promise the test resolves when it chooses: a task awaiting it holds its slot until then. */
+function gate() {
+  let open;
+  const promise = new Promise((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+t('default maxWorkers is Python\'s thread pool default', (ctx) => {
+  assert.equal(use(ctx, new AsyncPoolExecutor()).maxWorkers, Math.min(32, availableParallelism() + 4));
+  assert.equal(use(ctx, new AsyncPoolExecutor({ maxWorkers: 3 })).maxWorkers, 3);
+  assert.equal(use(ctx, new AsyncPoolExecutor({})).maxWorkers, Math.min(32, availableParallelism() + 4));
 });
 
-test('at most maxWorkers tasks run at once', async () => {
-  const ex = new AsyncPoolExecutor(3);
+t('at most maxWorkers tasks run at once', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(3));
   let now = 0;
   let peak = 0;
   const task = async () => {
@@ -28,81 +42,88 @@ test('at most maxWorkers tasks run at once', async () => {
   };
   await wait(Array.from({ length: 30 }, () => ex.submit(task)));
   assert.equal(peak, 3);
-  await ex.shutdown();
 });
 
-test('closures, sync and async functions all work', async () => {
-  const ex = new AsyncPoolExecutor(2);
+t('closures, sync and async functions all work', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(2));
   const captured = { base: 10 };
   assert.equal(await ex.submit((n) => captured.base + n, 5).result(), 15);
   assert.equal(await ex.submit(async (n) => captured.base * n, 5).result(), 50);
   const thenable = { then: (resolve) => resolve('thenable') };
   assert.equal(await ex.submit(() => thenable).result(), 'thenable');
   await assert.rejects(ex.submit(() => { throw new SyntaxError('sync throw'); }).result(), SyntaxError);
-  await ex.shutdown();
 });
 
-test('a task never starts inside submit()', async () => {
-  const ex = new AsyncPoolExecutor(2);
+t('a task never starts inside submit()', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(2));
   let started = false;
   const f = ex.submit(() => { started = true; });
   assert.equal(started, false);
   assert.equal(f.running(), false);
   assert.equal(f.cancel(), true);
+  // Nothing to wait for: a cancelled task must not start later either.
   await sleep(5);
   assert.equal(started, false);
-  await ex.shutdown();
 });
 
-test('running() is true while the task runs', async () => {
-  const ex = new AsyncPoolExecutor(1);
+t('running() is true while the task runs', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(1));
+  const hold = gate();
+  let started = false;
   let seen;
-  const f = ex.submit(async () => { await sleep(10); });
+  const f = ex.submit(async () => {
+    started = true;
+    await hold.promise;
+  });
   ex.submit(() => { seen = f.done(); });
-  await sleep(1);
+  await until(() => started, 'the task to start');
   assert.equal(f.running(), true);
   assert.equal(f.cancel(), false);
+  hold.open();
   await f.result();
   await ex.shutdown();
   assert.equal(seen, true);
 });
 
-test('taskSignal() is the running task\'s signal, across awaits', async () => {
-  const ex = new AsyncPoolExecutor(2);
+t('taskSignal() is the running task\'s signal, across awaits', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(2));
   const f = ex.submit(async () => {
     const before = taskSignal();
     await sleep(1);
     return before === taskSignal() && !before.aborted;
   });
   assert.equal(await f.result(), true);
-  await ex.shutdown();
 });
 
-test('taskSignal() outside a task throws a clear error', () => {
+t('taskSignal() outside a task throws a clear error', () => {
   assert.throws(() => taskSignal(), /outside a running task/);
 });
 
-test('cancel({ interrupt: true }) aborts a running task\'s signal and cancels its future', async () => {
-  const ex = new AsyncPoolExecutor(1);
+t('cancel({ interrupt: true }) aborts a running task\'s signal and cancels its future', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(1));
+  const hold = gate();
+  let started = false;
   let reason;
   const f = ex.submit(async () => {
+    started = true;
     const signal = taskSignal();
     await new Promise((resolve) => signal.addEventListener('abort', resolve));
     reason = signal.reason;
-    await sleep(30); // still holding the slot after the abort
+    await hold.promise; // still holding the slot after the abort
     return 'late';
   });
   const next = ex.submit(() => 'next');
-  await sleep(5);
+  await until(() => started, 'the task to start');
   assert.equal(f.running(), true);
   assert.equal(f.cancel({ interrupt: true }), true);
   assert.equal(f.cancelled(), true);
   await assert.rejects(f.result(), CancelledError);
-  await sleep(5);
+  await until(() => reason !== undefined, 'the task to see its signal abort');
   assert.ok(reason instanceof CancelledError);
   // The slot is freed only when the task really ends.
   assert.equal(next.running() || next.done(), false);
   assert.equal(ex.stats().idleWorkers, 0);
+  hold.open();
   assert.equal(await within(2000, next.result()), 'next');
   assert.equal(f.cancelled(), true); // the late result was discarded
   await ex.shutdown();
@@ -111,44 +132,49 @@ test('cancel({ interrupt: true }) aborts a running task\'s signal and cancels it
   assert.equal(s.completed, 1);
 });
 
-test('an interrupt before the task asks for its signal still reaches it', async () => {
-  const ex = new AsyncPoolExecutor(1);
+t('an interrupt before the task asks for its signal still reaches it', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(1));
+  const hold = gate();
+  let started = false;
   let aborted;
   const f = ex.submit(async () => {
-    await sleep(20);
+    started = true;
+    await hold.promise;
     aborted = taskSignal().aborted;
   });
-  await sleep(2);
+  await until(() => started, 'the task to start');
   f.cancel({ interrupt: true });
+  hold.open();
   await ex.shutdown();
   assert.equal(aborted, true);
 });
 
-test('shutdown({ wait: false, cancelFutures: true }) aborts running tasks\' signals', async () => {
-  const ex = new AsyncPoolExecutor(2);
+t('shutdown({ wait: false, cancelFutures: true }) aborts running tasks\' signals', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(2));
   const f = ex.submit(async () => {
     const signal = taskSignal();
     await new Promise((resolve) => signal.addEventListener('abort', resolve));
     throw signal.reason;
   });
-  await sleep(2);
+  await until(() => f.running(), 'the task to start');
   await ex.shutdown({ wait: false, cancelFutures: true });
   await assert.rejects(within(2000, f.result()), CancelledError);
 });
 
-test('stats(): workers is maxWorkers and idleWorkers the free slots', async () => {
-  const ex = new AsyncPoolExecutor(4);
-  ex.submit(() => sleep(20));
-  await sleep(1);
+t('stats(): workers is maxWorkers and idleWorkers the free slots', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(4));
+  const hold = gate();
+  const f = ex.submit(() => hold.promise);
+  await until(() => f.running(), 'the task to start');
   const s = ex.stats();
   assert.equal(s.workers, 4);
   assert.equal(s.idleWorkers, 3);
   assert.equal(s.running, 1);
-  await ex.shutdown();
+  hold.open();
 });
 
-test('map with an infinite input and buffersize keeps memory flat', async () => {
-  const ex = new AsyncPoolExecutor(8);
+t('map with an infinite input and buffersize keeps memory flat', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(8));
   function* forever() {
     for (let i = 0; ; i++) yield i;
   }
@@ -162,11 +188,10 @@ test('map with an infinite input and buffersize keeps memory flat', async () => 
     if (n === 200_000) break;
   }
   assert.ok(outstanding <= 17, `outstanding ${outstanding}`);
-  await ex.shutdown();
 });
 
-test('map items queue in order with submits: FIFO across both', async () => {
-  const ex = new AsyncPoolExecutor(1);
+t('map items queue in order with submits: FIFO across both', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(1));
   const started = [];
   const record = async (x) => {
     started.push(x);
@@ -181,15 +206,19 @@ test('map items queue in order with submits: FIFO across both', async () => {
   await wait([before, after]);
   assert.deepEqual(out, [1, 2, 3]);
   assert.deepEqual(started, ['before', 1, 2, 3, 'after']);
-  await ex.shutdown();
 });
 
-test('stats() counts map items as queued, running, completed and cancelled', async () => {
-  const ex = new AsyncPoolExecutor(2);
-  const it = ex.map((ms) => sleep(ms), Array(10).fill(20));
+t('stats() counts map items as queued, running, completed and cancelled', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(2));
+  const hold = gate();
+  const it = ex.map(async (ms) => {
+    await hold.promise;
+    await sleep(ms);
+  }, Array(10).fill(20));
   assert.deepEqual([ex.stats().queued, ex.stats().running], [10, 0]);
-  await sleep(5);
+  await until(() => ex.stats().running === 2, 'two items to start');
   assert.deepEqual([ex.stats().queued, ex.stats().running], [8, 2]);
+  hold.open();
   await it.next();
   await it.return();
   const s = ex.stats();
@@ -201,8 +230,8 @@ test('stats() counts map items as queued, running, completed and cancelled', asy
   assert.ok(end.cancelled >= 6, `cancelled ${end.cancelled}`);
 });
 
-test('an input that throws while map reads it eagerly: the error at the call, nothing left queued', async () => {
-  const ex = new AsyncPoolExecutor(2);
+t('an input that throws while map reads it eagerly: the error at the call, nothing left queued', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(2));
   function* failing() {
     yield 1;
     yield 2;
@@ -215,25 +244,24 @@ test('an input that throws while map reads it eagerly: the error at the call, no
   assert.equal(s.cancelled, 2);
 });
 
-test('taskSignal() works inside map items', async () => {
-  const ex = new AsyncPoolExecutor(2);
+t('taskSignal() works inside map items', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(2));
   const out = [];
   for await (const aborted of ex.map(async (x) => {
     await sleep(1);
     return taskSignal().aborted;
   }, [1, 2, 3])) out.push(aborted);
   assert.deepEqual(out, [false, false, false]);
-  await ex.shutdown();
 });
 
-test('shutdown({ wait: false, cancelFutures: true }) aborts the signals of running map items', async () => {
-  const ex = new AsyncPoolExecutor(2);
+t('shutdown({ wait: false, cancelFutures: true }) aborts the signals of running map items', async (ctx) => {
+  const ex = use(ctx, new AsyncPoolExecutor(2));
   const it = ex.map(async () => {
     const signal = taskSignal();
     await new Promise((resolve) => signal.addEventListener('abort', resolve));
     throw signal.reason;
   }, [1, 2, 3, 4]);
-  await sleep(2);
+  await until(() => ex.stats().running === 2, 'two items to start');
   assert.equal(ex.stats().running, 2);
   await ex.shutdown({ wait: false, cancelFutures: true });
   await assert.rejects(within(2000, it.next()), (e) => e instanceof CancelledError && /shut down/.test(e.message));

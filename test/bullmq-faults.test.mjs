@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { wait } from 'concurrent-futures';
 import { redisSkipReason, startRedis } from './redis-server.mjs';
-import { within, captureStderr } from './helpers.mjs';
+import { within, captureStderr, until } from './helpers.mjs';
 
 const skipReason = redisSkipReason();
 const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
@@ -51,7 +51,7 @@ t('a worker SIGKILLed mid-job: another worker runs its jobs, every future settle
   try {
     await first.ready;
     const futures = Array.from({ length: 12 }, (_, i) => ex.submit(tasks.napThen, 400, i));
-    await within(10_000, (async () => { while (ex.stats().running === 0) await new Promise((r) => setTimeout(r, 10)); })(), 'a job to start');
+    await until(() => ex.stats().running > 0, 'a job to start');
     first.child.kill('SIGKILL');
     await first.exited;
     second = workerProcess(args);
@@ -74,7 +74,7 @@ t('Redis stopped for a few seconds mid-run and restarted empty: nothing hangs, n
   const ex = new BullMQExecutor({ connection: own.url, queueName, reconcileInterval: 1000 });
   try {
     const futures = Array.from({ length: 40 }, (_, i) => ex.submit(tasks.napThen, 50, i));
-    await within(10_000, (async () => { while (ex.stats().completed < 5) await new Promise((r) => setTimeout(r, 10)); })(), 'some jobs to finish');
+    await until(() => ex.stats().completed >= 5, 'some jobs to finish');
     await own.stop();
     // Submitted while Redis is away: held and added once it is back.
     const during = Array.from({ length: 5 }, (_, i) => ex.submit(tasks.square, i));
@@ -175,7 +175,7 @@ t('the worker command: bad usage is one clear line and exit code 2; SIGTERM and 
       const w = workerProcess(['--redis', redis.url, '--queue', queueName, TASKS]);
       await w.ready;
       const f = ex.submit(tasks.napThen, 600, signal);
-      await within(10_000, (async () => { while (!f.running()) await new Promise((r) => setTimeout(r, 5)); })());
+      await until(() => f.running(), 'the task to start');
       w.child.kill(signal);
       // The running job finishes before the worker exits.
       assert.equal(await within(10_000, f.result()), signal);

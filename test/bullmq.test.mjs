@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { CancelledError, wait } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
 import { redisSkipReason, startRedis } from './redis-server.mjs';
-import { within } from './helpers.mjs';
+import { within, until } from './helpers.mjs';
 
 const skipReason = redisSkipReason();
 const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
@@ -26,7 +26,7 @@ if (!skipReason) {
     redis = await startRedis();
   });
   after(() => {
-    if (process.env.DEBUG_HANDLES) setTimeout(() => console.log('HANDLES', process._getActiveHandles().map((h) => `${h.constructor.name} ${h.remotePort ?? ''}`)), 3000).unref();
+    if (process.env.DEBUG_HANDLES) setTimeout(() => console.log('HANDLES', process.getActiveResourcesInfo()), 3000).unref();
     return redis?.stop();
   });
 }
@@ -194,7 +194,7 @@ t('cancel() never turns a completed future into a cancelled one', async () => {
     assert.equal(await f.result(), 81);
     // A running one is not cancelled either (without interrupt).
     const slow = ex.submit(tasks.napThen, 400, 'slow');
-    await within(10_000, (async () => { while (!slow.running()) await new Promise((r) => setTimeout(r, 5)); })());
+    await until(() => slow.running(), 'the slow task to start');
     assert.equal(slow.cancel(), false);
     assert.equal(await slow.result(), 'slow');
     assert.equal(ex.stats().cancelled, 0);
@@ -209,7 +209,7 @@ t('cancel() removes a job that has not started from Redis', async () => {
   try {
     const blocker = ex.submit(tasks.napThen, 300, 'b');
     const queued = ex.submit(tasks.square, 4);
-    await within(10_000, (async () => { while (!blocker.running()) await new Promise((r) => setTimeout(r, 5)); })());
+    await until(() => blocker.running(), 'the blocker to start');
     assert.equal(queued.cancel(), true);
     const queue = new Queue(ex.queueName, { connection: { host: '127.0.0.1', port: redis.port } });
     try {
@@ -346,7 +346,7 @@ t('the executor\'s connections killed mid-run: it reconnects, reconciles, and ev
   const admin = new Redis(redis.url);
   try {
     const futures = Array.from({ length: 30 }, (_, i) => ex.submit(tasks.napThen, 100, i));
-    await within(10_000, (async () => { while (ex.stats().running === 0) await new Promise((r) => setTimeout(r, 5)); })());
+    await until(() => ex.stats().running > 0, 'a job to start');
     // Every client but this one, the worker's included; ioredis reconnects them.
     await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     const values = await within(30_000, Promise.all(futures.map((f) => f.result())), 'every future to settle');

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import {
   AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, Future, TimeoutError, asCompleted, wait,
 } from 'concurrent-futures';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, until } from './helpers.mjs';
 
 const LONG = 2 ** 31 + 1000; // past Node's timer limit, which would fire after 1 ms
 
-test('timeouts past 2^31-1 ms wait as long as asked: result, exception, wait, asCompleted, map', { timeout: 10_000 }, async () => {
+test('timeouts past 2^31-1 ms wait as long as asked: result, exception, wait, asCompleted, map', { timeout: 10_000 }, async (t) => {
   const f = new Future();
   let settled = false;
   const r = f.result(LONG).then(() => (settled = true), () => (settled = true));
@@ -18,6 +18,7 @@ test('timeouts past 2^31-1 ms wait as long as asked: result, exception, wait, as
   const it = asCompleted([f], { timeout: LONG });
   const n = it.next().then(() => (settled = true), () => (settled = true));
   const io = new AsyncPoolExecutor(1);
+  t.after(() => io.shutdown());
   const m = io.map(() => sleep(400).then(() => 'mapped'), [1], { timeout: LONG });
   const mn = m.next().then((r) => ((settled = true), r));
   await sleep(200);
@@ -30,12 +31,16 @@ test('timeouts past 2^31-1 ms wait as long as asked: result, exception, wait, as
 
 test('an idleTimeout past 2^31-1 ms keeps the idle worker', { timeout: 20_000 }, async () => {
   const ex = new ThreadPoolExecutor({ maxWorkers: 1, idleTimeout: LONG });
+  const control = new ThreadPoolExecutor({ maxWorkers: 1, idleTimeout: 1 });
   try {
     await ex.submit((x) => x, 1).result();
-    await sleep(300);
+    // A timer past the limit would fire after 1 ms: by the time a worker that went idle later
+    // with a real 1 ms timeout has ended, the long one would have ended first.
+    await control.submit((x) => x, 1).result();
+    await until(() => control.stats().workers === 0, 'the control pool\'s idle worker to end');
     assert.equal(ex.stats().workers, 1);
   } finally {
-    await ex.shutdown();
+    await Promise.all([ex.shutdown(), control.shutdown()]);
   }
 });
 
@@ -106,26 +111,32 @@ test('shutdown() awaited inside one of its own tasks rejects at once; shutdown({
   await within(5000, ex.shutdown());
 });
 
-test('TimeoutError says what timed out after how long, with the waiting caller in its stack', async () => {
+test('TimeoutError says what timed out after how long, with the waiting caller in its stack', { timeout: 10_000 }, async () => {
   const error = await new Future().result(30).catch((e) => e);
   assert.ok(error instanceof TimeoutError);
   assert.equal(error.message, 'result() timed out after 30 ms');
   assert.match(error.stack, /edges\.test\.mjs/);
   assert.equal((await new Future().exception(0).catch((e) => e)).message, 'exception() timed out after 0 ms');
   const io = new AsyncPoolExecutor(1);
-  const mapped = io.map(() => sleep(200), [1], { timeout: 20 });
-  assert.match((await mapped.next().catch((e) => e)).message, /map\(\) timed out.*within 20 ms/);
-  await io.shutdown();
+  try {
+    const mapped = io.map(() => sleep(200), [1], { timeout: 20 });
+    assert.match((await mapped.next().catch((e) => e)).message, /map\(\) timed out.*within 20 ms/);
+  } finally {
+    await io.shutdown();
+  }
 });
 
-test('bad values get messages that name them', async () => {
+test('bad values get messages that name them', { timeout: 10_000 }, async () => {
   await assert.rejects(new Future().result(NaN), { name: 'TypeError', message: 'timeout must be a number of milliseconds or undefined, got number NaN' });
   assert.throws(() => new AsyncPoolExecutor(Infinity), { name: 'RangeError', message: 'maxWorkers must be greater than 0 and a whole number, got number Infinity' });
   assert.throws(() => new ThreadPoolExecutor(1.5), { name: 'RangeError', message: 'maxWorkers must be greater than 0 and a whole number, got number 1.5' });
   assert.throws(() => new ProcessPoolExecutor(0), { name: 'RangeError', message: 'maxWorkers must be greater than 0' });
   const ex = new AsyncPoolExecutor(1);
-  await assert.rejects(ex.shutdown(null), { name: 'TypeError', message: 'shutdown(): options must be an object or undefined, got null' });
-  await ex.shutdown();
+  try {
+    await assert.rejects(ex.shutdown(null), { name: 'TypeError', message: 'shutdown(): options must be an object or undefined, got null' });
+  } finally {
+    await ex.shutdown();
+  }
 });
 
 test('the closure hint appears once, in the message and in the stack', { timeout: 20_000 }, async () => {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import {
   wait, asCompleted, CancelledError, TimeoutError, ExecutorShutdownError, FIRST_COMPLETED,
 } from 'concurrent-futures';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, until } from './helpers.mjs';
 
 export const square = (n) => n * n;
 export const pair = (a, b) => [a, b];
@@ -38,7 +38,7 @@ export function executorSuite(name, make, child, options = {}) {
   const t = (title, fn) => test(`${name}: ${title}`, skip[title] ? { skip: skip[title] } : { timeout: 30_000 }, fn);
   // Node 20 has no \`await using\`: each test shuts its executor down when it ends.
   const use = (ctx, ex) => {
-    ctx.after(() => ex.shutdown({ cancelFutures: true }));
+    ctx.after(() => within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
     return ex;
   };
 
@@ -88,7 +88,7 @@ export function executorSuite(name, make, child, options = {}) {
   t('map submits at the call, before the first next()', async (ctx) => {
     const ex = use(ctx, make(2));
     const it = ex.map(fns.square, [1, 2, 3, 4]);
-    await within(10_000, (async () => { while (ex.stats().completed < 4) await sleep(5); })(), 'tasks started without next()');
+    await until(() => ex.stats().completed >= 4, 'tasks started without next()');
     const out = [];
     for await (const r of it) out.push(r);
     assert.deepEqual(out, [1, 4, 9, 16]);
@@ -159,9 +159,7 @@ export function executorSuite(name, make, child, options = {}) {
   t('shutdown with cancelFutures during map: what started is yielded, then CancelledError', async (ctx) => {
     const ex = use(ctx, make(1));
     const it = ex.map(fns.napThen, [100, 100, 100, 100], [0, 1, 2, 3]);
-    await within(10_000, (async () => {
-      while (ex.stats().running === 0) await sleep(5);
-    })(), 'the first item to start');
+    await until(() => ex.stats().running > 0, 'the first item to start');
     await ex.shutdown({ cancelFutures: true });
     const out = [];
     await assert.rejects(
@@ -221,15 +219,15 @@ export function executorSuite(name, make, child, options = {}) {
     assert.deepEqual(got, items.slice(0, 10));
   });
 
-  t('submit after shutdown throws ExecutorShutdownError', async () => {
-    const ex = make(1);
+  t('submit after shutdown throws ExecutorShutdownError', async (ctx) => {
+    const ex = use(ctx, make(1));
     await ex.shutdown();
     assert.throws(() => ex.submit(fns.square, 2), (e) => e instanceof ExecutorShutdownError && e.message === 'cannot schedule new futures after shutdown');
     assert.throws(() => ex.map(fns.square, [1]), ExecutorShutdownError);
   });
 
-  t('shutdown is idempotent and waits for every task', async () => {
-    const ex = make(2);
+  t('shutdown is idempotent and waits for every task', async (ctx) => {
+    const ex = use(ctx, make(2));
     const fs = [1, 2, 3, 4, 5].map((i) => ex.submit(fns.napThen, 20, i));
     await ex.shutdown();
     await ex.shutdown();
@@ -237,10 +235,10 @@ export function executorSuite(name, make, child, options = {}) {
     assert.ok(fs.every((f) => f.done() && !f.cancelled()));
   });
 
-  t('shutdown({ cancelFutures: true }) cancels what has not started', async () => {
-    const ex = make(1);
+  t('shutdown({ cancelFutures: true }) cancels what has not started', async (ctx) => {
+    const ex = use(ctx, make(1));
     const fs = Array.from({ length: 6 }, (_, i) => ex.submit(fns.napThen, 50, i));
-    await within(10_000, (async () => { while (!fs[0].running()) await sleep(2); })());
+    await until(() => fs[0].running(), 'the first task to start');
     await ex.shutdown({ cancelFutures: true });
     assert.equal(fs[0].cancelled(), false);
     assert.equal(await fs[0].result(), 0);
@@ -248,8 +246,8 @@ export function executorSuite(name, make, child, options = {}) {
     assert.ok(ex.stats().cancelled >= 4);
   });
 
-  t('shutdown({ wait: false, cancelFutures: true }) leaves no future pending forever (seed pattern 6)', async () => {
-    const ex = make(2);
+  t('shutdown({ wait: false, cancelFutures: true }) leaves no future pending forever (seed pattern 6)', async (ctx) => {
+    const ex = use(ctx, make(2));
     const fs = Array.from({ length: 10 }, (_, i) => ex.submit(fns.napThen, 30 + i * 5, i));
     const { done } = await within(5000, wait(fs, { returnWhen: FIRST_COMPLETED }));
     assert.ok(done.size >= 1);
@@ -259,8 +257,8 @@ export function executorSuite(name, make, child, options = {}) {
     await ex.shutdown();
   });
 
-  t('Symbol.asyncDispose (await using) shuts down and waits', async () => {
-    const ex = make(1);
+  t('Symbol.asyncDispose (await using) shuts down and waits', async (ctx) => {
+    const ex = use(ctx, make(1));
     const f = ex.submit(fns.napThen, 30, 'x');
     await ex[Symbol.asyncDispose]();
     assert.equal(f.done(), true);
@@ -268,8 +266,8 @@ export function executorSuite(name, make, child, options = {}) {
     assert.equal(await f.result(0), 'x');
   });
 
-  t('stats() counts queued, running, completed, failed and cancelled', async () => {
-    const ex = make(1);
+  t('stats() counts queued, running, completed, failed and cancelled', async (ctx) => {
+    const ex = use(ctx, make(1));
     const first = ex.submit(fns.napThen, 100, 1);
     const second = ex.submit(fns.failIf, 1, 1);
     const third = ex.submit(fns.square, 3);
@@ -277,7 +275,7 @@ export function executorSuite(name, make, child, options = {}) {
     let s = ex.stats();
     assert.equal(s.queued + s.running, 2);
     assert.equal(s.cancelled, 1);
-    await within(5000, (async () => { while (!first.running()) await sleep(2); })());
+    await until(() => first.running(), 'the first task to start', 5000);
     s = ex.stats();
     // A process pool's task sent ahead to its child is running, as in CPython: stats() agrees with running().
     assert.equal(s.running, [first, second].filter((f) => f.running()).length);
@@ -321,8 +319,8 @@ export function executorSuite(name, make, child, options = {}) {
     assert.throws(() => make(1.5), RangeError);
   });
 
-  t('submit refuses what is not a function', () => {
-    const ex = make(1);
+  t('submit refuses what is not a function', (ctx) => {
+    const ex = use(ctx, make(1));
     assert.throws(() => ex.submit(42), TypeError);
     assert.throws(() => ex.submit(null), TypeError);
     return ex.shutdown();

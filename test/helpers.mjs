@@ -63,3 +63,15 @@ export function within(ms, promise, what = 'operation') {
     }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Resolves once `condition()` holds; rejects naming `what` when `ms` pass first. Tests wait
+ * for a state this way rather than sleeping a fixed time, and stop polling when they give up.
+ */
+export async function until(condition, what = 'the condition', ms = 10_000) {
+  const end = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error(`${what} did not happen within ${ms} ms`);
+    await sleep(2);
+  }
+}

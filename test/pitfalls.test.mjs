@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AsyncPoolExecutor, ProcessPoolExecutor, ThreadPoolExecutor } from 'concurrent-futures';
 import { tasks } from './fixtures/tasks.mjs';
-import { within } from './helpers.mjs';
+import { within, until } from './helpers.mjs';
 
-test('a defineTasks module that is the entry module: submit fails at once, saying so, and the program runs once', () => {
+test('a defineTasks module that is the entry module: submit fails at once, saying so, and the program runs once', { timeout: 90_000 }, () => {
   const script = fileURLToPath(new URL('./fixtures/entry-defines-tasks.mjs', import.meta.url));
   const out = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(out.status, 0, out.stderr);
@@ -79,7 +79,7 @@ test('process pools: a task sent to a child counts as running, so cancel() is fa
   const ex = new ProcessPoolExecutor(1);
   try {
     const running = ex.submit(tasks.slowDouble, 1, 60_000);
-    await within(30_000, (async () => { while (!running.running()) await new Promise((r) => setTimeout(r, 20)); })());
+    await until(() => running.running(), 'the task to start', 30_000);
     assert.equal(running.cancel(), false);
     assert.equal(running.cancel({ interrupt: true }), true);
     assert.equal(running.cancelled(), true);

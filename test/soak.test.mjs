@@ -29,8 +29,10 @@ for (const [name, make] of [
   ['ThreadPoolExecutor', () => new ThreadPoolExecutor(2)],
   ['ProcessPoolExecutor', () => new ProcessPoolExecutor(2)],
 ]) {
-  test(`${name}: soak with faults for ${SECONDS}s`, { timeout: (SECONDS + 60) * 1000 }, async () => {
+  test(`${name}: soak with faults for ${SECONDS}s`, { timeout: (SECONDS + 60) * 1000 }, async (t) => {
     const ex = make();
+    // Also when an assertion fails: every worker is stopped before the test ends.
+    t.after(() => within(30_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
     const futures = [];
     // Worker deaths are rarer than the rest: each one costs a worker start.
     const kinds = fc.sample(

@@ -8,6 +8,7 @@ import {
   pendingFuture, runningFuture, cancelledFuture, cancelledAndNotifiedFuture,
   exceptionFuture, successfulFuture, sleep, within,
 } from './helpers.mjs';
+import { collected } from './gc.mjs';
 
 const later = (ms, fn) => setTimeout(fn, ms);
 
@@ -129,12 +130,20 @@ test('wait rejects bad arguments with a clear error', async () => {
   await assert.rejects(wait([new Future()], { timeout: 'soon' }), TypeError);
 });
 
-test('wait leaves no waiter behind on futures it no longer watches', async () => {
-  const f = new Future();
-  const g = new Future();
-  later(5, () => f.setResult(1));
-  await wait([f, g], { returnWhen: FIRST_COMPLETED });
-  assert.equal(g._waiters, null);
+test('wait leaves nothing behind on futures it no longer watches', { timeout: 10_000 }, async () => {
+  const g = new Future(); // pending for the whole test: whatever it holds on to stays alive
+  const [early, timedOut] = await (async () => {
+    const f = new Future();
+    later(5, () => f.setResult(1));
+    const first = await wait([f, g], { returnWhen: FIRST_COMPLETED });
+    assert.deepEqual(first.notDone, new Set([g]));
+    const late = await wait([g], { timeout: 5 });
+    assert.deepEqual(late.notDone, new Set([g]));
+    return [new WeakRef(first), new WeakRef(late)];
+  })();
+  assert.equal(await collected(early), true, 'what wait() returned is still held after FIRST_COMPLETED');
+  assert.equal(await collected(timedOut), true, 'what wait() returned is still held after its timeout');
+  assert.equal(g.done(), false);
 });
 
 test('asCompleted yields done futures first, then the rest as they complete', async () => {
@@ -158,19 +167,24 @@ test('asCompleted yields each distinct future once', async () => {
   assert.deepEqual(seen, [f, g]);
 });
 
-test('asCompleted throws TimeoutError("N (of M) futures unfinished")', async () => {
+test('asCompleted throws TimeoutError("N (of M) futures unfinished") and leaves nothing behind', { timeout: 10_000 }, async () => {
   const ok = successfulFuture();
   const a = new Future();
   const b = new Future();
   const seen = [];
-  await assert.rejects(
-    (async () => {
-      for await (const f of asCompleted([ok, a, b], { timeout: 50 })) seen.push(f);
-    })(),
-    (e) => e instanceof TimeoutError && e.message === '2 (of 3) futures unfinished',
-  );
+  const iterator = await (async () => {
+    const it = asCompleted([ok, a, b], { timeout: 50 });
+    await assert.rejects(
+      (async () => {
+        for await (const f of it) seen.push(f);
+      })(),
+      (e) => e instanceof TimeoutError && e.message === '2 (of 3) futures unfinished',
+    );
+    return new WeakRef(it);
+  })();
   assert.deepEqual(seen, [ok]);
-  assert.equal(a._waiters, null);
+  assert.equal(await collected(iterator), true, 'the pending futures still hold the timed-out iterator');
+  assert.equal(a.done() || b.done(), false);
 });
 
 test('asCompleted timeout counts from the call', async () => {
@@ -195,23 +209,31 @@ test('a cancelled future is yielded by asCompleted at once', async () => {
   assert.deepEqual(seen, [f]);
 });
 
-test('breaking out of asCompleted removes its waiters', async () => {
+test('breaking out of asCompleted leaves nothing behind on the futures it watched', { timeout: 10_000 }, async () => {
   const ok = successfulFuture();
   const pending = new Future();
-  for await (const f of asCompleted([ok, pending])) {
-    assert.equal(f, ok);
-    break;
-  }
-  assert.equal(pending._waiters, null);
+  const iterator = await (async () => {
+    const it = asCompleted([ok, pending]);
+    for await (const f of it) {
+      assert.equal(f, ok);
+      break;
+    }
+    return new WeakRef(it);
+  })();
+  assert.equal(await collected(iterator), true, 'the pending future still holds the iterator left early');
+  assert.equal(pending.done(), false);
 });
 
-test('asCompleted over executor futures returns each result once (seed pattern 2)', async () => {
+test('asCompleted over executor futures returns each result once (seed pattern 2)', { timeout: 10_000 }, async () => {
   const executor = new AsyncPoolExecutor(10);
-  const fs = Array.from({ length: 10 }, (_, i) => executor.submit(async (n) => { await sleep(Math.random() * 20); return n; }, i));
-  const results = [];
-  for await (const f of asCompleted(fs)) results.push(await f.result());
-  assert.deepEqual(results.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  await executor.shutdown();
+  try {
+    const fs = Array.from({ length: 10 }, (_, i) => executor.submit(async (n) => { await sleep(Math.random() * 20); return n; }, i));
+    const results = [];
+    for await (const f of asCompleted(fs)) results.push(await f.result());
+    assert.deepEqual(results.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  } finally {
+    await executor.shutdown();
+  }
 });
 
 test('asCompleted refuses what is not an iterable of futures', () => {

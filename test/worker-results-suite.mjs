@@ -1,27 +1,21 @@
-// What both worker pools promise about results: on time, on their own future, and kept
-// when a later task on the same worker crashes. Each case mixes task kinds on few workers.
+// The worker pools' suite, second part: what both pools promise about results. They come
+// on time, land on their own future, and are kept when a later task on the same worker
+// crashes; each case mixes task kinds on few workers. Run by workerPoolSuite().
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ThreadPoolExecutor, ProcessPoolExecutor, BrokenExecutorError, FIRST_COMPLETED, wait,
-} from 'concurrent-futures';
+import { BrokenExecutorError, FIRST_COMPLETED, wait } from 'concurrent-futures';
 import { within, captureStderr } from './helpers.mjs';
-
-const pools = {
-  ThreadPoolExecutor: (opts) => new ThreadPoolExecutor(opts),
-  ProcessPoolExecutor: (opts) => new ProcessPoolExecutor(opts),
-};
 
 const spin = (ms) => {
   const end = Date.now() + ms;
   while (Date.now() < end);
   return ms;
 };
-const napThen = async (ms, value) => {
+export const napThen = async (ms, value) => {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return value;
 };
-const cyclicThrow = (message) => {
+export const cyclicThrow = (message) => {
   const e = new Error(message);
   e.cause = e;
   e.code = 'E_CYCLE';
@@ -33,7 +27,7 @@ const cyclicReturn = (message) => {
   e.cause.inner = e;
   return e;
 };
-const identity = (x) => x;
+export const identity = (x) => x;
 
 /** When a future settled, in ms from `t0`. */
 async function settledAt(future, t0) {
@@ -41,7 +35,11 @@ async function settledAt(future, t0) {
   return performance.now() - t0;
 }
 
-for (const [name, make] of Object.entries(pools)) {
+/**
+ * @param {string} name
+ * @param {(options?: number | object) => import('concurrent-futures').Executor} make
+ */
+export function workerResultsSuite(name, make) {
   test(`${name}: a result does not wait for a task that never settles after it`, { timeout: 30_000 }, async () => {
     const ex = make(1);
     try {
@@ -208,10 +206,11 @@ for (const [name, make] of Object.entries(pools)) {
     }
   });
 
-  test(`${name}: a worker that cannot finish starting breaks the pool; every future settles, shutdown resolves`, { timeout: 30_000 }, async () => {
+  test(`${name}: a worker that cannot finish starting breaks the pool; every future settles, shutdown resolves`, { timeout: 30_000 }, async (t) => {
     let ex;
     await captureStderr(async () => {
       ex = make({ maxWorkers: 2, initializer: () => process.exit(5) });
+      t.after(() => within(10_000, ex.shutdown()));
       const futures = Array.from({ length: 4 }, (_, i) => ex.submit(identity, i));
       for (const f of futures) {
         const e = await within(10_000, f.exception());
@@ -223,77 +222,3 @@ for (const [name, make] of Object.entries(pools)) {
     });
   });
 }
-
-test('ProcessPoolExecutor: a result that cannot be sent back fails only its task; cyclic causes do not crash the parent', { timeout: 30_000 }, async () => {
-  const ex = new ProcessPoolExecutor(1);
-  try {
-    const futures = [
-      ex.submit(identity, 1),
-      ex.submit(() => new SharedArrayBuffer(8)),
-      ex.submit(identity, 2),
-      ex.submit(cyclicThrow, 'cycle'),
-      ex.submit(() => ({ f() {} })),
-      ex.submit(identity, 3),
-    ];
-    assert.equal(await within(10_000, futures[0].result()), 1);
-    const sab = await futures[1].exception();
-    assert.ok(sab instanceof TypeError);
-    assert.match(sab.message, /cannot be sent back from the child process.*SharedArrayBuffer/);
-    assert.equal(await futures[2].result(), 2);
-    assert.equal((await futures[3].exception()).message, 'cycle');
-    assert.match((await futures[4].exception()).message, /cannot be sent back/);
-    assert.equal(await futures[5].result(), 3);
-    assert.equal(ex.stats().workers, 1, 'the child survived');
-  } finally {
-    await ex.shutdown();
-  }
-});
-
-test('ProcessPoolExecutor: a child that cannot start (a bad Node flag) breaks the pool instead of hanging', { timeout: 30_000 }, async () => {
-  await captureStderr(async () => {
-    const ex = new ProcessPoolExecutor({ maxWorkers: 2, execArgv: ['--bogus-flag'] });
-    const futures = Array.from({ length: 3 }, (_, i) => ex.submit(identity, i));
-    for (const f of futures) {
-      const e = await within(10_000, f.exception());
-      assert.ok(e instanceof BrokenExecutorError);
-      assert.match(e.message, /before it was up/);
-      assert.doesNotMatch(e.message, /initializer failed/);
-    }
-    await within(10_000, ex.shutdown());
-  });
-});
-
-test('ThreadPoolExecutor: a worker whose heap is too small to start breaks the pool instead of respawning', { timeout: 30_000 }, async () => {
-  // Below 4 MB Node 22 ends the whole process when the worker starts: refused at construction.
-  assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxOldGenerationSizeMb: 1 } }), { name: 'RangeError', message: /maxOldGenerationSizeMb must be at least 4, got 1/ });
-  assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxYoungGenerationSizeMb: NaN } }), { name: 'RangeError', message: /got number NaN/ });
-  await captureStderr(async () => {
-    const ex = new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 1 } });
-    const e = await within(15_000, ex.submit(identity, 1).exception());
-    assert.ok(e instanceof BrokenExecutorError);
-    await within(10_000, ex.shutdown());
-  });
-});
-
-test('ProcessPoolExecutor: cancel() leaves at most one task per child uncancellable; interrupting one fails no other', { timeout: 30_000 }, async () => {
-  const ex = new ProcessPoolExecutor(1);
-  try {
-    const long = ex.submit(napThen, 300, 'long');
-    const rest = Array.from({ length: 20 }, (_, i) => ex.submit(identity, i));
-    await within(5000, (async () => { while (!long.running()) await new Promise((r) => setTimeout(r, 2)); })());
-    const refused = rest.filter((f) => !f.cancel());
-    assert.ok(refused.length <= 1, `${refused.length} tasks could not be cancelled`);
-    assert.equal(ex.stats().running, [long, ...rest].filter((f) => f.running()).length);
-    assert.equal(await within(10_000, long.result()), 'long');
-    for (const f of refused) assert.equal(typeof (await f.result()), 'number');
-
-    const victim = ex.submit(() => new Promise(() => {}));
-    const behind = ex.submit(identity, 'behind');
-    await within(5000, (async () => { while (!victim.running()) await new Promise((r) => setTimeout(r, 2)); })());
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(victim.cancel({ interrupt: true }), true);
-    assert.equal(await within(10_000, behind.result()), 'behind');
-  } finally {
-    await ex.shutdown();
-  }
-});
