@@ -204,7 +204,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, MapConsumer {
         if (source.outstanding() > 0) this.wake();
       }
     } catch (error) {
-      // Async input reaches the source item by item, or a chunk at a time (a chunk cut short is dropped).
+      // Async input leaves nothing unsubmitted but a chunk cut short, which is dropped, as in fillSync().
       this.failInput(error);
     } finally {
       this.pumping = false;

@@ -9,7 +9,7 @@
  * @internal
  */
 export interface MapSource {
-  /** Where the iterator appends the next item's arguments; a source may replace it after `added()`. */
+  /** Where the iterator appends the next item's arguments; a source may replace it after `added()` or `flush()`. */
   readonly args: unknown[];
   /** The item just appended to `args` is complete. */
   added(): void;
