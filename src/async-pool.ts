@@ -3,7 +3,8 @@ import { CancelledError } from './errors.js';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
 import { Deque } from './deque.js';
-import { MapBatch } from './map-batch.js';
+import { MapBatch } from './map/batch.js';
+import type { BatchQueue } from './map/target.js';
 import { abortTask, currentTask, runAsTask, type TaskContext } from './task-signal.js';
 import { KeepAlive } from './keep-alive.js';
 import { checkFunction, checkMaxWorkers } from './checks.js';
@@ -86,6 +87,9 @@ export class AsyncPoolExecutor extends Executor {
     this.enqueue(task, 1);
     return task;
   }
+
+  /** @internal `map` queues its items here in batches, with no future per item. */
+  readonly mapBatches: BatchQueue = this;
 
   /** @internal */
   enqueueMap(batch: MapBatch): void {

@@ -1,8 +1,9 @@
 import { checkFunction, checkOptions } from './checks.js';
 import { ExecutorShutdownError } from './errors.js';
 import type { Future } from './future.js';
-import { MapIterator, type Chunk, type ChunkOutcome } from './map.js';
-import { splitMapArgs, type IterablesOf, type MapOptions } from './map-input.js';
+import { MapIterator } from './map.js';
+import { splitMapArgs, type IterablesOf, type MapOptions } from './map/input.js';
+import type { Chunk, ChunkOutcome } from './pool/chunk.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {

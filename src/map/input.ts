@@ -1,5 +1,5 @@
 // What `map` reads: its arguments, and its input iterables zip-style.
-import { describe } from './checks.js';
+import { describe } from '../checks.js';
 
 /** The options of `Executor.map`, given as its last argument. */
 export interface MapOptions {
