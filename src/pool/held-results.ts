@@ -230,7 +230,8 @@ export class HeldResults {
   }
 
   private read(count: number): ResultMessage {
-    const message: ResultMessage = [Atomics.load(this.word, FIRST_SEQ), 0];
+    // Their run time is unknown here (-1): the pool's estimate of a task's length leaves them out.
+    const message: ResultMessage = [Atomics.load(this.word, FIRST_SEQ), -1];
     this.offset = HEADER_BYTES;
     for (let i = 0; i < count; i++) {
       message.push(this.view.getUint8(this.offset++));

@@ -44,7 +44,7 @@ export type ToWorker = BatchMessage | AbortMessage;
 
 /**
  * Results of the tasks of seq `s`, `s + 1`, ...: `[s, ms, status, value, status, value, ...]`,
- * `ms` being the time spent running them.
+ * `ms` being the time spent running them (-1: unknown, for results taken from shared memory).
  */
 export type ResultMessage = unknown[];
 

@@ -358,7 +358,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private takeResults(w: PoolWorker, message: ResultMessage): void {
     const r = message;
     const n = (r.length - RESULTS) >> 1;
-    if (n > 0) {
+    if (n > 0 && (r[1] as number) >= 0) {
       const perTask = (r[1] as number) / n;
       this.avgTaskMs = this.avgTaskMs < 0 ? perTask : this.avgTaskMs * 0.7 + perTask * 0.3;
     }
