@@ -247,6 +247,36 @@ for (const threads of [undefined, 0]) {
   });
 }
 
+t('a task whose calls prove quick runs on the worker\'s event loop; one slow call sends it back to threads', async () => {
+  const ex = executorWithWorker(1);
+  try {
+    const quick = () => ex.submit(tasks.placed, 0).result();
+    assert.equal(await quick(), 'thread', 'a task starts on threads');
+    let sentBack = false;
+    // On a loaded machine a quick call may be slowed and sent back by chance: a few rounds.
+    for (let calls = 0; calls < 400 && !sentBack; calls++) {
+      if ((await quick()) !== 'main') continue;
+      // Quick so far: a slow call is not foreseen and runs where its task runs now, but it is the last there.
+      if ((await ex.submit(tasks.placed, 30).result()) !== 'main') continue;
+      assert.equal(await quick(), 'thread', 'the call after a slow one runs on threads');
+      sentBack = true;
+    }
+    assert.ok(sentBack, 'the quick task never ran on the event loop');
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('quickTasksInline: false keeps every call on threads', async () => {
+  const ex = executorWithWorker(1, { quickTasksInline: false });
+  try {
+    for (let i = 0; i < 40; i++) assert.equal(await ex.submit(tasks.placed, 0).result(), 'thread', `call ${i}`);
+    await assert.rejects(runWorker({ connection: redis.url, queueName: newQueue(), modules: [TASKS], quickTasksInline: 'no' }), /quickTasksInline must be a boolean/);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
 t('two executors on one queue never see each other\'s results; shutdown touches only its own jobs', async () => {
   const queueName = newQueue();
   const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 4 });
