@@ -13,7 +13,7 @@ import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
 import type { Chunk, ChunkOutcome } from '../map.js';
-import { checkConnection, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
+import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
@@ -414,7 +414,7 @@ export class BullMQExecutor extends Executor {
         // closing a connection that Redis already dropped
       }
       this.reader.close();
-      this.commands.disconnect();
+      closeClient(this.commands);
       this.terminated();
     })();
   }

@@ -14,7 +14,7 @@ import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq
 import type { Redis } from 'ioredis';
 import type { Future } from '../future.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
-import { checkConnection, ownClient, untilReady, type RedisConnection } from './connection.js';
+import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
 import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
 import { runInline } from './inline.js';
@@ -211,8 +211,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       closing ??= (async () => {
         await worker.close();
         await pool?.shutdown();
-        subscriber.disconnect();
-        ownConnection.disconnect();
+        closeClient(subscriber);
+        closeClient(ownConnection);
       })();
       return closing;
     },
