@@ -267,6 +267,24 @@ t('a task whose calls prove quick runs on the worker\'s event loop; one slow cal
   }
 });
 
+t('the queue\'s event stream keeps 100,000 events unless the options say otherwise (10,000 jobs at once outran 10,000)', async () => {
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redis.url);
+  try {
+    for (const [streams, kept] of [[undefined, '100000'], [{ events: { maxLen: 2000 } }, '2000']]) {
+      const ex = executorWithWorker(1, {}, streams ? { streams } : {});
+      try {
+        assert.equal(await ex.submit(tasks.square, 2).result(), 4);
+        assert.equal(await admin.hget(`bull:${ex.queueName}:meta`, 'opts.maxLenEvents'), kept);
+      } finally {
+        await ex.shutdown();
+      }
+    }
+  } finally {
+    admin.disconnect();
+  }
+});
+
 t('quickTasksInline: false keeps every call on threads', async () => {
   const ex = executorWithWorker(1, { quickTasksInline: false });
   try {
