@@ -295,6 +295,22 @@ t('quickTasksInline: false keeps every call on threads', async () => {
   }
 });
 
+t('cancel({ interrupt: true }) of a task that ignores its signal stops its thread after interruptGrace; the worker carries on', async () => {
+  const ex = executorWithWorker(1, { interruptGrace: 200 });
+  try {
+    const f = ex.submit(tasks.spin, 8000);
+    await within(10_000, (async () => { while (!f.running()) await new Promise((r) => setTimeout(r, 5)); })(), 'the task to start');
+    assert.equal(f.cancel({ interrupt: true }), true);
+    await assert.rejects(f.result(), CancelledError);
+    // One thread (concurrency 1): the next task runs only once the spinning one's thread was stopped and replaced.
+    const started = Date.now();
+    assert.equal(await within(10_000, ex.submit(tasks.square, 3).result()), 9);
+    assert.ok(Date.now() - started < 6000, `the next task waited ${Date.now() - started} ms: the spinning thread was not stopped`);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
 t('two executors on one queue never see each other\'s results; shutdown touches only its own jobs', async () => {
   const queueName = newQueue();
   const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 4 });

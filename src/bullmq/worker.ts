@@ -159,7 +159,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       // An interrupt ends the job at once, whatever the task does.
       return await new Promise<string>((resolve) => {
         entry.interrupted = () => resolve(INTERRUPTED_OUTCOME);
-        void outcome.then(resolve);
+        // A future cancelled by an interrupt rejects; the job ended as interrupted already.
+        outcome.then(resolve, () => resolve(INTERRUPTED_OUTCOME));
       });
     } finally {
       running.delete(job.id!);
