@@ -4,7 +4,8 @@
 //   node bench/bullmq.mjs <contender> <workload> <redis url>   (one measurement, one JSON line)
 // Workloads: W1 submit + wait of 10,000 tiny tasks; W2 one task at a time (ms per round trip);
 // W1-map: map over 100,000 items with chunksize 256. One worker process each, concurrency CONCURRENCY;
-// ours with its default threads, and with `threads: 0` (tasks on the worker's event loop, as raw BullMQ runs them).
+// ours with its defaults (a task that proves quick on the worker's event loop, others on threads), and with
+// `threads: 0` (every task on the worker's event loop, as raw BullMQ runs them).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { report } from './harness.mjs';

@@ -187,6 +187,25 @@ t('the worker command: bad usage is one clear line and exit code 2; SIGTERM and 
   }
 });
 
+t('the worker command: quick tasks move to its event loop, unless --no-quick-inline', async () => {
+  const queueName = newQueue();
+  const ex = new BullMQExecutor({ connection: redis.url, queueName });
+  for (const flags of [[], ['--no-quick-inline']]) {
+    const w = workerProcess(['--redis', redis.url, '--queue', queueName, ...flags, TASKS]);
+    try {
+      await w.ready;
+      const where = [];
+      for (let i = 0; i < 60; i++) where.push(await within(10_000, ex.submit(tasks.placed, 0).result()));
+      if (flags.length === 0) assert.ok(where.includes('main'), `never on the event loop: ${where}`);
+      else assert.deepEqual(new Set(where), new Set(['thread']));
+    } finally {
+      w.child.kill('SIGTERM');
+      await within(20_000, w.exited);
+    }
+  }
+  await ex.shutdown();
+});
+
 t('the worker command runs .ts task modules under tsx, and says so when started without it', async () => {
   const queueName = newQueue();
   const ts = fileURLToPath(new URL('./fixtures/bullmq-tasks-ts.ts', import.meta.url));

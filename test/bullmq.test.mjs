@@ -247,6 +247,70 @@ for (const threads of [undefined, 0]) {
   });
 }
 
+t('a task whose calls prove quick runs on the worker\'s event loop; one slow call sends it back to threads', async () => {
+  const ex = executorWithWorker(1);
+  try {
+    const quick = () => ex.submit(tasks.placed, 0).result();
+    assert.equal(await quick(), 'thread', 'a task starts on threads');
+    let sentBack = false;
+    // On a loaded machine a quick call may be slowed and sent back by chance: a few rounds.
+    for (let calls = 0; calls < 400 && !sentBack; calls++) {
+      if ((await quick()) !== 'main') continue;
+      // Quick so far: a slow call is not foreseen and runs where its task runs now, but it is the last there.
+      if ((await ex.submit(tasks.placed, 30).result()) !== 'main') continue;
+      assert.equal(await quick(), 'thread', 'the call after a slow one runs on threads');
+      sentBack = true;
+    }
+    assert.ok(sentBack, 'the quick task never ran on the event loop');
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('the queue\'s event stream keeps 100,000 events unless the options say otherwise (10,000 jobs at once outran 10,000)', async () => {
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redis.url);
+  try {
+    for (const [streams, kept] of [[undefined, '100000'], [{ events: { maxLen: 2000 } }, '2000']]) {
+      const ex = executorWithWorker(1, {}, streams ? { streams } : {});
+      try {
+        assert.equal(await ex.submit(tasks.square, 2).result(), 4);
+        assert.equal(await admin.hget(`bull:${ex.queueName}:meta`, 'opts.maxLenEvents'), kept);
+      } finally {
+        await ex.shutdown();
+      }
+    }
+  } finally {
+    admin.disconnect();
+  }
+});
+
+t('quickTasksInline: false keeps every call on threads', async () => {
+  const ex = executorWithWorker(1, { quickTasksInline: false });
+  try {
+    for (let i = 0; i < 40; i++) assert.equal(await ex.submit(tasks.placed, 0).result(), 'thread', `call ${i}`);
+    await assert.rejects(runWorker({ connection: redis.url, queueName: newQueue(), modules: [TASKS], quickTasksInline: 'no' }), /quickTasksInline must be a boolean/);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('cancel({ interrupt: true }) of a task that ignores its signal stops its thread after interruptGrace; the worker carries on', async () => {
+  const ex = executorWithWorker(1, { interruptGrace: 200 });
+  try {
+    const f = ex.submit(tasks.spin, 8000);
+    await within(10_000, (async () => { while (!f.running()) await new Promise((r) => setTimeout(r, 5)); })(), 'the task to start');
+    assert.equal(f.cancel({ interrupt: true }), true);
+    await assert.rejects(f.result(), CancelledError);
+    // One thread (concurrency 1): the next task runs only once the spinning one's thread was stopped and replaced.
+    const started = Date.now();
+    assert.equal(await within(10_000, ex.submit(tasks.square, 3).result()), 9);
+    assert.ok(Date.now() - started < 6000, `the next task waited ${Date.now() - started} ms: the spinning thread was not stopped`);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
 t('two executors on one queue never see each other\'s results; shutdown touches only its own jobs', async () => {
   const queueName = newQueue();
   const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 4 });

@@ -26,10 +26,16 @@ export function freePort() {
   });
 }
 
-/** A running redis-server; `stop()` ends it, `restart()` starts it again on the same port (empty). */
-export async function startRedis(extraArgs = []) {
+/**
+ * A running redis-server; `stop()` ends it, `restart()` starts it again on the same port (empty).
+ * With `tls` ({ cert, key, ca } file paths) it listens on TLS only (`rediss://`), its plain port closed.
+ */
+export async function startRedis(extraArgs = [], { tls } = {}) {
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
   let proc;
   const launch = async () => {
     proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -51,7 +57,7 @@ export async function startRedis(extraArgs = []) {
   });
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     stop,
     async restart() {
       await stop();

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { runWorker, type WorkerHandle } from './worker.js';
 
-const USAGE = 'usage: concurrent-futures worker --redis URL --queue NAME [--concurrency N] [--lock-duration MS] [--stalled-interval MS] [--prefix PREFIX] MODULE...';
+const USAGE = 'usage: concurrent-futures worker --redis URL --queue NAME [--concurrency N] [--lock-duration MS] [--stalled-interval MS] [--prefix PREFIX] [--no-quick-inline] MODULE...';
 
 /** Redis URLs may hold a password: what is printed shows the host only. */
 export function redactUrl(url: string): string {
@@ -33,6 +33,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
         'lock-duration': { type: 'string' },
         'stalled-interval': { type: 'string' },
         prefix: { type: 'string' },
+        'no-quick-inline': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -70,6 +71,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       lockDuration: numbers['lock-duration'],
       stalledInterval: numbers['stalled-interval'],
       prefix: values.prefix as string | undefined,
+      quickTasksInline: values['no-quick-inline'] !== true,
     });
   } catch (error) {
     console.error(`concurrent-futures worker: ${(error as Error)?.message ?? error}`);

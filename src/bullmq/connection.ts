@@ -41,8 +41,24 @@ export function refClient(client: Redis, ref: boolean): void {
 }
 
 /**
- * Resolves once the client is connected. A refused login rejects (retrying
- * cannot help); an unreachable server is waited for, as ioredis does.
+ * Closes a client for good. Its socket may have just failed a TLS handshake
+ * (a certificate not trusted): ending it then draws a second error from the
+ * server, and ioredis, which listens for one error per socket, would leave
+ * that one uncaught and end the process.
+ * @internal
+ */
+export function closeClient(client: Redis): void {
+  (client as unknown as { stream?: { on?(event: 'error', listener: () => void): void } }).stream?.on?.('error', () => {});
+  client.disconnect();
+}
+
+/** Node's codes for a server certificate that is not trusted: waiting does not change them. */
+const CERTIFICATE_REFUSED = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_REJECTED|CERT_SIGNATURE_FAILURE|HOSTNAME_MISMATCH)$/;
+
+/**
+ * Resolves once the client is connected. A refused login or a server
+ * certificate that is not trusted rejects (retrying cannot help); an
+ * unreachable server is waited for, as ioredis does.
  * @internal
  */
 export function untilReady(client: Redis, where: string): Promise<void> {
@@ -52,13 +68,17 @@ export function untilReady(client: Redis, where: string): Promise<void> {
       client.off('error', onError);
       resolve();
     };
-    const onError = (error: Error): void => {
-      if (!/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(error?.message ?? '')) return;
+    const onError = (error: Error & { code?: unknown }): void => {
+      const message = error?.message ?? '';
+      let why: string;
+      if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(message)) why = 'Redis refused the login';
+      else if (typeof error?.code === 'string' && CERTIFICATE_REFUSED.test(error.code)) why = `Redis's TLS certificate is not trusted (${error.code})`;
+      else return;
       client.off('ready', onReady);
       client.off('error', onError);
-      client.disconnect();
-      // ioredis' message names no password; nothing of the connection options is added here.
-      reject(new Error(`${where}: Redis refused the login: ${error.message}`));
+      closeClient(client);
+      // Neither ioredis' nor Node's message names a password; nothing of the connection options is added here.
+      reject(new Error(`${where}: ${why}: ${message}`));
     };
     client.once('ready', onReady);
     client.on('error', onError);

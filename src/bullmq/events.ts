@@ -6,7 +6,7 @@
  * executor has nothing pending, so that an idle executor holds no read open.
  */
 import type { Redis } from 'ioredis';
-import { refClient } from './connection.js';
+import { closeClient, refClient } from './connection.js';
 
 /** One event of the stream, the fields the executor uses. @internal */
 export interface QueueEvent {
@@ -72,7 +72,7 @@ export class EventReader {
   close(): void {
     this.closed = true;
     this.wanted = false;
-    this.client.disconnect();
+    closeClient(this.client);
   }
 
   private async loop(): Promise<void> {

@@ -13,7 +13,7 @@ import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
 import type { Chunk, ChunkOutcome } from '../map.js';
-import { checkConnection, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
+import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
@@ -38,6 +38,15 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 3600, count: 10_000 },
   removeOnFail: { age: 24 * 3600, count: 10_000 },
 };
+
+/**
+ * Events the queue's stream keeps (BullMQ's default is 10,000). A job makes
+ * about four; an executor that adds 10,000 jobs at once reads their events
+ * while it is still adding, and at 10,000 the stream was trimmed past its
+ * position in every such run here: the futures of the lost events then had
+ * to be read job by job.
+ */
+const EVENTS_KEPT = 100_000;
 
 /** Jobs per `addBulk`. */
 const ADD_SLICE = 64;
@@ -109,7 +118,8 @@ export class BullMQExecutor extends Executor {
     this.commands = ownClient(connection, true);
     this.commands.on('error', () => {});
     this.commands.on('ready', () => refClient(this.commands, this.pending.size > 0));
-    this.queue = new Queue(queueName, { ...queueOptions, connection: this.commands as any });
+    const streams = queueOptions.streams ?? { events: { maxLen: EVENTS_KEPT } };
+    this.queue = new Queue(queueName, { ...queueOptions, streams, connection: this.commands as any });
     this.queue.on('error', () => {});
     this.jobPrefix = `${this.queue.qualifiedName}:`;
     this.channel = interruptChannel(this.queue.qualifiedName);
@@ -414,7 +424,7 @@ export class BullMQExecutor extends Executor {
         // closing a connection that Redis already dropped
       }
       this.reader.close();
-      this.commands.disconnect();
+      closeClient(this.commands);
       this.terminated();
     })();
   }

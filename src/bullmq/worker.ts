@@ -1,9 +1,11 @@
 /**
  * A worker for `BullMQExecutor`: takes jobs from the queue and runs the tasks
  * that its own modules define, on this package's thread pool. The main thread
- * only talks to Redis, so a CPU-bound task never delays the renewal of its
- * job's lock (a job whose lock lapses is given to another worker and runs
- * twice). `threads: 0` trades that for speed, for tasks that only wait on I/O.
+ * talks to Redis, so a CPU-bound task never delays the renewal of its job's
+ * lock (a job whose lock lapses is given to another worker and runs twice).
+ * Tasks that have proved to take microseconds run on the main thread instead
+ * (placement.ts): for them the hop to a thread cost more than the task.
+ * `threads: 0` runs every task there, for tasks that only wait on I/O.
  */
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
@@ -12,13 +14,16 @@ import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq
 import type { Redis } from 'ioredis';
 import type { Future } from '../future.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
-import { checkConnection, ownClient, untilReady, type RedisConnection } from './connection.js';
+import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
 import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
 import { runInline } from './inline.js';
+import { Placement } from './placement.js';
 import { mergeTasks, tasksOf } from './naming.js';
 
 type AnyFunction = (...args: any[]) => unknown;
+
+const INTERRUPTED_OUTCOME = encodeOutcome(INTERRUPTED, null);
 
 /** The options of `runWorker`. */
 export interface RunWorkerOptions {
@@ -36,6 +41,13 @@ export interface RunWorkerOptions {
    * task that computes for long then delays the renewal of its job's lock.
    */
   threads?: number;
+  /**
+   * Whether a task whose recent calls all ended within a fraction of a millisecond runs on the worker's
+   * event loop, sparing it the hop to a thread and back (default true). Each task starts on threads and
+   * goes back there after one slow call; `false` keeps every call on threads, for tasks that are quick
+   * on most arguments but may compute for seconds on some.
+   */
+  quickTasksInline?: boolean;
   /** How long a job stays this worker's without a lock renewal, in ms (default 10000; BullMQ's is 30000). */
   lockDuration?: number;
   /** How often workers look for jobs whose worker died, in ms (default 5000; BullMQ's is 30000). */
@@ -71,7 +83,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   if (options === null || typeof options !== 'object') throw new TypeError('runWorker(): options { connection, queueName, modules } are required');
   const {
     connection, queueName, modules, concurrency = 1, lockDuration = 10_000, stalledInterval = 5000,
-    maxStalledCount = 1, prefix, interruptGrace = 1000,
+    maxStalledCount = 1, prefix, interruptGrace = 1000, quickTasksInline = true,
   } = options;
   const threads = options.threads ?? Math.min(concurrency, availableParallelism());
   checkConnection(connection, 'runWorker()');
@@ -82,6 +94,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   checkPositiveInteger(lockDuration, 'lockDuration');
   checkPositiveInteger(stalledInterval, 'stalledInterval');
   if (!Number.isInteger(maxStalledCount) || maxStalledCount < 0) throw new RangeError('runWorker(): maxStalledCount must be an integer >= 0');
+  if (typeof quickTasksInline !== 'boolean') throw new TypeError(`runWorker(): quickTasksInline must be a boolean, got ${typeof quickTasksInline}`);
   if (typeof interruptGrace !== 'number' || !(interruptGrace >= 0)) throw new RangeError('runWorker(): interruptGrace must be a number of milliseconds >= 0');
 
   const table = await loadTasks(modules);
@@ -95,6 +108,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   const early = new Map<string, number>();
   // One pool for every job: a thread per job would spend more waking threads than many tasks take to run.
   const pool = threads === 0 ? null : new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: `${queueName}-worker` });
+  const placement = new Placement(quickTasksInline);
 
   const processor = async (job: Job): Promise<string> => {
     // A Map of this worker's own names: '__proto__' or 'constructor' name no task.
@@ -113,28 +127,41 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       for (const [id, at] of early) if (Date.now() - at > 60_000) early.delete(id);
       if (interruptedAt !== undefined) {
         early.delete(job.id!);
-        return encodeOutcome(INTERRUPTED, null);
+        return INTERRUPTED_OUTCOME;
       }
     }
     const chunk = job.data?.c === 1;
+    const key = chunk ? `${job.name}\0chunk` : job.name;
+    const started = performance.now();
     let entry: Running;
     let outcome: Promise<string>;
-    if (pool === null) {
+    if (pool === null || placement.inline(key)) {
       const run = runInline(fn, args, chunk);
+      const settled = (result: { ok: boolean; value: unknown }): string => {
+        placement.ranInline(key, performance.now() - started);
+        return encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
+      };
+      // Returned at once: nothing could interrupt it, nothing to wait for.
+      if (!(run.outcome instanceof Promise)) return settled(run.outcome);
       entry = { future: null, abort: run.abort, interrupted: null };
-      outcome = run.outcome.then(({ ok, value }) => encodeOutcome(ok ? (chunk ? CHUNK : VALUE) : ERROR, value));
+      outcome = run.outcome.then(settled);
     } else {
       const future = chunk ? pool.submitChunk(fn, args) : pool.submit(fn, ...args);
       entry = { future, abort: () => pool.abortTaskSignal(future), interrupted: null };
       outcome = (async () => {
         const error = await future.exception();
+        placement.ranOnThread(key, performance.now() - started);
         return error === undefined ? encodeOutcome(chunk ? CHUNK : VALUE, await future.result()) : encodeOutcome(ERROR, error);
       })();
     }
     running.set(job.id!, entry);
-    const interrupted = new Promise<string>((resolve) => (entry.interrupted = () => resolve(encodeOutcome(INTERRUPTED, null))));
     try {
-      return await Promise.race([outcome, interrupted]);
+      // An interrupt ends the job at once, whatever the task does.
+      return await new Promise<string>((resolve) => {
+        entry.interrupted = () => resolve(INTERRUPTED_OUTCOME);
+        // A future cancelled by an interrupt rejects; the job ended as interrupted already.
+        outcome.then(resolve, () => resolve(INTERRUPTED_OUTCOME));
+      });
     } finally {
       running.delete(job.id!);
     }
@@ -185,8 +212,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       closing ??= (async () => {
         await worker.close();
         await pool?.shutdown();
-        subscriber.disconnect();
-        ownConnection.disconnect();
+        closeClient(subscriber);
+        closeClient(ownConnection);
       })();
       return closing;
     },
