@@ -128,6 +128,16 @@ export class TaskRunner {
       const key = this.queue.shift() as number;
       const payload = this.queue.shift() as unknown[];
       const seq = this.seq++;
+      // Held results are sent, or mirrored, before the next task is claimed: once it is, the pool
+      // may end this worker to interrupt it. A result waits only behind a call known to be quick,
+      // and only where the pool can take it from shared memory should that call prove long; never
+      // in a child process, where the pool learns from it that the next task has started.
+      if (
+        this.results.length > RESULTS &&
+        !((this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS && this.mirror())
+      ) {
+        this.flush();
+      }
       // Claimed before its function loads: a task whose module ends the worker is that task's failure.
       if (states !== null && Atomics.compareExchange(states, slotOf(seq), QUEUED, STARTED) !== QUEUED) {
         this.hold(seq, SKIPPED, undefined);
@@ -160,15 +170,6 @@ export class TaskRunner {
 
   /** Runs one task; true when it goes on asynchronously (the runner is then busy until it settles). */
   private run(seq: number, key: number, fn: AnyFunction, payload: unknown[]): boolean {
-    // A result waits only behind a call known to be quick, and only where the pool can take it
-    // from shared memory should that call prove long; never in a child process, where the pool
-    // learns from it that the next task has started.
-    if (
-      this.results.length > RESULTS &&
-      !((this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS && this.mirror())
-    ) {
-      this.flush();
-    }
     const started = performance.now();
     const context: TaskContext = { abort: null };
     if (this.shutDown) abortTask(context, shutDownError());
