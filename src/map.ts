@@ -5,9 +5,6 @@ import { ZipReader, type MapOptions } from './map/input.js';
 import { ITEM_CANCELLED, ITEM_OK, ITEM_PENDING, type MapConsumer, type MapSource } from './map/source.js';
 import { sourceFor, type MapTarget } from './map/target.js';
 
-// The chunk format's types, which src/bullmq imports from here.
-export type { Chunk, ChunkOutcome } from './pool/chunk.js';
-
 /**
  * The iterator `Executor.map` returns: submits at the call, yields results in
  * input order, and cancels what has not started when it ends early. How items

@@ -15,7 +15,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { decodeError, encodeError } from '../codec.js';
-import type { ChunkOutcome } from '../map.js';
+import type { ChunkOutcome } from '../pool/chunk.js';
 
 /** A job's data on the queue. @internal */
 export interface JobData {

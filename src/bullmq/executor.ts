@@ -12,7 +12,7 @@ import { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
-import type { Chunk, ChunkOutcome } from '../map.js';
+import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
 import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';

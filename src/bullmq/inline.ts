@@ -4,7 +4,7 @@
  * loop, and with it the renewal of the job's lock: such tasks need threads.
  * @internal
  */
-import type { ChunkOutcome } from '../map.js';
+import type { ChunkOutcome } from '../pool/chunk.js';
 import { isThenable } from '../checks.js';
 import { abortTask, runAsTask, type TaskContext } from '../task-signal.js';
 
