@@ -83,6 +83,60 @@ export class PoolWorker {
   reason: string | undefined;
   transport!: Transport;
   constructor(readonly index: number) {}
+
+  /** Takes back every task it has not started, to the front of `queue`, so that another worker runs it. */
+  takeBack(queue: Deque<PoolTask<any>>): void {
+    const states = this.transport.states;
+    const back: PoolTask<any>[] = [];
+    for (let i = 0; i < this.inflight.length; i++) {
+      const task = this.inflight.at(i);
+      if (task == null || task.done()) continue;
+      if (states.withdraw(task.seq)) {
+        this.inflight.set(i, null);
+        task.worker = null;
+        task.seq = -1;
+        task._setPending();
+        back.push(task);
+      }
+    }
+    for (let k = back.length - 1; k >= 0; k--) queue.unshift(back[k]!);
+  }
+
+  /** Undoes the sending of its last task, part of a batch that could not be sent: the task is pending again. */
+  unsendLast(): PoolTask<any> {
+    this.seq--;
+    this.assigned--;
+    const task = this.inflight.pop() as PoolTask<any>;
+    task.worker = null;
+    task.seq = -1;
+    task._setPending();
+    return task;
+  }
+
+  /**
+   * Empties a worker that has exited: each task it may have started goes to
+   * `failStarted`, in order; those it never started go back to the front of `queue`.
+   */
+  sortOutAfterExit(queue: Deque<PoolTask<any>>, failStarted: (task: PoolTask<any>) => void): void {
+    const states = this.transport.states;
+    const requeue: PoolTask<any>[] = [];
+    for (let first = true; this.inflight.length > 0; first = false) {
+      const seq = this.headSeq++;
+      const task = this.inflight.shift();
+      if (task == null) continue;
+      task.worker = null;
+      if (task.done()) continue;
+      // A worker that never came up ran nothing.
+      if (this.cameUp && states.mayHaveStarted(seq, first)) {
+        failStarted(task);
+      } else {
+        task.seq = -1;
+        task._setPending();
+        requeue.push(task);
+      }
+    }
+    for (let k = requeue.length - 1; k >= 0; k--) queue.unshift(requeue[k]!);
+  }
 }
 
 /** Why a task's arguments cannot be sent to a worker, or null when they can. */

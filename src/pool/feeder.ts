@@ -1,0 +1,192 @@
+/**
+ * How a worker pool hands out its queue: one task to each idle worker, a new
+ * worker while below the limit, then tasks pushed ahead so that no worker
+ * waits for the next message, and tasks taken back from behind one that has
+ * run long to go to a worker that is idle.
+ * @internal
+ */
+import { Deque } from '../deque.js';
+import { taskDef, type TaskDef } from '../tasks.js';
+import { BATCH_TASKS, RING, isChunk, keyId, type BatchMessage } from './protocol.js';
+import { uncloneable, type PoolTask, type PoolWorker } from './worker-state.js';
+
+const RESOLVED = Promise.resolve();
+
+/** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
+const TARGET_MS = 4;
+const MAX_DEPTH = RING / 2;
+/** Tasks queued behind one that has run this long (ms) go to a worker that is idle. */
+const STUCK_MS = 10;
+/**
+ * Where a task cannot be withdrawn once sent, at most one submitted task waits
+ * in a worker beyond the running one (CPython: one per pool). Chunks of `map`
+ * are fed by time like any task on threads: no caller holds their futures, and
+ * what runs after the loop is left is bounded by TARGET_MS of work per worker.
+ */
+const INEXACT_DEPTH = 2;
+
+/** What the feeder needs of its pool. */
+export interface FeederHost {
+  readonly maxWorkers: number;
+  readonly maxTasksPerWorker: number;
+  /** Starts a worker, already in the pool's list. */
+  start(): PoolWorker;
+  /** Fails a task whose arguments cannot be sent. */
+  fail(task: PoolTask<any>, error: unknown): void;
+  /** A batch was sent to the worker. */
+  fed(w: PoolWorker): void;
+}
+
+export class Feeder {
+  readonly queue = new Deque<PoolTask<any>>();
+  /** Set once the pool is broken: it feeds no one anymore. */
+  stopped = false;
+  private avgTaskMs = -1;
+  private dispatchScheduled = false;
+  private rebalanceTimer: NodeJS.Timeout | null = null;
+  private readonly dispatchNow = (): void => this.dispatch();
+
+  constructor(
+    private readonly workers: readonly PoolWorker[],
+    private readonly host: FeederHost,
+  ) {}
+
+  /** Learns how long tasks take from a worker's answer: `n` tasks in `ms`. */
+  learn(ms: number, n: number): void {
+    const perTask = ms / n;
+    this.avgTaskMs = this.avgTaskMs < 0 ? perTask : this.avgTaskMs * 0.7 + perTask * 0.3;
+  }
+
+  scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    // A promise job, not queueMicrotask(), which makes an AsyncResource per call.
+    void RESOLVED.then(this.dispatchNow);
+  }
+
+  /** Hands queued tasks to workers, starting workers as Python does: when none is idle. */
+  dispatch(): void {
+    this.dispatchScheduled = false;
+    if (this.queue.length === 0 || this.stopped) return;
+    // One task to each idle worker, then a new worker per task left, then the rest pushed ahead.
+    for (const w of this.workers) {
+      if (w.inflight.length === 0) this.feed(w, 1);
+      if (this.queue.length === 0) return;
+    }
+    while (this.queue.length > 0 && this.workers.length < this.host.maxWorkers) this.feed(this.host.start(), 1);
+    const now = performance.now();
+    for (const w of this.workers) {
+      if (this.queue.length === 0) return;
+      // Nothing more behind a task that has run long: it would wait there while others work.
+      if (w.inflight.length > 0 && now - w.lastProgress >= STUCK_MS) continue;
+      this.feed(w, Infinity);
+    }
+  }
+
+  /** Sends a worker up to `limit` queued tasks, as many as its depth allows, in one message. */
+  private feed(w: PoolWorker, limit: number): void {
+    if (!w.alive || w.interruptSeq >= 0) return;
+    const states = w.transport.states;
+    const exact = states.exact;
+    let room = Math.min(limit, this.depth() - w.inflight.length, this.host.maxTasksPerWorker - w.assigned);
+    if (room <= 0) return;
+    const wasIdle = w.inflight.length === 0;
+    const seq = w.seq;
+    let defs: Array<[number, TaskDef]> | undefined;
+    let transfers: unknown[] | undefined;
+    const flat: BatchMessage = [0];
+    while (room > 0 && this.queue.length > 0) {
+      const task = this.queue.peek()!;
+      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length >= INEXACT_DEPTH) break;
+      this.queue.shift();
+      if (task.done()) continue;
+      const id = keyId(task.key);
+      if (!w.known.has(id)) {
+        w.known.add(id);
+        (defs ??= []).push([id, taskDef(id)]);
+      }
+      if (task.transfers !== null) (transfers ??= []).push(...task.transfers);
+      flat.push(task.key, task.payload);
+      task.worker = w;
+      task.seq = w.seq++;
+      states.sent(task.seq);
+      // The payload stays until the task ends: a worker that dies before starting it hands it back.
+      w.inflight.push(task);
+      // A task that cannot be withdrawn counts as running, as in CPython's process pool.
+      if (!exact) task._setRunning();
+      room--;
+    }
+    const sent = w.seq - seq;
+    if (sent === 0) return;
+    this.host.fed(w);
+    if (wasIdle) w.lastProgress = performance.now();
+    w.assigned += sent;
+    if (w.idleTimer !== null) {
+      w.idleTimer.clear();
+      w.idleTimer = null;
+    }
+    if (defs !== undefined) flat[0] = defs;
+    try {
+      w.transport.post(flat, transfers ?? []);
+    } catch (error) {
+      this.unsend(w, sent, flat, error);
+    }
+  }
+
+  /** A batch could not be cloned: fail the tasks whose arguments cannot travel, queue the rest again. */
+  private unsend(w: PoolWorker, sent: number, flat: unknown[], error: unknown): void {
+    for (let i = sent - 1; i >= 0; i--) {
+      const task = w.unsendLast();
+      const args = flat[BATCH_TASKS + 2 * i + 1] as unknown[];
+      const problem = uncloneable(args, isChunk(task.key));
+      if (problem === null) {
+        task.payload = args;
+        this.queue.unshift(task);
+      } else {
+        this.host.fail(task, new TypeError(problem, { cause: error }));
+      }
+    }
+    this.scheduleDispatch();
+  }
+
+  private depth(): number {
+    if (this.avgTaskMs < 0) return 2;
+    return Math.max(2, Math.min(MAX_DEPTH, Math.floor(TARGET_MS / Math.max(this.avgTaskMs, 1e-4))));
+  }
+
+  /**
+   * A worker is idle while tasks wait behind a long one in another: those
+   * tasks are taken back and run here. Only where a task sent ahead can be
+   * withdrawn (threads); a child holds at most one beyond the running one.
+   */
+  rebalance(): void {
+    if (this.rebalanceTimer !== null) return;
+    let idle = false;
+    let behind = false;
+    for (const w of this.workers) {
+      if (w.alive && w.inflight.length === 0) idle = true;
+      else if (w.inflight.length >= 2 && w.transport.states.exact) behind = true;
+    }
+    if (!idle) return;
+    if (!behind) {
+      if (this.queue.length > 0) this.dispatch();
+      return;
+    }
+    const now = performance.now();
+    let next = Infinity;
+    for (const v of this.workers) {
+      if (v.inflight.length < 2 || !v.transport.states.exact) continue;
+      const stuckAt = v.lastProgress + STUCK_MS;
+      if (stuckAt <= now) v.takeBack(this.queue);
+      else next = Math.min(next, stuckAt);
+    }
+    if (this.queue.length > 0) this.dispatch();
+    else if (next < Infinity) {
+      this.rebalanceTimer = setTimeout(() => {
+        this.rebalanceTimer = null;
+        this.rebalance();
+      }, next - now);
+      this.rebalanceTimer.unref();
+    }
+  }
+}
