@@ -84,3 +84,22 @@ test('ProcessPoolExecutor: shutdown({ wait: false, cancelFutures: true }) aborts
     }
   }
 });
+
+test('ProcessPoolExecutor: interrupting a task that has just ended does not end the child running the next one', { timeout: 30_000 }, async () => {
+  const ex = new ProcessPoolExecutor(1);
+  try {
+    await within(10_000, ex.submit(identity, 0).result());
+    for (let round = 0; round < 3; round++) {
+      const x = ex.submit(identity, 'x');
+      const y = ex.submit(spin, 300);
+      await new Promise((resolve) => setImmediate(resolve));
+      // The child ends x and starts y while this thread is too busy to read x's answer.
+      const end = Date.now() + 150;
+      while (Date.now() < end);
+      assert.equal(x.cancel({ interrupt: true }), true);
+      assert.equal(await within(10_000, y.result()), 300, `round ${round}`);
+    }
+  } finally {
+    await ex.shutdown();
+  }
+});

@@ -155,9 +155,10 @@ export abstract class WorkerPoolExecutor extends Executor {
     const w = task.worker;
     if (w === null || !w.alive) return false;
     const first = task.seq === w.headSeq;
-    if (!first && !w.transport.states.exact) {
-      // Sent ahead to a child, maybe not started: ended once the task before it has answered.
-      w.interruptSeq = task.seq;
+    if (!w.transport.states.exact) {
+      // A child is ended once this task is the one it runs (maybe now): see endForInterrupt.
+      w.interruptSeq = w.interruptSeq >= 0 ? Math.min(w.interruptSeq, task.seq) : task.seq;
+      if (first) this.endForInterrupt(w);
     } else {
       if (!w.transport.states.claimRunning(task.seq, first)) return false;
       w.reason ??= 'ended to interrupt its task';
@@ -289,15 +290,28 @@ export abstract class WorkerPoolExecutor extends Executor {
     settleAnswer(task, status, value, this._counters);
   }
 
+  /**
+   * Ends a child to interrupt the task it runs, once what the child has
+   * already sent is read (I/O comes before setImmediate): a task that has
+   * answered meanwhile was not running, and the one after it must not die for it.
+   */
+  private endForInterrupt(w: PoolWorker): void {
+    setImmediate(() => {
+      if (!w.alive || w.interruptSeq < 0) return;
+      if (w.headSeq === w.interruptSeq && w.inflight.length > 0) {
+        w.reason ??= 'ended to interrupt its task';
+        this.retire(w, true);
+      } else if (w.headSeq > w.interruptSeq) {
+        w.interruptSeq = -1;
+      }
+    });
+  }
+
   private afterAnswers(w: PoolWorker): void {
     if (w.alive) {
       if (w.interruptSeq >= 0 && w.headSeq >= w.interruptSeq) {
-        if (w.inflight.length > 0) {
-          w.reason ??= 'ended to interrupt its task';
-          this.retire(w, true);
-        } else {
-          w.interruptSeq = -1;
-        }
+        if (w.headSeq === w.interruptSeq && w.inflight.length > 0) this.endForInterrupt(w);
+        else w.interruptSeq = -1; // it answered: it had ended before it could be interrupted
       }
     }
     if (w.alive) {
