@@ -126,8 +126,10 @@ export class PoolWorker {
       if (task == null) continue;
       task.worker = null;
       if (task.done()) continue;
-      // A worker that never came up ran nothing.
-      if (this.cameUp && states.mayHaveStarted(seq, first)) {
+      // A worker that never came up ran nothing. A child ended to interrupt an earlier task can have
+      // started a later one only in the instant after that task answered: it runs again elsewhere.
+      const afterInterrupted = this.interruptSeq >= 0 && seq > this.interruptSeq;
+      if (this.cameUp && !afterInterrupted && states.mayHaveStarted(seq, first)) {
         failStarted(task);
       } else {
         task.seq = -1;
