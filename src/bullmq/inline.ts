@@ -4,7 +4,7 @@
  * loop, and with it the renewal of the job's lock: such tasks need threads.
  * @internal
  */
-import type { ChunkOutcome } from '../pool/chunk.js';
+import { runChunk } from '../pool/chunk.js';
 import { isThenable } from '../checks.js';
 import { abortTask, runAsTask, type TaskContext } from '../task-signal.js';
 
@@ -34,41 +34,4 @@ export function runInline(fn: AnyFunction, args: unknown[], chunk: boolean): Inl
     ),
     abort,
   };
-}
-
-/**
- * A chunk of `map` items, one after another; the first failure ends it,
- * keeping the values before it. Items that return at once are not awaited.
- */
-function runChunk(fn: AnyFunction, chunk: unknown[]): ChunkOutcome<unknown> | Promise<ChunkOutcome<unknown>> {
-  const arity = chunk[0] as number;
-  const count = (chunk.length - 1) / arity;
-  const values: unknown[] = [];
-  for (let i = 0; i < count; i++) {
-    let value: unknown;
-    try {
-      value = fn(...chunk.slice(1 + i * arity, 1 + (i + 1) * arity));
-    } catch (error) {
-      return { values, failed: true, error };
-    }
-    if (isThenable(value)) return finishChunk(fn, chunk, i, value, values);
-    values.push(value);
-  }
-  return { values, failed: false, error: undefined };
-}
-
-/** The rest of a chunk, from item `i` whose call returned a thenable. */
-async function finishChunk(fn: AnyFunction, chunk: unknown[], i: number, first: PromiseLike<unknown>, values: unknown[]): Promise<ChunkOutcome<unknown>> {
-  const arity = chunk[0] as number;
-  const count = (chunk.length - 1) / arity;
-  let pending: unknown = first;
-  for (;;) {
-    try {
-      values.push(await pending);
-      if (++i === count) return { values, failed: false, error: undefined };
-      pending = fn(...chunk.slice(1 + i * arity, 1 + (i + 1) * arity));
-    } catch (error) {
-      return { values, failed: true, error };
-    }
-  }
 }

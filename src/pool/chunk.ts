@@ -6,6 +6,8 @@
  * another — far cheaper to clone than an array per item.
  * @internal
  */
+import { isThenable } from '../checks.js';
+
 export type Chunk = unknown[];
 
 /**
@@ -48,7 +50,7 @@ export function runChunk(fn: AnyFunction, chunk: Chunk): ChunkOutcome<unknown> |
     } catch (error) {
       return { values, failed: true, error };
     }
-    if (value !== null && typeof (value as any)?.then === 'function') {
+    if (isThenable(value)) {
       return runChunkAsync(fn, chunk, arity, count, i, values, value as PromiseLike<unknown>);
     }
     values.push(value);
