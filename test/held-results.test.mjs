@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ThreadPoolExecutor, BrokenThreadPoolError } from 'concurrent-futures';
-import { within, captureStderr } from './helpers.mjs';
+import { within, captureStderr, until } from './helpers.mjs';
 
 // Quick for most inputs, long (or fatal) for one: the pool cannot tell them apart in advance.
 const mostlyQuick = (x) => {
@@ -43,7 +43,7 @@ test('ThreadPoolExecutor: results held behind a call that proves long arrive wit
     assert.deepEqual(got, values.map((v) => (typeof v === 'number' ? v : v)));
     assert.ok(Object.is(got[2], -0));
     assert.ok(ms < 1500, `the quick results took ${Math.round(ms)} ms while a 2500 ms call ran after them`);
-    assert.equal(long.running(), true);
+    await until(() => long.running(), 'the long call to start');
     assert.equal(long.cancel({ interrupt: true }), true);
     // The worker was ended mid-call; the next task runs on a new one.
     assert.equal(await within(10_000, ex.submit(identityOf, 'after').result()), 'after');
