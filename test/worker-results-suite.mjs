@@ -28,6 +28,14 @@ const cyclicReturn = (message) => {
   return e;
 };
 export const identity = (x) => x;
+/** A different answer for every kind of value a task may be sent bare. */
+const twist = (x) => (typeof x === 'number' ? x * 2 + 1 : typeof x === 'string' ? `${x}!` : typeof x === 'boolean' ? !x : x);
+/** Identity, but too slow for its result to travel bare. */
+const slowIdentity = (x) => {
+  const end = performance.now() + 0.05;
+  while (performance.now() < end);
+  return x;
+};
 
 /** When a future settled, in ms from `t0`. */
 async function settledAt(future, t0) {
@@ -85,6 +93,34 @@ export function workerResultsSuite(name, make) {
       assert.ok(done.has(short), 'the short task is the first done');
       assert.ok(elapsed < 600, `wait returned after ${Math.round(elapsed)} ms`);
       await wait(long);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
+  test(`${name}: one task at a time, functions and kinds of values mixed: each result is its own function's, exactly`, { timeout: 60_000 }, async () => {
+    // The commonest round trip travels bare (a lone argument, a lone result): which function ran, and
+    // what came back, must not depend on it.
+    const values = [0, -0, NaN, Infinity, -1.5, 2 ** 53, '', 'text ✓', 'x'.repeat(100_000), true, false, null, undefined, 10n, { a: 1 }, [1, 2]];
+    const ex = make(1);
+    try {
+      const fns = [identity, twist, identity, slowIdentity];
+      let step = 0;
+      for (let round = 0; round < 3; round++) {
+        for (const value of values) {
+          const fn = fns[step++ % fns.length];
+          const got = await within(10_000, ex.submit(fn, value).result(), `${fn.name}(${String(value).slice(0, 20)})`);
+          if (typeof value === 'object' && value !== null) assert.deepEqual(got, fn(value));
+          else assert.ok(Object.is(got, fn(value)), `${fn.name}(${String(value).slice(0, 20)}) gave ${String(got).slice(0, 20)}`);
+        }
+      }
+      // And in bursts, two functions interleaved.
+      const burst = values.flatMap((v) => [ex.submit(twist, v), ex.submit(identity, v)]);
+      const got = await within(10_000, Promise.all(burst.map((f) => f.result())));
+      values.forEach((v, i) => {
+        assert.deepEqual(got[2 * i], twist(v));
+        assert.deepEqual(got[2 * i + 1], v);
+      });
     } finally {
       await ex.shutdown();
     }

@@ -7,7 +7,7 @@
  */
 import { Deque } from '../deque.js';
 import { taskDef, type TaskDef } from '../tasks.js';
-import { BATCH_TASKS, RING, isChunk, keyId, type BatchMessage } from './protocol.js';
+import { BARE_MS, BATCH_TASKS, RING, isBare, isChunk, keyId, type BatchMessage, type ToWorker } from './protocol.js';
 import { uncloneable, type PoolTask, type PoolWorker } from './worker-state.js';
 
 const RESOLVED = Promise.resolve();
@@ -15,6 +15,8 @@ const RESOLVED = Promise.resolve();
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
 const MAX_DEPTH = RING / 2;
+// A bare result's task counts as BARE_MS (protocol.ts): that must not make a worker's depth shallower.
+if (BARE_MS * MAX_DEPTH > TARGET_MS) throw new Error('BARE_MS is too long for the deepest depth');
 /** Tasks queued behind one that has run this long (ms) go to a worker that is idle. */
 const STUCK_MS = 10;
 /**
@@ -126,9 +128,16 @@ export class Feeder {
       w.idleTimer = null;
     }
     if (defs !== undefined) flat[0] = defs;
+    let message: ToWorker = flat;
+    const key = flat[flat.length - 2] as number;
+    const args = flat[BATCH_TASKS + 1] as unknown[];
+    if (sent === 1 && key === w.lastKey && defs === undefined && transfers === undefined && args.length === 1 && !isChunk(key) && isBare(args[0])) message = args[0];
+    const lastKey = w.lastKey;
+    w.lastKey = key;
     try {
-      w.transport.post(flat, transfers ?? []);
+      w.transport.post(message, transfers ?? []);
     } catch (error) {
+      w.lastKey = lastKey;
       this.unsend(w, sent, flat, error);
     }
   }

@@ -14,7 +14,14 @@
  *
  * The two messages sent per task are flat arrays: a structured clone of an
  * object costs its property names, and on a one-task round trip that was a
- * tenth of the time (bench/README.md). The rare messages are objects.
+ * tenth of the time (bench/README.md). The rare messages are objects. An
+ * array itself costs ~5% of a round trip each way, so the commonest case
+ * travels bare: a task of the function the worker was sent last, with one
+ * argument that is a number, string or boolean, is sent as that argument
+ * (a LoneTask); a lone result of status OK of such a value, from a task that
+ * took under BARE_MS, comes back as the value itself (a LoneResult).
+ * Messages on one channel keep their order, so the seq of either is the
+ * next one.
  *
  * Results carry the seq of their first task, so a message the channel drops
  * (a value it cannot rebuild) costs only the results in it, never another
@@ -40,7 +47,10 @@ export interface AbortMessage {
   seq?: number;
 }
 
-export type ToWorker = BatchMessage | AbortMessage;
+/** One task of the function the worker was sent last: its one argument. */
+export type LoneTask = number | string | boolean;
+
+export type ToWorker = BatchMessage | AbortMessage | LoneTask;
 
 /**
  * Results of the tasks of seq `s`, `s + 1`, ...: `[s, ms, status, value, status, value, ...]`,
@@ -67,7 +77,23 @@ export interface FatalMessage {
   fatal: string;
 }
 
-export type FromWorker = ResultMessage | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage;
+/** The value of the next seq's task, status OK, which took under BARE_MS. */
+export type LoneResult = number | string | boolean;
+
+export type FromWorker = ResultMessage | LoneResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage;
+
+/** Whether a value may travel bare, as a LoneTask or LoneResult: every channel sends these as themselves (an IPC channel refuses bigint and undefined). */
+export function isBare(value: unknown): value is LoneTask {
+  const type = typeof value;
+  return type === 'number' || type === 'string' || type === 'boolean';
+}
+
+/**
+ * What the pool takes a LoneResult's task to have lasted (ms): no more than it
+ * did, and short enough that the pool feeds the worker as it would anyway
+ * (feeder.ts: its deepest depth is reached at TARGET_MS / MAX_DEPTH).
+ */
+export const BARE_MS = 0.005;
 
 /** A child process's last message before it ends itself: everything it sent before has been written. */
 export interface ExitingMessage {

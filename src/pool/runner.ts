@@ -12,8 +12,8 @@ import { HeldWriter } from './held-results.js';
 import { loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
 import {
-  BATCH_TASKS, DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, RESULTS, SKIPPED, STARTED, WITHDRAWN, isChunk, keyId, slotOf,
-  type FromWorker, type ResultMessage, type ToWorker, type WorkerConfig,
+  BARE_MS, BATCH_TASKS, DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, RESULTS, SKIPPED, STARTED, WITHDRAWN, isBare, isChunk, keyId, slotOf,
+  type FromWorker, type LoneResult, type ResultMessage, type ToWorker, type WorkerConfig,
 } from './protocol.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -47,7 +47,11 @@ export class TaskRunner {
   /** The next result message: results not sent yet, from the task of seq `firstSeq` on. */
   private results: ResultMessage = newResults();
   private firstSeq = 0;
+  /** The key of the last task received: a lone task travels without it. */
+  private lastKey = -1;
   private heldSince = 0;
+  /** When the last task ended: a held result's clock, read once per task. */
+  private endedAt = 0;
   /** The held results in shared memory, for the pool to take if they wait too long; null in a child process. */
   private readonly writer: HeldWriter | null;
   /** How many of the held results were written to the mirror. */
@@ -83,6 +87,13 @@ export class TaskRunner {
   }
 
   receive(message: ToWorker): void {
+    if (typeof message !== 'object') {
+      // A lone task of the function sent last, its one argument sent bare.
+      this.queue.push(this.lastKey);
+      this.queue.push([message]);
+      if (!this.busy) this.runQueued();
+      return;
+    }
     if (!Array.isArray(message)) {
       // A shutdown also aborts the tasks already sent here that have yet to start: in a child they count as running.
       if (message.seq === undefined) this.shutDown = true;
@@ -99,6 +110,7 @@ export class TaskRunner {
       }
     }
     for (let i = BATCH_TASKS; i < message.length; i++) this.queue.push(message[i]);
+    this.lastKey = message[message.length - 2] as number;
     if (!this.busy) this.runQueued();
   }
 
@@ -207,7 +219,8 @@ export class TaskRunner {
   }
 
   private complete(seq: number, key: number, ok: boolean, value: unknown, started: number): void {
-    const ms = performance.now() - started;
+    this.endedAt = performance.now();
+    const ms = this.endedAt - started;
     this.runMs += ms;
     this.expected[key] = Math.max(ms, (this.expected[key] ?? UNSEEN_MS) / 2);
     const states = this.config.states;
@@ -263,7 +276,7 @@ export class TaskRunner {
   private hold(seq: number, status: number, value: unknown): void {
     if (this.results.length === RESULTS) {
       this.firstSeq = seq;
-      this.heldSince = performance.now();
+      this.heldSince = this.endedAt;
     }
     this.results.push(status, value);
   }
@@ -322,6 +335,7 @@ export class TaskRunner {
         return;
       }
     }
+    const lone = message.length === RESULTS + 2 && message[RESULTS] === OK && this.runMs < BARE_MS && taken === 0 && isBare(message[RESULTS + 1]);
     message[0] = this.firstSeq;
     message[1] = this.runMs;
     const transfers = this.transfers;
@@ -329,7 +343,7 @@ export class TaskRunner {
     this.transfers = [];
     this.runMs = 0;
     try {
-      this.port.send(message, transfers);
+      this.port.send(lone ? (message[RESULTS + 1] as LoneResult) : message, transfers);
     } catch (error) {
       this.port.send(replaceUncloneable(message, error), []);
     }

@@ -11,7 +11,7 @@ import { KeepAlive } from '../keep-alive.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
 import { taskId, type TaskDef } from '../tasks.js';
 import { longTimeout } from '../long-timeout.js';
-import { RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type ResultMessage, type ToWorker } from './protocol.js';
+import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
 import { PoolTask, PoolWorker, type Transport, type WorkerHooks } from './worker-state.js';
 import { Feeder } from './feeder.js';
 import { failTask, settleAnswer } from './answer.js';
@@ -224,7 +224,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   private onMessage(w: PoolWorker, message: FromWorker): void {
-    if (Array.isArray(message)) this.onResults(w, message);
+    if (typeof message !== 'object') this.onLoneResult(w, message);
+    else if (Array.isArray(message)) this.onResults(w, message);
     else if ('ready' in message) {
       if (message.ready === 'initialized') w.ready = true;
       w.cameUp = true;
@@ -241,14 +242,23 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.afterAnswers(w);
   }
 
+  /** The value of the next task, which took under BARE_MS, sent bare (protocol.ts). */
+  private onLoneResult(w: PoolWorker, value: LoneResult): void {
+    this.feeder.learn(BARE_MS, 1);
+    this.answer(w, OK, value);
+    if (w.inflight.length > 0) w.lastProgress = performance.now();
+    this.afterAnswers(w);
+  }
+
   private takeResults(w: PoolWorker, message: ResultMessage): void {
     const r = message;
     const n = (r.length - RESULTS) >> 1;
     if (n > 0 && (r[1] as number) >= 0) this.feeder.learn(r[1] as number, n);
-    w.lastProgress = performance.now();
     // Seqs skipped over were answered in a message the channel dropped.
     while (w.headSeq < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
     for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
+    // The task now first has just started; an idle worker's clock starts when it is fed (clocks cost ~0.1 µs here).
+    if (w.inflight.length > 0) w.lastProgress = performance.now();
   }
 
   /** Work went to a worker that may hold results in shared memory: look for them each tick until none is out. */

@@ -75,6 +75,8 @@ export class PoolWorker {
   ready = false;
   /** A task sent ahead to a child that was interrupted: the child is ended once it is that task's turn. */
   interruptSeq = -1;
+  /** The key of the last task sent: a lone task of that function may travel bare (protocol.ts). */
+  lastKey = -1;
   /** When it last answered, or was handed work while idle: how long its current task has run, at least. */
   lastProgress = 0;
   startupTimer: NodeJS.Timeout | null = null;
