@@ -261,19 +261,23 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (w.inflight.length > 0) w.lastProgress = performance.now();
   }
 
-  /** Work went to a worker that may hold results in shared memory: look for them each tick until none is out. */
+  /**
+   * Work went to a worker that may hold results in shared memory: look for
+   * them each tick while it may. A result is held only behind a later task,
+   * so a worker with one task out holds none: a one-task round trip has no tick.
+   */
   private watchHeld(w: PoolWorker): void {
-    if (this.heldTimer === null && w.transport.held !== null) {
+    if (this.heldTimer === null && w.transport.held !== null && w.inflight.length >= 2) {
       this.heldTimer = setInterval(this.pollHeldNow, HELD_TICK_MS);
       this.heldTimer.unref();
     }
   }
 
-  /** Every tick while tasks are out: results a worker has held for a whole tick are taken from shared memory. */
+  /** Every tick while a worker may hold results: those held for a whole tick are taken from shared memory. */
   private pollHeld(): void {
     let busy = false;
     for (const w of this.workers) {
-      if (w.inflight.length === 0 || w.transport.held === null) continue;
+      if (w.inflight.length < 2 || w.transport.held === null) continue;
       busy = true;
       const held = w.transport.held.poll(w.headSeq);
       if (held !== null) this.onResults(w, held);
