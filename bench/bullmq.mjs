@@ -12,9 +12,9 @@ import { report } from './harness.mjs';
 
 export const CONCURRENCY = 8;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const contenders = { 'BullMQExecutor': ours, 'BullMQExecutor, threads: 0': ours, 'raw BullMQ': raw };
+export const contenders = { 'BullMQExecutor': ours, 'BullMQExecutor, threads: 0': ours, 'raw BullMQ': raw };
 /** How each contender's worker process runs its tasks. */
-const workers = { 'BullMQExecutor': ['ours', 'default'], 'BullMQExecutor, threads: 0': ['ours', '0'], 'raw BullMQ': ['raw', '-'] };
+export const workers = { 'BullMQExecutor': ['ours', 'default'], 'BullMQExecutor, threads: 0': ['ours', '0'], 'raw BullMQ': ['raw', '-'] };
 
 if (process.argv[2] === '--list') {
   console.log(JSON.stringify(Object.keys(contenders)));
@@ -30,7 +30,7 @@ if (process.argv[2] === '--list') {
   process.exit(0);
 }
 
-function startWorker(kind, threads, url, queueName) {
+export function startWorker(kind, threads, url, queueName) {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./bullmq-worker.mjs', import.meta.url)), kind, url, queueName, String(CONCURRENCY), threads], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => String(d).includes('ready') && resolve(child));
@@ -39,7 +39,7 @@ function startWorker(kind, threads, url, queueName) {
 }
 
 
-async function ours(workload, url, queueName) {
+async function ours(workload, url, queueName, { n = 10_000, timed } = {}) {
   const { BullMQExecutor } = await import('concurrent-futures/bullmq');
   const { tasks } = await import('./bullmq-tasks.mjs');
   const ex = new BullMQExecutor({ connection: url, queueName });
@@ -47,10 +47,13 @@ async function ours(workload, url, queueName) {
     // Warm-up: connections, scripts, the worker's thread.
     await Promise.all(Array.from({ length: 50 }, (_, i) => ex.submit(tasks.tiny, i).result()));
     if (workload === 'W1') {
+      await timed?.start();
       const t0 = performance.now();
-      const fs = Array.from({ length: 10_000 }, (_, i) => ex.submit(tasks.tiny, i));
+      const fs = Array.from({ length: n }, (_, i) => ex.submit(tasks.tiny, i));
       for (const f of fs) await f.result();
-      return 10_000 / ((performance.now() - t0) / 1000);
+      const rate = n / ((performance.now() - t0) / 1000);
+      await timed?.stop();
+      return rate;
     }
     if (workload === 'W2') {
       const times = [];
@@ -75,7 +78,7 @@ async function ours(workload, url, queueName) {
   }
 }
 
-async function raw(workload, url, queueName) {
+async function raw(workload, url, queueName, { n = 10_000, timed } = {}) {
   const { Queue, QueueEvents } = await import('bullmq');
   const { Redis } = await import('ioredis');
   const connection = new Redis(url, { maxRetriesPerRequest: null });
@@ -109,9 +112,12 @@ async function raw(workload, url, queueName) {
   try {
     await Promise.all(Array.from({ length: 50 }, (_, i) => queue.add('tiny', { x: i }).then((job) => job.waitUntilFinished(queueEvents))));
     if (workload === 'W1') {
+      await timed?.start();
       const t0 = performance.now();
-      await Promise.all(Array.from({ length: 10_000 }, (_, i) => run(i)));
-      return 10_000 / ((performance.now() - t0) / 1000);
+      await Promise.all(Array.from({ length: n }, (_, i) => run(i)));
+      const rate = n / ((performance.now() - t0) / 1000);
+      await timed?.stop();
+      return rate;
     }
     if (workload === 'W2') {
       const times = [];

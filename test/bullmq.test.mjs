@@ -166,6 +166,34 @@ t('Date, BigInt, Map, Set, undefined and typed arrays round-trip exactly; what c
   }
 });
 
+t('numbers, strings, booleans and null round-trip exactly, also where JSON would change them; such jobs read as JSON', async () => {
+  const ex = executorWithWorker(2);
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis.url);
+  try {
+    const values = [
+      0, -0, 1.5, -7, 2 ** 53 + 2, 5e-324, Number.MAX_VALUE, NaN, Infinity, -Infinity,
+      '', 'a"b\\c\n', 'é😀', '\ud800 lone', true, false, null, undefined,
+    ];
+    const back = await Promise.all(values.map((v) => ex.submit(tasks.echo, v).result()));
+    values.forEach((v, i) => assert.ok(Object.is(back[i], v), `${String(v)} came back as ${String(back[i])}`));
+    assert.deepEqual(await ex.submit(tasks.pair, 'x', -0).result(), ['x', -0]);
+    assert.deepEqual(await ex.submit(tasks.pair, 1, undefined).result(), [1, undefined]);
+    // What a queue UI shows for such a job: its arguments and its result as they are.
+    const job = await ex.submit(tasks.pair, 'x', 2);
+    await job.result();
+    const [data, returnvalue] = await client.hmget(`bull:${ex.queueName}:${ex.id}-${values.length + 3}`, 'data', 'returnvalue');
+    assert.deepEqual(JSON.parse(data), { a: ['x', 2] });
+    assert.equal(typeof JSON.parse(returnvalue), 'string', 'an array result travels encoded');
+    assert.equal(await ex.submit(tasks.square, 12).result(), 144);
+    const [squared] = await client.hmget(`bull:${ex.queueName}:${ex.id}-${values.length + 4}`, 'returnvalue');
+    assert.deepEqual(JSON.parse(squared), [0, 144]);
+  } finally {
+    client.disconnect();
+    await ex.shutdown();
+  }
+});
+
 t('errors keep their class, message, own properties, cause and the worker\'s stack', async () => {
   const ex = executorWithWorker(1);
   try {

@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import type { Future } from '../future.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
 import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
-import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE } from './envelope.js';
+import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
 import { runInline } from './inline.js';
 import { Placement } from './placement.js';
@@ -110,7 +110,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   const pool = threads === 0 ? null : new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: `${queueName}-worker` });
   const placement = new Placement(quickTasksInline);
 
-  const processor = async (job: Job): Promise<string> => {
+  const processor = async (job: Job): Promise<Outcome> => {
     // A Map of this worker's own names: '__proto__' or 'constructor' name no task.
     const fn = table.get(job.name);
     if (fn === undefined) {
@@ -134,10 +134,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     const key = chunk ? `${job.name}\0chunk` : job.name;
     const started = performance.now();
     let entry: Running;
-    let outcome: Promise<string>;
+    let outcome: Promise<Outcome>;
     if (pool === null || placement.inline(key)) {
       const run = runInline(fn, args, chunk);
-      const settled = (result: { ok: boolean; value: unknown }): string => {
+      const settled = (result: { ok: boolean; value: unknown }): Outcome => {
         placement.ranInline(key, performance.now() - started);
         return encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
       };
@@ -157,7 +157,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     running.set(job.id!, entry);
     try {
       // An interrupt ends the job at once, whatever the task does.
-      return await new Promise<string>((resolve) => {
+      return await new Promise<Outcome>((resolve) => {
         entry.interrupted = () => resolve(INTERRUPTED_OUTCOME);
         // A future cancelled by an interrupt rejects; the job ended as interrupted already.
         outcome.then(resolve, () => resolve(INTERRUPTED_OUTCOME));
