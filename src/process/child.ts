@@ -15,18 +15,29 @@ const watchdog = new Worker(
 watchdog.unref();
 process.on('disconnect', () => process.exit(0));
 
+const send = process.send!.bind(process);
+// The channel is the pool's: it reads any value sent on it as the next result (a bare one travels
+// as itself, protocol.ts), so a task sending there would hand its value to one future and shift every
+// later result by one. A task that tries fails with this instead.
+process.send = () => {
+  throw new Error(
+    "a task cannot use process.send: the pool's channel to its child process carries only its tasks and results. " +
+      'Return the value instead.',
+  );
+};
+
 let exitCode: number | null = null;
 let runner: TaskRunner | null = null;
 const port = {
   send(message: FromWorker): void {
-    process.send!(message);
+    send(message);
   },
   exit(code: number): void {
     exitCode = code;
     // IPC writes are asynchronous and in order: once this last one has left, so has all the child sent.
     const bye: ExitingMessage = { exiting: code };
     try {
-      process.send!(bye, undefined, undefined, () => process.exit(code));
+      send(bye, undefined, undefined, () => process.exit(code));
     } catch {
       process.exit(code);
     }
