@@ -5,7 +5,8 @@
 // keep its own result.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ThreadPoolExecutor, ProcessPoolExecutor } from 'concurrent-futures';
+import { MessageChannel } from 'node:worker_threads';
+import { ThreadPoolExecutor, ProcessPoolExecutor, transfer } from 'concurrent-futures';
 import { within } from './helpers.mjs';
 
 const postsOnThreadChannel = async (value) => {
@@ -46,3 +47,24 @@ for (const [name, make, chatty, names] of pools) {
     }
   });
 }
+
+test('ThreadPoolExecutor: what the refusal suggests works: a task reports progress on a MessagePort passed with transfer()', { timeout: 30_000 }, async () => {
+  const ex = new ThreadPoolExecutor(1);
+  const { port1, port2 } = new MessageChannel();
+  try {
+    const heard = [];
+    const allHeard = new Promise((resolve) => port1.on('message', (m) => heard.push(m) === 2 && resolve()));
+    const reports = (port, n) => {
+      port.postMessage(`halfway to ${n}`);
+      port.postMessage(n);
+      port.close();
+      return n * 2;
+    };
+    assert.equal(await within(10_000, ex.submit(reports, transfer(port2), 21).result()), 42);
+    await within(10_000, allHeard, 'the progress messages');
+    assert.deepEqual(heard, ['halfway to 21', 21]);
+  } finally {
+    port1.close();
+    await ex.shutdown();
+  }
+});
