@@ -258,7 +258,8 @@ export abstract class WorkerPoolExecutor extends Executor {
     while (w.headSeq < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
     for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
     // The task now first has just started; an idle worker's clock starts when it is fed (clocks cost ~0.1 µs here).
-    if (w.inflight.length > 0) w.lastProgress = performance.now();
+    // Not so after results taken from shared memory (ms -1): the call behind them has run a while already.
+    if (w.inflight.length > 0 && (r[1] as number) >= 0) w.lastProgress = performance.now();
   }
 
   /**
