@@ -87,6 +87,14 @@ const canPin = (() => {
   }
 })();
 
+/** W2 with both contenders in one process (interleaved.mjs): the same load for both, p99 included. */
+function interleaved(kind, title, pin) {
+  const script = fileURLToPath(new URL('./interleaved.mjs', import.meta.url));
+  const [cmd, args] = pin ? ['taskset', ['-c', '0,1', process.execPath, script]] : [process.execPath, [script]];
+  console.log(`\n## limits ${title} (${rounds * 2} blocks each)`);
+  console.log(execFileSync(cmd, [...args, kind, String(rounds * 2)], { encoding: 'utf8' }).trimEnd());
+}
+
 /** Each pool against what Node itself does with no library (baselines.mjs), unpinned and pinned to two cores. */
 function limits() {
   for (const pin of canPin ? [false, true] : [false]) {
@@ -97,6 +105,7 @@ function limits() {
       const w = (workload, title, unit, lowerIsBetter) =>
         runSuite(`limits ${title}${how}`, './pools.mjs', ['concurrent-futures', 'baseline', ...(workload === 'W1-map' ? ['baseline, raw chunks'] : [])], { rounds, baseline: 'baseline', unit, args: [workload], lowerIsBetter, prefix: [kind], pin });
       w('W2', `W2: ${name} round trip vs one ${channel} each way`, 'µs/task (median)', true);
+      interleaved(kind, `W2 interleaved: ${name} and the bare ${channel} in one process, alternating blocks of 2,000 tasks${how}`, pin);
       w('W1-map', `W1-map: ${name} map, chunksize 256, vs 2 workers posting 256 items per message`, 'items/s', false);
     }
   }
