@@ -4,6 +4,11 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.round((s.length - 1) * q)];
+};
+
 const median = (xs) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -19,7 +24,7 @@ const median = (xs) => {
  *   pin: run each contender under `taskset -c 0,1` (two cores, as the pools use two workers)
  */
 export function runSuite(title, script, contenders, { rounds, baseline, unit, args = [], lowerIsBetter = false, prefix = [], pin = false }) {
-  const samples = new Map(contenders.map((c) => [c, { value: [], rss: [], p99: [], errors: [] }]));
+  const samples = new Map(contenders.map((c) => [c, { value: [], byRound: [], rss: [], p99: [], errors: [] }]));
   const file = fileURLToPath(new URL(script, import.meta.url));
   for (let round = 0; round < rounds; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
@@ -31,6 +36,7 @@ export function runSuite(title, script, contenders, { rounds, baseline, unit, ar
       try {
         const { value, rss, p99 } = JSON.parse(line);
         samples.get(name).value.push(value);
+        samples.get(name).byRound[round] = value;
         samples.get(name).rss.push(rss);
         if (p99 !== undefined) samples.get(name).p99.push(p99);
       } catch {
@@ -44,12 +50,13 @@ export function runSuite(title, script, contenders, { rounds, baseline, unit, ar
   // Times compare as time over the baseline's (1.2x = 20% slower); rates as rate over the baseline's.
   const ratioName = lowerIsBetter ? `time / ${baseline}` : `÷ ${baseline}`;
   console.log(`\n## ${title} (${rounds} rounds, medians)`);
-  console.log(`| contender | ${unit} | ${ratioName} |${hasP99 ? ` p99 | p99 ${ratioName} |` : ''} peak RSS MB |`);
-  console.log(`|---|---:|---:|${hasP99 ? '---:|---:|' : ''}---:|`);
+  // The ratio within each round as well: when the machine's load drifts, it moves both sides of a round alike.
+  console.log(`| contender | ${unit} | ${ratioName} | per round: median (quartiles) |${hasP99 ? ` p99 | p99 ${ratioName} |` : ''} peak RSS MB |`);
+  console.log(`|---|---:|---:|---:|${hasP99 ? '---:|---:|' : ''}---:|`);
   const rows = [];
   for (const [name, s] of samples) {
     if (s.value.length === 0) {
-      console.log(`| ${name} | failed: ${s.errors[0] ?? 'no output'} | |${hasP99 ? ' | |' : ''} |`);
+      console.log(`| ${name} | failed: ${s.errors[0] ?? 'no output'} | | |${hasP99 ? ' | |' : ''} |`);
       continue;
     }
     const v = median(s.value);
@@ -57,7 +64,10 @@ export function runSuite(title, script, contenders, { rounds, baseline, unit, ar
     const p99 = median(s.p99);
     rows.push({ name, value: v, ratio, p99, rss: median(s.rss) });
     const p99Cells = hasP99 ? ` ${format(p99)} | ${(p99 / baseP99).toFixed(2)}x |` : '';
-    console.log(`| ${name} | ${format(v)} | ${ratio.toFixed(2)}x |${p99Cells} ${Math.round(median(s.rss))} |`);
+    const baseRounds = samples.get(baseline)?.byRound ?? [];
+    const perRound = s.byRound.flatMap((x, r) => (x === undefined || baseRounds[r] === undefined ? [] : [x / baseRounds[r]]));
+    const perRoundCell = perRound.length === 0 ? '' : `${median(perRound).toFixed(2)}x (${quantile(perRound, 0.25).toFixed(2)}-${quantile(perRound, 0.75).toFixed(2)})`;
+    console.log(`| ${name} | ${format(v)} | ${ratio.toFixed(2)}x | ${perRoundCell} |${p99Cells} ${Math.round(median(s.rss))} |`);
   }
   return rows;
 }
