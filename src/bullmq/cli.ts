@@ -77,8 +77,6 @@ export async function workerCommand(argv: string[]): Promise<number> {
     console.error(`concurrent-futures worker: ${(error as Error)?.message ?? error}`);
     return 1;
   }
-  console.log(`concurrent-futures worker: queue '${queueName}' on ${redactUrl(url)}, tasks ${handle.tasks.join(', ')}`);
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -103,6 +101,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // Only now: whoever waits for this line may signal at once, and before `process.on` a signal kills outright.
+    console.log(`concurrent-futures worker: queue '${queueName}' on ${redactUrl(url)}, tasks ${handle.tasks.join(', ')}`);
   });
 }
 
