@@ -130,8 +130,10 @@ export class Feeder {
     if (defs !== undefined) flat[0] = defs;
     let message: ToWorker = flat;
     const key = flat[flat.length - 2] as number;
-    const args = flat[BATCH_TASKS + 1] as unknown[];
-    if (sent === 1 && key === w.lastKey && defs === undefined && transfers === undefined && args.length === 1 && !isChunk(key) && isBare(args[0])) message = args[0];
+    if (sent === 1 && key === w.lastKey && defs === undefined && transfers === undefined && !isChunk(key)) {
+      const args = flat[BATCH_TASKS + 1] as unknown[];
+      if (args.length === 1 && isBare(args[0])) message = args[0];
+    }
     const lastKey = w.lastKey;
     w.lastKey = key;
     try {
