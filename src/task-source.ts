@@ -48,6 +48,8 @@ class LeftBehind {
     return new Proxy(Object.create(null), leftBehind);
   }
 }
+// An arrow's `super.x` is left behind too: there it would read this class's prototype.
+Object.setPrototypeOf(LeftBehind.prototype, new Proxy(Object.create(null), leftBehind));
 
 /** The function that `source` (what `Function.prototype.toString` gave) defines. Throws a SyntaxError for text that is none. */
 export function compileTask(source: string): AnyFunction {

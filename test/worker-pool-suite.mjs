@@ -115,6 +115,11 @@ export function workerPoolSuite(name, make, pool) {
       assert.ok(error instanceof TypeError, String(arrow));
       assert.equal(error.message, "a task's own `this` does not travel to a worker: pass what the task needs as an argument");
     }
+    class Base { step() { return 1; } }
+    class Sub extends Base { send() { return ex.submit(() => super.step()); } }
+    const viaSuper = await new Sub().send().exception();
+    assert.ok(viaSuper instanceof TypeError);
+    assert.match(viaSuper.message, /own `this` does not travel to a worker/);
     const args = await ex.submit(() => arguments.length).exception();
     assert.ok(args instanceof SyntaxError);
     assert.match(args.message, /uses `arguments` of the scope where it was written/);
