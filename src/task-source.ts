@@ -40,8 +40,9 @@ const leftBehind: ProxyHandler<object> = {
 /**
  * Its constructor returns the stand-in `this`, so a subclass's field initializers
  * run with it as theirs. A field initializer is the one place where an arrow gets
- * a chosen `this` and no `arguments` (a function wrapper would lend it its own,
- * empty, `arguments`; there, using it is a SyntaxError).
+ * a chosen `this` and no `arguments`: inside a function wrapper it would find
+ * the wrapper's empty `arguments`, whereas in a field initializer using
+ * `arguments` is a SyntaxError.
  */
 class LeftBehind {
   constructor() {
