@@ -43,9 +43,10 @@ export function currentTask(): TaskContext | undefined {
   return current.getStore();
 }
 
-/** Calls `fn(...args)` with `task` as the context `taskSignal()` sees. @internal */
+/** Calls `fn(...args)`, with no receiver, with `task` as the context `taskSignal()` sees. @internal */
 export function runAsTask<R>(task: TaskContext, fn: (...args: any[]) => R, args: unknown[]): R {
-  return current.run(task, fn, ...args);
+  // `run` calls its callback with `null` as `this`: a task's `this` is `undefined`, as for any plain call.
+  return current.run(task, Reflect.apply, fn, undefined, args) as R;
 }
 
 /** Aborts the task's signal, now or when the task first asks for it. @internal */

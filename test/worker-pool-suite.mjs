@@ -78,6 +78,55 @@ export function workerPoolSuite(name, make, pool) {
     assert.match(error.message, /defineTasks\(import\.meta\.url/);
   });
 
+  t('a task may define classes, constructors and methods that use their own `this`', async (ctx) => {
+    const ex = use(ctx, make(1));
+    const error = await ex.submit(() => {
+      class QuotaError extends Error {
+        constructor(m) {
+          super(m);
+          this.name = 'QuotaError';
+        }
+      }
+      throw new QuotaError('over');
+    }).exception();
+    assert.equal(error.name, 'QuotaError');
+    assert.equal(error.message, 'over');
+    const built = await ex.submit((x) => {
+      function Point(v) {
+        this.v = v;
+      }
+      Point.prototype.twice = function () { return this.v * 2; };
+      const counter = { step: 3, next(n) { return n + this.step; } };
+      return counter.next(new Point(x).twice());
+    }, 5).result();
+    assert.equal(built, 13);
+  });
+
+  t("a task's own `this` is never the worker's global: undefined for a function, a loud error for an arrow", async (ctx) => {
+    const ex = use(ctx, make(1));
+    // Quotes inside regex literals once fooled a textual check into accepting this and answering 'object'.
+    assert.equal(await ex.submit(function (s) { const q = /'/; const n = typeof this; const r = /'/; return n + s + q.source + r.source; }, '-').result(), "undefined-''");
+    const method = { step: 2, next(n) { return n + this.step; } };
+    const unbound = await ex.submit(method.next, 1).exception();
+    assert.ok(unbound instanceof TypeError);
+    assert.match(unbound.message, /undefined \(reading 'step'\)/);
+    for (const arrow of [() => this.step, () => { this.step = 1; }, () => 'step' in this, () => `${this}`]) {
+      const error = await ex.submit(arrow).exception();
+      assert.ok(error instanceof TypeError, String(arrow));
+      assert.equal(error.message, "a task's own `this` does not travel to a worker: pass what the task needs as an argument");
+    }
+    class Base { step() { return 1; } }
+    class Sub extends Base { send() { return ex.submit(() => super.step()); } }
+    const viaSuper = await new Sub().send().exception();
+    assert.ok(viaSuper instanceof TypeError);
+    assert.match(viaSuper.message, /own `this` does not travel to a worker/);
+    const args = await ex.submit(() => arguments.length).exception();
+    assert.ok(args instanceof SyntaxError);
+    assert.match(args.message, /uses `arguments` of the scope where it was written/);
+    // The pool goes on, each function compiled once per worker.
+    assert.equal(await ex.submit(function (n) { return this === undefined && n; }, 4).result(), 4);
+  });
+
   t('native and bound functions and classes are refused at submit with a TypeError', async (ctx) => {
     const ex = use(ctx, make(1));
     assert.throws(() => ex.submit(Math.max, 1, 2), (e) => e instanceof TypeError && /native function \(max\) cannot be sent/.test(e.message));
