@@ -28,9 +28,25 @@ process.send = () => {
 
 let exitCode: number | null = null;
 let runner: TaskRunner | null = null;
+// A message is written to the channel as the event loop lets it: what is not written when the child
+// exits is lost. Each send's callback says it has left; the runner starts no task while one has not.
+let writing = 0;
+let resume: (() => void) | null = null;
+const written = (): void => {
+  if (--writing > 0 || resume === null) return;
+  const next = resume;
+  resume = null;
+  next();
+};
 const port = {
   send(message: FromWorker): void {
-    send(message);
+    send(message, undefined, undefined, written);
+    writing++;
+  },
+  whenSent(next: () => void): boolean {
+    if (writing === 0) return false;
+    resume = next;
+    return true;
   },
   exit(code: number): void {
     exitCode = code;
