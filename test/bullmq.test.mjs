@@ -166,6 +166,29 @@ t('Date, BigInt, Map, Set, undefined and typed arrays round-trip exactly; what c
   }
 });
 
+t('map with chunksize: an item that cannot travel throws at its own position, after the values before it', async () => {
+  const ex = executorWithWorker(2);
+  try {
+    for (const bad of [357, 355]) {
+      const items = Array.from({ length: 400 }, (_, i) => (i === bad ? () => i : i));
+      const values = [];
+      const error = await within(20_000, (async () => {
+        try {
+          for await (const v of ex.map(tasks.square, items, { chunksize: 5 })) values.push(v);
+        } catch (e) {
+          return e;
+        }
+      })());
+      assert.equal(values.length, bad, `the values before item ${bad}`);
+      assert.ok(values.every((v, i) => v === i * i));
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match(error.message, /^argument 1 of the map item cannot be sent through Redis: .*could not be cloned\. A function does not travel/);
+    }
+  } finally {
+    await ex.shutdown();
+  }
+});
+
 t('numbers, strings, booleans and null round-trip exactly, also where JSON would change them; such jobs read as JSON', async () => {
   const ex = executorWithWorker(2);
   const { Redis } = await import('ioredis');

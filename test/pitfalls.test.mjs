@@ -70,7 +70,11 @@ test('what can be cloned: plain data, Maps, Dates and typed arrays travel; a fun
     const failed = ex.submit((f) => typeof f, () => 1);
     const ok = ex.submit((x) => x + 1, 1);
     const error = await failed.exception();
-    assert.equal(error?.message, 'argument 1 of the task cannot be sent to a worker: () => 1 could not be cloned.');
+    assert.equal(
+      error?.message,
+      'argument 1 of the task cannot be sent to a worker: () => 1 could not be cloned. ' +
+        'A function does not travel: pass data instead, and define the function where the task can call it (in the task itself, or in its defineTasks module).',
+    );
     assert.equal(await ok.result(), 2);
   } finally {
     await ex.shutdown();

@@ -23,7 +23,8 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { decodeError, encodeError } from '../codec.js';
-import type { ChunkOutcome } from '../pool/chunk.js';
+import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
+import { findUnsendable, unsendableError } from '../pool/unsendable.js';
 
 /** A job's data on the queue. @internal */
 export interface JobData {
@@ -65,14 +66,46 @@ function isJsonExact(value: unknown): value is JsonExact {
   }
 }
 
-/** Encodes a job's arguments; throws a `TypeError` naming the argument that cannot travel. @internal */
-export function encodeArgs(args: unknown[], chunk: boolean): string | JsonExact[] {
-  if (!chunk && args.every(isJsonExact)) return args;
+/** Encodes a task's arguments; throws a `TypeError` naming the argument that cannot travel, and what to do. @internal */
+export function encodeArgs(args: unknown[]): string | JsonExact[] {
+  if (args.every(isJsonExact)) return args;
   try {
     return serialize(args).toString('base64');
   } catch (error) {
-    throw new TypeError(`${whichCannotTravel(args, chunk)} cannot be sent through Redis: ${(error as Error)?.message ?? error}`, { cause: error });
+    const found = findUnsendable(args, false, serialize);
+    if (found === null) throw cannotTravel(error);
+    throw unsendableError(found, false, 'through Redis', error);
   }
+}
+
+/**
+ * Encodes a chunk of `map` items. An item that cannot travel cuts it short:
+ * the items before it travel (`a` null when there are none), and `cut` is
+ * that item's error, which `map` meets at the item's own position.
+ * @internal
+ */
+export function encodeChunk(chunk: Chunk): { a: string | null; cut: TypeError | null } {
+  try {
+    return { a: serialize(chunk).toString('base64'), cut: null };
+  } catch (error) {
+    const found = findUnsendable(chunk, true, serialize);
+    if (found === null) throw cannotTravel(error);
+    const a = found.item === 0 ? null : serialize(chunk.slice(0, 1 + found.item * (chunk[0] as number))).toString('base64');
+    return { a, cut: unsendableError(found, true, 'through Redis', error) };
+  }
+}
+
+function cannotTravel(error: unknown): TypeError {
+  return new TypeError(`the task's arguments cannot be sent through Redis: ${(error as Error)?.message ?? error}`, { cause: error });
+}
+
+/** A chunk's outcome, once cut short before an item that could not be sent: that item's failure ends it. @internal */
+export function cutOutcome(outcome: ChunkOutcome<unknown>, cut: TypeError): ChunkOutcome<unknown> {
+  if (!outcome.failed) {
+    outcome.failed = true;
+    outcome.error = cut;
+  }
+  return outcome;
 }
 
 /** Decodes a job's arguments in a worker. @internal */
@@ -110,16 +143,4 @@ export function decodeOutcome(text: unknown): [kind: number, value: unknown] {
   if (kind === ERROR) return [kind, decodeError(payload)];
   if (kind === CHUNK) (payload as ChunkOutcome<unknown>).error = decodeError((payload as ChunkOutcome<unknown>).error);
   return [kind, payload];
-}
-
-function whichCannotTravel(args: unknown[], chunk: boolean): string {
-  const arity = chunk ? Math.max(1, args[0] as number) : 1;
-  for (let i = chunk ? 1 : 0; i < args.length; i++) {
-    try {
-      serialize(args[i]);
-    } catch {
-      return chunk ? `argument ${((i - 1) % arity) + 1} of a map item` : `argument ${i + 1} of the task`;
-    }
-  }
-  return 'the task\'s arguments';
 }
