@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import type { Future } from '../future.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
 import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
-import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
+import { CHUNK, decodeJob, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
 import { runInline } from './inline.js';
 import { Placement } from './placement.js';
@@ -117,8 +117,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       throw new UnrecoverableError(`unknown task '${String(job.name).slice(0, 200)}': this worker runs ${names.map((n) => `'${n}'`).join(', ')}`);
     }
     let args: unknown[];
+    let chunk: boolean;
     try {
-      args = decodeArgs(job.data);
+      ({ args, chunk } = decodeJob(job.data));
     } catch (error) {
       throw new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`);
     }
@@ -130,7 +131,6 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
         return INTERRUPTED_OUTCOME;
       }
     }
-    const chunk = job.data?.c === 1;
     const key = chunk ? `${job.name}\0chunk` : job.name;
     const started = performance.now();
     let entry: Running;
