@@ -37,6 +37,19 @@ const ABORT = 1;
 
 /** In the thread: the task functions loaded so far, by module and name. */
 const loaded = new Map<string, AnyFunction>();
+/** In the thread: how to fail each task that waits here, should the thread exit first. */
+const waiting = new Set<(status: number, payload: unknown) => void>();
+let exitWatched = false;
+
+function watchExit(): void {
+  if (exitWatched) return;
+  exitWatched = true;
+  // A task that calls process.exit() ends the thread: those waiting here learn its code (a stopped thread only closes their ports).
+  process.once('exit', (code) => {
+    const error = new BrokenThreadPoolError(`A worker thread exited with code ${code} while this task was waiting on it; the pool replaced it`);
+    for (const fail of [...waiting]) fail(THROWN, encodeError(error));
+  });
+}
 
 export const threadCall = defineTasks(import.meta.url, {
   /**
@@ -66,6 +79,7 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
     answered = true;
     // What its callbacks throw from now on is a leftover, reported as any task's.
     context.stray = undefined;
+    waiting.delete(answer);
     try {
       port2.postMessage([status, payload], transfers as any[]);
     } catch (why) {
@@ -74,6 +88,8 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
     }
     port2.close();
   };
+  watchExit();
+  waiting.add(answer);
   port2.on('message', () => abortTask(context, new Error('the task was interrupted')));
   // An error thrown by a callback of this task fails this task alone (runner.ts hands it here).
   context.stray = (error) => answer(THROWN, encodeError(error));
