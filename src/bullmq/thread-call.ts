@@ -95,11 +95,16 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
   context.stray = (error) => answer(THROWN, encodeError(error));
   Promise.resolve(value).then(
     (result) => {
-      if (chunk) return answer(OK, encodeChunk(result as ChunkOutcome<unknown>));
-      const transfers: unknown[] = [];
-      const unwrapped = unwrapTransfer(result, transfers);
-      if (unwrapped instanceof Error) answer(RETURNED, encodeError(unwrapped));
-      else answer(OK, unwrapped, transfers);
+      try {
+        if (chunk) return answer(OK, encodeChunk(result as ChunkOutcome<unknown>));
+        const transfers: unknown[] = [];
+        const unwrapped = unwrapTransfer(result, transfers);
+        if (unwrapped instanceof Error) answer(RETURNED, encodeError(unwrapped));
+        else answer(OK, unwrapped, transfers);
+      } catch (why) {
+        // Whatever the value does when read (a revoked proxy, say), its task still gets an answer.
+        answer(THROWN, encodeError(new TypeError(`the task's result cannot be read: ${(why as Error)?.message ?? why}`)));
+      }
     },
     (error: unknown) => answer(THROWN, encodeError(error)),
   );

@@ -3,6 +3,8 @@
  * that its own modules define, on this package's thread pool. The main thread
  * talks to Redis, so a CPU-bound task never delays the renewal of its job's
  * lock (a job whose lock lapses is given to another worker and runs twice).
+ * A task that awaits frees its thread while it waits (thread-call.ts), so
+ * `concurrency` jobs run at once on a thread per core.
  * Tasks that have proved to take microseconds run on the main thread instead
  * (placement.ts): for them the hop to a thread cost more than the task.
  * `threads: 0` runs every task there, for tasks that only wait on I/O.
@@ -37,9 +39,10 @@ export interface RunWorkerOptions {
   /** Jobs run at once (default 1, as BullMQ's). */
   concurrency?: number;
   /**
-   * Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`).
-   * `0` runs them on the worker's own event loop: faster for tasks that only wait on I/O, but a
-   * task that computes for long then delays the renewal of its job's lock.
+   * Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`):
+   * a task computes on one alone, while tasks that await share them. `0` runs every task on the
+   * worker's own event loop: a little faster for tasks that only wait on I/O, but a task that
+   * computes for long then delays the renewal of every job's lock.
    */
   threads?: number;
   /**
