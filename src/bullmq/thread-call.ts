@@ -21,7 +21,7 @@ import { BrokenThreadPoolError } from '../errors.js';
 import type { Future } from '../future.js';
 import { runChunk, type ChunkOutcome } from '../pool/chunk.js';
 import { defineTasks, loadTask, type TaskDef } from '../tasks.js';
-import { abortTask, runAsTask, type TaskContext } from '../task-signal.js';
+import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
 import type { ThreadPoolExecutor } from '../thread/pool.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -37,8 +37,8 @@ const ABORT = 1;
 
 /** In the thread: the task functions loaded so far, by module and name. */
 const loaded = new Map<string, AnyFunction>();
-/** In the thread: how to fail each task that waits here, should the thread exit first. */
-const waiting = new Set<(status: number, payload: unknown) => void>();
+/** In the thread: the tasks that wait here, and how to fail each should the thread exit first. */
+const waiting = new Map<TaskContext, (status: number, payload: unknown) => void>();
 let exitWatched = false;
 
 function watchExit(): void {
@@ -46,8 +46,13 @@ function watchExit(): void {
   exitWatched = true;
   // A task that calls process.exit() ends the thread: those waiting here learn its code (a stopped thread only closes their ports).
   process.once('exit', (code) => {
-    const error = new BrokenThreadPoolError(`A worker thread exited with code ${code} while this task was waiting on it; the pool replaced it`);
-    for (const fail of [...waiting]) fail(THROWN, encodeError(error));
+    const exiting = currentTask();
+    for (const [context, fail] of [...waiting]) {
+      const message = context === exiting
+        ? `This task ended its worker thread (process.exit(${code})); the pool replaced it`
+        : `A worker thread exited with code ${code} while this task was waiting on it; the pool replaced it`;
+      fail(THROWN, encodeError(new BrokenThreadPoolError(message)));
+    }
   });
 }
 
@@ -79,7 +84,7 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
     answered = true;
     // What its callbacks throw from now on is a leftover, reported as any task's.
     context.stray = undefined;
-    waiting.delete(answer);
+    waiting.delete(context);
     try {
       port2.postMessage([status, payload], transfers as any[]);
     } catch (why) {
@@ -89,7 +94,7 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
     port2.close();
   };
   watchExit();
-  waiting.add(answer);
+  waiting.set(context, answer);
   port2.on('message', () => abortTask(context, new Error('the task was interrupted')));
   // An error thrown by a callback of this task fails this task alone (runner.ts hands it here).
   context.stray = (error) => answer(THROWN, encodeError(error));
