@@ -40,7 +40,7 @@ export interface RunWorkerOptions {
   concurrency?: number;
   /**
    * Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`):
-   * a task computes on one alone, while tasks that await share them. `0` runs every task on the
+   * each computes one task at a time, and any number of tasks that await share it. `0` runs every task on the
    * worker's own event loop: a little faster for tasks that only wait on I/O, but a task that
    * computes for long then delays the renewal of every job's lock.
    */
