@@ -7,6 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  */
 export interface TaskContext {
   abort: AbortState | null;
+  /** For a task its worker no longer tracks as running (the BullMQ worker's waiting ones): takes the errors its callbacks throw. */
+  stray?: (error: unknown) => void;
 }
 
 interface AbortState {

@@ -22,6 +22,7 @@
  * arguments and outcomes an array.
  */
 import { deserialize, serialize } from 'node:v8';
+import { describe } from '../checks.js';
 import { decodeError, encodeError } from '../codec.js';
 import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
 import { findUnsendable, unsendableError } from '../pool/unsendable.js';
@@ -43,6 +44,12 @@ export const VALUE = 0;
 /** @internal */ export const CHUNK = 2;
 /** The task was interrupted by `cancel({ interrupt: true })`: its future is cancelled already. @internal */
 export const INTERRUPTED = 3;
+
+/**
+ * The most arguments a job may pass to its task (or to each `map` item of a chunk): a call
+ * spreads them, and a few hundred thousand overflow the stack. @internal
+ */
+export const MAX_ARGS = 65_536;
 
 /** A value that JSON carries exactly. @internal */
 export type JsonExact = string | number | boolean | null;
@@ -68,6 +75,7 @@ function isJsonExact(value: unknown): value is JsonExact {
 
 /** Encodes a task's arguments; throws a `TypeError` naming the argument that cannot travel, and what to do. @internal */
 export function encodeArgs(args: unknown[]): string | JsonExact[] {
+  if (args.length > MAX_ARGS) throw new RangeError(`a task may take at most ${MAX_ARGS} arguments through Redis, got ${args.length}`);
   if (args.every(isJsonExact)) return args;
   try {
     return serialize(args).toString('base64');
@@ -108,15 +116,51 @@ export function cutOutcome(outcome: ChunkOutcome<unknown>, cut: TypeError): Chun
   return outcome;
 }
 
-/** Decodes a job's arguments in a worker. @internal */
-export function decodeArgs(data: unknown): unknown[] {
-  const a = (data as JobData | null)?.a;
-  // Parsed from JSON by BullMQ already: data, whatever a job's author put there.
-  if (Array.isArray(a)) return a;
-  if (typeof a !== 'string') throw new TypeError('the job carries no encoded arguments (was it added by something other than BullMQExecutor?)');
-  const args = deserialize(Buffer.from(a, 'base64'));
-  if (!Array.isArray(args)) throw new TypeError('the job\'s arguments are not an array');
-  return args;
+/** A job's arguments as the worker runs them: a task's own, or a chunk of `map` items (chunk.ts's layout). @internal */
+export interface DecodedJob {
+  args: unknown[];
+  chunk: boolean;
+}
+
+/**
+ * Decodes a job's data in a worker. Anything may have written it, so every
+ * length is checked before a call or a loop is sized by it; what does not
+ * hold is a `TypeError` saying what is wrong. @internal
+ */
+export function decodeJob(data: unknown): DecodedJob {
+  if (data === null || typeof data !== 'object') throw new TypeError(`the job's data is not an object (got ${describe(data)})`);
+  const { a, c } = data as Partial<Record<'a' | 'c', unknown>>;
+  if (c !== undefined && c !== 1) throw new TypeError(`the job's chunk mark 'c' must be 1 or absent, got ${describe(c)}`);
+  const chunk = c === 1;
+  let args: unknown[];
+  if (Array.isArray(a)) {
+    // Parsed from JSON by BullMQ already: dense, each element written out.
+    args = a;
+  } else if (typeof a === 'string') {
+    const bytes = Buffer.from(a, 'base64');
+    const decoded: unknown = deserialize(bytes);
+    if (!Array.isArray(decoded)) throw new TypeError(`the job's arguments are not an array (got ${describe(decoded)})`);
+    // Each element of a dense array takes a byte at least; a longer array is sparse, its length a mere number.
+    if (decoded.length > bytes.length) {
+      throw new TypeError(`the job's arguments are a sparse array of length ${decoded.length}, carried in ${bytes.length} bytes: BullMQExecutor sends no such array`);
+    }
+    args = decoded;
+  } else {
+    throw new TypeError('the job carries no encoded arguments (was it added by something other than BullMQExecutor?)');
+  }
+  if (!chunk) {
+    if (args.length > MAX_ARGS) throw new TypeError(`the job passes ${args.length} arguments, more than the ${MAX_ARGS} a task may take`);
+    return { args, chunk };
+  }
+  const arity = args[0];
+  if (typeof arity !== 'number' || !Number.isInteger(arity) || arity < 1 || arity > MAX_ARGS) {
+    throw new TypeError(`the chunk's arity (its first element) must be an integer from 1 to ${MAX_ARGS}, got ${describe(arity)}`);
+  }
+  const rest = args.length - 1;
+  if (rest === 0 || rest % arity !== 0) {
+    throw new TypeError(`the chunk carries ${rest} arguments after its arity, which is not a positive multiple of ${arity}`);
+  }
+  return { args, chunk };
 }
 
 /** Encodes a task's outcome in the worker. A result that cannot travel becomes the task's error. @internal */

@@ -376,9 +376,12 @@ export class TaskRunner {
   /**
    * An error escaped a task (a callback it left behind threw). When it comes
    * from the async task that is running, the worker ends and fails that task.
-   * Otherwise it is a finished task's leftover: it is reported and fails nothing.
+   * Otherwise it is a finished task's leftover: it is reported and fails nothing,
+   * unless that task handles its own (TaskContext.stray).
    */
   private stray(error: unknown): void {
+    const task = currentTask();
+    if (task?.stray !== undefined) return task.stray(error);
     if (this.current !== null && this.busy && currentTask() === this.current) {
       this.flush();
       this.stopped = true;
