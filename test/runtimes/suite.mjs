@@ -13,6 +13,7 @@ import {
   ThreadPoolExecutor,
   ProcessPoolExecutor,
   BrokenProcessPoolError,
+  BrokenThreadPoolError,
   CancelledError,
   taskSignal,
 } from 'concurrent-futures';
@@ -123,6 +124,35 @@ check('a child that exits fails its task with BrokenProcessPoolError, and the po
     await ex.shutdown();
   }
 });
+
+check('a worker thread that exits fails its task with BrokenThreadPoolError, and the pool replaces it', async () => {
+  const ex = new ThreadPoolExecutor(1);
+  try {
+    const e = await ex.submit(tasks.exit, 7).exception();
+    assert.ok(e instanceof BrokenThreadPoolError, `got ${e}`);
+    assert.equal(e.exitCode, 7);
+    assert.equal(await ex.submit(tasks.fib, 20).result(), 6765);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+for (const kind of ['thread', 'process']) {
+  check(`an error thrown on ${kind} arrives with its class, message, properties and cause`, async () => {
+    const ex = executors[kind](1);
+    try {
+      const e = await ex.submit(() => {
+        throw Object.assign(new RangeError('too big', { cause: new Error('the cause') }), { code: 'E_BIG' });
+      }).exception();
+      assert.ok(e instanceof RangeError, `got ${e}`);
+      assert.equal(e.message, 'too big');
+      assert.equal(e.code, 'E_BIG');
+      assert.equal(e.cause?.message, 'the cause');
+    } finally {
+      await ex.shutdown();
+    }
+  });
+}
 
 check('taskSignal() on AsyncPoolExecutor: cancel({ interrupt: true }) aborts it', async () => {
   const ex = new AsyncPoolExecutor(1);
