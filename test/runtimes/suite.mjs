@@ -82,6 +82,18 @@ if (runtime !== 'node') {
     }
   });
 }
+if (runtime === 'deno') {
+  check('Deno without --allow-run: the process pool fails its futures, naming the flag, and the program goes on', async () => {
+    const child = spawn(process.execPath, ['run', '--allow-read', path('./without-run-permission.mjs')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^BrokenProcessPoolError: a worker could not be started \(.*--allow-(env|run).*\): the pool is not usable anymore\nthe program goes on\n$/);
+  });
+}
 check('a program that never shuts its pools down ends once its work is done', async () => {
   const out = await run(path('./no-shutdown.mjs'), []);
   assert.equal(out.code, 0, out.stderr);
