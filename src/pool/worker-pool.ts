@@ -210,13 +210,22 @@ export abstract class WorkerPoolExecutor extends Executor {
   private start(): PoolWorker {
     const w = new PoolWorker(this.nextIndex++);
     this.workers.push(w);
-    w.transport = this._spawn({
-      index: w.index,
-      onMessage: (m) => this.onMessage(w, m),
-      onExit: (code, signal) => this.onExit(w, code, signal),
-      onDropped: (error) => this.onDropped(w, error),
-      setReason: (r) => (w.reason ??= r),
-    });
+    try {
+      w.transport = this._spawn({
+        index: w.index,
+        onMessage: (m) => this.onMessage(w, m),
+        onExit: (code, signal) => this.onExit(w, code, signal),
+        onDropped: (error) => this.onDropped(w, error),
+        setReason: (r) => (w.reason ??= r),
+      });
+    } catch (error) {
+      // Thrown where no task can catch it (Deno without --allow-run, say): the pool is broken, its futures fail.
+      w.alive = false;
+      this.workers.splice(this.workers.indexOf(w), 1);
+      const message = `a worker could not be started (${(error as Error)?.message ?? error}): the pool is not usable anymore`;
+      this.breakPool(error, message);
+      return w;
+    }
     w.startupTimer = setTimeout(() => {
       // Let a message that is already waiting be handled first.
       setImmediate(() => {

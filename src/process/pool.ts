@@ -82,7 +82,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     child.send({ config } satisfies ConfigMessage);
     // The pool holds the process open while it has work; an idle child must not.
     child.unref();
-    // Bun's channel has no unref(): there an idle child keeps the parent alive until shutdown().
+    // Bun's channel has no unref(); there child.unref() alone lets the parent exit (test/runtimes/suite.mjs).
     const channel = (child as { channel?: { unref?: () => void } }).channel;
     if (typeof channel?.unref === 'function') channel.unref();
     return {
