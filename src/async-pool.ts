@@ -1,11 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { CancelledError } from './errors.js';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
 import { Deque } from './deque.js';
 import { MapBatch } from './map/batch.js';
 import type { BatchQueue } from './map/target.js';
-import { abortTask, currentTask, runAsTask, type TaskContext } from './task-signal.js';
+import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from './task-signal.js';
 import { KeepAlive } from './keep-alive.js';
 import { checkFunction, checkMaxWorkers } from './checks.js';
 
@@ -142,7 +141,7 @@ export class AsyncPoolExecutor extends Executor {
   interrupt(future: Future<any>): boolean {
     const task = future as AsyncTask<any>;
     if (task.slot < 0 || this.slots[task.slot] !== task) return false;
-    abortTask(task, new CancelledError('the task was interrupted'));
+    abortTask(task, interruptedReason());
     this._counters.running--;
     this._counters.cancelled++;
     this.settleIdle();
@@ -161,7 +160,7 @@ export class AsyncPoolExecutor extends Executor {
       if (!wait) {
         for (const entry of this.slots) {
           // An interrupted task stays in its slot until it ends; its signal is already aborted.
-          if (entry instanceof MapItem || entry?.running()) abortTask(entry!, new CancelledError('the executor was shut down'));
+          if (entry instanceof MapItem || entry?.running()) abortTask(entry!, shutDownReason());
         }
       }
     }

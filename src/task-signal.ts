@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { CancelledError } from './errors.js';
 
 /**
  * A running task, as `taskSignal()` sees it. Its abort state is made only when
@@ -58,4 +59,14 @@ export function abortTask(task: TaskContext, reason: unknown): void {
   state.aborted = true;
   state.reason = reason;
   state.controller?.abort(reason);
+}
+
+/** The reason an interrupted task's signal carries (`cancel({ interrupt: true })`), on every executor. @internal */
+export function interruptedReason(): CancelledError {
+  return new CancelledError('the task was interrupted');
+}
+
+/** The reason a task's signal carries when a shutdown aborts it (`shutdown({ wait: false, cancelFutures: true })`). @internal */
+export function shutDownReason(): CancelledError {
+  return new CancelledError('the executor was shut down');
 }

@@ -21,7 +21,7 @@ import { BrokenThreadPoolError } from '../errors.js';
 import type { Future } from '../future.js';
 import { runChunk, type ChunkOutcome } from '../pool/chunk.js';
 import { defineTasks, loadTask, type TaskDef } from '../tasks.js';
-import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
+import { abortTask, currentTask, interruptedReason, runAsTask, type TaskContext } from '../task-signal.js';
 import type { ThreadPoolExecutor } from '../thread/pool.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -95,7 +95,7 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
   };
   watchExit();
   waiting.set(context, answer);
-  port2.on('message', () => abortTask(context, new Error('the task was interrupted')));
+  port2.on('message', () => abortTask(context, interruptedReason()));
   // An error thrown by a callback of this task fails this task alone (runner.ts hands it here).
   context.stray = (error) => answer(THROWN, encodeError(error));
   Promise.resolve(value).then(

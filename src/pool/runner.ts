@@ -10,7 +10,7 @@ import { Deque } from '../deque.js';
 import { runChunk, type ChunkOutcome } from './chunk.js';
 import { HeldWriter } from './held-results.js';
 import { loadTask, type TaskDef } from '../tasks.js';
-import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
+import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from '../task-signal.js';
 import {
   BARE_MS, BATCH_TASKS, DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, RESULTS, SKIPPED, STARTED, WITHDRAWN, isBare, isChunk, keyId, slotOf,
   type FromWorker, type LoneResult, type ResultMessage, type ToWorker, type WorkerConfig,
@@ -108,8 +108,8 @@ export class TaskRunner {
       // A shutdown also aborts the tasks already sent here that have yet to start: in a child they count as running.
       if (message.seq === undefined) this.shutDown = true;
       if (this.current === null) return;
-      if (message.seq === undefined) abortTask(this.current, shutDownError());
-      else if (message.seq === this.currentSeq) abortTask(this.current, new Error('the task was interrupted'));
+      if (message.seq === undefined) abortTask(this.current, shutDownReason());
+      else if (message.seq === this.currentSeq) abortTask(this.current, interruptedReason());
       return;
     }
     const defs = message[0] as Array<[number, TaskDef]> | 0;
@@ -208,7 +208,7 @@ export class TaskRunner {
   private run(seq: number, key: number, fn: AnyFunction, payload: unknown[]): boolean {
     const started = performance.now();
     const context: TaskContext = { abort: null };
-    if (this.shutDown) abortTask(context, shutDownError());
+    if (this.shutDown) abortTask(context, shutDownReason());
     this.current = context;
     this.currentSeq = seq;
     let value: unknown;
@@ -396,10 +396,6 @@ export class TaskRunner {
 /** A result message with no results yet: its seq and time are filled in when it is sent. */
 function newResults(): ResultMessage {
   return [0, 0];
-}
-
-function shutDownError(): Error {
-  return new Error('the executor was shut down');
 }
 
 function isPrimitive(value: unknown): boolean {
