@@ -6,6 +6,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkFunction } from './checks.js';
+import { isScriptFlag } from './exec-argv.js';
 import { compileTask } from './task-source.js';
 
 const TASK_REF = Symbol.for('concurrent-futures.task');
@@ -139,7 +140,7 @@ function mainModuleUrl(): string | null {
   if (entryUrl !== undefined) return entryUrl;
   entryUrl = null;
   const entry = process.argv[1];
-  if (entry === undefined || process.execArgv.some((a) => /^(-e|--eval|-p|--print)(=|$)/.test(a))) return entryUrl;
+  if (entry === undefined || process.execArgv.some(isScriptFlag)) return entryUrl;
   // `node main` runs main.js: the entry may be named without its extension.
   for (const candidate of [entry, `${entry}.js`, `${entry}.mjs`, `${entry}.cjs`, `${entry}.ts`]) {
     try {

@@ -17,7 +17,7 @@ import { checkConnection, closeClient, ownClient, refClient, untilReady, type Re
 import { cutOutcome, decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
-import { taskName } from './naming.js';
+import { checkQueueName, taskName } from './naming.js';
 
 /** The options of `BullMQExecutor`; the rest of BullMQ's `QueueOptions` (`prefix`, `defaultJobOptions`, …) pass through. */
 export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> {
@@ -109,9 +109,7 @@ export class BullMQExecutor extends Executor {
     if (options === null || typeof options !== 'object') throw new TypeError('new BullMQExecutor(): options { connection, queueName } are required');
     const { connection, queueName, reconcileInterval = 10_000, ...queueOptions } = options;
     checkConnection(connection, 'new BullMQExecutor()');
-    if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) {
-      throw new TypeError('new BullMQExecutor(): queueName must be a non-empty string without \':\'');
-    }
+    checkQueueName(queueName, 'new BullMQExecutor()');
     if (typeof reconcileInterval !== 'number' || !(reconcileInterval > 0)) throw new RangeError('new BullMQExecutor(): reconcileInterval must be a positive number of milliseconds');
     this.queueName = queueName;
     this.reconcileInterval = reconcileInterval;

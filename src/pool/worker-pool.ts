@@ -12,7 +12,7 @@ import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
 import { taskId, type TaskDef } from '../tasks.js';
 import { longTimeout } from '../long-timeout.js';
 import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
-import { PoolTask, PoolWorker, type Transport, type WorkerHooks } from './worker-state.js';
+import { PoolTask, PoolWorker, describeExit, type Transport, type WorkerHooks } from './worker-state.js';
 import { Feeder } from './feeder.js';
 import { failTask, settleAnswer } from './answer.js';
 
@@ -383,9 +383,8 @@ export abstract class WorkerPoolExecutor extends Executor {
       // A worker that cannot start would fail the same way each time: the pool cannot work.
       w.alive = false;
       this.workers.splice(this.workers.indexOf(w), 1);
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const stage = w.cameUp ? 'while running its initializer' : 'before it was up';
-      const message = `a worker ${how} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
+      const message = `a worker ${describeExit(code, signal)} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
       this.breakPool(new Error(message), message);
       while (w.inflight.length > 0) {
         const task = w.inflight.shift();

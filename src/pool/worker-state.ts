@@ -64,6 +64,11 @@ export interface WorkerHooks {
   setReason(reason: string): void;
 }
 
+/** How a worker ended, as the errors it causes say: "exited with code 1", "was killed by SIGKILL". */
+export function describeExit(code: number | null, signal?: string | null): string {
+  return signal ? `was killed by ${signal}` : `exited with code ${code}`;
+}
+
 /** The pool's view of one worker. */
 export class PoolWorker {
   /** Tasks sent and not answered, in seq order; null where a task was taken back. */

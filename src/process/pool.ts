@@ -2,9 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { serialize } from 'node:v8';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
-import { inheritedExecArgv } from '../pool/exec-argv.js';
+import { inheritedExecArgv } from '../exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
-import type { Transport, WorkerHooks } from '../pool/worker-state.js';
+import { describeExit, type Transport, type WorkerHooks } from '../pool/worker-state.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
 
@@ -97,8 +97,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
 
   /** @internal */
   protected _brokenWorkerError(code: number | null, signal: string | null | undefined, reason: string | undefined): BrokenProcessPoolError {
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const error = new BrokenProcessPoolError(`A child process ${how} while running this task${reason ? ` (${reason})` : ''}; the pool replaced it`);
+    const error = new BrokenProcessPoolError(`A child process ${describeExit(code, signal)} while running this task${reason ? ` (${reason})` : ''}; the pool replaced it`);
     error.exitCode = code;
     error.signal = (signal ?? null) as NodeJS.Signals | null;
     return error;

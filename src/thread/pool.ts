@@ -1,7 +1,7 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { describe } from '../checks.js';
 import { BrokenThreadPoolError } from '../errors.js';
-import { inheritedExecArgv } from '../pool/exec-argv.js';
+import { inheritedExecArgv } from '../exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
 import type { Transport, WorkerHooks } from '../pool/worker-state.js';
 import type { WorkerConfig } from '../pool/protocol.js';
