@@ -48,6 +48,8 @@ export class BrokenProcessPoolError extends BrokenExecutorError {
   exitCode?: number | null;
   /** The signal that ended the child (e.g. `'SIGKILL'`), or `null`. */
   signal?: NodeJS.Signals | null;
+  /** Why the child ended or could not start, when known (e.g. a missing entry file). */
+  reason?: string;
 }
 
 /** `submit()` or `map()` was called after `shutdown()`; the message is Python's, `cannot schedule new futures after shutdown`. */

@@ -4,6 +4,7 @@
  * back only while calls known to be quick run after it (see protocol.ts).
  * Transport-agnostic, so threads and child processes share it.
  */
+import { isLoadStop } from '../bundle.js';
 import { isThenable } from '../checks.js';
 import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
@@ -355,6 +356,8 @@ export class TaskRunner {
    * Otherwise it is a finished task's leftover: it is reported and fails nothing.
    */
   private stray(error: unknown): void {
+    // A worker started from a bundle stopped loading it there: no task's error.
+    if (isLoadStop(error)) return;
     if (this.current !== null && this.busy && currentTask() === this.current) {
       this.flush();
       this.stopped = true;

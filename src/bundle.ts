@@ -1,0 +1,130 @@
+/**
+ * A program bundled with this package inside (esbuild, rollup, webpack) has no
+ * worker entry files to start: its workers start from the bundle itself. Such
+ * a worker loads the bundle only as far as the program's loading went before
+ * it submitted work: every `defineTasks()` call made while the bundle loaded,
+ * never the program's own statements after them. This module knows whether
+ * the package is bundled, where the bundle is, and where a worker stops loading.
+ * @internal
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageUrl } from './package-url.js';
+
+/** Where the README explains what a bundled program needs. */
+export const BUNDLING_DOC = 'see "Bundling" in the README of concurrent-futures';
+
+const STOP = Symbol.for('concurrent-futures.stop-loading');
+
+/** Whether an error is the one that stops a worker's loading of a bundle (the worker ignores it). */
+export function isLoadStop(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[STOP] === true;
+}
+
+let file: URL | null | undefined;
+
+/** The bundle this package was bundled into, or null when it runs from its own files. */
+export function bundleFile(): URL | null {
+  if (file !== undefined) return file;
+  const own: string | undefined = import.meta.url;
+  const running = runningFile();
+  // Two modules with one URL (or none) share a file; a bundler that writes in each module's
+  // source URL (webpack) is seen in the stack, which names the file that really runs.
+  const bundled = own === packageUrl || (running !== undefined && running !== own);
+  if (!bundled) return (file = null);
+  if (running !== undefined && existsSync(new URL(running))) return (file = new URL(running));
+  // Code that runs from no file of its own (webpack's `eval` devtool): the program's entry is the bundle.
+  const entry = process.argv[1];
+  return (file = entry === undefined ? new URL('file:///dev/null') : pathToFileURL(entry));
+}
+
+/** The file (a `file:` URL) the code of this function runs from, as the stack names it; undefined if it names none. */
+function runningFile(): string | undefined {
+  const prepare = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  try {
+    // Raw call sites: a source-map aware formatter would name the original sources instead.
+    Error.prepareStackTrace = (_error, sites) => sites;
+    Error.stackTraceLimit = 1;
+    const sites = new Error().stack as unknown as NodeJS.CallSite[] | undefined;
+    const name = Array.isArray(sites) ? sites[0]?.getFileName?.() : undefined;
+    if (typeof name !== 'string') return undefined;
+    if (name.startsWith('file:')) return name;
+    return isAbsolute(name) ? pathToFileURL(name).href : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+}
+
+let defined = 0;
+/** How many `defineTasks()` calls a worker loads the bundle up to: fixed once loading has ended. */
+let loaded: number | null = null;
+/** In a worker loading the bundle: the call count at which it stops, and what then serves the pool. */
+let stopAt: { calls: number; serve: () => void } | null = null;
+/** In a worker: it has stopped loading, and stops again any code of the bundle that runs later. */
+let stopped = false;
+
+// Loading ends with the bundle's synchronous evaluation (what comes later, after an await or on
+// an event, may be the program's own code) or earlier, at its first submit.
+queueMicrotask(() => {
+  loaded ??= defined;
+  // A worker whose bundle defined fewer tasks than its pool's did still serves: such a task fails, saying so.
+  if (stopAt !== null) stopLoading(false);
+});
+
+/** The number of the next `defineTasks()` call in this thread (from 1). */
+export function nextDefineCall(): number {
+  return defined + 1;
+}
+
+/** A `defineTasks()` call has registered its functions; a worker loading the bundle may stop here. */
+export function noteDefined(): void {
+  defined++;
+  if (stopped || (stopAt !== null && defined >= stopAt.calls)) stopLoading(true);
+}
+
+/** Work is being submitted to a worker pool: the program is running, so loading has ended. */
+export function noteSubmit(): void {
+  loaded ??= defined;
+  // In a worker this is the program's own code, which the worker must not run.
+  if (stopped || stopAt !== null) stopLoading(true);
+}
+
+/** How many `defineTasks()` calls a worker started now loads (the calls made while the bundle loaded). */
+export function loadedCalls(): number {
+  return loaded ?? defined;
+}
+
+/**
+ * Makes this thread a worker that loads the bundle up to its `calls`-th `defineTasks()` call:
+ * there it calls `serve` and stops the bundle's evaluation with an error the worker ignores.
+ */
+export function loadUpTo(calls: number, serve: () => void): void {
+  stopAt = { calls, serve };
+  process.on('uncaughtException', ignoreStop);
+  if (defined >= calls) stopLoading(true);
+}
+
+function stopLoading(evaluating: boolean): void {
+  if (stopAt !== null) {
+    const serve = stopAt.serve;
+    stopAt = null;
+    stopped = true;
+    serve();
+  }
+  if (!evaluating) return;
+  const stop = new Error('concurrent-futures: a worker started from the bundle loads its task modules, never the program itself: it stops here');
+  Object.defineProperty(stop, STOP, { value: true });
+  throw stop;
+}
+
+function ignoreStop(error: unknown): void {
+  if (isLoadStop(error) || process.listenerCount('uncaughtException') > 1) return;
+  // Alone, this listener would hide any other error: that one ends the worker, as it would have.
+  process.off('uncaughtException', ignoreStop);
+  throw error;
+}
