@@ -24,19 +24,24 @@ export function isLoadStop(error: unknown): boolean {
 
 let file: URL | null | undefined;
 
+/** webpack's runtime: `typeof` it is `'function'` in webpack's output, `'undefined'` anywhere else. */
+declare const __webpack_require__: unknown;
+
 /** The bundle this package was bundled into, or null when it runs from its own files. */
 export function bundleFile(): URL | null {
   if (file !== undefined) return file;
   const own: string | undefined = import.meta.url;
+  // Two modules with one URL (or none, in CommonJS output) share a file. webpack writes each
+  // module's source URL in instead, and gives itself away by its runtime.
+  const webpack = typeof __webpack_require__ !== 'undefined';
+  if (own !== packageUrl && !webpack) return (file = null);
+  if (own !== undefined && own.startsWith('file:') && !webpack) return (file = new URL(own));
+  // The stack names the file that runs (and under Node, never a source map's original).
   const running = runningFile();
-  // Two modules with one URL (or none) share a file; a bundler that writes in each module's
-  // source URL (webpack) is seen in the stack, which names the file that really runs.
-  const bundled = own === packageUrl || (running !== undefined && running !== own);
-  if (!bundled) return (file = null);
   if (running !== undefined && existsSync(new URL(running))) return (file = new URL(running));
   // Code that runs from no file of its own (webpack's `eval` devtool): the program's entry is the bundle.
   const entry = process.argv[1];
-  return (file = entry === undefined ? new URL('file:///dev/null') : pathToFileURL(entry));
+  return (file = entry === undefined ? null : pathToFileURL(entry));
 }
 
 /** The file (a `file:` URL) the code of this function runs from, as the stack names it; undefined if it names none. */

@@ -114,8 +114,8 @@ export function taskId(fn: unknown, submitted = true): number {
     if (call > loadedCalls()) {
       throw new TypeError(
         `task '${ref.name}' was defined after the bundle ${fileURLToPath(bundleFile()!)} had loaded (by an import() or code that ran later): ` +
-          "a worker started from the bundle loads only the task modules it loads, never the program's own code. " +
-          `Import the task module with a static import from the program; ${BUNDLING_DOC}`,
+          "a worker started from the bundle loads the task modules that the bundle loads before the program submits work, never the program's own code. " +
+          `Import the task module statically (import ... from) in the program; ${BUNDLING_DOC}`,
       );
     }
     key = `call:${call}#${ref.name}`;

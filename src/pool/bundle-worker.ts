@@ -64,14 +64,20 @@ export function childEnv(env: NodeJS.ProcessEnv | undefined, start: WorkerStart)
 }
 
 // The bundle, started by a pool as its worker: serve the pool once the task modules have loaded.
-if (bundleFile() !== null) {
-  const threadLoads = isMainThread ? undefined : (workerData as Record<string, unknown> | null)?.[THREAD_KEY];
-  const childLoads = process.env[CHILD_ENV];
-  if (typeof threadLoads === 'number') {
+const threadLoads = isMainThread ? undefined : (workerData as Record<string, unknown> | null)?.[THREAD_KEY];
+const childLoads = typeof process.send === 'function' ? process.env[CHILD_ENV] : undefined;
+if (childLoads !== undefined) {
+  // Not for the child's own children: each is told for itself.
+  delete process.env[CHILD_ENV];
+}
+if (threadLoads !== undefined || childLoads !== undefined) {
+  if (bundleFile() === null) {
+    // A pool took for a bundle a program that is none: running it would start that pool again, and so on.
+    console.error(`concurrent-futures: this worker was started as a bundle, but the program runs the package from its files: not running it; ${BUNDLING_DOC}`);
+    process.exit(1);
+  } else if (typeof threadLoads === 'number') {
     loadUpTo(threadLoads, () => serveThread(workerData as WorkerConfig));
-  } else if (childLoads !== undefined && typeof process.send === 'function') {
-    // Not for the child's own children: each is told for itself.
-    delete process.env[CHILD_ENV];
+  } else {
     loadUpTo(Number(childLoads), serveChild);
   }
 }
