@@ -38,14 +38,17 @@ export function bundleFile(): URL | null {
   if (own !== undefined && own.startsWith('file:') && !webpack) return (file = new URL(own));
   // The stack names the file that runs (and under Node, never a source map's original).
   const running = runningFile();
-  if (running !== undefined && existsSync(new URL(running))) return (file = new URL(running));
+  if (running !== undefined && existsSync(running.url)) return (file = running.url);
   // Code that runs from no file of its own (webpack's `eval` devtool): the program's entry is the bundle.
   const entry = process.argv[1];
   return (file = entry === undefined ? null : pathToFileURL(entry));
 }
 
-/** The file (a `file:` URL) the code of this function runs from, as the stack names it; undefined if it names none. */
-function runningFile(): string | undefined {
+/**
+ * The file the code of this function runs from, as the stack names it (an ES module by its URL,
+ * CommonJS by its path); undefined if it names none.
+ */
+function runningFile(): { url: URL; esm: boolean } | undefined {
   const prepare = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   try {
@@ -55,8 +58,8 @@ function runningFile(): string | undefined {
     const sites = new Error().stack as unknown as NodeJS.CallSite[] | undefined;
     const name = Array.isArray(sites) ? sites[0]?.getFileName?.() : undefined;
     if (typeof name !== 'string') return undefined;
-    if (name.startsWith('file:')) return name;
-    return isAbsolute(name) ? pathToFileURL(name).href : undefined;
+    if (name.startsWith('file:')) return { url: new URL(name), esm: true };
+    return isAbsolute(name) ? { url: pathToFileURL(name), esm: false } : undefined;
   } catch {
     return undefined;
   } finally {
@@ -68,17 +71,22 @@ function runningFile(): string | undefined {
 let defined = 0;
 /** How many `defineTasks()` calls a worker loads the bundle up to: fixed once loading has ended. */
 let loaded: number | null = null;
+/** Loading ended at a submit: the program runs, and nothing defined later is loading. */
+let submitted = false;
 /** In a worker loading the bundle: the call count at which it stops, and what then serves the pool. */
 let stopAt: { calls: number; serve: () => void } | null = null;
-/** In a worker: it has stopped loading, and stops again any code of the bundle that runs later. */
-let stopped = false;
+/** The `defineTasks()` call inside which this worker stopped loading the bundle, if it did. */
+let stoppedIn: number | null = null;
 
-// Loading ends with the bundle's synchronous evaluation (what comes later, after an await or on
-// an event, may be the program's own code) or earlier, at its first submit.
+/** The number of the `defineTasks()` call inside which this worker stopped loading its bundle, or null. */
+export function stoppedInCall(): number | null {
+  return stoppedIn;
+}
+
+// Loading ends with the bundle's synchronous evaluation (what comes later, on an event or after the
+// program's own await, may be the program's code), unless module code resumes from a top-level await.
 queueMicrotask(() => {
   loaded ??= defined;
-  // A worker whose bundle defined fewer tasks than its pool's did still serves: such a task fails, saying so.
-  if (stopAt !== null) stopLoading(false);
 });
 
 /** The number of the next `defineTasks()` call in this thread (from 1). */
@@ -86,17 +94,45 @@ export function nextDefineCall(): number {
   return defined + 1;
 }
 
-/** A `defineTasks()` call has registered its functions; a worker loading the bundle may stop here. */
-export function noteDefined(): void {
+/**
+ * `define` has registered its functions. Called from the top level of module code resuming from an
+ * await (a flattened bundle's modules after one with a top-level await), the call is still loading.
+ * In a worker loading the bundle, this may be where loading stops (it throws).
+ */
+export function noteDefined(define: Function): void {
   defined++;
-  if (stopped || (stopAt !== null && defined >= stopAt.calls)) stopLoading(true);
+  if (loaded === defined - 1 && !submitted && calledFromResumedModule(define)) loaded = defined;
+  if (stopAt !== null && defined >= stopAt.calls) {
+    stoppedIn = defined;
+    stopLoading(true);
+  }
+}
+
+/** Whether `fn` was called by module code with nothing below it: a module's evaluation resumed from an await. */
+function calledFromResumedModule(fn: Function): boolean {
+  const prepare = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.prepareStackTrace = (_error, sites) => sites;
+    Error.stackTraceLimit = 2;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, fn);
+    const sites = holder.stack as NodeJS.CallSite[] | undefined;
+    return Array.isArray(sites) && sites.length === 1 && sites[0]!.getFunctionName() === null && sites[0]!.getTypeName?.() == null;
+  } catch {
+    return false;
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** Work is being submitted to a worker pool: the program is running, so loading has ended. */
 export function noteSubmit(): void {
   loaded ??= defined;
+  submitted = true;
   // In a worker this is the program's own code, which the worker must not run.
-  if (stopped || stopAt !== null) stopLoading(true);
+  if (stopAt !== null) stopLoading(true);
 }
 
 /** How many `defineTasks()` calls a worker started now loads (the calls made while the bundle loaded). */
@@ -112,15 +148,22 @@ export function loadUpTo(calls: number, serve: () => void): void {
   stopAt = { calls, serve };
   process.on('uncaughtException', ignoreStop);
   if (defined >= calls) stopLoading(true);
+  if (stopAt === null) return;
+  // A bundle that defines fewer tasks in a worker than in its program serves once it has loaded
+  // (such a task then fails, saying so). A CommonJS bundle has loaded when its synchronous run
+  // ends; an ES module one, when importing it (the same module: nothing runs twice) settles.
+  const loadedAll = (): void => {
+    if (stopAt !== null) stopLoading(false);
+  };
+  const running = runningFile();
+  if (running?.esm === true) import(/* webpackIgnore: true */ running.url.href).then(loadedAll, loadedAll);
+  else setImmediate(loadedAll);
 }
 
 function stopLoading(evaluating: boolean): void {
-  if (stopAt !== null) {
-    const serve = stopAt.serve;
-    stopAt = null;
-    stopped = true;
-    serve();
-  }
+  const serve = stopAt!.serve;
+  stopAt = null;
+  serve();
   if (!evaluating) return;
   const stop = new Error('concurrent-futures: a worker started from the bundle loads its task modules, never the program itself: it stops here');
   Object.defineProperty(stop, STOP, { value: true });

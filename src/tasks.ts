@@ -71,7 +71,7 @@ export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: st
     if (!callOf.has(fn)) callOf.set(fn, call);
   }
   // Last: in a worker started from a bundle, this may be where loading stops (it throws).
-  noteDefined();
+  noteDefined(defineTasks);
   return tasks;
 }
 

@@ -31,7 +31,7 @@ const APP_RESULTS = {
   initialized: ['thread', 'process'],
   otherProcess: true,
 };
-const TLA_RESULTS = { threadInline: 42, threadTask: 832040, processTask: 75025 };
+const TLA_RESULTS = { threadInline: 42, threadTask: 832040, processTask: 75025, afterAwait: [15, 21] };
 
 let work;
 let project;
@@ -107,6 +107,7 @@ before(async () => {
     buildEsbuild('app.mjs', 'cjs', 'esbuild-app.cjs'),
     buildEsbuild('tla-app.mjs', 'esm', 'esbuild-tla.mjs'),
     buildEsbuild('late-app.mjs', 'esm', 'esbuild-late.mjs'),
+    buildEsbuild('tail-app.mjs', 'esm', 'esbuild-tail.mjs'),
     buildRollup('app.mjs', 'es', 'rollup-app.mjs'),
     buildRollup('app.mjs', 'cjs', 'rollup-app.cjs'),
     buildRollup('tla-app.mjs', 'es', 'rollup-tla.mjs'),
@@ -154,7 +155,7 @@ for (const [bundler, formats] of [
     });
   }
   const esm = formats[0];
-  test(`${bundler} (${esm}): a program of top-level awaits, bundled, runs its pools`, () => {
+  test(`${bundler} (${esm}): a program of top-level awaits (one in a task module's import too), bundled, runs its pools`, () => {
     expectRun(`${bundler} ${esm} tla-app.mjs`, TLA_RESULTS);
   });
 }
@@ -175,6 +176,15 @@ test('a task module imported only once the bundle runs fails at submit, saying w
   assert.match(results.late, /^TypeError: task 'fib' was defined after the bundle .* had loaded/);
   assert.match(results.late, /Import the task module statically/);
   assert.match(results.late, /see "Bundling" in the README/);
+});
+
+test('the last task module: its functions work by their own names; through the object defineTasks returns, the error says why', () => {
+  const out = runAlone('esbuild esm tail-app.mjs');
+  assert.equal(out.status, 0, out.stderr);
+  const results = JSON.parse(out.stdout);
+  assert.equal(results.byName, 42);
+  assert.match(results.viaObject, /^TypeError: .*\(in a worker started from the bundle, which stopped loading it inside this module's defineTasks\(\) call/);
+  assert.match(results.viaObject, /Have task functions use each other by their own names; see "Bundling" in the README/);
 });
 
 test('a task module merged into an entry that leaves the package outside: the error says what to do in a bundle', async () => {
