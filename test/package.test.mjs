@@ -198,3 +198,46 @@ test('the README shows the getting-started examples exactly as they run here', (
   assert.ok(start > 0 && start < readme.indexOf('## Set-up'), 'Getting started comes before the contributor set-up');
   assert.ok(readme.includes('npm install concurrent-futures'));
 });
+
+// The installed package under Deno and Bun, from the binaries that CF_DENO and CF_BUN name (.ci/run sets them;
+// test/runtimes.test.mjs runs the whole runtime suite under both), with exactly the command lines README "Runtimes" gives.
+const PROCESS_PROGRAM = `import { ProcessPoolExecutor } from 'concurrent-futures';
+import { tasks } from './tasks.mjs';
+
+const executor = new ProcessPoolExecutor(2);
+console.log(await executor.submit(tasks.fib, 25).result());
+await executor.shutdown();
+`;
+const RUNTIME_COMMANDS = {
+  Deno: [
+    ['deno run --allow-read main.mjs', EXAMPLE_OUTPUT],
+    ['deno run --allow-read --sloppy-imports main.ts', EXAMPLE_OUTPUT],
+    ['deno run --allow-read --allow-env --allow-run processes.mjs', '75025\n'],
+  ],
+  Bun: [
+    ['bun main.mjs', EXAMPLE_OUTPUT],
+    ['bun main.ts', EXAMPLE_OUTPUT],
+    ['bun processes.mjs', '75025\n'],
+  ],
+};
+
+for (const [name, commands] of Object.entries(RUNTIME_COMMANDS)) {
+  const variable = `CF_${name.toUpperCase()}`;
+  test(`README Runtimes: the installed package runs under ${name} with the command lines the README gives`, { timeout: 120_000 }, (t) => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    for (const [line] of commands) assert.ok(readme.includes(`\`${line}\``), `README shows \`${line}\``);
+    const binary = process.env[variable];
+    if (!binary) {
+      const reason = `${variable} is not set: it names the ${name} binary to test (.ci/run installs it from npm and sets it)`;
+      if (process.env.CF_RUNTIMES_REQUIRED === '1') assert.fail(`${reason}; CF_RUNTIMES_REQUIRED=1 wants every runtime tested`);
+      t.skip(reason);
+      return;
+    }
+    const cwd = join(app, 'getting-started');
+    writeFileSync(join(cwd, 'processes.mjs'), PROCESS_PROGRAM);
+    for (const [line, expected] of commands) {
+      const out = runOk(binary, line.split(' ').slice(1), { cwd, env: { ...process.env, TMPDIR: work, NO_COLOR: '1' }, input: '' });
+      assert.equal(out.stdout, expected, line);
+    }
+  });
+}

@@ -24,6 +24,7 @@ function describeFailure(data, output) {
 export default async function* reporter(source) {
   const output = new Map(); // file -> what it wrote, until a failure shows it
   const failures = [];
+  const skipped = [];
   const summary = [];
   let column = 0;
   for await (const event of source) {
@@ -44,6 +45,8 @@ export default async function* reporter(source) {
         failures.push(describeFailure(data, output.get(key)));
         output.delete(key);
       }
+      // A skip says why, so that it never passes for a test that ran.
+      if (data.skip) skipped.push(`skipped: ${data.name}${typeof data.skip === 'string' ? `: ${data.skip}` : ''}\n`);
       yield failed ? 'X' : data.skip ? 's' : '.';
       if (++column % WIDTH === 0) yield '\n';
     } else if (type === 'test:diagnostic' && data.nesting === 0) {
@@ -56,6 +59,7 @@ export default async function* reporter(source) {
   if (failures.length > 0) {
     for (const [file, text] of output) if (text.trim() !== '') yield `\n--- output of ${relative(process.cwd(), file)} ---\n${text}\n`;
   }
+  for (const line of skipped) yield line;
   for (const line of summary) yield `ℹ ${line}\n`;
   const count = (name) => Number(summary.find((line) => line.startsWith(`${name} `))?.split(' ')[1] ?? 0);
   yield `${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped\n`;

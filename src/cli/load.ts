@@ -10,7 +10,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { taskRef } from '../tasks.js';
 import { lookupPath } from './batch-task.js';
-import { findTsxApi, isTypeScript, registerTsx, underTsx } from './tsx.js';
+import { findTsxApi, isTypeScript, registerTsx, runsTypeScript, underTsx } from './tsx.js';
 import { UsageError } from './usage-error.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -58,7 +58,7 @@ export async function loadFunction(spec: string): Promise<LoadedFunction> {
   const { module, exportName } = parseTarget(spec);
   const url = resolveModule(module);
   let tsxApi: string | null = null;
-  if (isTypeScript(url) && !underTsx()) {
+  if (isTypeScript(url) && !underTsx() && !runsTypeScript()) {
     tsxApi = findTsxApi(url);
     if (tsxApi === null) {
       throw new UsageError(`${module} is TypeScript, which needs tsx: install it (npm install --save-dev tsx) or compile the module to JavaScript`);

@@ -12,6 +12,11 @@ export function isTypeScript(url: string): boolean {
   return url.startsWith('file:') && /\.[cm]?tsx?$/.test(new URL(url).pathname);
 }
 
+/** Whether this runtime imports `.ts` itself (Bun, Deno): tsx's loader would only get in its way there. */
+export function runsTypeScript(): boolean {
+  return process.versions.bun !== undefined || process.versions.deno !== undefined;
+}
+
 /** Whether this process was started under tsx (`tsx cli.js`, `node --import tsx`), whose workers then register it themselves. */
 export function underTsx(): boolean {
   return process.execArgv.some((arg) => /(^|[/\\])tsx([/\\@]|$)/.test(arg));

@@ -74,6 +74,10 @@ export abstract class WorkerPoolExecutor extends Executor {
       maxTasksPerWorker: options.maxTasksPerWorker,
       start: () => this.start(),
       fail: (task, error) => this.fail(task, error),
+      settle: (task, status, value) => {
+        this.pending--;
+        settleAnswer(task, status, value, this._counters);
+      },
       fed: (w) => this.watchHeld(w),
     });
   }
@@ -227,15 +231,12 @@ export abstract class WorkerPoolExecutor extends Executor {
         setReason: (r) => (w.reason ??= r),
       });
     } catch (error) {
-      // Nothing was started (a missing entry file): it would fail the same way each time.
+      // Thrown where no task can catch it (a missing entry file; Deno without --allow-run, say): the pool is
+      // broken, its futures fail; it would fail the same way each time.
       w.alive = false;
       this.workers.splice(this.workers.indexOf(w), 1);
       const reason = error instanceof Error ? error.message : String(error);
-      this.breakPool(undefined, `a worker could not be started (${reason}): the pool cannot start workers and is not usable anymore`, {
-        code: null,
-        signal: null,
-        reason,
-      });
+      this.breakPool(error, `a worker could not be started (${reason}): the pool is not usable anymore`, { code: null, signal: null, reason });
       return w;
     }
     w.startupTimer = setTimeout(() => {
@@ -452,8 +453,8 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.brokenError = this._brokenPoolError(cause, message, exit);
     this.brokenExit = exit;
     this.feeder.stopped = true;
-    // A worker that could not start has no cause beyond what the message says: said once.
-    if (cause === undefined) console.error(`concurrent-futures: ${this.brokenError.message}`);
+    // A worker that could not start is told of in the message: said once.
+    if (exit !== undefined || cause === undefined) console.error(`concurrent-futures: ${this.brokenError.message}`);
     else console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
     for (const task of this.feeder.queue.takeAll()) this.fail(task, this._brokenPoolError(cause, message, exit));
     for (const w of [...this.workers]) {

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { serialize } from 'node:v8';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
@@ -84,13 +85,15 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     child.send({ config } satisfies ConfigMessage);
     // The pool holds the process open while it has work; an idle child must not.
     child.unref();
-    // Bun's channel has no unref(): there an idle child keeps the parent alive until shutdown().
+    // Bun's channel has no unref(); there child.unref() alone lets the parent exit (test/runtimes/suite.mjs).
     const channel = (child as { channel?: { unref?: () => void } }).channel;
     if (typeof channel?.unref === 'function') channel.unref();
     return {
       states: new OrderedTaskStates(),
       held: null,
       post: (message) => void child.send(message),
+      // What the channel's advanced serialization is built on.
+      probe: serialize,
       terminate: () => void child.kill('SIGKILL'),
     };
   }

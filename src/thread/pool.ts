@@ -74,7 +74,10 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     worker.on('error', (error: Error & { code?: string }) => {
       hooks.setReason(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `out of memory (${error.message})` : `${error.name}: ${error.message}`);
     });
-    worker.on('exit', (code) => hooks.onExit(code));
+    // Deno emits 'exit' inside terminate(); the pool's bookkeeping around the call (an interrupt
+    // marking its task cancelled, a retire) must finish first, as it does on Node and Bun.
+    let terminating = false;
+    worker.on('exit', (code) => (terminating ? process.nextTick(hooks.onExit, code) : hooks.onExit(code)));
 
     // The pool holds the process open while it has work; an idle worker must not.
     // (After the listeners: adding a 'message' listener refs the worker again.)
@@ -83,7 +86,15 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
       states,
       held: new HeldResults(held),
       post: (message, transferList) => worker.postMessage(message, transferList as any[]),
-      terminate: () => void worker.terminate(),
+      probe: structuredClone,
+      terminate: () => {
+        terminating = true;
+        try {
+          void worker.terminate();
+        } finally {
+          terminating = false;
+        }
+      },
     };
   }
 

@@ -1,0 +1,264 @@
+// The runtime suite: what a user does with the package, run under whichever runtime runs this file
+// (node, deno or bun), through the package's public entry as a user imports it. Prints a line per
+// check and exits 1 if any failed. `node test/runtimes/suite.mjs`, `bun test/runtimes/suite.mjs`,
+// `deno run -A test/runtimes/suite.mjs`; test/runtimes.test.mjs runs it under each.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  AsyncPoolExecutor,
+  ThreadPoolExecutor,
+  ProcessPoolExecutor,
+  BrokenProcessPoolError,
+  BrokenThreadPoolError,
+  CancelledError,
+  taskSignal,
+} from 'concurrent-futures';
+import { patterns } from './patterns.mjs';
+import { tasks } from './tasks.mjs';
+
+const runtime = typeof globalThis.Deno !== 'undefined' ? 'deno' : typeof globalThis.Bun !== 'undefined' ? 'bun' : 'node';
+const version = runtime === 'deno' ? globalThis.Deno.version.deno : runtime === 'bun' ? globalThis.Bun.version : process.versions.node;
+const path = (relative) => fileURLToPath(new URL(relative, import.meta.url));
+
+/** The command line that runs a script under this runtime, as a user would type it. */
+function command(script, flags = []) {
+  return runtime === 'deno' ? [process.execPath, ['run', '-A', ...flags, script]] : [process.execPath, [...flags, script]];
+}
+
+function run(script, args, { input = '', cwd, flags } = {}) {
+  const [file, head] = command(script, flags);
+  const child = spawn(file, [...head, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const executors = {
+  async: (n) => new AsyncPoolExecutor(n),
+  thread: (n) => new ThreadPoolExecutor(n),
+  // Two children at most: a process per task of the notebook's ten would only time process start-up.
+  process: (n) => new ProcessPoolExecutor(Math.min(n ?? 2, 2)),
+};
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+const checks = [];
+const check = (name, fn) => checks.push([name, fn]);
+
+const gettingStarted = 'fib(30) = 832040\n55\n6765\n75025\n';
+check('the getting-started program (main.mjs)', async () => {
+  const out = await run('main.mjs', [], { cwd: path('../../examples/getting-started/') });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, gettingStarted);
+});
+if (runtime !== 'node') {
+  // Node runs it through tsx (test/package.test.mjs). Deno needs --sloppy-imports for the './tasks.js'
+  // that TypeScript's nodenext resolution has main.ts write for tasks.ts (README: Runtimes).
+  check('the getting-started program (main.ts)', async () => {
+    const out = await run('main.ts', [], { cwd: path('../../examples/getting-started/'), flags: runtime === 'deno' ? ['--sloppy-imports'] : [] });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, gettingStarted);
+  });
+}
+
+if (runtime !== 'node') {
+  check('a TypeScript task module on the process pool', async () => {
+    const { tasks: ts } = await import(path('../../examples/getting-started/tasks.ts'));
+    const ex = new ProcessPoolExecutor(1);
+    try {
+      assert.equal(await ex.submit(ts.fib, 25).result(), 75025);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+}
+if (runtime === 'deno') {
+  check('Deno without --allow-run: the process pool fails its futures, naming the flag, and the program goes on', async () => {
+    const child = spawn(process.execPath, ['run', '--allow-read', path('./without-run-permission.mjs')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^BrokenProcessPoolError: a worker could not be started \(.*--allow-(env|run).*\): the pool is not usable anymore\nthe program goes on\n$/);
+  });
+}
+check('a program that never shuts its pools down ends once its work is done', async () => {
+  const out = await run(path('./no-shutdown.mjs'), []);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, '42 42\n');
+});
+
+for (const [kind, make] of Object.entries(executors)) {
+  for (const [name, pattern] of Object.entries(patterns)) check(`${name} on ${kind}`, () => pattern(make));
+}
+
+for (const [kind, make] of Object.entries(executors)) {
+  check(`map with chunksize on ${kind}`, async () => {
+    const ex = make(2);
+    try {
+      const out = [];
+      for await (const r of ex.map((x, y) => x * y, range(2000), range(2000), { chunksize: 64 })) out.push(r);
+      assert.deepEqual(out, range(2000).map((x) => x * x));
+      if (kind !== 'async') {
+        const fibs = [];
+        for await (const r of ex.map(tasks.fib, range(21), { chunksize: 3 })) fibs.push(r);
+        assert.deepEqual(fibs.slice(-3), [2584, 4181, 6765]);
+      }
+    } finally {
+      await ex.shutdown();
+    }
+  });
+}
+
+check('a child that exits fails its task with BrokenProcessPoolError, and the pool replaces it', async () => {
+  const ex = new ProcessPoolExecutor(1);
+  try {
+    const e = await ex.submit(tasks.exit, 7).exception();
+    assert.ok(e instanceof BrokenProcessPoolError, `got ${e}`);
+    assert.equal(e.exitCode, 7);
+    const killed = await ex.submit(() => process.kill(process.pid, 'SIGKILL')).exception();
+    assert.ok(killed instanceof BrokenProcessPoolError, `got ${killed}`);
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.equal(await ex.submit(tasks.fib, 20).result(), 6765);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+check('a worker thread that exits fails its task with BrokenThreadPoolError, and the pool replaces it', async () => {
+  const ex = new ThreadPoolExecutor(1);
+  try {
+    const e = await ex.submit(tasks.exit, 7).exception();
+    assert.ok(e instanceof BrokenThreadPoolError, `got ${e}`);
+    assert.equal(e.exitCode, 7);
+    assert.equal(await ex.submit(tasks.fib, 20).result(), 6765);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+for (const kind of ['thread', 'process']) {
+  check(`an error thrown on ${kind} arrives with its class, message, properties and cause`, async () => {
+    const ex = executors[kind](1);
+    try {
+      const e = await ex.submit(() => {
+        throw Object.assign(new RangeError('too big', { cause: new Error('the cause') }), { code: 'E_BIG' });
+      }).exception();
+      assert.ok(e instanceof RangeError, `got ${e}`);
+      assert.equal(e.message, 'too big');
+      assert.equal(e.code, 'E_BIG');
+      assert.equal(e.cause?.message, 'the cause');
+    } finally {
+      await ex.shutdown();
+    }
+  });
+}
+
+check('taskSignal() on AsyncPoolExecutor: cancel({ interrupt: true }) aborts it', async () => {
+  const ex = new AsyncPoolExecutor(1);
+  let seen = 'not started';
+  const f = ex.submit(async () => {
+    const signal = taskSignal();
+    seen = 'started';
+    await new Promise((resolve) => signal.addEventListener('abort', resolve));
+    seen = 'aborted';
+  });
+  while (seen === 'not started') await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.equal(f.cancel({ interrupt: true }), true);
+  await assert.rejects(f.result(), CancelledError);
+  await ex.shutdown();
+  assert.equal(seen, 'aborted');
+});
+
+for (const kind of ['thread', 'process']) {
+  check(`taskSignal() on ${kind}: shutdown({ wait: false, cancelFutures: true }) aborts the running task's`, async () => {
+    const ex = executors[kind](1);
+    const f = ex.submit(tasks.untilAborted, 10_000);
+    while (!f.running()) await new Promise((resolve) => setTimeout(resolve, 1));
+    await ex.shutdown({ wait: false, cancelFutures: true });
+    assert.equal(await f.result(), 'aborted');
+    await ex.shutdown();
+  });
+  check(`cancel({ interrupt: true }) on ${kind} ends a task that never yields; the pool goes on`, async () => {
+    const ex = executors[kind](1);
+    try {
+      const loop = ex.submit(() => {
+        for (;;);
+      });
+      while (!loop.running()) await new Promise((resolve) => setTimeout(resolve, 1));
+      assert.equal(loop.cancel({ interrupt: true }), true);
+      await assert.rejects(loop.result(), CancelledError);
+      assert.equal(await ex.submit((x) => x + 1, 41).result(), 42);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+}
+
+const cli = path('../../dist/cli.js');
+const fns = path('../fixtures/cli-fns.mjs');
+for (const kind of ['thread', 'process', 'async']) {
+  check(`the CLI: map -e ${kind}`, async () => {
+    const out = await run(cli, ['map', '-e', kind, '-j', '2', '--chunksize', '4', `${fns}#square`], { input: range(50).join('\n') + '\n' });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, range(50).map((x) => `${x * x}\n`).join(''));
+  });
+}
+if (runtime !== 'node') {
+  // This runtime imports .ts itself: the CLI must not ask for tsx, which a Bun or Deno project does not have.
+  check('the CLI: map on a TypeScript module, in a folder without tsx', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cf-runtimes-'));
+    try {
+      writeFileSync(join(dir, 'fns.ts'), 'export const norm = (x: number, y: number): number => Math.hypot(x, y);\n');
+      for (const kind of ['thread', 'process']) {
+        const out = await run(cli, ['map', '--format', 'json', '-e', kind, './fns.ts#norm'], { input: '[3, 4]\n[6, 8]\n', cwd: dir });
+        assert.equal(out.code, 0, out.stderr);
+        assert.equal(out.stdout, '5\n10\n');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+check('the CLI: a failing line is reported, the rest is written, exit code 1', async () => {
+  const out = await run(cli, ['map', '-j', '2', `${fns}#failOnMultiplesOf3`], { input: '1\n2\n3\n4\n' });
+  assert.equal(out.code, 1);
+  assert.equal(out.stdout, '1\n2\n4\n');
+  assert.match(out.stderr, /^concurrent-futures: line 3: RangeError: no multiples of 3: 3$/m);
+});
+
+const CHECK_MS = 60_000;
+let passed = 0;
+const failed = [];
+const started = Date.now();
+for (const [name, fn] of checks) {
+  const t0 = Date.now();
+  let timer;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => (timer = setTimeout(reject, CHECK_MS, new Error(`did not finish within ${CHECK_MS} ms`)))),
+    ]);
+    passed++;
+    console.log(`ok ${name} (${Date.now() - t0} ms)`);
+  } catch (error) {
+    failed.push(name);
+    console.log(`not ok ${name}\n  ${String(error?.stack ?? error).replaceAll('\n', '\n  ')}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+console.log(`${runtime} ${version}: ${passed} of ${checks.length} checks passed in ${Date.now() - started} ms${failed.length ? `; failed: ${failed.join('; ')}` : ''}`);
+process.exit(failed.length === 0 ? 0 : 1);
