@@ -12,10 +12,15 @@ import type { Writable } from 'node:stream';
 import type { ExecutorStats } from './executor.js';
 import { Future } from './future.js';
 import { ProgressDisplay } from './progress/display.js';
+import { itemCount } from './progress/item-count.js';
 
 /** The options of `progress()`. */
 export interface ProgressOptions {
-  /** How many items there are. Default: the length of an array; otherwise unknown (or estimated, see `executor`). */
+  /**
+   * How many items there are. Default: the length of an array, the number of
+   * futures given to `asCompleted()`, or that of a `map()` over arrays;
+   * otherwise unknown (or estimated, see `executor`).
+   */
   total?: number;
   /**
    * Where the total is unknown, the executor doing the work: its `stats()` estimate
@@ -56,7 +61,7 @@ export function progress<T>(source: AsyncIterable<T> | Iterable<T>, options: Pro
   if (options.total !== undefined && (!Number.isInteger(options.total) || options.total < 0)) {
     throw new RangeError(`progress(): total must be a non-negative integer, got ${options.total}`);
   }
-  if (Symbol.asyncIterator in source) return trackIteration(source as AsyncIterable<T>, options, options.total);
+  if (Symbol.asyncIterator in source) return trackIteration(source as AsyncIterable<T>, options, options.total ?? itemCount(source));
   const items = Array.isArray(source) ? (source as T[]) : Array.from(source as Iterable<T>);
   if (items.length > 0 && items.every((item) => item instanceof Future)) {
     return trackFutures(items as unknown as Future<unknown>[], options) as AsyncIterableIterator<T>;
@@ -80,9 +85,9 @@ function countOutcome(display: ProgressDisplay, future: Future<unknown>): void {
 }
 
 /** Feeds the total from `executor.stats()` while it is unknown; returns the function that stops. */
-function watchExecutor(display: ProgressDisplay, options: ProgressOptions): (completed: boolean) => void {
+function watchExecutor(display: ProgressDisplay, options: ProgressOptions, total: number | undefined): (completed: boolean) => void {
   const executor = options.executor;
-  if (executor === undefined || options.total !== undefined) return () => {};
+  if (executor === undefined || total !== undefined) return () => {};
   const refresh = (): void => {
     const stats = executor.stats();
     display.setTotal(display.done + stats.queued + stats.running);
@@ -99,7 +104,7 @@ function watchExecutor(display: ProgressDisplay, options: ProgressOptions): (com
 
 async function* trackIteration<T>(source: AsyncIterable<T> | Iterable<T>, options: ProgressOptions, total: number | undefined): AsyncGenerator<T> {
   const display = await ProgressDisplay.open({ ...options, total });
-  const unwatch = watchExecutor(display, options);
+  const unwatch = watchExecutor(display, options, total);
   let completed = false;
   try {
     for await (const item of source as AsyncIterable<T>) {
