@@ -7,6 +7,7 @@
  *
  * The bar is drawn by cli-progress, an optional dependency: without it, plain
  * lines say the same now and then.
+ * @module concurrent-futures/progress
  */
 import type { Writable } from 'node:stream';
 import type { ExecutorStats } from './executor.js';
@@ -26,11 +27,17 @@ export interface ProgressOptions {
    * Where the total is unknown, the executor doing the work: its `stats()` estimate
    * the total as items done so far plus its queued and running tasks.
    */
-  executor?: { stats(): ExecutorStats };
+  executor?: {
+    /** Its counts, as `Executor.stats()` gives them. */
+    stats(): ExecutorStats;
+  };
   /** Text before the bar. */
   label?: string;
   /** Where to draw; default `process.stderr`. */
-  stream?: Writable & { isTTY?: boolean };
+  stream?: Writable & {
+    /** Whether it is a terminal: the bar is drawn only there. */
+    isTTY?: boolean;
+  };
   /** Where the stream is not a terminal, write a plain progress line every `interval` ms instead of nothing. */
   lines?: boolean;
   /** Milliseconds between plain lines; default 1000. */
