@@ -15,6 +15,21 @@ export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
+/**
+ * A `TimeoutError` raised when a timer fires. Its stack would show only the
+ * timer's frames, and capturing them costs more than the timer itself, so it has none.
+ * @internal
+ */
+export function timerTimeoutError(message: string): TimeoutError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new TimeoutError(message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** The operation is not allowed in the future's current state: `setResult()`/`setException()` on a done future. */
 export class InvalidStateError extends Error {
   /** Always `'InvalidStateError'`. */

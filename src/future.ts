@@ -1,5 +1,5 @@
 import { checkFunction, checkTimeout } from './checks.js';
-import { CancelledError, InvalidStateError, TimeoutError } from './errors.js';
+import { CancelledError, InvalidStateError, TimeoutError, timerTimeoutError } from './errors.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 
 /** The states of a future, as in Python. */
@@ -44,15 +44,23 @@ function reportCallbackError(future: Future<any>, error: unknown): void {
 class ResultWaiter implements Waiter {
   timer: LongTimeout | undefined;
   constructor(
-    private readonly resolve: (value: any) => void,
-    private readonly reject: (error: unknown) => void,
-    private readonly wantException: boolean,
+    readonly future: Future<any>,
+    readonly resolve: (value: any) => void,
+    readonly reject: (error: unknown) => void,
+    readonly wantException: boolean,
+    readonly ms: number | undefined,
   ) {}
 
   futureDone(future: Future<any>): void {
     this.timer?.clear();
     future._settle(this.resolve, this.reject, this.wantException);
   }
+}
+
+/** A timed `result()`/`exception()` ran out of time; a plain function, so that no closure is made per call. */
+function resultTimedOut(waiter: ResultWaiter): void {
+  waiter.future._removeWaiter(waiter);
+  waiter.reject(timerTimeoutError(`${waiter.wantException ? 'exception' : 'result'}() timed out after ${waiter.ms} ms`));
 }
 
 /**
@@ -120,7 +128,8 @@ export class Future<T> {
   /**
    * The task's value. Rejects with the task's error, `CancelledError`, or
    * `TimeoutError` when `timeout` milliseconds pass first (default: no timeout;
-   * `0`: do not wait). Throws a `TypeError` for a timeout that is not a number.
+   * `0`: do not wait; only then does the error's stack show the caller, as a
+   * timer's would show only the timer). Throws a `TypeError` for a timeout that is not a number.
    */
   result(timeout?: number): Promise<T> {
     return this._await(timeout, false);
@@ -234,17 +243,11 @@ export class Future<T> {
     return new Promise((resolve, reject) => {
       const ms = checkTimeout(timeout);
       if (this._state >= CANCELLED) return this._settle(resolve, reject, wantException);
-      // Made now, so that its stack shows the caller that waited.
-      const timedOut = ms === undefined ? null : new TimeoutError(`${wantException ? 'exception' : 'result'}() timed out after ${ms} ms`);
-      if (ms === 0) return reject(timedOut);
-      const waiter = new ResultWaiter(resolve, reject, wantException);
+      // Not waiting at all: made here, so that its stack shows the caller.
+      if (ms === 0) return reject(new TimeoutError(`${wantException ? 'exception' : 'result'}() timed out after 0 ms`));
+      const waiter = new ResultWaiter(this, resolve, reject, wantException, ms);
       this._addWaiter(waiter);
-      if (timedOut !== null) {
-        waiter.timer = longTimeout(() => {
-          this._removeWaiter(waiter);
-          reject(timedOut);
-        }, ms!);
-      }
+      if (ms !== undefined) waiter.timer = longTimeout(resultTimedOut, ms, waiter);
     });
   }
 

@@ -12,14 +12,28 @@ export interface LongTimeout {
   unref(): void;
 }
 
-class ChainedTimeout implements LongTimeout {
+/** One Node timer; a class rather than closures, since `result(timeout)` makes one per call. */
+class ShortTimeout implements LongTimeout {
+  constructor(private readonly timer: NodeJS.Timeout) {}
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+
+  unref(): void {
+    this.timer.unref();
+  }
+}
+
+class ChainedTimeout<A> implements LongTimeout {
   private timer: NodeJS.Timeout;
   private refed = true;
   private readonly end: number;
 
   constructor(
-    private readonly fn: () => void,
+    private readonly fn: (arg: A) => void,
     ms: number,
+    private readonly arg: A,
   ) {
     this.end = performance.now() + ms;
     this.timer = this.arm(ms);
@@ -38,19 +52,18 @@ class ChainedTimeout implements LongTimeout {
     const timer = setTimeout(() => {
       const left = this.end - performance.now();
       if (left > 0) this.timer = this.arm(left);
-      else this.fn();
+      else this.fn(this.arg);
     }, Math.min(ms, MAX_TIMER_MS));
     if (!this.refed) timer.unref();
     return timer;
   }
 }
 
-/** Calls `fn` once after `ms` milliseconds, however many (`Infinity`: never). */
-export function longTimeout(fn: () => void, ms: number): LongTimeout {
-  if (ms <= MAX_TIMER_MS) {
-    const timer = setTimeout(fn, ms);
-    return { clear: () => clearTimeout(timer), unref: () => void timer.unref() };
-  }
-  if (ms === Infinity) return { clear() {}, unref() {} };
-  return new ChainedTimeout(fn, ms);
+const NEVER: LongTimeout = { clear() {}, unref() {} };
+
+/** Calls `fn(arg)` once after `ms` milliseconds, however many (`Infinity`: never). */
+export function longTimeout<A = undefined>(fn: (arg: A) => void, ms: number, arg?: A): LongTimeout {
+  if (ms <= MAX_TIMER_MS) return new ShortTimeout(setTimeout(fn, ms, arg as A));
+  if (ms === Infinity) return NEVER;
+  return new ChainedTimeout(fn, ms, arg as A);
 }

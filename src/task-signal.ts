@@ -7,6 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  */
 export interface TaskContext {
   abort: AbortState | null;
+  /** For a task its worker no longer tracks as running (the BullMQ worker's waiting ones): takes the errors its callbacks throw. */
+  stray?: (error: unknown) => void;
 }
 
 interface AbortState {
@@ -43,9 +45,10 @@ export function currentTask(): TaskContext | undefined {
   return current.getStore();
 }
 
-/** Calls `fn(...args)` with `task` as the context `taskSignal()` sees. @internal */
+/** Calls `fn(...args)`, with no receiver, with `task` as the context `taskSignal()` sees. @internal */
 export function runAsTask<R>(task: TaskContext, fn: (...args: any[]) => R, args: unknown[]): R {
-  return current.run(task, fn, ...args);
+  // `run` calls its callback with `null` as `this`: a task's `this` is `undefined`, as for any plain call.
+  return current.run(task, Reflect.apply, fn, undefined, args) as R;
 }
 
 /** Aborts the task's signal, now or when the task first asks for it. @internal */

@@ -6,6 +6,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkFunction } from './checks.js';
+import { compileTask } from './task-source.js';
 
 const TASK_REF = Symbol.for('concurrent-futures.task');
 
@@ -110,12 +111,6 @@ export function taskId(fn: unknown): number {
       );
     }
     if (/^class\b/.test(source)) throw new TypeError(`a class (${fn.name}) cannot be a task: pass a function`);
-    if (/\bthis\b/.test(withoutLiterals(source))) {
-      throw new TypeError(
-        `the function ${fn.name || '(anonymous)'} uses \`this\`, which does not travel to a worker with its source: ` +
-          'pass what it needs as arguments, or define it with defineTasks(import.meta.url, { ... })',
-      );
-    }
     key = `source:${source}`;
     def = { source, name: fn.name };
   }
@@ -127,11 +122,6 @@ export function taskId(fn: unknown): number {
   }
   idsByFunction.set(fn as AnyFunction, id);
   return id;
-}
-
-/** Source text without its comments, string and template literals: what is left is code. */
-function withoutLiterals(source: string): string {
-  return source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`/g, ' ');
 }
 
 /** The definition behind a task id. @internal */
@@ -163,7 +153,7 @@ function mainModuleUrl(): string | null {
 
 /** Compiles source text or imports a module to get a task function, in a worker. @internal */
 export async function loadTask(def: TaskDef): Promise<AnyFunction> {
-  if ('source' in def) return compile(def.source);
+  if ('source' in def) return compileTask(def.source);
   let namespace: Record<string, unknown>;
   try {
     namespace = await importModule(def.module);
@@ -217,16 +207,4 @@ function findExported(namespace: Record<string, unknown>, def: { module: string;
     if (ref?.module === def.module && ref.name === def.name) return fn;
   }
   return undefined;
-}
-
-function compile(source: string): AnyFunction {
-  const evaluate = eval;
-  try {
-    return evaluate(`(${source}\n)`);
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    // Method shorthand (`fib(n) { ... }`) is no expression on its own.
-    const holder = evaluate(`({${source}\n})`);
-    return Object.values(holder)[0] as AnyFunction;
-  }
 }

@@ -1,4 +1,4 @@
-import { TimeoutError } from './errors.js';
+import { TimeoutError, timerTimeoutError } from './errors.js';
 import { checkTimeout, describe } from './checks.js';
 import { Future, type Waiter } from './future.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
@@ -59,7 +59,7 @@ class WaitWaiter<T> implements Waiter {
     timeout: number | undefined,
   ) {
     for (const f of futures) if (!f.done()) f._addWaiter(this);
-    if (timeout !== undefined) this.timer = longTimeout(() => this.finish(), timeout);
+    if (timeout !== undefined) this.timer = longTimeout(finishWait, timeout, this);
   }
 
   futureDone(future: Future<any>): void {
@@ -69,11 +69,16 @@ class WaitWaiter<T> implements Waiter {
     }
   }
 
-  private finish(): void {
+  finish(): void {
     this.timer?.clear();
     this.pending = -1;
     this.resolve(split(this.futures, this));
   }
+}
+
+/** `wait()`'s timeout ran out; a plain function, so that no closure is made per call. */
+function finishWait(waiter: WaitWaiter<any>): void {
+  waiter.finish();
 }
 
 /**
@@ -154,7 +159,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   private pending = 0;
   private readonly total: number;
   /** `next()` calls waiting for a completion, oldest first: each gets its own future. */
-  private readonly sleepers: Array<{ resolve: (r: IteratorResult<Future<T>>) => void; reject: (e: unknown) => void }> = [];
+  private sleepers: Array<{ resolve: (r: IteratorResult<Future<T>>) => void; reject: (e: unknown) => void }> = [];
   private timer: LongTimeout | undefined;
   private closed = false;
 
@@ -203,9 +208,9 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
     }
     return new Promise((resolve, reject) => {
       const remaining = this.deadline === undefined ? undefined : this.deadline - performance.now();
-      if (remaining !== undefined && remaining <= 0) return reject(this.timedOut());
+      if (remaining !== undefined && remaining <= 0) return reject(this.timedOut(false));
       this.sleepers.push({ resolve, reject });
-      if (remaining !== undefined && this.timer === undefined) this.timer = longTimeout(() => this.expire(), remaining);
+      if (remaining !== undefined && this.timer === undefined) this.timer = longTimeout(expireAsCompleted, remaining, this);
     });
   }
 
@@ -224,15 +229,18 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   }
 
   /** The deadline passed: every waiting `next()` rejects, and the iterator ends. */
-  private expire(): void {
+  expire(): void {
     this.timer = undefined;
-    const sleepers = this.sleepers.splice(0);
-    const error = this.timedOut();
+    const sleepers = this.sleepers;
+    this.sleepers = [];
+    const error = this.timedOut(true);
     for (const sleeper of sleepers) sleeper.reject(error);
   }
 
-  private timedOut(): TimeoutError {
-    const error = new TimeoutError(`${this.pending} (of ${this.total}) futures unfinished`);
+  /** From a `next()` that found the deadline passed, it is made there, so that its stack shows the caller. */
+  private timedOut(byTimer: boolean): TimeoutError {
+    const message = `${this.pending} (of ${this.total}) futures unfinished`;
+    const error = byTimer ? timerTimeoutError(message) : new TimeoutError(message);
     this.close();
     return error;
   }
@@ -248,8 +256,16 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
     this.futures = [];
     this.finished.length = 0;
     this.head = 0;
-    for (const sleeper of this.sleepers.splice(0)) sleeper.resolve({ value: undefined, done: true });
+    if (this.sleepers.length === 0) return;
+    const sleepers = this.sleepers;
+    this.sleepers = [];
+    for (const sleeper of sleepers) sleeper.resolve({ value: undefined, done: true });
   }
+}
+
+/** `asCompleted()`'s deadline passed; a plain function, so that no closure is made per call. */
+function expireAsCompleted(iterator: AsCompletedIterator<any>): void {
+  iterator.expire();
 }
 
 /**

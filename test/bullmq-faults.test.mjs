@@ -234,3 +234,62 @@ t('the worker command runs .ts task modules under tsx, and says so when started 
     await exited;
   }
 });
+
+t('a malformed job written by another client fails alone, once, without retry; the worker keeps serving', async () => {
+  const { serialize } = await import('node:v8');
+  const { Queue } = await import('bullmq');
+  const v8 = (value) => serialize(value).toString('base64');
+  const sparse = (length, ...elements) => Object.assign([...elements], { length });
+  const settled = async (job, state, what) => {
+    const end = Date.now() + 15_000;
+    while ((await job.getState()) !== state) {
+      if (Date.now() > end) throw new Error(`${what} did not happen within 15 s; the worker ${w.child.exitCode === null ? 'runs' : `exited (${w.child.exitCode ?? w.child.signalCode})`}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const queueName = newQueue();
+  const w = workerProcess(['--redis', redis.url, '--queue', queueName, '--concurrency', '4', TASKS]);
+  const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+  try {
+    await w.ready;
+    const bad = [
+      [{ a: [0, 1, 2], c: 1 }, /arity .* must be an integer from 1 to 65536, got number 0/],
+      [{ a: v8(sparse(2 ** 32 - 1)) }, /sparse array of length 4294967295/],
+      [{ a: v8(sparse(2 ** 32 - 1, 1)), c: 1 }, /sparse array of length 4294967295/],
+      [{ a: v8(sparse(2 ** 31, 1, 5)), c: 1 }, /sparse array of length 2147483648/],
+      [{ a: [-1, 1, 2], c: 1 }, /arity .* got number -1/],
+      [{ a: [1.5, 1, 2], c: 1 }, /arity .* got number 1\.5/],
+      [{ a: v8([NaN, 1]), c: 1 }, /arity .* got number NaN/],
+      [{ a: [null, 1], c: 1 }, /arity .* got null/],
+      [{ a: ['2', 1, 2], c: 1 }, /arity .* got string "2"/],
+      [{ a: [1e9, 1], c: 1 }, /arity .* got number 1000000000/],
+      [{ a: [2, 1, 2, 3], c: 1 }, /3 arguments after its arity, which is not a positive multiple of 2/],
+      [{ a: [1], c: 1 }, /0 arguments after its arity/],
+      [{ a: [1, 2], c: 2 }, /chunk mark 'c' must be 1 or absent, got number 2/],
+      [{ a: new Array(70_000).fill(0) }, /70000 arguments, more than the 65536/],
+      [{ a: v8({ 0: 1, length: 2 ** 32 - 1 }) }, /arguments are not an array/],
+      [{ a: 'not base64 at all!' }, /cannot be read/],
+      [{ a: 1 }, /no encoded arguments/],
+    ];
+    const jobs = await Promise.all(bad.map(([data]) => queue.add('square', data, { attempts: 3 })));
+    for (const [i, job] of jobs.entries()) {
+      const label = JSON.stringify(bad[i][0]).slice(0, 60);
+      await settled(job, 'failed', `the job ${label} to fail`);
+      const failed = await queue.getJob(job.id);
+      assert.equal(failed.attemptsMade, 1, `${label} was retried`);
+      assert.match(failed.failedReason, /^the job's arguments cannot be read: /, label);
+      assert.match(failed.failedReason, bad[i][1], label);
+    }
+    // Data that is valid, however odd: a sparse array as an argument, which the task gets as it is.
+    const odd = await queue.add('typeOf', { a: v8([sparse(2 ** 32 - 1)]) });
+    const good = await queue.add('square', { a: [7] });
+    for (const job of [odd, good]) await settled(job, 'completed', `job ${job.name} to complete`);
+    assert.deepEqual((await queue.getJob(good.id)).returnvalue, [0, 49]);
+    assert.deepEqual((await queue.getJob(odd.id)).returnvalue, [0, '[object Array]']);
+    assert.equal(w.child.exitCode, null, w.output().stderr);
+  } finally {
+    await queue.close();
+    w.child.kill('SIGKILL');
+    await w.exited;
+  }
+});

@@ -166,6 +166,29 @@ t('Date, BigInt, Map, Set, undefined and typed arrays round-trip exactly; what c
   }
 });
 
+t('map with chunksize: an item that cannot travel throws at its own position, after the values before it', async () => {
+  const ex = executorWithWorker(2);
+  try {
+    for (const bad of [357, 355]) {
+      const items = Array.from({ length: 400 }, (_, i) => (i === bad ? () => i : i));
+      const values = [];
+      const error = await within(20_000, (async () => {
+        try {
+          for await (const v of ex.map(tasks.square, items, { chunksize: 5 })) values.push(v);
+        } catch (e) {
+          return e;
+        }
+      })());
+      assert.equal(values.length, bad, `the values before item ${bad}`);
+      assert.ok(values.every((v, i) => v === i * i));
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match(error.message, /^argument 1 of the map item cannot be sent through Redis: .*could not be cloned\. A function does not travel/);
+    }
+  } finally {
+    await ex.shutdown();
+  }
+});
+
 t('numbers, strings, booleans and null round-trip exactly, also where JSON would change them; such jobs read as JSON', async () => {
   const ex = executorWithWorker(2);
   const { Redis } = await import('ioredis');
@@ -389,6 +412,106 @@ t('a CPU-bound task longer than the lock duration does not lose its lock (it run
   } finally {
     await ex.shutdown();
     await worker.close();
+  }
+});
+
+t('a worker runs as many jobs at once as its concurrency: 40 waits of 200 ms at concurrency 20 take two rounds, not twenty', async () => {
+  // On a thread per core, each wait once held its thread: on 2 cores that was 20 rounds, 4 s.
+  const ex = executorWithWorker(20);
+  try {
+    const started = performance.now();
+    const values = await within(20_000, Promise.all(Array.from({ length: 40 }, (_, i) => ex.submit(tasks.napThen, 200, i).result())));
+    const ms = performance.now() - started;
+    assert.deepEqual(values, Array.from({ length: 40 }, (_, i) => i));
+    assert.ok(ms < 2000, `40 waits of 200 ms at concurrency 20 took ${Math.round(ms)} ms`);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('jobs of 1,200, 100 and 600 ms at concurrency 3 end in the order of their lengths, on any number of threads', async () => {
+  for (const threads of [undefined, 1]) {
+    const ex = executorWithWorker(3, threads === undefined ? {} : { threads });
+    try {
+      const order = [];
+      await within(20_000, Promise.all([1200, 100, 600].map((ms) => ex.submit(tasks.napThen, ms, ms).result().then((v) => order.push(v)))));
+      assert.deepEqual(order, [100, 600, 1200], `threads: ${threads ?? 'default'}`);
+    } finally {
+      await ex.shutdown();
+    }
+  }
+});
+
+t('a CPU-bound job among 30 waiting ones at concurrency 20 keeps its lock: every job runs once, none stalls', async () => {
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 20, lockDuration: 1000, stalledInterval: 500 });
+  const ex = new BullMQExecutor({ connection: redis.url, queueName });
+  try {
+    const naps = Array.from({ length: 30 }, (_, i) => ex.submit(tasks.napThen, 300, i));
+    // 3 s of computing against a 1 s lock: on the worker's event loop every lock there would lapse.
+    const spin = ex.submit(tasks.spin, 3000);
+    assert.equal(await within(30_000, spin.result()), 3000);
+    assert.deepEqual(await within(30_000, Promise.all(naps.map((f) => f.result()))), naps.map((_, i) => i));
+    const { Queue } = await import('bullmq');
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      for (let n = 1; n <= 31; n++) {
+        const job = await queue.getJob(`${ex.id}-${n}`);
+        assert.equal(job.attemptsStarted, 1, `job ${n} ran more than once`);
+        assert.equal(job.stalledCounter ?? 0, 0, `job ${n} stalled`);
+      }
+    } finally {
+      await queue.close();
+    }
+  } finally {
+    await ex.shutdown();
+    await worker.close();
+  }
+});
+
+t('a callback that throws while its task waits on a thread fails that job alone; the tasks waiting beside it go on', async () => {
+  const ex = executorWithWorker(4, { threads: 1 });
+  try {
+    const naps = [ex.submit(tasks.napThen, 500, 'a'), ex.submit(tasks.napThen, 500, 'b')];
+    const thrower = ex.submit(tasks.throwLater, 300);
+    const error = await within(10_000, thrower.exception());
+    assert.ok(error instanceof RangeError, String(error));
+    assert.equal(error.message, 'thrown by a callback of the task');
+    assert.deepEqual(await within(10_000, Promise.all(naps.map((f) => f.result()))), ['a', 'b']);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('a thread that ends while tasks wait on it fails them with BrokenThreadPoolError, none is left hanging; the worker goes on', async () => {
+  const ex = executorWithWorker(3, { threads: 1 });
+  try {
+    const waiting = ex.submit(tasks.napThen, 1500, 'w');
+    const exits = ex.submit(tasks.exitAfter, 300);
+    for (const [f, message] of [[exits, /This task ended its worker thread \(process\.exit\(3\)\)/], [waiting, /exited with code 3 while this task was waiting on it/]]) {
+      const error = await within(10_000, f.exception());
+      assert.equal(error?.name, 'BrokenThreadPoolError', String(error));
+      assert.match(error.message, message);
+    }
+    assert.equal(await within(10_000, ex.submit(tasks.square, 5).result()), 25);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+t('cancel({ interrupt: true }) of a computing task leaves its thread running while other tasks wait on the threads', async () => {
+  const ex = executorWithWorker(2, { threads: 1, interruptGrace: 200 });
+  try {
+    const waiting = ex.submit(tasks.napThen, 1500, 'w');
+    await until(() => waiting.running(), 'the waiting task to start');
+    const spin = ex.submit(tasks.spin, 2500);
+    await until(() => spin.running(), 'the computing task to start');
+    assert.equal(spin.cancel({ interrupt: true }), true);
+    await assert.rejects(spin.result(), CancelledError);
+    // Stopping the one thread would have failed the task that waits there.
+    assert.equal(await within(10_000, waiting.result()), 'w');
+  } finally {
+    await ex.shutdown();
   }
 });
 

@@ -69,6 +69,41 @@ test('map: a failing line gives one stderr line with its number; the run goes on
   ]);
 });
 
+test('map: an error is written once, its code in brackets only when its message does not say it', T, async () => {
+  const missing = join(tmpdir(), `concurrent-futures-no-such-file-${process.pid}`);
+  const read = await runCli(['map', `${fns}#readText`], { input: `${missing}\n` });
+  assert.equal(read.code, 1);
+  assert.equal(read.stdout, '');
+  assert.deepEqual(split(read.stderr), [`concurrent-futures: line 1: Error: ENOENT: no such file or directory, open '${missing}'`]);
+  const coded = await runCli(['map', `${fns}#failWithCode`], { input: 'a\n' });
+  assert.deepEqual(split(coded.stderr), ['concurrent-futures: line 1: Error [E_QUOTA]: over quota: a']);
+});
+
+test('map: a BigInt is written as a JSON number with all its digits; a value JSON cannot hold fails its line, saying what to return', T, async () => {
+  const input = 'bigint\nnestedBigint\nnan\nnestedInfinity\nmap\nset\nundefined\nholes\n';
+  const expectedOut = [
+    '18446744073709551616',
+    '{"n":[1,-1180591620717411303424],"s":"null {}"}',
+    'null',
+    '{"b":[null],"c":null,"d":"1970-01-01T00:00:00.000Z","e":{}}',
+  ];
+  const expectedErr = [
+    'concurrent-futures: line 3: TypeError: the call returned NaN, which JSON cannot hold: return null, or a string such as String(value)',
+    'concurrent-futures: line 4: TypeError: the result holds -Infinity (at key "max"), which JSON cannot hold: return null, or a string such as String(value)',
+    'concurrent-futures: line 5: TypeError: the call returned a Map, which JSON cannot hold: return Object.fromEntries(map), or [...map] for its entries',
+    'concurrent-futures: line 6: TypeError: the result holds a Set (at index 1), which JSON cannot hold: return [...set]',
+  ];
+  for (const executor of ['thread', 'process', 'async']) {
+    const result = await runCli(['map', '-e', executor, '-j', '1', `${fns}#valueOf`], { input });
+    assert.equal(result.code, 1, executor);
+    assert.deepEqual(split(result.stdout), expectedOut, executor);
+    assert.deepEqual(split(result.stderr), expectedErr, executor);
+  }
+  const tagged = await runCli(['map', '-u', '-c', '4', `${fns}#valueOf`], { input: 'bigint\nundefined\n' });
+  assert.equal(tagged.code, 0, tagged.stderr);
+  assert.deepEqual(split(tagged.stdout).sort(), ['{"line":1,"result":18446744073709551616}', '{"line":2,"result":null}']);
+});
+
 test('map: --fail-fast stops at the first failure and cancels the rest; exit 1', T, async () => {
   const started = performance.now();
   const result = await runCli(['map', '--fail-fast', '-j', '2', `${fns}#failSecond`], { input: lines(400) });

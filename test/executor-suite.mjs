@@ -24,6 +24,10 @@ export const failIf = async (n, bad) => {
   if (n === bad) throw new RangeError(`bad item ${n}`);
   return n;
 };
+/** What a task sees as `this` when called as a plain function. */
+export const receiver = function () {
+  return this === undefined ? 'undefined' : `${typeof this} ${String(this)}`;
+};
 
 /**
  * @param {string} name
@@ -33,7 +37,7 @@ export const failIf = async (n, bad) => {
  *   another form (for executors that run only named tasks), and tests that cannot apply, each with its reason
  */
 export function executorSuite(name, make, child, options = {}) {
-  const fns = { square, pair, napThen, napOrFail, failIf, ...options.fns };
+  const fns = { square, pair, napThen, napOrFail, failIf, receiver, ...options.fns };
   const skip = options.skip ?? {};
   const t = (title, fn) => test(`${name}: ${title}`, skip[title] ? { skip: skip[title] } : { timeout: 30_000 }, fn);
   // Node 20 has no \`await using\`: each test shuts its executor down when it ends.
@@ -56,6 +60,14 @@ export function executorSuite(name, make, child, options = {}) {
     assert.ok(error instanceof RangeError);
     assert.equal(error.message, 'bad item 3');
     await assert.rejects(f.result(), RangeError);
+  });
+
+  t('a task is called with no receiver: its `this` is undefined, as in a plain call', async (ctx) => {
+    const ex = use(ctx, make(2));
+    assert.equal(await ex.submit(fns.receiver).result(), 'undefined');
+    const out = [];
+    for await (const v of ex.map(fns.receiver, [1, 2, 3], { chunksize: 2 })) out.push(v);
+    assert.deepEqual(out, ['undefined', 'undefined', 'undefined']);
   });
 
   t('map yields in input order, zip-style over several iterables', async (ctx) => {

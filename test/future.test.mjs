@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Future, CancelledError, TimeoutError, InvalidStateError } from 'concurrent-futures';
+import { Future, CancelledError, TimeoutError, InvalidStateError, asCompleted } from 'concurrent-futures';
 import {
   pendingFuture, runningFuture, cancelledFuture, cancelledAndNotifiedFuture,
   exceptionFuture, successfulFuture, captureStderr, sleep,
@@ -89,6 +89,25 @@ test('result() times out after the given milliseconds', async () => {
   assert.ok(performance.now() - t0 >= 45);
   f.setResult(1);
   assert.equal(await f.result(), 1);
+});
+
+test('a timed-out wait names what timed out; one that did not wait at all shows its caller in the stack', async () => {
+  const f = new Future();
+  await assert.rejects(f.result(5), { name: 'TimeoutError', message: 'result() timed out after 5 ms' });
+  await assert.rejects(f.exception(5), { name: 'TimeoutError', message: 'exception() timed out after 5 ms' });
+  const it = asCompleted([f], { timeout: 5 });
+  await assert.rejects(it.next(), { name: 'TimeoutError', message: '1 (of 1) futures unfinished' });
+  async function askingWithoutWaiting() {
+    return f.result(0);
+  }
+  const error = await askingWithoutWaiting().catch((e) => e);
+  assert.ok(error instanceof TimeoutError);
+  assert.match(error.stack, /askingWithoutWaiting/);
+  // A timer fired the others: their stacks would show only Node's timer frames, so they carry none.
+  const timed = await f.result(1).catch((e) => e);
+  assert.equal(timed.stack, 'TimeoutError: result() timed out after 1 ms');
+  f.setResult(7);
+  assert.equal(await f.result(1000), 7);
 });
 
 test('result() of a future cancelled while waited for rejects with CancelledError', async () => {

@@ -105,6 +105,20 @@ t('transfer() moves ArrayBuffers both ways without copying', async (ctx) => {
   assert.throws(() => transfer({ a: 1 }), /give a transferList/);
 });
 
+t('a message refused for one task\'s argument still delivers the buffers the other tasks in it transfer', async (ctx) => {
+  const ex = use(ctx, new ThreadPoolExecutor(1));
+  await within(20_000, Promise.all(Array.from({ length: 1000 }, (_, i) => ex.submit((x) => x, i).result())));
+  const slow = ex.submit(spin, 50);
+  const bytes = new Uint8Array([1, 2, 3]);
+  const moved = ex.submit((b) => new Uint8Array(b).reduce((a, x) => a + x, 0), transfer(bytes.buffer));
+  const bad = ex.submit((x) => x, Symbol('no'));
+  const after = ex.submit((x) => x, 'after');
+  await within(10_000, slow.result());
+  assert.equal(await within(10_000, moved.result()), 6);
+  assert.match((await bad.exception()).message, /^argument 1 of the task cannot be sent to a worker: Symbol\(no\) could not be cloned\. Only data travels/);
+  assert.equal(await after.result(), 'after');
+});
+
 t('a worker whose heap is too small to start breaks the pool instead of respawning', async (ctx) => {
   // Below 4 MB Node 22 ends the whole process when the worker starts: refused at construction.
   assert.throws(() => new ThreadPoolExecutor({ resourceLimits: { maxOldGenerationSizeMb: 1 } }), { name: 'RangeError', message: /maxOldGenerationSizeMb must be at least 4, got 1/ });

@@ -78,6 +78,55 @@ export function workerPoolSuite(name, make, pool) {
     assert.match(error.message, /defineTasks\(import\.meta\.url/);
   });
 
+  t('a task may define classes, constructors and methods that use their own `this`', async (ctx) => {
+    const ex = use(ctx, make(1));
+    const error = await ex.submit(() => {
+      class QuotaError extends Error {
+        constructor(m) {
+          super(m);
+          this.name = 'QuotaError';
+        }
+      }
+      throw new QuotaError('over');
+    }).exception();
+    assert.equal(error.name, 'QuotaError');
+    assert.equal(error.message, 'over');
+    const built = await ex.submit((x) => {
+      function Point(v) {
+        this.v = v;
+      }
+      Point.prototype.twice = function () { return this.v * 2; };
+      const counter = { step: 3, next(n) { return n + this.step; } };
+      return counter.next(new Point(x).twice());
+    }, 5).result();
+    assert.equal(built, 13);
+  });
+
+  t("a task's own `this` is never the worker's global: undefined for a function, a loud error for an arrow", async (ctx) => {
+    const ex = use(ctx, make(1));
+    // Quotes inside regex literals once fooled a textual check into accepting this and answering 'object'.
+    assert.equal(await ex.submit(function (s) { const q = /'/; const n = typeof this; const r = /'/; return n + s + q.source + r.source; }, '-').result(), "undefined-''");
+    const method = { step: 2, next(n) { return n + this.step; } };
+    const unbound = await ex.submit(method.next, 1).exception();
+    assert.ok(unbound instanceof TypeError);
+    assert.match(unbound.message, /undefined \(reading 'step'\)/);
+    for (const arrow of [() => this.step, () => { this.step = 1; }, () => 'step' in this, () => `${this}`]) {
+      const error = await ex.submit(arrow).exception();
+      assert.ok(error instanceof TypeError, String(arrow));
+      assert.equal(error.message, "a task's own `this` does not travel to a worker: pass what the task needs as an argument");
+    }
+    class Base { step() { return 1; } }
+    class Sub extends Base { send() { return ex.submit(() => super.step()); } }
+    const viaSuper = await new Sub().send().exception();
+    assert.ok(viaSuper instanceof TypeError);
+    assert.match(viaSuper.message, /own `this` does not travel to a worker/);
+    const args = await ex.submit(() => arguments.length).exception();
+    assert.ok(args instanceof SyntaxError);
+    assert.match(args.message, /uses `arguments` of the scope where it was written/);
+    // The pool goes on, each function compiled once per worker.
+    assert.equal(await ex.submit(function (n) { return this === undefined && n; }, 4).result(), 4);
+  });
+
   t('native and bound functions and classes are refused at submit with a TypeError', async (ctx) => {
     const ex = use(ctx, make(1));
     assert.throws(() => ex.submit(Math.max, 1, 2), (e) => e instanceof TypeError && /native function \(max\) cannot be sent/.test(e.message));
@@ -177,6 +226,23 @@ export function workerPoolSuite(name, make, pool) {
     assert.equal(await ex.submit((x) => x * 2, 21).result(), 42);
   });
 
+  t('a large result is kept when the next task on its worker calls process.exit', async (ctx) => {
+    const ex = use(ctx, make(1));
+    for (const size of [64 * 1024, 1 << 20, 16 << 20]) {
+      for (let run = 0; run < 10; run++) {
+        const big = ex.submit((n) => 'x'.repeat(n), size);
+        const exits = ex.submit(() => process.exit(7));
+        const value = await within(20_000, big.result().catch((e) => e), `the ${size}-byte result`);
+        assert.equal(typeof value, 'string', `run ${run} at ${size} bytes: ${value?.message}`);
+        assert.equal(value.length, size);
+        const e = await within(20_000, exits.exception());
+        assert.ok(e instanceof pool.Broken);
+        assert.match(e.message, pool.exited(7));
+        assert.match(e.message, /while running this task/);
+      }
+    }
+  }, 120_000);
+
   t('an asynchronous throw outside the task\'s promise fails only that task', async (ctx) => {
     const ex = use(ctx, make(2));
     const bad = ex.submit(() => new Promise(() => setTimeout(() => { throw new Error('stray'); }, 5)));
@@ -256,6 +322,43 @@ export function workerPoolSuite(name, make, pool) {
     assert.match(e.message, pool.argumentUnsendable);
     assert.equal(await ok1.result(), 1);
     assert.equal(await ok2.result(), 2);
+  });
+
+  t('warm, with tasks sent several to a message: an argument that cannot be sent fails only its own task', async (ctx) => {
+    const ex = use(ctx, make(1));
+    // Quick tasks teach the pool to send many per message; a long one lets the next ten queue up behind it.
+    await within(20_000, Promise.all(Array.from({ length: 1000 }, (_, i) => ex.submit((x) => x + 1, i).result())));
+    const slow = ex.submit(spin, 50);
+    const kind = (x) => typeof x;
+    const fs = Array.from({ length: 10 }, (_, i) => ex.submit(kind, i === 5 ? () => 1 : i));
+    assert.equal(await within(10_000, slow.result()), 50);
+    await within(10_000, wait(fs));
+    const e = await fs[5].exception();
+    assert.ok(e instanceof TypeError);
+    assert.match(e.message, /^argument 1 of the task cannot be sent to a worker: \(\) => 1 could not be cloned\. A function does not travel: pass data instead, and define the function where the task can call it/);
+    for (const [i, f] of fs.entries()) if (i !== 5) assert.equal(await f.result(), 'number', `task ${i}`);
+    // The message that was refused carried the function's source: the worker must still be able to run it.
+    assert.equal(await within(10_000, ex.submit(kind, 'x').result()), 'string');
+  });
+
+  t('map with chunksize: an item that cannot be sent throws at its own position, after the values before it', async (ctx) => {
+    const ex = use(ctx, make(1));
+    for (const bad of [357, 355, 0, 399]) {
+      const items = Array.from({ length: 400 }, (_, i) => (i === bad ? () => i : i));
+      const values = [];
+      const error = await within(20_000, (async () => {
+        try {
+          for await (const v of ex.map((x, y) => x * 2 + y, items, items.map(() => 1), { chunksize: 5 })) values.push(v);
+        } catch (e) {
+          return e;
+        }
+      })());
+      assert.equal(values.length, bad, `the values before item ${bad}`);
+      assert.ok(values.every((v, i) => v === i * 2 + 1));
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match(error.message, /^argument 1 of the map item cannot be sent to a worker: .*could not be cloned\. A function does not travel/);
+    }
+    assert.equal(await within(10_000, ex.submit((x) => x, 'after').result()), 'after');
   });
 
   t('a result that cannot be cloned fails that one future', async (ctx) => {

@@ -22,8 +22,10 @@
  * arguments and outcomes an array.
  */
 import { deserialize, serialize } from 'node:v8';
+import { describe } from '../checks.js';
 import { decodeError, encodeError } from '../codec.js';
-import type { ChunkOutcome } from '../pool/chunk.js';
+import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
+import { findUnsendable, unsendableError } from '../pool/unsendable.js';
 
 /** A job's data on the queue. @internal */
 export interface JobData {
@@ -42,6 +44,12 @@ export const VALUE = 0;
 /** @internal */ export const CHUNK = 2;
 /** The task was interrupted by `cancel({ interrupt: true })`: its future is cancelled already. @internal */
 export const INTERRUPTED = 3;
+
+/**
+ * The most arguments a job may pass to its task (or to each `map` item of a chunk): a call
+ * spreads them, and a few hundred thousand overflow the stack. @internal
+ */
+export const MAX_ARGS = 65_536;
 
 /** A value that JSON carries exactly. @internal */
 export type JsonExact = string | number | boolean | null;
@@ -65,25 +73,94 @@ function isJsonExact(value: unknown): value is JsonExact {
   }
 }
 
-/** Encodes a job's arguments; throws a `TypeError` naming the argument that cannot travel. @internal */
-export function encodeArgs(args: unknown[], chunk: boolean): string | JsonExact[] {
-  if (!chunk && args.every(isJsonExact)) return args;
+/** Encodes a task's arguments; throws a `TypeError` naming the argument that cannot travel, and what to do. @internal */
+export function encodeArgs(args: unknown[]): string | JsonExact[] {
+  if (args.length > MAX_ARGS) throw new RangeError(`a task may take at most ${MAX_ARGS} arguments through Redis, got ${args.length}`);
+  if (args.every(isJsonExact)) return args;
   try {
     return serialize(args).toString('base64');
   } catch (error) {
-    throw new TypeError(`${whichCannotTravel(args, chunk)} cannot be sent through Redis: ${(error as Error)?.message ?? error}`, { cause: error });
+    const found = findUnsendable(args, false, serialize);
+    if (found === null) throw cannotTravel(error);
+    throw unsendableError(found, false, 'through Redis', error);
   }
 }
 
-/** Decodes a job's arguments in a worker. @internal */
-export function decodeArgs(data: unknown): unknown[] {
-  const a = (data as JobData | null)?.a;
-  // Parsed from JSON by BullMQ already: data, whatever a job's author put there.
-  if (Array.isArray(a)) return a;
-  if (typeof a !== 'string') throw new TypeError('the job carries no encoded arguments (was it added by something other than BullMQExecutor?)');
-  const args = deserialize(Buffer.from(a, 'base64'));
-  if (!Array.isArray(args)) throw new TypeError('the job\'s arguments are not an array');
-  return args;
+/**
+ * Encodes a chunk of `map` items. An item that cannot travel cuts it short:
+ * the items before it travel (`a` null when there are none), and `cut` is
+ * that item's error, which `map` meets at the item's own position.
+ * @internal
+ */
+export function encodeChunk(chunk: Chunk): { a: string | null; cut: TypeError | null } {
+  try {
+    return { a: serialize(chunk).toString('base64'), cut: null };
+  } catch (error) {
+    const found = findUnsendable(chunk, true, serialize);
+    if (found === null) throw cannotTravel(error);
+    const a = found.item === 0 ? null : serialize(chunk.slice(0, 1 + found.item * (chunk[0] as number))).toString('base64');
+    return { a, cut: unsendableError(found, true, 'through Redis', error) };
+  }
+}
+
+function cannotTravel(error: unknown): TypeError {
+  return new TypeError(`the task's arguments cannot be sent through Redis: ${(error as Error)?.message ?? error}`, { cause: error });
+}
+
+/** A chunk's outcome, once cut short before an item that could not be sent: that item's failure ends it. @internal */
+export function cutOutcome(outcome: ChunkOutcome<unknown>, cut: TypeError): ChunkOutcome<unknown> {
+  if (!outcome.failed) {
+    outcome.failed = true;
+    outcome.error = cut;
+  }
+  return outcome;
+}
+
+/** A job's arguments as the worker runs them: a task's own, or a chunk of `map` items (chunk.ts's layout). @internal */
+export interface DecodedJob {
+  args: unknown[];
+  chunk: boolean;
+}
+
+/**
+ * Decodes a job's data in a worker. Anything may have written it, so every
+ * length is checked before a call or a loop is sized by it; what does not
+ * hold is a `TypeError` saying what is wrong. @internal
+ */
+export function decodeJob(data: unknown): DecodedJob {
+  if (data === null || typeof data !== 'object') throw new TypeError(`the job's data is not an object (got ${describe(data)})`);
+  const { a, c } = data as Partial<Record<'a' | 'c', unknown>>;
+  if (c !== undefined && c !== 1) throw new TypeError(`the job's chunk mark 'c' must be 1 or absent, got ${describe(c)}`);
+  const chunk = c === 1;
+  let args: unknown[];
+  if (Array.isArray(a)) {
+    // Parsed from JSON by BullMQ already: dense, each element written out.
+    args = a;
+  } else if (typeof a === 'string') {
+    const bytes = Buffer.from(a, 'base64');
+    const decoded: unknown = deserialize(bytes);
+    if (!Array.isArray(decoded)) throw new TypeError(`the job's arguments are not an array (got ${describe(decoded)})`);
+    // Each element of a dense array takes a byte at least; a longer array is sparse, its length a mere number.
+    if (decoded.length > bytes.length) {
+      throw new TypeError(`the job's arguments are a sparse array of length ${decoded.length}, carried in ${bytes.length} bytes: BullMQExecutor sends no such array`);
+    }
+    args = decoded;
+  } else {
+    throw new TypeError('the job carries no encoded arguments (was it added by something other than BullMQExecutor?)');
+  }
+  if (!chunk) {
+    if (args.length > MAX_ARGS) throw new TypeError(`the job passes ${args.length} arguments, more than the ${MAX_ARGS} a task may take`);
+    return { args, chunk };
+  }
+  const arity = args[0];
+  if (typeof arity !== 'number' || !Number.isInteger(arity) || arity < 1 || arity > MAX_ARGS) {
+    throw new TypeError(`the chunk's arity (its first element) must be an integer from 1 to ${MAX_ARGS}, got ${describe(arity)}`);
+  }
+  const rest = args.length - 1;
+  if (rest === 0 || rest % arity !== 0) {
+    throw new TypeError(`the chunk carries ${rest} arguments after its arity, which is not a positive multiple of ${arity}`);
+  }
+  return { args, chunk };
 }
 
 /** Encodes a task's outcome in the worker. A result that cannot travel becomes the task's error. @internal */
@@ -110,16 +187,4 @@ export function decodeOutcome(text: unknown): [kind: number, value: unknown] {
   if (kind === ERROR) return [kind, decodeError(payload)];
   if (kind === CHUNK) (payload as ChunkOutcome<unknown>).error = decodeError((payload as ChunkOutcome<unknown>).error);
   return [kind, payload];
-}
-
-function whichCannotTravel(args: unknown[], chunk: boolean): string {
-  const arity = chunk ? Math.max(1, args[0] as number) : 1;
-  for (let i = chunk ? 1 : 0; i < args.length; i++) {
-    try {
-      serialize(args[i]);
-    } catch {
-      return chunk ? `argument ${((i - 1) % arity) + 1} of a map item` : `argument ${i + 1} of the task`;
-    }
-  }
-  return 'the task\'s arguments';
 }

@@ -14,7 +14,7 @@ import { Future, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
 import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
 import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
-import { decodeOutcome, encodeArgs, ERROR, INTERRUPTED, type JobData } from './envelope.js';
+import { cutOutcome, decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
 import { taskName } from './naming.js';
@@ -58,6 +58,8 @@ const RETRY_ADD_MS = 500;
 class JobFuture<T> extends Future<T> {
   /** Whether the job is in Redis (its add was acknowledged). */
   added = false;
+  /** A chunk cut short before an item that cannot be sent: that item's error ends its outcome. */
+  cut: TypeError | null = null;
   constructor(
     owner: FutureOwner,
     readonly jobId: string,
@@ -153,13 +155,24 @@ export class BullMQExecutor extends Executor {
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.checkUsable();
-    return this.enqueue(taskName(fn), { a: encodeArgs(args, false) });
+    return this.enqueue(taskName(fn), { a: encodeArgs(args) });
   }
 
   /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
-    return this.enqueue(taskName(fn), { a: encodeArgs(chunk, true), c: 1 });
+    const name = taskName(fn);
+    const { a, cut } = encodeChunk(chunk);
+    if (a === null) {
+      // Its first item cannot travel: that item's failure is the whole outcome, and no job is needed.
+      const none = new Future<ChunkOutcome<any>>();
+      this._counters.completed++;
+      none.setResult({ values: [], failed: true, error: cut });
+      return none;
+    }
+    const future = this.enqueue(name, { a, c: 1 });
+    future.cut = cut;
+    return future;
   }
 
   stats(): ExecutorStats {
@@ -168,7 +181,7 @@ export class BullMQExecutor extends Executor {
     return { workers: 0, idleWorkers: 0, queued: this.queued, running: this.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
   }
 
-  private enqueue(name: string, data: JobData): Future<any> {
+  private enqueue(name: string, data: JobData): JobFuture<any> {
     const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, name, data);
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
@@ -261,6 +274,7 @@ export class BullMQExecutor extends Executor {
     if (kind === ERROR) return this.fail(future, value);
     if (!this.forget(future)) return;
     this._counters.completed++;
+    if (future.cut !== null) value = cutOutcome(value as ChunkOutcome<unknown>, future.cut);
     // A chunk's outcome (values, and the failure that ended it) is what `map` reads.
     future.setResult(value);
     this.settleIdle();

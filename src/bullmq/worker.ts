@@ -3,6 +3,8 @@
  * that its own modules define, on this package's thread pool. The main thread
  * talks to Redis, so a CPU-bound task never delays the renewal of its job's
  * lock (a job whose lock lapses is given to another worker and runs twice).
+ * A task that awaits frees its thread while it waits (thread-call.ts), so
+ * `concurrency` jobs run at once on a thread per core.
  * Tasks that have proved to take microseconds run on the main thread instead
  * (placement.ts): for them the hop to a thread cost more than the task.
  * `threads: 0` runs every task there, for tasks that only wait on I/O.
@@ -12,12 +14,13 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Future } from '../future.js';
+import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
 import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
-import { CHUNK, decodeArgs, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
+import { CHUNK, decodeJob, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
 import { runInline } from './inline.js';
+import { runOnThread, type ThreadRun } from './thread-call.js';
 import { Placement } from './placement.js';
 import { mergeTasks, tasksOf } from './naming.js';
 
@@ -36,9 +39,10 @@ export interface RunWorkerOptions {
   /** Jobs run at once (default 1, as BullMQ's). */
   concurrency?: number;
   /**
-   * Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`).
-   * `0` runs them on the worker's own event loop: faster for tasks that only wait on I/O, but a
-   * task that computes for long then delays the renewal of its job's lock.
+   * Threads that run the tasks (default the lesser of `concurrency` and `availableParallelism()`):
+   * each computes one task at a time, and any number of tasks that await share it. `0` runs every task on the
+   * worker's own event loop: a little faster for tasks that only wait on I/O, but a task that
+   * computes for long then delays the renewal of every job's lock.
    */
   threads?: number;
   /**
@@ -68,10 +72,10 @@ export interface WorkerHandle {
   close(): Promise<void>;
 }
 
-/** A job the worker runs: the future of its task on the thread pool. */
+/** A job the worker runs: its task's call on the thread pool, or inline. */
 interface Running {
-  /** On the thread pool: the task's future; inline: null. */
-  future: Future<unknown> | null;
+  /** On the thread pool: the task's call there; inline: null. */
+  thread: ThreadRun | null;
   /** Aborts the task's taskSignal(). */
   abort: () => void;
   /** Ends the job at once as interrupted (its future is cancelled on the executor's side). */
@@ -98,6 +102,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   if (typeof interruptGrace !== 'number' || !(interruptGrace >= 0)) throw new RangeError('runWorker(): interruptGrace must be a number of milliseconds >= 0');
 
   const table = await loadTasks(modules);
+  // How a thread finds each task: by its module and its key there.
+  const defs = new Map<string, TaskDef>();
+  for (const [name, fn] of table) defs.set(name, taskDef(taskId(fn)));
   // Before anything is taken from the queue: a login that Redis refuses fails the start.
   const subscriber = ownClient(connection, true);
   subscriber.on('error', () => {});
@@ -117,8 +124,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       throw new UnrecoverableError(`unknown task '${String(job.name).slice(0, 200)}': this worker runs ${names.map((n) => `'${n}'`).join(', ')}`);
     }
     let args: unknown[];
+    let chunk: boolean;
     try {
-      args = decodeArgs(job.data);
+      ({ args, chunk } = decodeJob(job.data));
     } catch (error) {
       throw new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`);
     }
@@ -130,7 +138,6 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
         return INTERRUPTED_OUTCOME;
       }
     }
-    const chunk = job.data?.c === 1;
     const key = chunk ? `${job.name}\0chunk` : job.name;
     const started = performance.now();
     let entry: Running;
@@ -143,16 +150,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       };
       // Returned at once: nothing could interrupt it, nothing to wait for.
       if (!(run.outcome instanceof Promise)) return settled(run.outcome);
-      entry = { future: null, abort: run.abort, interrupted: null };
+      entry = { thread: null, abort: run.abort, interrupted: null };
       outcome = run.outcome.then(settled);
     } else {
-      const future = chunk ? pool.submitChunk(fn, args) : pool.submit(fn, ...args);
-      entry = { future, abort: () => pool.abortTaskSignal(future), interrupted: null };
-      outcome = (async () => {
-        const error = await future.exception();
+      const thread = runOnThread(pool, defs.get(job.name)!, args, chunk);
+      entry = { thread, abort: () => thread.abort(), interrupted: null };
+      outcome = thread.outcome.then((result) => {
         placement.ranOnThread(key, performance.now() - started);
-        return error === undefined ? encodeOutcome(chunk ? CHUNK : VALUE, await future.result()) : encodeOutcome(ERROR, error);
-      })();
+        return encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
+      });
     }
     running.set(job.id!, entry);
     try {
@@ -179,13 +185,19 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     }
     const cancel = message!.cancel;
     // BullMQ calls a job active before its thread has started it: one not started yet never starts.
-    if (!(cancel && entry.future?.cancel() === true)) entry.abort();
+    if (!(cancel && entry.thread?.future.cancel() === true)) entry.abort();
     if (!cancel) return;
     const interrupted = entry.interrupted;
     entry.interrupted = null;
     interrupted?.();
-    // A task that ignores its signal has its thread stopped (and replaced).
-    if (entry.future !== null) setTimeout(() => entry.future!.cancel({ interrupt: true }), interruptGrace).unref();
+    const thread = entry.thread;
+    if (thread === null) return;
+    // A task that ignores its signal has its thread stopped (and replaced), unless other tasks wait
+    // on the pool's threads: that thread may be theirs too, and they must not fail for this one.
+    setTimeout(() => {
+      for (const other of running.values()) if (other.thread?.waiting()) return;
+      thread.future.cancel({ interrupt: true });
+    }, interruptGrace).unref();
   });
   // Subscribed before the first job is taken: an interrupt for it must be heard.
   await subscriber.subscribe(interruptChannel(`${prefix ?? 'bull'}:${queueName}`));

@@ -8,6 +8,7 @@
  */
 import { isThenable } from '../checks.js';
 import { defineTasks, importModule } from '../tasks.js';
+import { toJsonLine } from './result-json.js';
 import { importTypeScript } from './tsx.js';
 
 /** What one batch of lines produced. */
@@ -51,12 +52,15 @@ export function lookupPath(namespace: Record<string, unknown>, path: readonly st
   return value;
 }
 
-/** One line per error: `TypeError: message`, with its `code` where it has one. */
+/** One line per error: `TypeError: message`, with its `code` where it has one and the message does not say it already. */
 export function describeError(error: unknown): string {
   let text: string;
   if (error instanceof Error || (error !== null && typeof error === 'object' && 'message' in error)) {
     const { name = 'Error', message, code } = error as { name?: string; message?: unknown; code?: unknown };
-    text = `${name}${typeof code === 'string' ? ` [${code}]` : ''}: ${String(message)}`;
+    const said = String(message);
+    // A system error's message starts with its code ("ENOENT: no such file or directory, open 'x'").
+    const tag = typeof code === 'string' && code !== '' && !said.split(/[^\w]+/).includes(code) ? ` [${code}]` : '';
+    text = `${name}${tag}: ${said}`;
   } else {
     text = `thrown value: ${typeof error === 'string' ? JSON.stringify(error) : String(error)}`;
   }
@@ -83,11 +87,6 @@ function parseJson(line: string): unknown {
   } catch (error) {
     throw new SyntaxError(`the line is not JSON (${(error as Error).message})`);
   }
-}
-
-function toJson(value: unknown): string {
-  // `undefined`, a function or a symbol have no JSON: they print as null, as in an array.
-  return JSON.stringify(value) ?? 'null';
 }
 
 export const batchTasks = defineTasks(import.meta.url, {
@@ -135,7 +134,7 @@ export const batchTasks = defineTasks(import.meta.url, {
         } else value = fn(line);
         if (isThenable(value)) value = await (timeout === null ? value : withTimeout(value, timeout));
         else if (timeout !== null && performance.now() - started > timeout) throw timeoutError(timeout);
-        out += tagged ? `{"line":${first + i},"result":${toJson(value)}}\n` : `${toJson(value)}\n`;
+        out += tagged ? `{"line":${first + i},"result":${toJsonLine(value)}}\n` : `${toJsonLine(value)}\n`;
       } catch (error) {
         parts.push(out);
         out = '';

@@ -29,6 +29,9 @@ output:
 MODULE is a path (./tasks.mjs, tasks.ts through tsx), a file: URL or a package
 name; EXPORT is an export name (default: the default export), a dotted path
 (tasks.fib), or a task of an exported defineTasks() object (fib).
+A result is written as JSON.stringify writes it (undefined as null), a BigInt
+as a JSON number with all its digits; NaN, Infinity, a Map or a Set, anywhere
+in a result, have no JSON form: that line fails, saying what to return instead.
 A failing call writes "line N: Error: message" on stderr (no stdout line) and
 the run goes on. Exit status: 0 all done, 1 some line failed, 2 usage error,
 130 interrupted (Ctrl-C; a second one exits at once).

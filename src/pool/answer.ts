@@ -30,6 +30,11 @@ export function settleAnswer(task: PoolTask<any>, status: number, value: unknown
     // Each item counts: those that ran, the one that failed, and those after it as never run.
     const outcome = value as ChunkOutcome<unknown>;
     outcome.error = decodeError(outcome.error);
+    // Cut short before an item that could not be sent: that item fails next, at its own position.
+    if (task.cut !== null && !outcome.failed) {
+      outcome.failed = true;
+      outcome.error = task.cut;
+    }
     const ran = outcome.values.length + (outcome.failed ? 1 : 0);
     c.completed += ran - 1;
     c.failed += outcome.failed ? 1 : 0;
@@ -37,6 +42,7 @@ export function settleAnswer(task: PoolTask<any>, status: number, value: unknown
   }
   task.payload = null;
   task.transfers = null;
+  task.cut = null;
   c.completed++;
   task.setResult(value);
 }

@@ -7,8 +7,9 @@
  */
 import { Deque } from '../deque.js';
 import { taskDef, type TaskDef } from '../tasks.js';
-import { BARE_MS, BATCH_TASKS, RING, isBare, isChunk, keyId, type BatchMessage, type ToWorker } from './protocol.js';
-import { uncloneable, type PoolTask, type PoolWorker } from './worker-state.js';
+import { BARE_MS, BATCH_TASKS, OK, RING, isBare, isChunk, keyId, type BatchMessage, type ToWorker } from './protocol.js';
+import type { PoolTask, PoolWorker } from './worker-state.js';
+import { findUnsendable, unsendableError, type Probe } from './unsendable.js';
 
 const RESOLVED = Promise.resolve();
 
@@ -35,6 +36,8 @@ export interface FeederHost {
   start(): PoolWorker;
   /** Fails a task whose arguments cannot be sent. */
   fail(task: PoolTask<any>, error: unknown): void;
+  /** Settles a task with an answer of this status, as if its worker had sent it. */
+  settle(task: PoolTask<any>, status: number, value: unknown): void;
   /** A batch was sent to the worker. */
   fed(w: PoolWorker): void;
 }
@@ -140,24 +143,48 @@ export class Feeder {
       w.transport.post(message, transfers ?? []);
     } catch (error) {
       w.lastKey = lastKey;
-      this.unsend(w, sent, flat, error);
+      this.unsend(w, sent, defs, error);
     }
   }
 
-  /** A batch could not be cloned: fail the tasks whose arguments cannot travel, queue the rest again. */
-  private unsend(w: PoolWorker, sent: number, flat: unknown[], error: unknown): void {
-    for (let i = sent - 1; i >= 0; i--) {
-      const task = w.unsendLast();
-      const args = flat[BATCH_TASKS + 2 * i + 1] as unknown[];
-      const problem = uncloneable(args, isChunk(task.key));
-      if (problem === null) {
-        task.payload = args;
-        this.queue.unshift(task);
-      } else {
-        this.host.fail(task, new TypeError(problem, { cause: error }));
-      }
-    }
+  /**
+   * A message was refused (an argument cannot be cloned): nothing of it
+   * reached the worker. A lone task is the one that cannot travel; a batch's
+   * tasks are sent again one per message, so that the channel itself tells
+   * which fail, and only those do.
+   */
+  private unsend(w: PoolWorker, sent: number, defs: Array<[number, TaskDef]> | undefined, error: unknown): void {
+    if (defs !== undefined) for (const [id] of defs) w.known.delete(id);
+    for (let i = 0; i < sent; i++) this.queue.unshift(w.unsendLast());
+    if (sent === 1) this.refuse(this.queue.shift()!, error, w.transport.probe);
+    else for (let i = 0; i < sent; i++) this.feed(w, 1);
     this.scheduleDispatch();
+  }
+
+  /**
+   * Fails a task that cannot be sent, saying which argument and what to do.
+   * A chunk of `map` is cut before the item that cannot travel: the items
+   * before it still run, and that item's error is the chunk's failure, met at
+   * its own position. Each refusal shortens the chunk or ends it: never a loop.
+   */
+  private refuse(task: PoolTask<any>, error: unknown, probe: Probe): void {
+    const chunk = isChunk(task.key);
+    const args = task.payload!;
+    const found = findUnsendable(args, chunk, probe);
+    if (found === null) {
+      const why = (error as Error)?.message ?? String(error);
+      this.host.fail(task, new TypeError(`the task's arguments cannot be sent to a worker: ${why}`, { cause: error }));
+      return;
+    }
+    const problem = unsendableError(found, chunk, 'to a worker', error);
+    if (!chunk) {
+      this.host.fail(task, problem);
+      return;
+    }
+    task.cut = problem;
+    task.payload = args.slice(0, 1 + found.item * (args[0] as number));
+    if (found.item === 0) this.host.settle(task, OK, { values: [], failed: false, error: undefined });
+    else this.queue.unshift(task);
   }
 
   private depth(): number {

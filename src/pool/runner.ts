@@ -22,6 +22,12 @@ type AnyFunction = (...args: any[]) => unknown;
 export interface RunnerPort {
   send(message: FromWorker, transferList: unknown[]): void;
   exit(code: number): void;
+  /**
+   * Where a message is still being written after `send` returns (a child's
+   * IPC): true when one is, and `resume` is called once all have left; false
+   * when all have. Absent where a sent message is safe at once (threads).
+   */
+  whenSent?(resume: () => void): boolean;
   /** Whether results may cross as themselves (threads: shared memory, ports, transfers) rather than only as bytes. */
   readonly shares: boolean;
 }
@@ -69,6 +75,10 @@ export class TaskRunner {
   private readonly flushNow = (): void => {
     this.flushQueued = false;
     this.flush();
+  };
+  private readonly resumeNow = (): void => {
+    this.busy = false;
+    this.runQueued();
   };
 
   constructor(
@@ -137,6 +147,7 @@ export class TaskRunner {
   private runQueued(): void {
     const states = this.config.states;
     while (this.queue.length > 0 && !this.stopped) {
+      if (this.port.whenSent !== undefined && this.waitSent()) return;
       const key = this.queue.shift() as number;
       const payload = this.queue.shift() as unknown[];
       const seq = this.seq++;
@@ -178,6 +189,19 @@ export class TaskRunner {
     }
     this.current = null;
     this.flush();
+  }
+
+  /**
+   * Sends what is held and waits, where sending takes a while, until it has
+   * all left: the next task may end the worker (process.exit, a crash), and a
+   * result still on its way would go down with it. True while it waits.
+   */
+  private waitSent(): boolean {
+    this.flush();
+    if (!this.port.whenSent!(this.resumeNow)) return false;
+    this.busy = true;
+    this.current = null;
+    return true;
   }
 
   /** Runs one task; true when it goes on asynchronously (the runner is then busy until it settles). */
@@ -352,9 +376,12 @@ export class TaskRunner {
   /**
    * An error escaped a task (a callback it left behind threw). When it comes
    * from the async task that is running, the worker ends and fails that task.
-   * Otherwise it is a finished task's leftover: it is reported and fails nothing.
+   * Otherwise it is a finished task's leftover: it is reported and fails nothing,
+   * unless that task handles its own (TaskContext.stray).
    */
   private stray(error: unknown): void {
+    const task = currentTask();
+    if (task?.stray !== undefined) return task.stray(error);
     if (this.current !== null && this.busy && currentTask() === this.current) {
       this.flush();
       this.stopped = true;

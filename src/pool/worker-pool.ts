@@ -65,6 +65,10 @@ export abstract class WorkerPoolExecutor extends Executor {
       maxTasksPerWorker: options.maxTasksPerWorker,
       start: () => this.start(),
       fail: (task, error) => this.fail(task, error),
+      settle: (task, status, value) => {
+        this.pending--;
+        settleAnswer(task, status, value, this._counters);
+      },
       fed: (w) => this.watchHeld(w),
     });
   }

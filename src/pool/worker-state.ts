@@ -17,6 +17,8 @@ export interface Transport {
   /** The results the worker holds, where it shares memory (threads). */
   readonly held: HeldResults | null;
   post(message: ToWorker, transferList: unknown[]): void;
+  /** Throws what `post` would for a value it cannot send: asked only once a message was refused. */
+  probe(value: unknown): unknown;
   terminate(): void;
 }
 
@@ -28,6 +30,8 @@ export class PoolTask<T> extends Future<T> {
   transfers: unknown[] | null = null;
   /** The `map` items it runs, for `stats()`: 1, or a chunk's length. */
   items = 1;
+  /** A chunk cut short before an item that cannot be sent: that item's error, its outcome's failure. */
+  cut: TypeError | null = null;
   constructor(
     owner: FutureOwner,
     /** The task id * 2, + 1 for a chunk of `map` items. */
@@ -141,18 +145,4 @@ export class PoolWorker {
     }
     for (let k = requeue.length - 1; k >= 0; k--) queue.unshift(requeue[k]!);
   }
-}
-
-/** Why a task's arguments cannot be sent to a worker, or null when they can. */
-export function uncloneable(args: unknown[], chunk: boolean): string | null {
-  const arity = chunk ? Math.max(1, args[0] as number) : 1;
-  for (let i = chunk ? 1 : 0; i < args.length; i++) {
-    try {
-      structuredClone(args[i]);
-    } catch (why) {
-      const which = chunk ? `argument ${((i - 1) % arity) + 1} of a map item in a chunk` : `argument ${i + 1} of the task`;
-      return `${which} cannot be sent to a worker: ${(why as Error)?.message ?? why}`;
-    }
-  }
-  return `the task's arguments cannot be sent to a worker`;
 }

@@ -28,9 +28,36 @@ process.send = () => {
 
 let exitCode: number | null = null;
 let runner: TaskRunner | null = null;
+// A message is written to the channel as the event loop lets it: what is not written when the child
+// exits is lost, so the runner starts no task while a message has yet to leave (whenSent). Node's own
+// handle of the channel says how many bytes it has yet to write, for nothing; where it cannot be read
+// (another runtime), each send's callback says that message has left.
+const pipe = channelPipe();
+let writing = 0;
+let resume: (() => void) | null = null;
+const written = (): void => {
+  if (--writing > 0 || resume === null) return;
+  const next = resume;
+  resume = null;
+  next();
+};
 const port = {
   send(message: FromWorker): void {
-    send(message);
+    if (pipe !== null) return void send(message);
+    send(message, undefined, undefined, written);
+    writing++;
+  },
+  whenSent(next: () => void): boolean {
+    if (pipe === null) {
+      if (writing === 0) return false;
+      resume = next;
+      return true;
+    }
+    if (pipe.writeQueueSize === 0) return false;
+    // Only after a large message: each turn of the event loop writes more of it.
+    const poll = (): void => void (pipe.writeQueueSize === 0 ? next() : setImmediate(poll));
+    setImmediate(poll);
+    return true;
   },
   exit(code: number): void {
     exitCode = code;
@@ -50,3 +77,10 @@ process.on('message', (message: ToWorker | ConfigMessage) => {
   if (runner === null) runner = new TaskRunner(port, (message as ConfigMessage).config);
   else runner.receive(message as ToWorker);
 });
+
+/** The channel's handle, where Node keeps it on `process` (a libuv pipe with its write queue's size); null elsewhere. */
+function channelPipe(): { readonly writeQueueSize: number } | null {
+  const key = Object.getOwnPropertySymbols(process).find((s) => s.description === 'kChannelHandle');
+  const handle = key === undefined ? undefined : (process as unknown as Record<symbol, { writeQueueSize?: unknown } | undefined>)[key];
+  return typeof handle?.writeQueueSize === 'number' ? (handle as { writeQueueSize: number }) : null;
+}

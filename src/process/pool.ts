@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { serialize } from 'node:v8';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
@@ -88,6 +89,8 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       states: new OrderedTaskStates(),
       held: null,
       post: (message) => void child.send(message),
+      // What the channel's advanced serialization is built on.
+      probe: serialize,
       terminate: () => void child.kill('SIGKILL'),
     };
   }

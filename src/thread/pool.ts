@@ -80,6 +80,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
       states,
       held: new HeldResults(held),
       post: (message, transferList) => worker.postMessage(message, transferList as any[]),
+      probe: structuredClone,
       terminate: () => void worker.terminate(),
     };
   }

@@ -1,0 +1,183 @@
+/**
+ * A job's task on the worker's thread pool, both sides of it, run so that a
+ * task that awaits does not hold its thread.
+ *
+ * A pool thread runs one task at a time until it ends, and an async task
+ * ends only once it has done waiting: with a thread per core, a worker of
+ * `concurrency: 20` would run such tasks two at a time. So the call goes to
+ * the thread through `call` below, which runs the task there and, when the
+ * task returns a promise, answers at once with a port of its own; the
+ * outcome comes on that port when the promise settles. The thread is then
+ * free for the next job while this one waits, and any number of waiting
+ * tasks share a thread, while the code of each still runs there, off the
+ * event loop that renews the jobs' locks. A thread that ends closes its
+ * ports: the tasks waiting on it fail, as the one running there does.
+ * @internal
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { isThenable } from '../checks.js';
+import { decodeError, encodeError, transfer, unwrapTransfer } from '../codec.js';
+import { BrokenThreadPoolError } from '../errors.js';
+import type { Future } from '../future.js';
+import { runChunk, type ChunkOutcome } from '../pool/chunk.js';
+import { defineTasks, loadTask, type TaskDef } from '../tasks.js';
+import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
+import type { ThreadPoolExecutor } from '../thread/pool.js';
+
+type AnyFunction = (...args: any[]) => unknown;
+
+/** What the port carries from the thread: `[status, value]`, once. */
+const OK = 0;
+/** An error the task threw or rejected with, encoded. */
+const THROWN = 1;
+/** An error the task returned as its value, encoded. */
+const RETURNED = 2;
+/** What the port carries to the thread: abort the task's `taskSignal()`. */
+const ABORT = 1;
+
+/** In the thread: the task functions loaded so far, by module and name. */
+const loaded = new Map<string, AnyFunction>();
+/** In the thread: the tasks that wait here, and how to fail each should the thread exit first. */
+const waiting = new Map<TaskContext, (status: number, payload: unknown) => void>();
+let exitWatched = false;
+
+function watchExit(): void {
+  if (exitWatched) return;
+  exitWatched = true;
+  // A task that calls process.exit() ends the thread: those waiting here learn its code (a stopped thread only closes their ports).
+  process.once('exit', (code) => {
+    const exiting = currentTask();
+    for (const [context, fail] of [...waiting]) {
+      const message = context === exiting
+        ? `This task ended its worker thread (process.exit(${code})); the pool replaced it`
+        : `A worker thread exited with code ${code} while this task was waiting on it; the pool replaced it`;
+      fail(THROWN, encodeError(new BrokenThreadPoolError(message)));
+    }
+  });
+}
+
+export const threadCall = defineTasks(import.meta.url, {
+  /**
+   * Runs the task `def` on `args` (a chunk of `map` items with `chunk`). What it
+   * returns at once is the answer; a promise is answered by `[token, port]`.
+   */
+  call(def: TaskDef & { module: string }, token: number, chunk: boolean, args: unknown[]): unknown {
+    const fn = loaded.get(`${def.module}#${def.name}`);
+    if (fn === undefined) {
+      return loadTask(def).then((loadedFn) => {
+        loaded.set(`${def.module}#${def.name}`, loadedFn);
+        return start(loadedFn, token, chunk, args);
+      });
+    }
+    return start(fn, token, chunk, args);
+  },
+});
+
+function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]): unknown {
+  const context: TaskContext = { abort: null };
+  const value = chunk ? runAsTask(context, runChunk, [fn, args]) : runAsTask(context, fn, args);
+  if (!isThenable(value)) return chunk ? encodeChunk(value as ChunkOutcome<unknown>) : value;
+  const { port1, port2 } = new MessageChannel();
+  let answered = false;
+  const answer = (status: number, payload: unknown, transfers: unknown[] = []): void => {
+    if (answered) return;
+    answered = true;
+    // What its callbacks throw from now on is a leftover, reported as any task's.
+    context.stray = undefined;
+    waiting.delete(context);
+    try {
+      port2.postMessage([status, payload], transfers as any[]);
+    } catch (why) {
+      const error = new TypeError(`the task's result cannot be sent back from the worker: ${(why as Error)?.message ?? why}`);
+      port2.postMessage([THROWN, encodeError(error)]);
+    }
+    port2.close();
+  };
+  watchExit();
+  waiting.set(context, answer);
+  port2.on('message', () => abortTask(context, new Error('the task was interrupted')));
+  // An error thrown by a callback of this task fails this task alone (runner.ts hands it here).
+  context.stray = (error) => answer(THROWN, encodeError(error));
+  Promise.resolve(value).then(
+    (result) => {
+      try {
+        if (chunk) return answer(OK, encodeChunk(result as ChunkOutcome<unknown>));
+        const transfers: unknown[] = [];
+        const unwrapped = unwrapTransfer(result, transfers);
+        if (unwrapped instanceof Error) answer(RETURNED, encodeError(unwrapped));
+        else answer(OK, unwrapped, transfers);
+      } catch (why) {
+        // Whatever the value does when read (a revoked proxy, say), its task still gets an answer.
+        answer(THROWN, encodeError(new TypeError(`the task's result cannot be read: ${(why as Error)?.message ?? why}`)));
+      }
+    },
+    (error: unknown) => answer(THROWN, encodeError(error)),
+  );
+  return transfer([token, port1], [port1]);
+}
+
+/** A chunk's outcome crosses with its error encoded, so that its class and properties survive. */
+function encodeChunk(outcome: ChunkOutcome<unknown>): ChunkOutcome<unknown> {
+  return outcome.failed ? { values: outcome.values, failed: true, error: encodeError(outcome.error) } : outcome;
+}
+
+/** How a call on a thread ended: a value (a chunk's outcome) or an error. */
+export interface ThreadOutcome {
+  ok: boolean;
+  value: unknown;
+}
+
+/** A call on a thread, as the worker tracks it. */
+export interface ThreadRun {
+  /** Its future on the pool: done once the task has ended or gone on waiting. */
+  readonly future: Future<unknown>;
+  /** Settles when the task has ended; rejects with `CancelledError` when it was cancelled before it started. */
+  readonly outcome: Promise<ThreadOutcome>;
+  /** Aborts the task's `taskSignal()`, if it has started. */
+  abort(): void;
+  /** Whether the task is waiting apart from the pool, where its thread is not its own. */
+  waiting(): boolean;
+}
+
+let tokens = 0;
+
+/** In the worker: submits `def` to the pool through `call`. */
+export function runOnThread(pool: ThreadPoolExecutor, def: TaskDef, args: unknown[], chunk: boolean): ThreadRun {
+  const token = ++tokens;
+  const future = pool.submit(threadCall.call, def as TaskDef & { module: string }, token, chunk, args) as Future<unknown>;
+  let port: MessagePort | null = null;
+  let aborted = false;
+  const outcome = (async (): Promise<ThreadOutcome> => {
+    const error = await future.exception();
+    if (error !== undefined) return { ok: false, value: error };
+    const value = await future.result();
+    if (!(Array.isArray(value) && value.length === 2 && value[0] === token)) return { ok: true, value: chunk ? decodeChunk(value) : value };
+    const own = (port = value[1] as MessagePort);
+    if (aborted) own.postMessage(ABORT);
+    return new Promise<ThreadOutcome>((resolve) => {
+      own.once('message', ([status, payload]: [number, unknown]) => {
+        own.close();
+        if (status === OK) resolve({ ok: true, value: chunk ? decodeChunk(payload) : payload });
+        else resolve({ ok: status === RETURNED, value: decodeError(payload) }); // a returned error is a value
+      });
+      // After a message, the port's own close comes too: that settles nothing anymore.
+      own.once('close', () => resolve({ ok: false, value: new BrokenThreadPoolError('A worker thread ended while this task was waiting on it; the pool replaced it') }));
+    });
+  })();
+  return {
+    future,
+    outcome,
+    abort() {
+      aborted = true;
+      if (port !== null) port.postMessage(ABORT);
+      else pool.abortTaskSignal(future);
+    },
+    waiting: () => port !== null,
+  };
+}
+
+function decodeChunk(value: unknown): ChunkOutcome<unknown> {
+  const outcome = value as ChunkOutcome<unknown>;
+  if (outcome.failed) outcome.error = decodeError(outcome.error);
+  return outcome;
+}
