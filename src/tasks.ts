@@ -187,11 +187,13 @@ export async function loadTask(def: TaskDef): Promise<AnyFunction> {
   if (def.call !== undefined) {
     // A worker started from the bundle: the bundle has loaded the module already, and importing it would run the program.
     const fn = byCall.get(`${def.call}:${def.name}`);
-    if (fn !== undefined) return fn;
+    // The same call of the same module: a bundle whose calls came in another order here would find another function.
+    if (fn !== undefined && taskRef(fn)?.module === def.module) return fn;
     throw new Error(
-      `a worker started from the bundle ${fileURLToPath(bundleFile() ?? def.module)} found no task '${def.name}' in what it loaded ` +
-        `(defineTasks() call ${def.call}): the bundle defines its tasks differently in a worker than in the program. ` +
-        `Define tasks at the top level of their modules, whatever thread or process runs them; ${BUNDLING_DOC}`,
+      `a worker started from the bundle ${fileURLToPath(bundleFile() ?? def.module)} found no task '${def.name}' (defineTasks() call ${def.call}) ` +
+        'in what it loaded: the file holding this package and the task modules it loads. A task module in another output file ' +
+        '(code splitting) or one defined only outside workers is not there: bundle the program into one file, and define tasks ' +
+        `at the top level of their modules; ${BUNDLING_DOC}`,
     );
   }
   let namespace: Record<string, unknown>;
