@@ -164,6 +164,9 @@ t('a child that cannot start (a bad Node flag) breaks the pool instead of hangin
       assert.ok(e instanceof BrokenExecutorError);
       assert.match(e.message, /before it was up/);
       assert.doesNotMatch(e.message, /initializer failed/);
+      // Node ends on a bad flag with exit code 9: the error carries it, not only its message.
+      assert.equal(e.exitCode, 9);
+      assert.equal(e.signal, null);
     }
     await within(10_000, ex.shutdown());
   });

@@ -253,6 +253,7 @@ export function workerResultsSuite(name, make) {
         const e = await within(10_000, f.exception());
         assert.ok(e instanceof BrokenExecutorError);
         assert.match(e.message, /exited with code 5 while running its initializer/);
+        assert.equal(e.exitCode, 5);
       }
       assert.throws(() => ex.submit(identity, 1), BrokenExecutorError);
       await within(10_000, ex.shutdown());

@@ -21,7 +21,7 @@ export function poolOptions(
   }
   return {
     maxWorkers,
-    initializer: initializer === undefined ? null : taskDef(taskId(initializer)),
+    initializer: initializer === undefined ? null : taskDef(taskId(initializer, false)),
     initargs: (initargs as unknown[] | undefined) ?? [],
     maxTasksPerWorker: (maxTasks as number | undefined) ?? Infinity,
     idleTimeout: (idleTimeout as number | undefined) ?? Infinity,

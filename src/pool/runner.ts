@@ -4,6 +4,7 @@
  * back only while calls known to be quick run after it (see protocol.ts).
  * Transport-agnostic, so threads and child processes share it.
  */
+import { BUNDLING_DOC, isLoadStop, stoppedInCall } from '../bundle.js';
 import { isThenable } from '../checks.js';
 import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
@@ -36,6 +37,11 @@ export interface RunnerPort {
 const QUICK_MS = 1;
 /** What a call never seen is taken to last (ms); each later call halves the estimate or raises it to its own time. */
 const UNSEEN_MS = 1000;
+
+const STOPPED_HINT =
+  ' (in a worker started from the bundle, which stopped loading it inside this module\'s defineTasks() call: what the module sets ' +
+  'from that call or after it, such as the object the call returns, is not there. Have task functions use each other by their own names; ' +
+  `${BUNDLING_DOC})`;
 
 const CAPTURE_HINT =
   ': the task function was sent to the worker as source text, so it cannot use names from the scope where it was written. ' +
@@ -327,12 +333,9 @@ export class TaskRunner {
   }
 
   private encode(error: unknown, id: number): unknown {
-    if (this.sources.has(id) && isCaptureError(error)) {
-      // The stack is formatted when first read: read before the message changes, or it shows the hint twice.
-      const stack = error.stack;
-      const first = `${error.name}: ${error.message}`;
-      error.message += CAPTURE_HINT;
-      if (stack?.startsWith(first)) error.stack = `${error.name}: ${error.message}${stack.slice(first.length)}`;
+    if (this.sources.has(id) && isCaptureError(error)) addHint(error, CAPTURE_HINT);
+    else if (isNameError(error) && stoppedInCall() !== null && (this.defs.get(id) as { call?: number } | undefined)?.call === stoppedInCall()) {
+      addHint(error, STOPPED_HINT);
     }
     return encodeError(error);
   }
@@ -380,6 +383,8 @@ export class TaskRunner {
    * unless that task handles its own (TaskContext.stray).
    */
   private stray(error: unknown): void {
+    // A worker started from a bundle stopped loading it there: no task's error.
+    if (isLoadStop(error)) return;
     const task = currentTask();
     if (task?.stray !== undefined) return task.stray(error);
     if (this.current !== null && this.busy && currentTask() === this.current) {
@@ -400,6 +405,23 @@ function newResults(): ResultMessage {
 
 function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+}
+
+function addHint(error: Error, hint: string): void {
+  // The stack is formatted when first read: read before the message changes, or it shows the hint twice.
+  const stack = error.stack;
+  const first = `${error.name}: ${error.message}`;
+  error.message += hint;
+  if (stack?.startsWith(first)) error.stack = `${error.name}: ${error.message}${stack.slice(first.length)}`;
+}
+
+/** What a name that a module sets at or after its last `defineTasks()` call gives in a worker that stopped there. */
+function isNameError(error: unknown): error is Error {
+  try {
+    return error instanceof ReferenceError || error instanceof TypeError;
+  } catch {
+    return false;
+  }
 }
 
 /** A ReferenceError from a name the task's source used from the scope it was written in. */

@@ -38,6 +38,13 @@ export interface PoolOptions {
   idleTimeout: number;
 }
 
+/** How a worker that could not start ended: its exit code or signal (both null when none was started) and why, when known. @internal */
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+  reason: string | undefined;
+}
+
 export abstract class WorkerPoolExecutor extends Executor {
   /** The most workers that run at once. */
   readonly maxWorkers: number;
@@ -50,6 +57,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   private heldTimer: NodeJS.Timeout | null = null;
   private readonly pollHeldNow = (): void => this.pollHeld();
   private brokenError: BrokenExecutorError | null = null;
+  /** How the worker that could not start ended, for every error of the broken pool. */
+  private brokenExit: WorkerExit | undefined;
   private readonly keepAlive = new KeepAlive();
   private terminated: (() => void) | null = null;
   private readonly terminatedPromise = new Promise<void>((resolve) => (this.terminated = resolve));
@@ -79,8 +88,11 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** The error for a worker that died mid-task. @internal */
   protected abstract _brokenWorkerError(code: number | null, signal: string | null | undefined, reason: string | undefined): BrokenExecutorError;
 
-  /** The error once the pool cannot work: its initializer failed, or (with `message`) a worker could not start. @internal */
-  protected abstract _brokenPoolError(cause: unknown, message?: string): BrokenExecutorError;
+  /**
+   * The error once the pool cannot work: its initializer failed, or (with `message`) a worker could not start,
+   * `exit` telling how that worker ended when it did. @internal
+   */
+  protected abstract _brokenPoolError(cause: unknown, message?: string, exit?: WorkerExit): BrokenExecutorError;
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.checkUsable();
@@ -97,7 +109,7 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   private checkUsable(): void {
     this._checkOpen();
-    if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause, this.brokenError.message);
+    if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause, this.brokenError.message, this.brokenExit);
   }
 
   private enqueue(key: number, payload: unknown[]): PoolTask<any> {
@@ -219,11 +231,12 @@ export abstract class WorkerPoolExecutor extends Executor {
         setReason: (r) => (w.reason ??= r),
       });
     } catch (error) {
-      // Thrown where no task can catch it (Deno without --allow-run, say): the pool is broken, its futures fail.
+      // Thrown where no task can catch it (a missing entry file; Deno without --allow-run, say): the pool is
+      // broken, its futures fail; it would fail the same way each time.
       w.alive = false;
       this.workers.splice(this.workers.indexOf(w), 1);
-      const message = `a worker could not be started (${(error as Error)?.message ?? error}): the pool is not usable anymore`;
-      this.breakPool(error, message);
+      const reason = error instanceof Error ? error.message : String(error);
+      this.breakPool(error, `a worker could not be started (${reason}): the pool is not usable anymore`, { code: null, signal: null, reason });
       return w;
     }
     w.startupTimer = setTimeout(() => {
@@ -385,10 +398,11 @@ export abstract class WorkerPoolExecutor extends Executor {
       this.workers.splice(this.workers.indexOf(w), 1);
       const stage = w.cameUp ? 'while running its initializer' : 'before it was up';
       const message = `a worker ${describeExit(code, signal)} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
-      this.breakPool(new Error(message), message);
+      const exit: WorkerExit = { code, signal: signal ?? null, reason: w.reason };
+      this.breakPool(undefined, message, exit);
       while (w.inflight.length > 0) {
         const task = w.inflight.shift();
-        if (task != null) this.fail(task, this._brokenPoolError(new Error(message), message));
+        if (task != null) this.fail(task, this._brokenPoolError(undefined, message, exit));
       }
       this.settleIdle();
       return;
@@ -433,16 +447,19 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** The pool cannot work (its initializer failed, or workers cannot start): every task fails, later submits throw, workers stop. */
-  private breakPool(cause: unknown, message?: string): void {
+  private breakPool(cause: unknown, message?: string, exit?: WorkerExit): void {
     if (this.brokenError !== null) return;
-    this.brokenError = this._brokenPoolError(cause, message);
+    this.brokenError = this._brokenPoolError(cause, message, exit);
+    this.brokenExit = exit;
     this.feeder.stopped = true;
-    console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
-    for (const task of this.feeder.queue.takeAll()) this.fail(task, this._brokenPoolError(cause, message));
+    // A worker that could not start is told of in the message: said once.
+    if (exit !== undefined || cause === undefined) console.error(`concurrent-futures: ${this.brokenError.message}`);
+    else console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
+    for (const task of this.feeder.queue.takeAll()) this.fail(task, this._brokenPoolError(cause, message, exit));
     for (const w of [...this.workers]) {
       for (let i = 0; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);
-        if (task != null) this.fail(task, this._brokenPoolError(cause, message));
+        if (task != null) this.fail(task, this._brokenPoolError(cause, message, exit));
       }
       this.retire(w, false);
     }

@@ -3,10 +3,11 @@ import { serialize } from 'node:v8';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../exec-argv.js';
-import { WorkerPoolExecutor } from '../pool/worker-pool.js';
+import { WorkerPoolExecutor, type WorkerExit } from '../pool/worker-pool.js';
 import { describeExit, type Transport, type WorkerHooks } from '../pool/worker-state.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
+import { childEnv, workerStart } from '../pool/bundle-worker.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {
@@ -26,7 +27,8 @@ export interface ProcessPoolOptions {
   execArgv?: string[];
 }
 
-const CHILD_PATH = new URL('./child.js', import.meta.url);
+/** The child's entry file, from the package's root folder. */
+const CHILD_ENTRY = './process/child.js';
 
 /**
  * Runs tasks in child processes (`child_process.fork`): isolation for code
@@ -58,9 +60,10 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
 
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
-    const child = fork(CHILD_PATH, [], {
+    const start = workerStart(CHILD_ENTRY);
+    const child = fork(start.file, [], {
       serialization: 'advanced',
-      env: this.env,
+      env: childEnv(this.env, start),
       execArgv: this.execArgv ?? inheritedExecArgv(),
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
@@ -100,11 +103,20 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     const error = new BrokenProcessPoolError(`A child process ${describeExit(code, signal)} while running this task${reason ? ` (${reason})` : ''}; the pool replaced it`);
     error.exitCode = code;
     error.signal = (signal ?? null) as NodeJS.Signals | null;
+    error.reason = reason;
     return error;
   }
 
   /** @internal */
-  protected _brokenPoolError(cause: unknown, message?: string): BrokenProcessPoolError {
-    return new BrokenProcessPoolError(message ?? 'A process initializer failed, the process pool is not usable anymore', { cause });
+  protected _brokenPoolError(cause: unknown, message?: string, exit?: WorkerExit): BrokenProcessPoolError {
+    const error = new BrokenProcessPoolError(message ?? 'A process initializer failed, the process pool is not usable anymore', cause === undefined ? undefined : { cause });
+    if (exit !== undefined) {
+      if (exit.code !== null || exit.signal !== null) {
+        error.exitCode = exit.code;
+        error.signal = exit.signal as NodeJS.Signals | null;
+      }
+      error.reason = exit.reason;
+    }
+    return error;
   }
 }
