@@ -2,10 +2,10 @@ import { availableParallelism } from 'node:os';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
 import { Deque } from './deque.js';
+import { microtask } from './microtask.js';
 import { MapBatch } from './map/batch.js';
 import type { BatchQueue } from './map/target.js';
 import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from './task-signal.js';
-import { KeepAlive } from './keep-alive.js';
 import { checkFunction, checkMaxWorkers } from './checks.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
@@ -53,9 +53,8 @@ export class AsyncPoolExecutor extends Executor {
   private occupied = 0;
   private looping = false;
   private runScheduled = false;
-  private readonly keepAlive = new KeepAlive();
-  private terminated: (() => void) | null = null;
-  private readonly terminatedPromise: Promise<void>;
+  /** Tasks (and `map` items) running, interrupted ones not included. */
+  private running = 0;
   private readonly runQueuedNow = (): void => this.runQueued();
   /**
    * A slot holds one task until it really ends, so each slot's pair of settle
@@ -73,7 +72,6 @@ export class AsyncPoolExecutor extends Executor {
     super();
     const requested = typeof maxWorkers === 'object' && maxWorkers !== null ? maxWorkers.maxWorkers : maxWorkers;
     this.maxWorkers = checkMaxWorkers(requested) ?? Math.min(32, availableParallelism() + 4);
-    this.terminatedPromise = new Promise((resolve) => (this.terminated = resolve));
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
@@ -100,38 +98,29 @@ export class AsyncPoolExecutor extends Executor {
   cancelMap(batch: MapBatch): void {
     const count = batch.cancel();
     if (count === 0) return;
-    this._counters.queued -= count;
+    this._counters.pending -= count;
     this._counters.cancelled += count;
     this.settleIdle();
   }
 
   private enqueue(entry: AsyncTask<any> | MapBatch, count: number): void {
     this.queue.push(entry);
-    this._counters.queued += count;
-    this.keepAlive.hold();
+    this._counters.pending += count;
+    this._keepAlive.hold();
     if (!this.runScheduled && this.occupied < this.maxWorkers) {
       // A task never starts inside submit(): the caller's code runs first.
       this.runScheduled = true;
-      queueMicrotask(this.runQueuedNow);
+      microtask(this.runQueuedNow);
     }
   }
 
   stats(): ExecutorStats {
-    const c = this._counters;
-    return {
-      workers: this.maxWorkers,
-      idleWorkers: this.maxWorkers - this.occupied,
-      queued: c.queued,
-      running: c.running,
-      completed: c.completed,
-      failed: c.failed,
-      cancelled: c.cancelled,
-    };
+    return this._counters.snapshot(this.maxWorkers, this.maxWorkers - this.occupied, this.running);
   }
 
   /** @internal */
   cancelQueued(): boolean {
-    this._counters.queued--;
+    this._counters.pending--;
     this._counters.cancelled++;
     this.settleIdle();
     return true;
@@ -142,7 +131,8 @@ export class AsyncPoolExecutor extends Executor {
     const task = future as AsyncTask<any>;
     if (task.slot < 0 || this.slots[task.slot] !== task) return false;
     abortTask(task, interruptedReason());
-    this._counters.running--;
+    this.running--;
+    this._counters.pending--;
     this._counters.cancelled++;
     this.settleIdle();
     return true;
@@ -171,11 +161,6 @@ export class AsyncPoolExecutor extends Executor {
   protected override _runsCurrentTask(): boolean {
     const task = currentTask();
     return (task instanceof AsyncTask && task._owner === this) || (task instanceof MapItem && task.owner === this);
-  }
-
-  /** @internal */
-  protected _whenTerminated(): Promise<void> {
-    return this.terminatedPromise;
   }
 
   private runQueued(): void {
@@ -211,8 +196,7 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   private occupy(entry: Running): void {
-    this._counters.queued--;
-    this._counters.running++;
+    this.running++;
     this.occupied++;
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
@@ -251,7 +235,8 @@ export class AsyncPoolExecutor extends Executor {
     // An interrupted task's late result is dropped: its future is already cancelled.
     if (entry instanceof MapItem || entry.running()) {
       const c = this._counters;
-      c.running--;
+      this.running--;
+      c.pending--;
       c.completed++;
       if (!ok) c.failed++;
       if (entry instanceof MapItem) entry.batch.settle(entry.index, ok, value);
@@ -263,12 +248,10 @@ export class AsyncPoolExecutor extends Executor {
 
   /** Lets the process exit when nothing is queued or running, and ends a shutdown. */
   private settleIdle(): void {
-    const c = this._counters;
-    if (c.queued === 0 && c.running === 0) this.keepAlive.release();
+    if (this._counters.pending === 0) this._keepAlive.release();
     if (this._shutdown && this.occupied === 0 && this.queue.length === 0) {
-      this.keepAlive.release();
-      this.terminated?.();
-      this.terminated = null;
+      this._keepAlive.release();
+      this._terminated();
     }
   }
 }

@@ -1,9 +1,10 @@
 import { checkFunction, checkOptions } from './checks.js';
 import { ExecutorShutdownError } from './errors.js';
+import { KeepAlive } from './keep-alive.js';
 import type { Future } from './future.js';
 import { MapIterator } from './map.js';
 import { splitMapArgs, type IterablesOf, type MapOptions } from './map/input.js';
-import type { Chunk, ChunkOutcome } from './pool/chunk.js';
+import type { Chunk, ChunkOutcome } from './chunk.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {
@@ -31,13 +32,22 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
-/** The counters behind `stats()`, kept by each executor as its futures move. @internal */
+/**
+ * The counters behind `stats()`, one rule for every executor: a task is
+ * pending from its submit until it ends (done, failed or cancelled), and what
+ * is pending and not running is queued. @internal
+ */
 export class Counters {
-  queued = 0;
-  running = 0;
+  /** Submitted and not ended. */
+  pending = 0;
   completed = 0;
   failed = 0;
   cancelled = 0;
+
+  /** What `stats()` returns, given the executor's workers and how many of its pending tasks run now. */
+  snapshot(workers: number, idleWorkers: number, running: number): ExecutorStats {
+    return { workers, idleWorkers, queued: this.pending - running, running, completed: this.completed, failed: this.failed, cancelled: this.cancelled };
+  }
 }
 
 /**
@@ -48,6 +58,10 @@ export class Counters {
 export abstract class Executor {
   /** @internal */ protected _shutdown = false;
   /** @internal */ protected readonly _counters = new Counters();
+  /** Holds the process open while the executor has work (or workers that have yet to exit). @internal */
+  protected readonly _keepAlive = new KeepAlive();
+  /** @internal */ private _endShutdown: (() => void) | null = null;
+  /** @internal */ private readonly _whenTerminated = new Promise<void>((resolve) => (this._endShutdown = resolve));
 
   /**
    * Schedules `fn(...args)` and returns a future for its result at once; the
@@ -94,7 +108,7 @@ export abstract class Executor {
     }
     this._shutdown = true;
     this._beginShutdown(cancelFutures, wait);
-    if (wait) await this._whenTerminated();
+    if (wait) await this._whenTerminated;
   }
 
   /** `shutdown({ wait: true })`, for `await using executor = ...`. */
@@ -124,6 +138,9 @@ export abstract class Executor {
   /** Stops taking work; cancels queued work when asked. @internal */
   protected abstract _beginShutdown(cancelFutures: boolean, wait: boolean): void;
 
-  /** Resolves once every task has ended and every worker has exited. @internal */
-  protected abstract _whenTerminated(): Promise<void>;
+  /** After `shutdown()`, once every task has ended and every worker has exited: what `shutdown()` waits for. @internal */
+  protected _terminated(): void {
+    this._endShutdown?.();
+    this._endShutdown = null;
+  }
 }

@@ -11,10 +11,10 @@ import type { Redis } from 'ioredis';
 import { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, type FutureOwner } from '../future.js';
-import { KeepAlive } from '../keep-alive.js';
-import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
+import { microtask } from '../microtask.js';
+import { cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
-import { cutOutcome, decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
+import { decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
 import { checkQueueName, taskName } from './naming.js';
@@ -89,20 +89,18 @@ export class BullMQExecutor extends Executor {
   private readonly pending = new Map<string, JobFuture<any>>();
   private toAdd: JobFuture<any>[] = [];
   private flushScheduled = false;
+  private readonly flushNow = (): void => this.flush();
   /** Adds and withdrawals on their way to Redis. */
   private adding = 0;
   private nextJob = 1;
-  private queued = 0;
+  /** Jobs a worker has started, of those pending. */
   private running = 0;
   private lastEvent = 0;
   private reconciling = false;
   private readonly reconcileInterval: number;
   private reconcileTimer: NodeJS.Timeout | null = null;
-  private readonly keepAlive = new KeepAlive();
   private closed = false;
   private broken: BrokenExecutorError | null = null;
-  private terminated!: () => void;
-  private readonly terminatedPromise = new Promise<void>((resolve) => (this.terminated = resolve));
 
   constructor(options: BullMQExecutorOptions) {
     super();
@@ -174,16 +172,15 @@ export class BullMQExecutor extends Executor {
   }
 
   stats(): ExecutorStats {
-    const c = this._counters;
     // Workers live on other machines: the executor does not see them.
-    return { workers: 0, idleWorkers: 0, queued: this.queued, running: this.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
+    return this._counters.snapshot(0, 0, this.running);
   }
 
   private enqueue(name: string, data: JobData): JobFuture<any> {
     const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, name, data);
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
-    this.queued++;
+    this._counters.pending++;
     if (this.pending.size === 1) this.busy(true);
     this.toAdd.push(future);
     this.scheduleFlush(0);
@@ -193,8 +190,8 @@ export class BullMQExecutor extends Executor {
   private scheduleFlush(delay: number): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    if (delay === 0) queueMicrotask(() => this.flush());
-    else setTimeout(() => this.flush(), delay).unref();
+    if (delay === 0) microtask(this.flushNow);
+    else setTimeout(this.flushNow, delay).unref();
   }
 
   /**
@@ -254,7 +251,6 @@ export class BullMQExecutor extends Executor {
   private markRunning(future: JobFuture<any>): void {
     if (future.state !== 'PENDING') return;
     future._setRunning();
-    this.queued--;
     this.running++;
   }
 
@@ -272,7 +268,7 @@ export class BullMQExecutor extends Executor {
     if (kind === ERROR) return this.fail(future, value);
     if (!this.forget(future)) return;
     this._counters.completed++;
-    if (future.cut !== null) value = cutOutcome(value as ChunkOutcome<unknown>, future.cut);
+    if (future.cut !== null) value = cutShort(value as ChunkOutcome<unknown>, future.cut);
     // A chunk's outcome (values, and the failure that ended it) is what `map` reads.
     future.setResult(value);
     this.settleIdle();
@@ -290,7 +286,7 @@ export class BullMQExecutor extends Executor {
   private forget(future: JobFuture<any>): boolean {
     if (future.done() || !this.pending.delete(future.jobId)) return false;
     if (future.state === 'RUNNING') this.running--;
-    else this.queued--;
+    this._counters.pending--;
     return true;
   }
 
@@ -390,7 +386,7 @@ export class BullMQExecutor extends Executor {
   /** Holds the process and reads events while jobs are pending; lets go when idle. */
   private busy(on: boolean): void {
     if (on) {
-      this.keepAlive.hold();
+      this._keepAlive.hold();
       refClient(this.commands, true);
       this.lastEvent = performance.now();
       this.reconcileTimer ??= setInterval(() => {
@@ -398,7 +394,7 @@ export class BullMQExecutor extends Executor {
       }, Math.min(this.reconcileInterval, 1000));
       this.reconcileTimer.unref();
     } else {
-      this.keepAlive.release();
+      this._keepAlive.release();
       refClient(this.commands, false);
       if (this.reconcileTimer !== null) clearInterval(this.reconcileTimer);
       this.reconcileTimer = null;
@@ -418,11 +414,6 @@ export class BullMQExecutor extends Executor {
     this.settleIdle();
   }
 
-  /** @internal */
-  protected _whenTerminated(): Promise<void> {
-    return this.terminatedPromise;
-  }
-
   /** Once nothing is pending: lets the process go, and after `shutdown()` closes the connections. */
   private settleIdle(): void {
     if (this.pending.size > 0 || this.adding > 0) return;
@@ -437,7 +428,7 @@ export class BullMQExecutor extends Executor {
       }
       this.reader.close();
       closeClient(this.commands);
-      this.terminated();
+      this._terminated();
     })();
   }
 }

@@ -4,9 +4,9 @@
  * loop, and with it the renewal of the job's lock: such tasks need threads.
  * @internal
  */
-import { runChunk } from '../pool/chunk.js';
+import { runCall } from '../chunk.js';
 import { isThenable } from '../checks.js';
-import { abortTask, interruptedReason, runAsTask, type TaskContext } from '../task-signal.js';
+import { abortTask, interruptedReason, type TaskContext } from '../task-signal.js';
 
 type AnyFunction = (...args: any[]) => unknown;
 
@@ -22,7 +22,7 @@ export function runInline(fn: AnyFunction, args: unknown[], chunk: boolean): Inl
   const abort = (): void => abortTask(context, interruptedReason());
   let value: unknown;
   try {
-    value = chunk ? runAsTask(context, runChunk, [fn, args]) : runAsTask(context, fn, args);
+    value = runCall(context, fn, args, chunk);
   } catch (error) {
     return { outcome: { ok: false, value: error }, abort };
   }

@@ -3,8 +3,8 @@
  * task (the worker pools, BullMQ): a future per chunk, whose outcome holds the
  * values up to the first failure, read back one item at a time.
  */
-import type { ChunkOutcome } from '../pool/chunk.js';
-import { newChunk, type Chunk } from '../pool/chunk.js';
+import type { ChunkOutcome } from '../chunk.js';
+import { newChunk, type Chunk } from '../chunk.js';
 import { FutureSource } from './per-item.js';
 import { ITEM_FAILED, ITEM_OK, type MapConsumer } from './source.js';
 import type { ChunkTarget } from './target.js';

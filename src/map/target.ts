@@ -6,7 +6,7 @@
  * is the only place that looks at what an executor offers.
  */
 import type { Future } from '../future.js';
-import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
+import type { Chunk, ChunkOutcome } from '../chunk.js';
 import { BatchSource, type MapBatch } from './batch.js';
 import { ChunkSource } from './chunks.js';
 import { FutureSource } from './per-item.js';

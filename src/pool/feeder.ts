@@ -5,13 +5,13 @@
  * run long to go to a worker that is idle.
  * @internal
  */
+import { chunkHead } from '../chunk.js';
 import { Deque } from '../deque.js';
+import { microtask } from '../microtask.js';
 import { taskDef, type TaskDef } from '../tasks.js';
 import { BARE_MS, BATCH_TASKS, OK, RING, isBare, isChunk, keyId, type BatchMessage, type ToWorker } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
 import { findUnsendable, unsendableError, type Probe } from './unsendable.js';
-
-const RESOLVED = Promise.resolve();
 
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
@@ -65,8 +65,7 @@ export class Feeder {
   scheduleDispatch(): void {
     if (this.dispatchScheduled) return;
     this.dispatchScheduled = true;
-    // A promise job, not queueMicrotask(), which makes an AsyncResource per call.
-    void RESOLVED.then(this.dispatchNow);
+    microtask(this.dispatchNow);
   }
 
   /** Hands queued tasks to workers, starting workers as Python does: when none is idle. */
@@ -182,7 +181,7 @@ export class Feeder {
       return;
     }
     task.cut = problem;
-    task.payload = args.slice(0, 1 + found.item * (args[0] as number));
+    task.payload = chunkHead(args, found.item);
     if (found.item === 0) this.host.settle(task, OK, { values: [], failed: false, error: undefined });
     else this.queue.unshift(task);
   }

@@ -18,7 +18,7 @@
  * outcomes of primitives. Anything else, or more than fits, is not held.
  * @internal
  */
-import type { ChunkOutcome } from './chunk.js';
+import type { ChunkOutcome } from '../chunk.js';
 import type { ResultMessage } from './protocol.js';
 
 const CLAIMED = 1 << 29;

@@ -8,10 +8,10 @@ import { BUNDLING_DOC, isLoadStop, stoppedInCall } from '../bundle.js';
 import { isThenable } from '../checks.js';
 import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
-import { runChunk, type ChunkOutcome } from './chunk.js';
+import { runCall, type ChunkOutcome } from '../chunk.js';
 import { HeldWriter } from './held-results.js';
 import { loadTask, type TaskDef } from '../tasks.js';
-import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from '../task-signal.js';
+import { abortTask, currentTask, interruptedReason, shutDownReason, type TaskContext } from '../task-signal.js';
 import {
   BARE_MS, BATCH_TASKS, DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, RESULTS, SKIPPED, STARTED, WITHDRAWN, isBare, isChunk, keyId, slotOf,
   type FromWorker, type LoneResult, type ResultMessage, type ToWorker, type WorkerConfig,
@@ -220,7 +220,7 @@ export class TaskRunner {
     let value: unknown;
     let ok = true;
     try {
-      value = isChunk(key) ? runAsTask(context, runChunk, [fn, payload]) : runAsTask(context, fn, payload);
+      value = runCall(context, fn, payload, isChunk(key));
     } catch (error) {
       ok = false;
       value = error;

@@ -7,8 +7,7 @@ import { decodeError, isTransfer } from '../codec.js';
 import type { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import type { Future } from '../future.js';
-import { KeepAlive } from '../keep-alive.js';
-import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
+import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { taskId, type TaskDef } from '../tasks.js';
 import { longTimeout } from '../long-timeout.js';
 import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
@@ -53,15 +52,11 @@ export abstract class WorkerPoolExecutor extends Executor {
   private nextIndex = 0;
   /** Workers told to stop that have not exited yet. */
   private dying = 0;
-  private pending = 0;
   private heldTimer: NodeJS.Timeout | null = null;
   private readonly pollHeldNow = (): void => this.pollHeld();
   private brokenError: BrokenExecutorError | null = null;
   /** How the worker that could not start ended, for every error of the broken pool. */
   private brokenExit: WorkerExit | undefined;
-  private readonly keepAlive = new KeepAlive();
-  private terminated: (() => void) | null = null;
-  private readonly terminatedPromise = new Promise<void>((resolve) => (this.terminated = resolve));
   /** @internal */ protected readonly _options: PoolOptions;
 
   /** @internal */
@@ -75,7 +70,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       start: () => this.start(),
       fail: (task, error) => this.fail(task, error),
       settle: (task, status, value) => {
-        this.pending--;
+        this._counters.pending--;
         settleAnswer(task, status, value, this._counters);
       },
       fed: (w) => this.watchHeld(w),
@@ -119,7 +114,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
     }
     this.feeder.queue.push(task);
-    if (this.pending++ === 0) this.keepAlive.hold();
+    if (this._counters.pending++ === 0) this._keepAlive.hold();
     this.feeder.scheduleDispatch();
     return task;
   }
@@ -131,16 +126,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       if (w.inflight.length === 0) idle++;
       for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
     }
-    const c = this._counters;
-    return {
-      workers: this.workers.length,
-      idleWorkers: idle,
-      queued: this.pending - running,
-      running,
-      completed: c.completed,
-      failed: c.failed,
-      cancelled: c.cancelled,
-    };
+    return this._counters.snapshot(this.workers.length, idle, running);
   }
 
   /** @internal */
@@ -212,11 +198,6 @@ export abstract class WorkerPoolExecutor extends Executor {
       }
     }
     this.settleIdle();
-  }
-
-  /** @internal */
-  protected _whenTerminated(): Promise<void> {
-    return this.terminatedPromise;
   }
 
   private start(): PoolWorker {
@@ -335,7 +316,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;
     }
-    this.pending--;
+    this._counters.pending--;
     settleAnswer(task, status, value, this._counters);
   }
 
@@ -434,7 +415,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (force) w.takeBack(this.feeder.queue);
     // Held until it has exited, so that `shutdown()` can see it go.
     this.dying++;
-    this.keepAlive.hold();
+    this._keepAlive.hold();
     w.transport.terminate();
     if (this.feeder.queue.length > 0) this.feeder.scheduleDispatch();
   }
@@ -442,7 +423,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private fail(task: PoolTask<any>, error: unknown): void {
     task.worker = null;
     if (task.done()) return;
-    this.pending--;
+    this._counters.pending--;
     failTask(task, error, this._counters);
   }
 
@@ -467,18 +448,17 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   private taskEnded(): void {
-    if (--this.pending === 0) this.settleIdle();
+    if (--this._counters.pending === 0) this.settleIdle();
   }
 
   /** Lets the process exit when idle; at shutdown, stops the workers once the work is done. */
   private settleIdle(): void {
-    if (this.pending > 0) return;
-    if (this.dying === 0) this.keepAlive.release();
+    if (this._counters.pending > 0) return;
+    if (this.dying === 0) this._keepAlive.release();
     if (!this._shutdown) return;
     for (const w of [...this.workers]) this.retire(w, false);
     if (this.workers.length === 0 && this.dying === 0) {
-      this.terminated?.();
-      this.terminated = null;
+      this._terminated();
     }
   }
 
