@@ -4,7 +4,6 @@ import { Future, type FutureOwner } from './future.js';
 import { Deque } from './deque.js';
 import { microtask } from './microtask.js';
 import { MapBatch } from './map/batch.js';
-import type { BatchQueue } from './map/target.js';
 import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from './task-signal.js';
 import { checkFunction, checkMaxWorkers } from './checks.js';
 
@@ -86,16 +85,13 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   /** @internal `map` queues its items here in batches, with no future per item. */
-  readonly mapBatches: BatchQueue = this;
-
-  /** @internal */
-  enqueueMap(batch: MapBatch): void {
+  queueBatch(batch: MapBatch): void {
     this._checkOpen();
     this.enqueue(batch, batch.count);
   }
 
   /** @internal */
-  cancelMap(batch: MapBatch): void {
+  cancelBatch(batch: MapBatch): void {
     const count = batch.cancel();
     if (count === 0) return;
     this._counters.pending -= count;
@@ -143,7 +139,7 @@ export class AsyncPoolExecutor extends Executor {
     if (cancelFutures) {
       for (const entry of this.queue.takeAll()) {
         if (entry instanceof MapBatch) {
-          this.cancelMap(entry);
+          this.cancelBatch(entry);
           entry.sink.batchCancelled(entry);
         } else entry.cancel();
       }

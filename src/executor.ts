@@ -4,7 +4,6 @@ import { KeepAlive } from './keep-alive.js';
 import type { Future } from './future.js';
 import { MapIterator } from './map.js';
 import { splitMapArgs, type IterablesOf, type MapOptions } from './map/input.js';
-import type { Chunk, ChunkOutcome } from './chunk.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {
@@ -118,12 +117,6 @@ export abstract class Executor {
 
   /** A snapshot of the executor's work (counts since creation), cheap enough to poll for a progress display. */
   abstract stats(): ExecutorStats;
-
-  /**
-   * Runs several `map` items in one task, for executors with workers.
-   * @internal
-   */
-  submitChunk?(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
 
   /** Whether the code running now is one of this executor's tasks. @internal */
   protected _runsCurrentTask(): boolean {

@@ -155,7 +155,7 @@ export class BullMQExecutor extends Executor {
   }
 
   /** @internal */
-  override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
     const name = taskName(fn);
     const { a, cut } = encodeChunk(chunk);

@@ -95,7 +95,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** @internal */
-  override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
     const task = this.enqueue(taskKey(taskId(fn), true), chunk);
     task.items = chunkLength(chunk);
