@@ -3,7 +3,7 @@
  * any machine runs (`runWorker`). Futures are settled from the queue's event
  * stream, read from a position pinned before the first job is added; after a
  * reconnect, or a long silence, the jobs themselves are looked at, so that no
- * missed event leaves a future pending forever.
+ * missed event leaves a future pending forever (reconcile.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { Queue, type JobsOptions, type QueueOptions } from 'bullmq';
@@ -17,6 +17,7 @@ import { checkConnection, closeClient, ownClient, refClient, untilReady, type Re
 import { decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
+import { Reconciler, type JobBook } from './reconcile.js';
 import { checkQueueName, taskName } from './naming.js';
 
 /** The options of `BullMQExecutor`; the rest of BullMQ's `QueueOptions` (`prefix`, `defaultJobOptions`, …) pass through. */
@@ -83,7 +84,6 @@ export class BullMQExecutor extends Executor {
   private readonly queue: Queue;
   private readonly commands: Redis;
   private readonly reader: EventReader;
-  private readonly jobPrefix: string;
   private readonly jobOptions: JobsOptions;
   private readonly channel: string;
   private readonly pending = new Map<string, JobFuture<any>>();
@@ -95,10 +95,7 @@ export class BullMQExecutor extends Executor {
   private nextJob = 1;
   /** Jobs a worker has started, of those pending. */
   private running = 0;
-  private lastEvent = 0;
-  private reconciling = false;
-  private readonly reconcileInterval: number;
-  private reconcileTimer: NodeJS.Timeout | null = null;
+  private readonly reconciler: Reconciler<JobFuture<any>>;
   private closed = false;
   private broken: BrokenExecutorError | null = null;
 
@@ -110,7 +107,6 @@ export class BullMQExecutor extends Executor {
     checkQueueName(queueName, 'new BullMQExecutor()');
     if (typeof reconcileInterval !== 'number' || !(reconcileInterval > 0)) throw new RangeError('new BullMQExecutor(): reconcileInterval must be a positive number of milliseconds');
     this.queueName = queueName;
-    this.reconcileInterval = reconcileInterval;
     this.jobOptions = { ...DEFAULT_JOB_OPTIONS, ...queueOptions.defaultJobOptions };
     // Commands wait through an outage instead of failing after ioredis' 20 retries: nothing submitted is dropped.
     this.commands = ownClient(connection, true);
@@ -119,7 +115,7 @@ export class BullMQExecutor extends Executor {
     const streams = queueOptions.streams ?? { events: { maxLen: EVENTS_KEPT } };
     this.queue = new Queue(queueName, { ...queueOptions, streams, connection: this.commands as any });
     this.queue.on('error', () => {});
-    this.jobPrefix = `${this.queue.qualifiedName}:`;
+    this.reconciler = new Reconciler(this.commands, `${this.queue.qualifiedName}:`, reconcileInterval, this.jobBook());
     this.channel = interruptChannel(this.queue.qualifiedName);
     const mine = `${this.id}-`;
     this.reader = new EventReader(
@@ -127,7 +123,7 @@ export class BullMQExecutor extends Executor {
       this.queue.keys.events!,
       (jobId) => jobId.startsWith(mine),
       (event) => this.onEvent(event),
-      () => this.scheduleReconcile(),
+      () => this.reconciler.schedule(),
     );
     // The position is taken now, before anything is added: no event of ours can come before it.
     this.reader.pin().catch(() => {});
@@ -181,7 +177,7 @@ export class BullMQExecutor extends Executor {
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
     this._counters.pending++;
-    if (this.pending.size === 1) this.busy(true);
+    if (this.pending.size === 1) this.watchJobs(true);
     this.toAdd.push(future);
     this.scheduleFlush(0);
     return future;
@@ -234,7 +230,7 @@ export class BullMQExecutor extends Executor {
   private onEvent(event: QueueEvent): void {
     const future = this.pending.get(event.jobId);
     if (future === undefined) return;
-    this.lastEvent = performance.now();
+    this.reconciler.heard();
     switch (event.event) {
       case 'active':
         this.markRunning(future);
@@ -339,66 +335,33 @@ export class BullMQExecutor extends Executor {
     this.commands.publish(this.channel, JSON.stringify(message)).catch(() => {});
   }
 
-  private scheduleReconcile(): void {
-    if (this.reconciling || this.pending.size === 0) return;
-    this.reconciling = true;
-    setTimeout(() => void this.reconcile(), 0).unref();
+  /** What reconciliation reads and settles: the pending futures. */
+  private jobBook(): JobBook<JobFuture<any>> {
+    const pending = this.pending;
+    return {
+      pending: () => pending.values(),
+      get size() {
+        return pending.size;
+      },
+      ended: (f, returnvalue, failedReason) => {
+        if (returnvalue !== null) this.complete(f, parseReturnValue(returnvalue));
+        else this.fail(f, new Error(failedReason ?? 'the job failed'));
+      },
+      started: (f) => this.markRunning(f),
+      lost: (futures) => {
+        this.toAdd.push(...futures);
+        this.scheduleFlush(0);
+      },
+      done: () => this.settleIdle(),
+    };
   }
 
-  /**
-   * Looks at each pending job in Redis: settles those that ended, marks those
-   * that started, and adds again those that are gone (Redis lost them, or
-   * their event was missed past the retention): delivery is at-least-once.
-   */
-  private async reconcile(): Promise<void> {
-    try {
-      const futures = [...this.pending.values()].filter((f) => f.added);
-      for (let i = 0; i < futures.length; i += 1000) {
-        const slice = futures.slice(i, i + 1000);
-        const pipeline = this.commands.pipeline();
-        for (const f of slice) pipeline.hmget(this.jobPrefix + f.jobId, 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'name');
-        const replies = (await pipeline.exec()) ?? [];
-        let lost = false;
-        slice.forEach((f, k) => {
-          const [error, fields] = replies[k] ?? [new Error('no reply'), null];
-          if (error !== null || f.done()) return;
-          const [finishedOn, returnvalue, failedReason, processedOn, name] = fields as Array<string | null>;
-          if (name === null) {
-            f.added = false;
-            this.toAdd.push(f);
-            lost = true;
-          } else if (finishedOn !== null) {
-            if (returnvalue !== null && failedReason === null) this.complete(f, parseReturnValue(returnvalue));
-            else this.fail(f, new Error(failedReason ?? 'the job failed'));
-          } else if (processedOn !== null) this.markRunning(f);
-        });
-        if (lost) this.scheduleFlush(0);
-      }
-      this.lastEvent = performance.now();
-    } catch {
-      // Redis still unreachable: the next reconnect or silence tries again.
-    } finally {
-      this.reconciling = false;
-      this.settleIdle();
-    }
-  }
-
-  /** Holds the process and reads events while jobs are pending; lets go when idle. */
-  private busy(on: boolean): void {
-    if (on) {
-      this._keepAlive.hold();
-      refClient(this.commands, true);
-      this.lastEvent = performance.now();
-      this.reconcileTimer ??= setInterval(() => {
-        if (this.pending.size > 0 && performance.now() - this.lastEvent >= this.reconcileInterval) this.scheduleReconcile();
-      }, Math.min(this.reconcileInterval, 1000));
-      this.reconcileTimer.unref();
-    } else {
-      this._keepAlive.release();
-      refClient(this.commands, false);
-      if (this.reconcileTimer !== null) clearInterval(this.reconcileTimer);
-      this.reconcileTimer = null;
-    }
+  /** While jobs are pending (`on`): holds the process, reads their events, and watches for silence; lets go when idle. */
+  private watchJobs(on: boolean): void {
+    if (on) this._keepAlive.hold();
+    else this._keepAlive.release();
+    refClient(this.commands, on);
+    this.reconciler.watch(on);
     this.reader.want(on);
   }
 
@@ -417,7 +380,7 @@ export class BullMQExecutor extends Executor {
   /** Once nothing is pending: lets the process go, and after `shutdown()` closes the connections. */
   private settleIdle(): void {
     if (this.pending.size > 0 || this.adding > 0) return;
-    this.busy(false);
+    this.watchJobs(false);
     if (!this._shutdown || this.closed) return;
     this.closed = true;
     void (async () => {
