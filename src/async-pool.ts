@@ -96,7 +96,7 @@ export class AsyncPoolExecutor extends Executor {
     if (count === 0) return;
     this._counters.pending -= count;
     this._counters.cancelled += count;
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private enqueue(entry: AsyncTask<any> | MapBatch, count: number): void {
@@ -118,7 +118,7 @@ export class AsyncPoolExecutor extends Executor {
   cancelQueued(): boolean {
     this._counters.pending--;
     this._counters.cancelled++;
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -130,7 +130,7 @@ export class AsyncPoolExecutor extends Executor {
     this.running--;
     this._counters.pending--;
     this._counters.cancelled++;
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -188,7 +188,7 @@ export class AsyncPoolExecutor extends Executor {
     } finally {
       this.looping = false;
     }
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private occupy(entry: Running): void {
@@ -243,7 +243,7 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   /** Lets the process exit when nothing is queued or running, and ends a shutdown. */
-  private settleIdle(): void {
+  private checkIdle(): void {
     if (this._counters.pending === 0) this._keepAlive.release();
     if (this._shutdown && this.occupied === 0 && this.queue.length === 0) {
       this._keepAlive.release();

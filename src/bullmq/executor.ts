@@ -137,7 +137,7 @@ export class BullMQExecutor extends Executor {
     this.toAdd = [];
     for (const f of [...this.pending.values()]) this.fail(f, this.broken);
     this.reader.close();
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private checkUsable(): void {
@@ -223,7 +223,7 @@ export class BullMQExecutor extends Executor {
       }
     } finally {
       this.adding--;
-      this.settleIdle();
+      this.checkIdle();
     }
   }
 
@@ -267,7 +267,7 @@ export class BullMQExecutor extends Executor {
     if (future.cut !== null) value = cutShort(value as ChunkOutcome<unknown>, future.cut);
     // A chunk's outcome (values, and the failure that ended it) is what `map` reads.
     future.setResult(value);
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private fail(future: JobFuture<any>, error: unknown): void {
@@ -275,7 +275,7 @@ export class BullMQExecutor extends Executor {
     this._counters.completed++;
     this._counters.failed++;
     future.setException(error);
-    this.settleIdle();
+    this.checkIdle();
   }
 
   /** Takes a future that is about to be done off the books; `false` when it is done already. */
@@ -294,7 +294,7 @@ export class BullMQExecutor extends Executor {
     this._counters.cancelled++;
     // Not added yet: the flush skips it. Added: the job is taken back unless a worker has it.
     if (f.added) this.withdraw(f);
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -305,7 +305,7 @@ export class BullMQExecutor extends Executor {
     this.forget(f);
     this._counters.cancelled++;
     this.publish({ jobId: f.jobId, cancel: true });
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -327,7 +327,7 @@ export class BullMQExecutor extends Executor {
       })
       .finally(() => {
         this.adding--;
-        this.settleIdle();
+        this.checkIdle();
       });
   }
 
@@ -352,7 +352,7 @@ export class BullMQExecutor extends Executor {
         this.toAdd.push(...futures);
         this.scheduleFlush(0);
       },
-      done: () => this.settleIdle(),
+      done: () => this.checkIdle(),
     };
   }
 
@@ -374,11 +374,11 @@ export class BullMQExecutor extends Executor {
         else if (!wait) this.publish({ jobId: f.jobId, cancel: false });
       }
     }
-    this.settleIdle();
+    this.checkIdle();
   }
 
   /** Once nothing is pending: lets the process go, and after `shutdown()` closes the connections. */
-  private settleIdle(): void {
+  private checkIdle(): void {
     if (this.pending.size > 0 || this.adding > 0) return;
     this.watchJobs(false);
     if (!this._shutdown || this.closed) return;

@@ -57,7 +57,7 @@ export class Feeder {
   ) {}
 
   /** Learns how long tasks take from a worker's answer: `n` tasks in `ms`. */
-  learn(ms: number, n: number): void {
+  tasksTook(ms: number, n: number): void {
     const perTask = ms / n;
     this.avgTaskMs = this.avgTaskMs < 0 ? perTask : this.avgTaskMs * 0.7 + perTask * 0.3;
   }
@@ -91,7 +91,7 @@ export class Feeder {
   private feed(w: PoolWorker, limit: number): void {
     if (!w.alive || w.interruptSeq >= 0) return;
     const states = w.transport.states;
-    const exact = states.exact;
+    const withdrawable = states.withdrawable;
     let room = Math.min(limit, this.depth() - w.inflight.length, this.host.maxTasksPerWorker - w.assigned);
     if (room <= 0) return;
     const wasIdle = w.inflight.length === 0;
@@ -101,7 +101,7 @@ export class Feeder {
     const flat: BatchMessage = [0];
     while (room > 0 && this.queue.length > 0) {
       const task = this.queue.peek()!;
-      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length >= INEXACT_DEPTH) break;
+      if (!task.done() && !withdrawable && !isChunk(task.key) && w.inflight.length >= INEXACT_DEPTH) break;
       this.queue.shift();
       if (task.done()) continue;
       const id = keyId(task.key);
@@ -117,7 +117,7 @@ export class Feeder {
       // The payload stays until the task ends: a worker that dies before starting it hands it back.
       w.inflight.push(task);
       // A task that cannot be withdrawn counts as running, as in CPython's process pool.
-      if (!exact) task._setRunning();
+      if (!withdrawable) task._setRunning();
       room--;
     }
     const sent = w.seq - seq;
@@ -148,7 +148,7 @@ export class Feeder {
 
   /**
    * A message was refused (an argument cannot be cloned): nothing of it
-   * reached the worker. A lone task is the one that cannot travel; a batch's
+   * reached the worker. A message of one task: that task cannot travel; a batch's
    * tasks are sent again one per message, so that the channel itself tells
    * which fail, and only those do.
    */
@@ -202,7 +202,7 @@ export class Feeder {
     let behind = false;
     for (const w of this.workers) {
       if (w.alive && w.inflight.length === 0) idle = true;
-      else if (w.inflight.length >= 2 && w.transport.states.exact) behind = true;
+      else if (w.inflight.length >= 2 && w.transport.states.withdrawable) behind = true;
     }
     if (!idle) return;
     if (!behind) {
@@ -212,7 +212,7 @@ export class Feeder {
     const now = performance.now();
     let next = Infinity;
     for (const v of this.workers) {
-      if (v.inflight.length < 2 || !v.transport.states.exact) continue;
+      if (v.inflight.length < 2 || !v.transport.states.withdrawable) continue;
       const stuckAt = v.lastProgress + STUCK_MS;
       if (stuckAt <= now) v.takeBack(this.queue);
       else next = Math.min(next, stuckAt);

@@ -7,8 +7,8 @@
  * @internal
  */
 import { encodeError, pack } from '../codec.js';
-import { HeldWriter } from './held-results.js';
-import { BARE_MS, ERROR, HOLD_MS, OK, PACKED, RESULTS, isBare, type FromWorker, type LoneResult, type ResultMessage } from './protocol.js';
+import { MirrorWriter } from './held-results.js';
+import { BARE_MS, ERROR, HOLD_MS, OK, PACKED, RESULTS, isBare, type FromWorker, type BareResult, type ResultMessage } from './protocol.js';
 
 /** How an outbox sends a message. */
 export type Send = (message: FromWorker, transferList: unknown[]) => void;
@@ -24,7 +24,7 @@ export class Outbox {
   /** Time spent running the tasks of the held results (ms): the pool learns from it how long tasks take. */
   private runMs = 0;
   /** The held results in shared memory, for the pool to take if they wait too long; null in a child process. */
-  private readonly writer: HeldWriter | null;
+  private readonly writer: MirrorWriter | null;
   /** How many of the held results were written to the mirror. */
   private mirrored = 0;
   private flushQueued = false;
@@ -35,9 +35,9 @@ export class Outbox {
 
   constructor(
     private readonly send: Send,
-    held: SharedArrayBuffer | null,
+    mirror: SharedArrayBuffer | null,
   ) {
-    this.writer = held === null ? null : new HeldWriter(held);
+    this.writer = mirror === null ? null : new MirrorWriter(mirror);
   }
 
   /** Counts a task's run time, sent with the next message. */
@@ -95,7 +95,7 @@ export class Outbox {
         return;
       }
     }
-    const lone = message.length === RESULTS + 2 && message[RESULTS] === OK && this.runMs < BARE_MS && taken === 0 && isBare(message[RESULTS + 1]);
+    const bare = message.length === RESULTS + 2 && message[RESULTS] === OK && this.runMs < BARE_MS && taken === 0 && isBare(message[RESULTS + 1]);
     message[0] = this.firstSeq;
     message[1] = this.runMs;
     const transfers = this.transfers;
@@ -103,7 +103,7 @@ export class Outbox {
     this.transfers = [];
     this.runMs = 0;
     try {
-      this.send(lone ? (message[RESULTS + 1] as LoneResult) : message, transfers);
+      this.send(bare ? (message[RESULTS + 1] as BareResult) : message, transfers);
     } catch (error) {
       this.send(replaceUncloneable(message, error), []);
     }

@@ -56,7 +56,7 @@ export class TaskRunner {
   private seq = 0;
   private readonly states: RunnerStates;
   private readonly outbox: Outbox;
-  /** The key of the last task received: a lone task travels without it. */
+  /** The key of the last task received: a bare task travels without it. */
   private lastKey = -1;
   /** When the last task ended: a held result's clock, read once per task. */
   private endedAt = 0;
@@ -77,7 +77,7 @@ export class TaskRunner {
     private readonly config: WorkerConfig,
   ) {
     this.states = new RunnerStates(config.states);
-    this.outbox = new Outbox((message, transfers) => port.send(message, transfers), config.held);
+    this.outbox = new Outbox((message, transfers) => port.send(message, transfers), config.mirror);
     process.on('uncaughtException', (error) => this.stray(error));
     const exit = process.exit;
     // A task that ends its worker must not take the results of the tasks before it along.
@@ -90,7 +90,7 @@ export class TaskRunner {
 
   receive(message: ToWorker): void {
     if (typeof message !== 'object') {
-      // A lone task of the function sent last, its one argument sent bare.
+      // A bare task: of the function sent last, its one argument as itself.
       this.queue.push(this.lastKey);
       this.queue.push([message]);
       if (!this.busy) this.runQueued();

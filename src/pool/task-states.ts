@@ -22,8 +22,8 @@ import { DONE, QUEUED, RING, STARTED, WITHDRAWN, slotOf } from './protocol.js';
 export interface TaskStates {
   /** The memory the worker shares, or null. */
   readonly shared: Int32Array | null;
-  /** Whether a task sent ahead can still be withdrawn: how deep a worker may be fed. */
-  readonly exact: boolean;
+  /** Whether a task sent ahead can be withdrawn until it starts (threads): how deep a worker may be fed, and whether `cancel()` is exact. */
+  readonly withdrawable: boolean;
   /** Records that the task of this seq was sent. */
   sent(seq: number): void;
   /** Withdraws a task the worker has not started; false when it has started or may have. */
@@ -37,7 +37,7 @@ export interface TaskStates {
 /** Per-task states in a `SharedArrayBuffer`, for worker threads. */
 export class SharedTaskStates implements TaskStates {
   readonly shared = new Int32Array(new SharedArrayBuffer(RING * Int32Array.BYTES_PER_ELEMENT));
-  readonly exact = true;
+  readonly withdrawable = true;
 
   sent(seq: number): void {
     Atomics.store(this.shared, slotOf(seq), QUEUED);
@@ -59,7 +59,7 @@ export class SharedTaskStates implements TaskStates {
 /** What a pool knows of a child process's tasks without shared memory. */
 export class OrderedTaskStates implements TaskStates {
   readonly shared = null;
-  readonly exact = false;
+  readonly withdrawable = false;
 
   sent(): void {}
 

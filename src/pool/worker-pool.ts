@@ -10,7 +10,7 @@ import type { Future } from '../future.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { taskId, type TaskDef } from '../tasks.js';
 import { longTimeout } from '../long-timeout.js';
-import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
+import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type BareResult, type ResultMessage, type ToWorker } from './protocol.js';
 import { PoolTask, PoolWorker, describeExit, type Transport, type WorkerHooks } from './worker-state.js';
 import { Feeder } from './feeder.js';
 import { failTask, settleAnswer } from './answer.js';
@@ -130,7 +130,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** @internal */
-  refresh(future: Future<any>): void {
+  checkStarted(future: Future<any>): void {
     const task = future as PoolTask<any>;
     const w = task.worker;
     if (w !== null && w.transport.states.mayHaveStarted(task.seq, task.seq === w.headSeq)) task._setRunning();
@@ -157,7 +157,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     const w = task.worker;
     if (w === null || !w.alive) return false;
     const first = task.seq === w.headSeq;
-    if (!w.transport.states.exact) {
+    if (!w.transport.states.withdrawable) {
       // A child is ended once this task is the one it runs (maybe now): see endForInterrupt.
       w.interruptSeq = w.interruptSeq >= 0 ? Math.min(w.interruptSeq, task.seq) : task.seq;
       if (first) this.endForInterrupt(w);
@@ -197,7 +197,7 @@ export abstract class WorkerPoolExecutor extends Executor {
         if (!wait && running) this.post(w, { abort: true }, []);
       }
     }
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private start(): PoolWorker {
@@ -223,7 +223,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     w.startupTimer = setTimeout(() => {
       // Let a message that is already waiting be handled first.
       setImmediate(() => {
-        if (!w.cameUp && w.alive) this.retire(w, true);
+        if (!w.loaded && w.alive) this.retire(w, true);
       });
     }, STARTUP_TIMEOUT);
     w.startupTimer.unref();
@@ -231,11 +231,11 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   private onMessage(w: PoolWorker, message: FromWorker): void {
-    if (typeof message !== 'object') this.onLoneResult(w, message);
+    if (typeof message !== 'object') this.onBareResult(w, message);
     else if (Array.isArray(message)) this.onResults(w, message);
     else if ('ready' in message) {
-      if (message.ready === 'initialized') w.ready = true;
-      w.cameUp = true;
+      if (message.ready === 'initialized') w.initialized = true;
+      w.loaded = true;
       clearTimeout(w.startupTimer!);
     } else if ('initFailed' in message) {
       this.breakPool(decodeError(message.initFailed));
@@ -250,8 +250,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** The value of the next task, which took under BARE_MS, sent bare (protocol.ts). */
-  private onLoneResult(w: PoolWorker, value: LoneResult): void {
-    this.feeder.learn(BARE_MS, 1);
+  private onBareResult(w: PoolWorker, value: BareResult): void {
+    this.feeder.tasksTook(BARE_MS, 1);
     this.answer(w, OK, value);
     this.nextStarted(w);
     this.afterAnswers(w);
@@ -269,7 +269,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private takeResults(w: PoolWorker, message: ResultMessage): void {
     const r = message;
     const n = (r.length - RESULTS) >> 1;
-    if (n > 0 && (r[1] as number) >= 0) this.feeder.learn(r[1] as number, n);
+    if (n > 0 && (r[1] as number) >= 0) this.feeder.tasksTook(r[1] as number, n);
     // Seqs skipped over were answered in a message the channel dropped.
     while (w.headSeq < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
     for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
@@ -283,7 +283,7 @@ export abstract class WorkerPoolExecutor extends Executor {
    * so a worker with one task out holds none: a one-task round trip has no tick.
    */
   private watchHeld(w: PoolWorker): void {
-    if (this.heldTimer === null && w.transport.held !== null && w.inflight.length >= 2) {
+    if (this.heldTimer === null && w.transport.mirror !== null && w.inflight.length >= 2) {
       this.heldTimer = setInterval(this.pollHeldNow, HELD_TICK_MS);
       this.heldTimer.unref();
     }
@@ -293,9 +293,9 @@ export abstract class WorkerPoolExecutor extends Executor {
   private pollHeld(): void {
     let busy = false;
     for (const w of this.workers) {
-      if (w.inflight.length < 2 || w.transport.held === null) continue;
+      if (w.inflight.length < 2 || w.transport.mirror === null) continue;
       busy = true;
-      const held = w.transport.held.poll(w.headSeq);
+      const held = w.transport.mirror.poll(w.headSeq);
       if (held !== null) this.onResults(w, held);
     }
     if (!busy && this.heldTimer !== null) {
@@ -353,7 +353,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     }
     if (this.feeder.queue.length > 0) this.feeder.dispatch();
     else if (w.inflight.length === 0) this.feeder.rebalance();
-    this.settleIdle();
+    this.checkIdle();
   }
 
   /** A message the worker sent was dropped: it held one result only (see runner.ts), its first unanswered task's. */
@@ -373,11 +373,11 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** A worker ended: fail the task it was running, queue again those it never started. */
   private onExit(w: PoolWorker, code: number | null, signal?: string | null): void {
     clearTimeout(w.startupTimer!);
-    if (w.alive && !w.ready) {
+    if (w.alive && !w.initialized) {
       // A worker that cannot start would fail the same way each time: the pool cannot work.
       w.alive = false;
       this.workers.splice(this.workers.indexOf(w), 1);
-      const stage = w.cameUp ? 'while running its initializer' : 'before it was up';
+      const stage = w.loaded ? 'while running its initializer' : 'before it was up';
       const message = `a worker ${describeExit(code, signal)} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
       const exit: WorkerExit = { code, signal: signal ?? null, reason: w.reason };
       this.breakPool(undefined, message, exit);
@@ -385,7 +385,7 @@ export abstract class WorkerPoolExecutor extends Executor {
         const task = w.inflight.shift();
         if (task != null) this.fail(task, this._brokenPoolError(undefined, message, exit));
       }
-      this.settleIdle();
+      this.checkIdle();
       return;
     }
     if (w.alive) {
@@ -397,11 +397,11 @@ export abstract class WorkerPoolExecutor extends Executor {
     }
     w.idleTimer?.clear();
     // What it held when it died is in shared memory: those tasks completed.
-    const left = w.transport.held?.takeAll(w.headSeq);
+    const left = w.transport.mirror?.takeAll(w.headSeq);
     if (left != null) this.takeResults(w, left);
     w.sortOutAfterExit(this.feeder.queue, (task) => this.fail(task, this._brokenWorkerError(code, signal, w.reason)));
     if (this.feeder.queue.length > 0 && this.brokenError === null) this.feeder.dispatch();
-    this.settleIdle();
+    this.checkIdle();
   }
 
   /** Takes a worker out of service; with `force` its running task is abandoned. */
@@ -444,15 +444,15 @@ export abstract class WorkerPoolExecutor extends Executor {
       }
       this.retire(w, false);
     }
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private taskEnded(): void {
-    if (--this._counters.pending === 0) this.settleIdle();
+    if (--this._counters.pending === 0) this.checkIdle();
   }
 
   /** Lets the process exit when idle; at shutdown, stops the workers once the work is done. */
-  private settleIdle(): void {
+  private checkIdle(): void {
     if (this._counters.pending > 0) return;
     if (this.dying === 0) this._keepAlive.release();
     if (!this._shutdown) return;

@@ -9,13 +9,13 @@ import { Future, type FutureOwner } from '../future.js';
 import type { LongTimeout } from '../long-timeout.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { TaskStates } from './task-states.js';
-import type { HeldResults } from './held-results.js';
+import type { MirrorReader } from './held-results.js';
 
 /** How the pool talks to one worker, whatever it runs on. @internal */
 export interface Transport {
   readonly states: TaskStates;
   /** The results the worker holds, where it shares memory (threads). */
-  readonly held: HeldResults | null;
+  readonly mirror: MirrorReader | null;
   post(message: ToWorker, transferList: unknown[]): void;
   /** Throws what `post` would for a value it cannot send: asked only once a message was refused. */
   probe(value: unknown): unknown;
@@ -78,13 +78,13 @@ export class PoolWorker {
   seq = 0;
   headSeq = 0;
   assigned = 0;
-  /** Set once the worker has reported back: it did come up. */
-  cameUp = false;
-  /** Set once its initializer has run: a worker that dies before could not start. */
-  ready = false;
+  /** Set at its 'loaded' message: it did come up. */
+  loaded = false;
+  /** Set at its 'initialized' message, once its initializer has run: a worker that dies before could not start. */
+  initialized = false;
   /** A task sent ahead to a child that was interrupted: the child is ended once it is that task's turn. */
   interruptSeq = -1;
-  /** The key of the last task sent: a lone task of that function may travel bare (protocol.ts). */
+  /** The key of the last task sent: a task of that function with one argument may travel bare (protocol.ts). */
   lastKey = -1;
   /** When it last answered, or was handed work while idle: how long its current task has run, at least. */
   lastProgress = 0;
@@ -140,7 +140,7 @@ export class PoolWorker {
       // A worker that never came up ran nothing. A child ended to interrupt an earlier task can have
       // started a later one only in the instant after that task answered: it runs again elsewhere.
       const afterInterrupted = this.interruptSeq >= 0 && seq > this.interruptSeq;
-      if (this.cameUp && !afterInterrupted && states.mayHaveStarted(seq, first)) {
+      if (this.loaded && !afterInterrupted && states.mayHaveStarted(seq, first)) {
         failStarted(task);
       } else {
         task.seq = -1;

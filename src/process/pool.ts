@@ -78,7 +78,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     const config: WorkerConfig = {
       name: `ProcessPoolExecutor_${hooks.index}`,
       states: null,
-      held: null,
+      mirror: null,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
     };
@@ -90,7 +90,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     if (typeof channel?.unref === 'function') channel.unref();
     return {
       states: new OrderedTaskStates(),
-      held: null,
+      mirror: null,
       post: (message) => void child.send(message),
       // What the channel's advanced serialization is built on.
       probe: serialize,

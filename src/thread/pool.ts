@@ -6,7 +6,7 @@ import { WorkerPoolExecutor, type WorkerExit } from '../pool/worker-pool.js';
 import type { Transport, WorkerHooks } from '../pool/worker-state.js';
 import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
-import { HeldResults, newHeldBuffer } from '../pool/held-results.js';
+import { MirrorReader, newMirror } from '../pool/held-results.js';
 import { poolOptions } from '../pool/options.js';
 import { threadData, workerStart } from '../pool/bundle-worker.js';
 
@@ -58,12 +58,12 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
     const states = new SharedTaskStates();
-    const held = newHeldBuffer();
+    const mirror = newMirror();
     const name = `${this.prefix}_${hooks.index}`;
     const config: WorkerConfig = {
       name,
       states: states.shared,
-      held,
+      mirror,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
     };
@@ -84,7 +84,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     worker.unref();
     return {
       states,
-      held: new HeldResults(held),
+      mirror: new MirrorReader(mirror),
       post: (message, transferList) => worker.postMessage(message, transferList as any[]),
       probe: structuredClone,
       terminate: () => {
