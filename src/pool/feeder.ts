@@ -8,8 +8,7 @@
 import { chunkHead } from '../chunk.js';
 import { Deque } from '../deque.js';
 import { microtask } from '../microtask.js';
-import { taskDef, type TaskDef } from '../tasks.js';
-import { BARE_MS, BATCH_TASKS, OK, RING, isBare, isChunk, keyId, type BatchMessage, type ToWorker } from './protocol.js';
+import { BARE_MS, OK, RING, isChunk } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
 import { findUnsendable, unsendableError, type Probe } from './unsendable.js';
 
@@ -89,74 +88,35 @@ export class Feeder {
 
   /** Sends a worker up to `limit` queued tasks, as many as its depth allows, in one message. */
   private feed(w: PoolWorker, limit: number): void {
-    if (!w.alive || w.interruptSeq >= 0) return;
-    const states = w.transport.states;
-    const withdrawable = states.withdrawable;
-    let room = Math.min(limit, this.depth() - w.inflight.length, this.host.maxTasksPerWorker - w.assigned);
+    if (!w.accepts()) return;
+    let room = Math.min(limit, w.room(this.depth(), this.host.maxTasksPerWorker));
     if (room <= 0) return;
-    const wasIdle = w.inflight.length === 0;
-    const seq = w.seq;
-    let defs: Array<[number, TaskDef]> | undefined;
-    let transfers: unknown[] | undefined;
-    const flat: BatchMessage = [0];
+    const withdrawable = w.withdrawable;
+    const tasks: PoolTask<any>[] = [];
     while (room > 0 && this.queue.length > 0) {
       const task = this.queue.peek()!;
-      if (!task.done() && !withdrawable && !isChunk(task.key) && w.inflight.length >= INEXACT_DEPTH) break;
+      if (!task.done() && !withdrawable && !isChunk(task.key) && w.inflight.length + tasks.length >= INEXACT_DEPTH) break;
       this.queue.shift();
       if (task.done()) continue;
-      const id = keyId(task.key);
-      if (!w.known.has(id)) {
-        w.known.add(id);
-        (defs ??= []).push([id, taskDef(id)]);
-      }
-      if (task.transfers !== null) (transfers ??= []).push(...task.transfers);
-      flat.push(task.key, task.payload);
-      task.worker = w;
-      task.seq = w.seq++;
-      states.sent(task.seq);
-      // The payload stays until the task ends: a worker that dies before starting it hands it back.
-      w.inflight.push(task);
-      // A task that cannot be withdrawn counts as running, as in CPython's process pool.
-      if (!withdrawable) task._setRunning();
+      tasks.push(task);
       room--;
     }
-    const sent = w.seq - seq;
-    if (sent === 0) return;
-    this.host.fed(w);
-    if (wasIdle) w.lastProgress = performance.now();
-    w.assigned += sent;
-    if (w.idleTimer !== null) {
-      w.idleTimer.clear();
-      w.idleTimer = null;
-    }
-    if (defs !== undefined) flat[0] = defs;
-    let message: ToWorker = flat;
-    const key = flat[flat.length - 2] as number;
-    if (sent === 1 && key === w.lastKey && defs === undefined && transfers === undefined && !isChunk(key)) {
-      const args = flat[BATCH_TASKS + 1] as unknown[];
-      if (args.length === 1 && isBare(args[0])) message = args[0];
-    }
-    const lastKey = w.lastKey;
-    w.lastKey = key;
-    try {
-      w.transport.post(message, transfers ?? []);
-    } catch (error) {
-      w.lastKey = lastKey;
-      this.unsend(w, sent, defs, error);
-    }
+    if (tasks.length === 0) return;
+    const refused = w.send(tasks);
+    if (refused === null) this.host.fed(w);
+    else this.unsent(w, tasks, refused.error);
   }
 
   /**
    * A message was refused (an argument cannot be cloned): nothing of it
-   * reached the worker. A message of one task: that task cannot travel; a batch's
-   * tasks are sent again one per message, so that the channel itself tells
-   * which fail, and only those do.
+   * reached the worker, and its tasks are back at the front of the queue. A
+   * message of one task: that task cannot travel; a batch's tasks are sent
+   * again one per message, so that the channel itself tells which fail, and only those do.
    */
-  private unsend(w: PoolWorker, sent: number, defs: Array<[number, TaskDef]> | undefined, error: unknown): void {
-    if (defs !== undefined) for (const [id] of defs) w.known.delete(id);
-    for (let i = 0; i < sent; i++) this.queue.unshift(w.unsendLast());
-    if (sent === 1) this.refuse(this.queue.shift()!, error, w.transport.probe);
-    else for (let i = 0; i < sent; i++) this.feed(w, 1);
+  private unsent(w: PoolWorker, tasks: PoolTask<any>[], error: unknown): void {
+    for (let k = tasks.length - 1; k >= 0; k--) this.queue.unshift(tasks[k]!);
+    if (tasks.length === 1) this.refuse(this.queue.shift()!, error, w.probe);
+    else for (let i = 0; i < tasks.length; i++) this.feed(w, 1);
     this.scheduleDispatch();
   }
 
@@ -202,7 +162,7 @@ export class Feeder {
     let behind = false;
     for (const w of this.workers) {
       if (w.alive && w.inflight.length === 0) idle = true;
-      else if (w.inflight.length >= 2 && w.transport.states.withdrawable) behind = true;
+      else if (w.inflight.length >= 2 && w.withdrawable) behind = true;
     }
     if (!idle) return;
     if (!behind) {
@@ -212,7 +172,7 @@ export class Feeder {
     const now = performance.now();
     let next = Infinity;
     for (const v of this.workers) {
-      if (v.inflight.length < 2 || !v.transport.states.withdrawable) continue;
+      if (v.inflight.length < 2 || !v.withdrawable) continue;
       const stuckAt = v.lastProgress + STUCK_MS;
       if (stuckAt <= now) v.takeBack(this.queue);
       else next = Math.min(next, stuckAt);

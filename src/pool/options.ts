@@ -1,7 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { checkMaxWorkers } from '../checks.js';
-import { taskDef, taskId } from '../tasks.js';
-import type { PoolOptions } from './worker-pool.js';
+import { taskDef, taskId, type TaskDef } from '../tasks.js';
+
+/** Options every worker pool takes. @internal */
+export interface PoolOptions {
+  maxWorkers: number;
+  initializer: TaskDef | null;
+  initargs: unknown[];
+  maxTasksPerWorker: number;
+  idleTimeout: number;
+}
 
 /** The options thread and process pools share, checked, with Python's defaults. @internal */
 export function poolOptions(

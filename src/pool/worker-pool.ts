@@ -1,19 +1,27 @@
 /**
- * What thread and process pools share: the queue (fed to workers by
- * feeder.ts), lazy worker start, results paired with their tasks by seq
- * (read by answer.ts), and what happens when a worker dies.
+ * What thread and process pools share. A task's path, each file once:
+ *
+ *   submit() → queue → Feeder.dispatch() (feeder.ts) → PoolWorker.send() (worker-state.ts)
+ *     → Transport.post() (transport.ts: thread/pool.ts, process/pool.ts) → TaskRunner (runner.ts)
+ *   onMessage() ← its outbox (outbox.ts), or the mirror (held-results.ts) → PoolWorker.answered():
+ *     the head task (inflight.ts) → settleAnswer() (answer.ts) → its future
+ *
+ * Here: lazy worker start, what an answer, a dropped message and a worker's
+ * death settle, interrupts (interrupt.ts), retiring workers, a broken pool.
  */
 import { decodeError, isTransfer } from '../codec.js';
 import type { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import type { Future } from '../future.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
-import { taskId, type TaskDef } from '../tasks.js';
-import { longTimeout } from '../long-timeout.js';
-import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type BareResult, type ResultMessage, type ToWorker } from './protocol.js';
-import { PoolTask, PoolWorker, describeExit, type Transport, type WorkerHooks } from './worker-state.js';
+import { taskId } from '../tasks.js';
+import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type BareResult, type ResultMessage } from './protocol.js';
+import { PoolTask, PoolWorker } from './worker-state.js';
+import { describeExit, type Transport, type WorkerExit, type WorkerHooks } from './transport.js';
+import type { PoolOptions } from './options.js';
 import { Feeder } from './feeder.js';
 import { failTask, settleAnswer } from './answer.js';
+import { END_NOW, END_SOON, NOT_RUNNING } from './interrupt.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -27,22 +35,6 @@ const STARTUP_TIMEOUT = 5000;
  * costs every round trip: a 2 ms timer made a one-task ping-pong 10% slower.
  */
 const HELD_TICK_MS = 10;
-
-/** Options every worker pool takes. @internal */
-export interface PoolOptions {
-  maxWorkers: number;
-  initializer: TaskDef | null;
-  initargs: unknown[];
-  maxTasksPerWorker: number;
-  idleTimeout: number;
-}
-
-/** How a worker that could not start ended: its exit code or signal (both null when none was started) and why, when known. @internal */
-export interface WorkerExit {
-  code: number | null;
-  signal: string | null;
-  reason: string | undefined;
-}
 
 export abstract class WorkerPoolExecutor extends Executor {
   /** The most workers that run at once. */
@@ -132,8 +124,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** @internal */
   checkStarted(future: Future<any>): void {
     const task = future as PoolTask<any>;
-    const w = task.worker;
-    if (w !== null && w.transport.states.mayHaveStarted(task.seq, task.seq === w.headSeq)) task._setRunning();
+    if (task.worker?.mayHaveStarted(task)) task._setRunning();
   }
 
   /** @internal */
@@ -141,7 +132,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = future as PoolTask<any>;
     const w = task.worker;
     // The worker's answer decides the race: a task it has started is running, not cancelled.
-    if (w !== null && !w.transport.states.withdraw(task.seq)) {
+    if (w !== null && !w.withdraw(task)) {
       task._setRunning();
       return false;
     }
@@ -156,16 +147,10 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = future as PoolTask<any>;
     const w = task.worker;
     if (w === null || !w.alive) return false;
-    const first = task.seq === w.headSeq;
-    if (!w.transport.states.withdrawable) {
-      // A child is ended once this task is the one it runs (maybe now): see endForInterrupt.
-      w.interruptSeq = w.interruptSeq >= 0 ? Math.min(w.interruptSeq, task.seq) : task.seq;
-      if (first) this.endForInterrupt(w);
-    } else {
-      if (!w.transport.states.claimRunning(task.seq, first)) return false;
-      w.reason ??= 'ended to interrupt its task';
-      this.retire(w, true);
-    }
+    const how = w.interrupt(task);
+    if (how === NOT_RUNNING) return false;
+    if (how === END_NOW) this.retire(w, true);
+    else if (how === END_SOON) this.endWhenDue(w);
     this._counters.cancelled += task.items;
     this.taskEnded();
     return true;
@@ -179,8 +164,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   abortTaskSignal(future: Future<any>): boolean {
     const task = future as PoolTask<any>;
     const w = task.worker;
-    if (w === null || !w.alive || task.done() || task.seq !== w.headSeq || !w.transport.states.mayHaveStarted(task.seq, true)) return false;
-    this.post(w, { abort: true, seq: task.seq }, []);
+    if (w === null || !w.alive || task.done() || !w.runs(task)) return false;
+    w.tell({ abort: true, seq: task.seq });
     return true;
   }
 
@@ -194,7 +179,7 @@ export abstract class WorkerPoolExecutor extends Executor {
           const task = w.inflight.at(i);
           if (task != null && !task.done() && !task.cancel()) running = true;
         }
-        if (!wait && running) this.post(w, { abort: true }, []);
+        if (!wait && running) w.tell({ abort: true });
       }
     }
     this.checkIdle();
@@ -203,44 +188,36 @@ export abstract class WorkerPoolExecutor extends Executor {
   private start(): PoolWorker {
     const w = new PoolWorker(this.nextIndex++);
     this.workers.push(w);
+    let transport: Transport;
     try {
-      w.transport = this._spawn({
+      transport = this._spawn({
         index: w.index,
         onMessage: (m) => this.onMessage(w, m),
         onExit: (code, signal) => this.onExit(w, code, signal),
         onDropped: (error) => this.onDropped(w, error),
-        setReason: (r) => (w.reason ??= r),
+        setReason: (r) => w.setReason(r),
       });
     } catch (error) {
       // Thrown where no task can catch it (a missing entry file; Deno without --allow-run, say): the pool is
       // broken, its futures fail; it would fail the same way each time.
-      w.alive = false;
+      w.failedToStart();
       this.workers.splice(this.workers.indexOf(w), 1);
       const reason = error instanceof Error ? error.message : String(error);
       this.breakPool(error, `a worker could not be started (${reason}): the pool is not usable anymore`, { code: null, signal: null, reason });
       return w;
     }
-    w.startupTimer = setTimeout(() => {
-      // Let a message that is already waiting be handled first.
-      setImmediate(() => {
-        if (!w.loaded && w.alive) this.retire(w, true);
-      });
-    }, STARTUP_TIMEOUT);
-    w.startupTimer.unref();
+    w.started(transport, STARTUP_TIMEOUT, () => this.retire(w, true));
     return w;
   }
 
   private onMessage(w: PoolWorker, message: FromWorker): void {
     if (typeof message !== 'object') this.onBareResult(w, message);
     else if (Array.isArray(message)) this.onResults(w, message);
-    else if ('ready' in message) {
-      if (message.ready === 'initialized') w.initialized = true;
-      w.loaded = true;
-      clearTimeout(w.startupTimer!);
-    } else if ('initFailed' in message) {
+    else if ('ready' in message) w.reported(message.ready);
+    else if ('initFailed' in message) {
       this.breakPool(decodeError(message.initFailed));
     } else if ('fatal' in message) {
-      w.reason ??= message.fatal;
+      w.setReason(message.fatal);
     }
   }
 
@@ -253,17 +230,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   private onBareResult(w: PoolWorker, value: BareResult): void {
     this.feeder.tasksTook(BARE_MS, 1);
     this.answer(w, OK, value);
-    this.nextStarted(w);
+    w.progressed();
     this.afterAnswers(w);
-  }
-
-  /**
-   * The worker has answered, so its next task (if any) has just started: its
-   * clock starts now. An idle worker's starts when it is fed (clock reads cost
-   * ~0.1 µs here, so none is made for nothing).
-   */
-  private nextStarted(w: PoolWorker): void {
-    if (w.inflight.length > 0) w.lastProgress = performance.now();
   }
 
   private takeResults(w: PoolWorker, message: ResultMessage): void {
@@ -271,10 +239,10 @@ export abstract class WorkerPoolExecutor extends Executor {
     const n = (r.length - RESULTS) >> 1;
     if (n > 0 && (r[1] as number) >= 0) this.feeder.tasksTook(r[1] as number, n);
     // Seqs skipped over were answered in a message the channel dropped.
-    while (w.headSeq < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
+    while (w.inflight.head < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
     for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
     // Not after results taken from shared memory (ms -1): the call behind them has run a while already.
-    if ((r[1] as number) >= 0) this.nextStarted(w);
+    if ((r[1] as number) >= 0) w.progressed();
   }
 
   /**
@@ -283,7 +251,7 @@ export abstract class WorkerPoolExecutor extends Executor {
    * so a worker with one task out holds none: a one-task round trip has no tick.
    */
   private watchHeld(w: PoolWorker): void {
-    if (this.heldTimer === null && w.transport.mirror !== null && w.inflight.length >= 2) {
+    if (this.heldTimer === null && w.mayHoldResults()) {
       this.heldTimer = setInterval(this.pollHeldNow, HELD_TICK_MS);
       this.heldTimer.unref();
     }
@@ -293,9 +261,9 @@ export abstract class WorkerPoolExecutor extends Executor {
   private pollHeld(): void {
     let busy = false;
     for (const w of this.workers) {
-      if (w.inflight.length < 2 || w.transport.mirror === null) continue;
+      if (!w.mayHoldResults()) continue;
       busy = true;
-      const held = w.transport.mirror.poll(w.headSeq);
+      const held = w.takeHeld();
       if (held !== null) this.onResults(w, held);
     }
     if (!busy && this.heldTimer !== null) {
@@ -306,12 +274,8 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
   private answer(w: PoolWorker, status: number | null, value?: unknown): void {
-    const task = w.inflight.shift();
-    w.headSeq++;
-    if (task == null) return; // taken back
-    // A finished task must not hold its worker: exited workers have to be collectable.
-    task.worker = null;
-    if (task.done() || status === SKIPPED) return; // cancelled or interrupted
+    const task = w.answered();
+    if (task === null || task.done() || status === SKIPPED) return; // taken back, cancelled or interrupted
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;
@@ -322,33 +286,20 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   /**
    * Ends a child to interrupt the task it runs, once what the child has
-   * already sent is read (I/O comes before setImmediate): a task that has
-   * answered meanwhile was not running, and the one after it must not die for it.
+   * already sent is read (I/O comes before setImmediate).
    */
-  private endForInterrupt(w: PoolWorker): void {
+  private endWhenDue(w: PoolWorker): void {
     setImmediate(() => {
-      if (!w.alive || w.interruptSeq < 0) return;
-      if (w.headSeq === w.interruptSeq && w.inflight.length > 0) {
-        w.reason ??= 'ended to interrupt its task';
-        this.retire(w, true);
-      } else if (w.headSeq > w.interruptSeq) {
-        w.interruptSeq = -1;
-      }
+      if (w.interruptDue()) this.retire(w, true);
     });
   }
 
   private afterAnswers(w: PoolWorker): void {
+    if (w.interruptDue()) this.endWhenDue(w);
     if (w.alive) {
-      if (w.interruptSeq >= 0 && w.headSeq >= w.interruptSeq) {
-        if (w.headSeq === w.interruptSeq && w.inflight.length > 0) this.endForInterrupt(w);
-        else w.interruptSeq = -1; // it answered: it had ended before it could be interrupted
-      }
-    }
-    if (w.alive) {
-      if (w.assigned >= this._options.maxTasksPerWorker && w.inflight.length === 0) this.retire(w, false);
+      if (w.spent(this._options.maxTasksPerWorker)) this.retire(w, false);
       else if (w.inflight.length === 0 && Number.isFinite(this._options.idleTimeout) && this.feeder.queue.length === 0) {
-        w.idleTimer = longTimeout(() => w.inflight.length === 0 && this.retire(w, false), this._options.idleTimeout);
-        w.idleTimer.unref();
+        w.idleFor(this._options.idleTimeout, () => this.retire(w, false));
       }
     }
     if (this.feeder.queue.length > 0) this.feeder.dispatch();
@@ -360,45 +311,37 @@ export abstract class WorkerPoolExecutor extends Executor {
   private onDropped(w: PoolWorker, error: unknown): void {
     if (w.inflight.length === 0) return;
     const reason = (error as Error)?.message ?? String(error);
-    const task = w.inflight.peek();
-    w.inflight.shift();
-    w.headSeq++;
-    if (task != null) {
-      task.worker = null;
-      this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${reason}`, { cause: error }));
-    }
+    const task = w.answered();
+    if (task !== null) this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${reason}`, { cause: error }));
     this.afterAnswers(w);
   }
 
   /** A worker ended: fail the task it was running, queue again those it never started. */
   private onExit(w: PoolWorker, code: number | null, signal?: string | null): void {
-    clearTimeout(w.startupTimer!);
-    if (w.alive && !w.initialized) {
+    const wasAlive = w.exited();
+    if (wasAlive && !w.initialized) {
       // A worker that cannot start would fail the same way each time: the pool cannot work.
-      w.alive = false;
       this.workers.splice(this.workers.indexOf(w), 1);
       const stage = w.loaded ? 'while running its initializer' : 'before it was up';
       const message = `a worker ${describeExit(code, signal)} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
       const exit: WorkerExit = { code, signal: signal ?? null, reason: w.reason };
       this.breakPool(undefined, message, exit);
       while (w.inflight.length > 0) {
-        const task = w.inflight.shift();
-        if (task != null) this.fail(task, this._brokenPoolError(undefined, message, exit));
+        const task = w.answered();
+        if (task !== null) this.fail(task, this._brokenPoolError(undefined, message, exit));
       }
       this.checkIdle();
       return;
     }
-    if (w.alive) {
-      w.alive = false;
+    if (wasAlive) {
       const i = this.workers.indexOf(w);
       if (i >= 0) this.workers.splice(i, 1);
     } else {
       this.dying--;
     }
-    w.idleTimer?.clear();
     // What it held when it died is in shared memory: those tasks completed.
-    const left = w.transport.mirror?.takeAll(w.headSeq);
-    if (left != null) this.takeResults(w, left);
+    const left = w.takeLeft();
+    if (left !== null) this.takeResults(w, left);
     w.sortOutAfterExit(this.feeder.queue, (task) => this.fail(task, this._brokenWorkerError(code, signal, w.reason)));
     if (this.feeder.queue.length > 0 && this.brokenError === null) this.feeder.dispatch();
     this.checkIdle();
@@ -407,16 +350,12 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** Takes a worker out of service; with `force` its running task is abandoned. */
   private retire(w: PoolWorker, force: boolean): void {
     if (!w.alive) return;
-    w.alive = false;
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
-    w.idleTimer?.clear();
-    clearTimeout(w.startupTimer!);
-    if (force) w.takeBack(this.feeder.queue);
     // Held until it has exited, so that `shutdown()` can see it go.
     this.dying++;
     this._keepAlive.hold();
-    w.transport.terminate();
+    w.retire(force, this.feeder.queue);
     if (this.feeder.queue.length > 0) this.feeder.scheduleDispatch();
   }
 
@@ -457,16 +396,6 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (this.dying === 0) this._keepAlive.release();
     if (!this._shutdown) return;
     for (const w of [...this.workers]) this.retire(w, false);
-    if (this.workers.length === 0 && this.dying === 0) {
-      this._terminated();
-    }
-  }
-
-  private post(w: PoolWorker, message: ToWorker, transfers: unknown[]): void {
-    try {
-      w.transport.post(message, transfers);
-    } catch {
-      // a worker that is going away cannot be told anything
-    }
+    if (this.workers.length === 0 && this.dying === 0) this._terminated();
   }
 }
