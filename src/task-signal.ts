@@ -26,9 +26,11 @@ const current = new AsyncLocalStorage<TaskContext>();
 
 /**
  * The `AbortSignal` of the task that is running now: aborted by
- * `cancel({ interrupt: true })` and by `shutdown({ wait: false, cancelFutures: true })`.
- * Throws an `Error` outside a running task; inside a worker pool's task it is
- * aborted only by the pool's shutdown (interrupting such a task ends its worker).
+ * `cancel({ interrupt: true })` and by `shutdown({ wait: false, cancelFutures: true })`,
+ * its reason a `CancelledError`. Throws an `Error` outside a running task. In
+ * a thread or process pool's task an interrupt ends the worker instead, so
+ * there the pool's shutdown aborts it; on a BullMQ worker an interrupt aborts
+ * it first, and the task's thread is stopped only once `interruptGrace` is over.
  */
 export function taskSignal(): AbortSignal {
   const task = current.getStore();
