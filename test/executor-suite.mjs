@@ -7,14 +7,10 @@ import { spawnSync } from 'node:child_process';
 import {
   wait, asCompleted, CancelledError, TimeoutError, ExecutorShutdownError, FIRST_COMPLETED,
 } from 'concurrent-futures';
-import { sleep, within, until, use } from './helpers.mjs';
+import { sleep, within, until, use, napThen } from './helpers.mjs';
 
 export const square = (n) => n * n;
 export const pair = (a, b) => [a, b];
-export const napThen = async (ms, value) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-};
 export const napOrFail = async (n, bad) => {
   if (n === bad) throw new RangeError(`bad item ${n}`);
   await new Promise((resolve) => setTimeout(resolve, 30));

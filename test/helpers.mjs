@@ -9,6 +9,12 @@ export const spin = (ms) => {
   return ms;
 };
 
+/** A task that waits `ms`, then returns `value`: self-contained, as `spin`. */
+export const napThen = async (ms, value) => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return value;
+};
+
 /** Shuts `ex` down (cancelling what is queued) when the test `ctx` ends, passed or not; returns `ex`. */
 export function use(ctx, ex) {
   ctx.after(() => within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));

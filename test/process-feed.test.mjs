@@ -4,13 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProcessPoolExecutor } from 'concurrent-futures';
-import { within, spin } from './helpers.mjs';
+import { within, spin, napThen } from './helpers.mjs';
 
 const identity = (x) => x;
-const napThen = async (ms, value) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-};
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const collect = async (it) => {
   const out = [];

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { ProcessPoolExecutor, BrokenProcessPoolError, BrokenExecutorError } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
 import { workerPoolSuite } from './worker-pool-suite.mjs';
-import { cyclicThrow, identity, napThen } from './worker-results-suite.mjs';
-import { sleep, within, until, captureStderr, use } from './helpers.mjs';
+import { cyclicThrow, identity } from './worker-results-suite.mjs';
+import { sleep, within, until, captureStderr, use, napThen } from './helpers.mjs';
 
 const child = {
   importLine: "import { ProcessPoolExecutor } from 'concurrent-futures';",
