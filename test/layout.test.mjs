@@ -1,6 +1,6 @@
 // The source tree as a newcomer must find it (ARCHITECTURE.md): no file too long to read in one
 // sitting, no import circle (type imports included: a circle of types is still a circle to read),
-// and the executor base class below the pools, which build on it.
+// between files or between folders, and the executor base class below the pools, which build on it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -48,6 +48,31 @@ test('no import circle among the source files, type imports included', () => {
     state.set(f, 'done');
   };
   for (const f of files) visit(f, []);
+  assert.deepEqual(circles, []);
+});
+
+test('nothing runs back up: no folder of src/ imports a file that imports that folder, however far round', () => {
+  // A folder is one room, each file at the top one: the rooms must import each other in no circle.
+  const room = (f) => (f.includes('/') ? `${f.split('/')[0]}/` : f);
+  const graph = new Map();
+  for (const f of files) {
+    const out = graph.get(room(f)) ?? new Set();
+    for (const g of importsOf(f)) if (room(g) !== room(f)) out.add(room(g));
+    graph.set(room(f), out);
+  }
+  const state = new Map();
+  const circles = [];
+  const visit = (r, path) => {
+    if (state.get(r) === 'done') return;
+    if (state.get(r) === 'open') {
+      circles.push([...path.slice(path.indexOf(r)), r].join(' -> '));
+      return;
+    }
+    state.set(r, 'open');
+    for (const g of graph.get(r)) visit(g, [...path, r]);
+    state.set(r, 'done');
+  };
+  for (const r of graph.keys()) visit(r, []);
   assert.deepEqual(circles, []);
 });
 

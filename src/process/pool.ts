@@ -7,7 +7,8 @@ import { WorkerPoolExecutor } from '../pool/worker-pool.js';
 import { describeExit, type Transport, type WorkerExit, type WorkerHooks } from '../pool/transport.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
-import { childEnv, workerStart } from '../pool/bundle-worker.js';
+import { childEnv, serveIfBundleChild, workerStart } from '../pool/bundle-worker.js';
+import { serveChild } from './serve.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {
@@ -28,6 +29,9 @@ export interface ProcessPoolOptions {
 }
 
 /** The child's entry file, from the package's root folder. */
+// A program bundled with this package starts itself as its pool's child: there it serves the pool.
+serveIfBundleChild(serveChild);
+
 const CHILD_ENTRY = './process/child.js';
 
 /**

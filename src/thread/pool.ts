@@ -8,7 +8,8 @@ import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
 import { MirrorReader, newMirror } from '../pool/held-results.js';
 import { poolOptions } from '../pool/options.js';
-import { threadData, workerStart } from '../pool/bundle-worker.js';
+import { serveIfBundleThread, threadData, workerStart } from '../pool/bundle-worker.js';
+import { serveThread } from './serve.js';
 
 /** The options of `ThreadPoolExecutor`. */
 export interface ThreadPoolOptions {
@@ -29,6 +30,9 @@ export interface ThreadPoolOptions {
 }
 
 /** The worker's entry file, from the package's root folder. */
+// A program bundled with this package starts itself as its pool's worker: there it serves the pool.
+serveIfBundleThread(serveThread);
+
 const WORKER_ENTRY = './thread/worker.js';
 let pools = 0;
 
