@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { CancelledError } from './errors.js';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
-import { Deque } from './deque.js';
+import { TaskQueue } from './task-queue.js';
+import { TaskControl, priorityOf, type TaskSettings } from './task-options.js';
 import { MapBatch } from './map/batch.js';
 import type { BatchQueue } from './map/target.js';
 import { abortTask, currentTask, runAsTask, type TaskContext } from './task-signal.js';
@@ -23,6 +24,11 @@ class AsyncTask<T> extends Future<T> implements TaskContext {
   ) {
     super();
     this._owner = owner;
+  }
+
+  /** @internal `reportProgress()` in the task. */
+  report(value: unknown): void {
+    this._reportProgress(value);
   }
 }
 
@@ -47,7 +53,9 @@ export class AsyncPoolExecutor extends Executor {
   /** The most tasks that run at once. */
   readonly maxWorkers: number;
   /** Submitted tasks, and `map` batches: one entry for many items, no future per item. */
-  private readonly queue = new Deque<AsyncTask<any> | MapBatch>();
+  private readonly queue = new TaskQueue<AsyncTask<any> | MapBatch>(priorityOf);
+  /** Tasks waiting to be tried again (retries' backoff): queued, but not in the queue. */
+  private retrying: Set<AsyncTask<any>> | null = null;
   /** Running tasks by slot, interrupted ones included until they really end; slots are made as needed. */
   private readonly slots: (Running | null)[] = [];
   private readonly freeSlots: number[] = [];
@@ -84,6 +92,16 @@ export class AsyncPoolExecutor extends Executor {
       args.length === 1
         ? new AsyncTask<Awaited<R>>(this, fn as (...args: any[]) => unknown, args[0], false)
         : new AsyncTask<Awaited<R>>(this, fn as (...args: any[]) => unknown, args, true);
+    this.enqueue(task, 1);
+    return task;
+  }
+
+  /** @internal */
+  override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
+    this._checkOpen();
+    checkFunction(fn, 'submit()');
+    const task = new AsyncTask<any>(this, fn, args, true);
+    task._control = new TaskControl(settings, task);
     this.enqueue(task, 1);
     return task;
   }
@@ -131,7 +149,8 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   /** @internal */
-  cancelQueued(): boolean {
+  cancelQueued(future: Future<any>): boolean {
+    this.retrying?.delete(future as AsyncTask<any>);
     this._counters.queued--;
     this._counters.cancelled++;
     this.settleIdle();
@@ -144,7 +163,7 @@ export class AsyncPoolExecutor extends Executor {
     if (task.slot < 0 || this.slots[task.slot] !== task) return false;
     abortTask(task, new CancelledError('the task was interrupted'));
     this._counters.running--;
-    this._counters.cancelled++;
+    this._counters.interrupted(task);
     this.settleIdle();
     return true;
   }
@@ -158,6 +177,7 @@ export class AsyncPoolExecutor extends Executor {
           entry.sink.batchCancelled(entry);
         } else entry.cancel();
       }
+      if (this.retrying !== null) for (const task of [...this.retrying]) task.cancel();
       if (!wait) {
         for (const entry of this.slots) {
           // An interrupted task stays in its slot until it ends; its signal is already aborted.
@@ -201,7 +221,9 @@ export class AsyncPoolExecutor extends Executor {
           if (!entry.setRunningOrNotifyCancel()) continue;
           this.occupy(entry);
           const { fn, args } = entry;
-          entry.fn = entry.args = null;
+          // Kept for another try where retries may need it.
+          if (entry._control === null) entry.fn = entry.args = null;
+          else entry._control.started();
           this.start(entry, fn!, entry.spread ? (args as unknown[]) : [args]);
         }
       }
@@ -251,6 +273,10 @@ export class AsyncPoolExecutor extends Executor {
     this.occupied--;
     // An interrupted task's late result is dropped: its future is already cancelled.
     if (entry instanceof MapItem || entry.running()) {
+      if (!ok && !(entry instanceof MapItem) && entry._control !== null && this.retry(entry)) {
+        if (!this.looping) this.runQueued();
+        return;
+      }
       const c = this._counters;
       c.running--;
       c.completed++;
@@ -262,11 +288,31 @@ export class AsyncPoolExecutor extends Executor {
     if (!this.looping) this.runQueued();
   }
 
+  /** Queues a task that failed again after its backoff, if it has retries left. */
+  private retry(task: AsyncTask<any>): boolean {
+    const delay = task._control!.retryDelay();
+    if (delay < 0) return false;
+    this._counters.running--;
+    this._counters.queued++;
+    task._setPending();
+    task.abort = null; // the next try has a signal of its own
+    const retrying = (this.retrying ??= new Set());
+    retrying.add(task);
+    const again = (): void => {
+      if (!retrying.delete(task)) return; // cancelled meanwhile
+      this.queue.push(task);
+      this.runQueued();
+    };
+    if (delay === 0) queueMicrotask(again);
+    else setTimeout(again, delay).unref();
+    return true;
+  }
+
   /** Lets the process exit when nothing is queued or running, and ends a shutdown. */
   private settleIdle(): void {
     const c = this._counters;
     if (c.queued === 0 && c.running === 0) this.keepAlive.release();
-    if (this._shutdown && this.occupied === 0 && this.queue.length === 0) {
+    if (this._shutdown && this.occupied === 0 && this.queue.length === 0 && (this.retrying === null || this.retrying.size === 0)) {
       this.keepAlive.release();
       this.terminated?.();
       this.terminated = null;

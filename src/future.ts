@@ -1,6 +1,7 @@
 import { checkFunction, checkTimeout } from './checks.js';
 import { CancelledError, InvalidStateError, TimeoutError, timerTimeoutError } from './errors.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
+import type { TaskControl } from './task-options.js';
 
 /** The states of a future, as in Python. */
 export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
@@ -80,6 +81,9 @@ export class Future<T> {
   // keeps their order and lets each of thousands of timed-out result() calls leave in O(1).
   private _waiters: Waiter | Set<Waiter> | null = null;
   private _callbacks: ((future: any) => unknown) | Array<(future: any) => unknown> | null = null;
+  private _progress: ((value: unknown) => unknown) | Array<(value: unknown) => unknown> | null = null;
+  /** @internal The options of a task submitted through `withOptions()`, or null. */
+  _control: TaskControl | null = null;
 
   /** The current state, one of Python's four. */
   get state(): FutureState {
@@ -162,6 +166,31 @@ export class Future<T> {
   }
 
   /**
+   * Calls `fn(value)` for each value the task reports with `reportProgress()`
+   * from now on, in the order reported, and only while the future is not done:
+   * every value comes before the future is done, none after. Added to a done
+   * future it is never called. A throwing callback is reported on stderr and
+   * stops nothing else. Throws a `TypeError` when `fn` is not a function.
+   */
+  addProgressCallback(fn: (value: unknown) => unknown): void {
+    checkFunction(fn, 'addProgressCallback()');
+    if (this._state >= CANCELLED) return;
+    const callbacks = this._progress;
+    if (callbacks === null) this._progress = fn;
+    else if (typeof callbacks === 'function') this._progress = [callbacks, fn];
+    else callbacks.push(fn);
+  }
+
+  /** The task reported a value: its progress callbacks get it, unless the future is done. @internal */
+  _reportProgress(value: unknown): void {
+    const callbacks = this._progress;
+    if (callbacks === null || this._state >= CANCELLED) return;
+    if (typeof callbacks === 'function') this._runProgress(callbacks, value);
+    // A copy: a callback that adds another does not see it called for this value.
+    else for (const fn of [...callbacks]) if (this._state < CANCELLED) this._runProgress(fn, value);
+  }
+
+  /**
    * Marks the future as running, or returns `false` when it was cancelled,
    * in which case the work must not run. For executors and tests.
    * Throws an `Error` when the future is running or done already.
@@ -231,6 +260,29 @@ export class Future<T> {
     if (this._state === RUNNING) this._state = PENDING;
   }
 
+  /**
+   * The task's timeout ran out: its executor interrupts it, and the future
+   * fails with `error`. False when the task has not started (or could not be
+   * interrupted: it then ends as it will). @internal
+   */
+  _timeOut(control: TaskControl, error: Error): boolean {
+    if (this._state === PENDING) this._owner?.refresh?.(this);
+    if (this._state !== RUNNING || this._owner === null) return false;
+    control.timingOut = true;
+    let interrupted: boolean;
+    try {
+      interrupted = this._owner.interrupt(this);
+    } finally {
+      control.timingOut = false;
+    }
+    if (!interrupted || this._state !== RUNNING) return interrupted;
+    this._value = error;
+    this._failed = true;
+    this._state = FINISHED;
+    this._complete();
+    return true;
+  }
+
   /** Settles a `result()` (or `exception()`) promise from a done future. @internal */
   _settle(resolve: (value: any) => void, reject: (error: unknown) => void, wantException: boolean): void {
     if (this._state === CANCELLED) reject(new CancelledError());
@@ -259,11 +311,21 @@ export class Future<T> {
       if (!(waiters instanceof Set)) waiters.futureDone(this);
       else for (const waiter of waiters) waiter.futureDone(this);
     }
+    this._progress = null;
     const callbacks = this._callbacks;
     if (callbacks !== null) {
       this._callbacks = null;
       if (typeof callbacks === 'function') this._runCallback(callbacks);
       else for (let i = 0; i < callbacks.length; i++) this._runCallback(callbacks[i]!);
+    }
+  }
+
+  private _runProgress(fn: (value: unknown) => unknown, value: unknown): void {
+    try {
+      fn(value);
+    } catch (error) {
+      console.error(`exception calling progress callback for ${String(this)}`);
+      console.error(error);
     }
   }
 

@@ -18,6 +18,7 @@ import { cutOutcome, decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED,
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
 import { taskName } from './naming.js';
+import { TaskControl, type TaskSettings } from '../task-options.js';
 
 /** The options of `BullMQExecutor`; the rest of BullMQ's `QueueOptions` (`prefix`, `defaultJobOptions`, …) pass through. */
 export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> {
@@ -54,12 +55,20 @@ const ADD_SLICE = 64;
 /** Adds that failed for want of Redis are tried again after this long. */
 const RETRY_ADD_MS = 500;
 
+/**
+ * A task's priority p maps onto BullMQ's as MIDDLE_PRIORITY - p: BullMQ runs
+ * its lowest numbers first, from 1 to 2^21.
+ */
+const MIDDLE_PRIORITY = 2 ** 20;
+
 /** A submitted call: its future and its job. */
 class JobFuture<T> extends Future<T> {
   /** Whether the job is in Redis (its add was acknowledged). */
   added = false;
   /** A chunk cut short before an item that cannot be sent: that item's error ends its outcome. */
   cut: TypeError | null = null;
+  /** Job options of its own (`withOptions()`), over the executor's. */
+  opts: JobsOptions | null = null;
   constructor(
     owner: FutureOwner,
     readonly jobId: string,
@@ -158,6 +167,36 @@ export class BullMQExecutor extends Executor {
     return this.enqueue(taskName(fn), { a: encodeArgs(args) });
   }
 
+  /**
+   * BullMQ's own job options carry the per-task ones, so that a queue's
+   * dashboard shows them: `priority` p as BullMQ priority 2^20 - p (an integer
+   * within ±(2^20 - 1); BullMQ runs jobs given no priority before every
+   * prioritized one, so a view with `priority` orders its tasks among
+   * prioritized jobs only), `retries` as `attempts` (1 + retries) and an
+   * exponential `backoff`. `timeout` counts from the job's `active` event.
+   * @internal
+   */
+  override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
+    this.checkUsable();
+    const opts: JobsOptions = {};
+    if (settings.hasPriority) {
+      const p = settings.priority;
+      if (!Number.isInteger(p) || Math.abs(p) >= MIDDLE_PRIORITY) {
+        throw new RangeError(`withOptions(): a BullMQExecutor's priority must be an integer between ${1 - MIDDLE_PRIORITY} and ${MIDDLE_PRIORITY - 1}, got ${p}`);
+      }
+      opts.priority = MIDDLE_PRIORITY - p;
+    }
+    if (settings.attempts > 0) {
+      opts.attempts = 1 + settings.attempts;
+      if (settings.backoff > 0) opts.backoff = { type: 'exponential', delay: settings.backoff };
+    }
+    const future = this.enqueue(taskName(fn), { a: encodeArgs(args) });
+    future.opts = opts;
+    // BullMQ does the retrying: the executor waits for the job's last outcome.
+    future._control = new TaskControl({ ...settings, attempts: 0 }, future);
+    return future;
+  }
+
   /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
@@ -215,8 +254,8 @@ export class BullMQExecutor extends Executor {
     try {
       await this.reader.pin();
       // One job: a plain add spares addBulk's transaction.
-      if (batch.length === 1) await this.queue.add(batch[0]!.name, batch[0]!.data, { ...this.jobOptions, jobId: batch[0]!.jobId });
-      else await this.queue.addBulk(batch.map((f) => ({ name: f.name, data: f.data, opts: { ...this.jobOptions, jobId: f.jobId } })));
+      if (batch.length === 1) await this.queue.add(batch[0]!.name, batch[0]!.data, this.optionsOf(batch[0]!));
+      else await this.queue.addBulk(batch.map((f) => ({ name: f.name, data: f.data, opts: this.optionsOf(f) })));
       for (const f of batch) {
         f.added = true;
         // Cancelled while the add was on its way: take the job back.
@@ -236,6 +275,10 @@ export class BullMQExecutor extends Executor {
     }
   }
 
+  private optionsOf(f: JobFuture<any>): JobsOptions {
+    return f.opts === null ? { ...this.jobOptions, jobId: f.jobId } : { ...this.jobOptions, ...f.opts, jobId: f.jobId };
+  }
+
   private onEvent(event: QueueEvent): void {
     const future = this.pending.get(event.jobId);
     if (future === undefined) return;
@@ -243,6 +286,14 @@ export class BullMQExecutor extends Executor {
     switch (event.event) {
       case 'active':
         this.markRunning(future);
+        break;
+      case 'waiting':
+      case 'delayed':
+        // After `active`: BullMQ took the job back to try it again (its attempts).
+        this.markQueued(future);
+        break;
+      case 'progress':
+        future._reportProgress(parseReturnValue(event.data));
         break;
       case 'completed':
         this.complete(future, parseReturnValue(event.returnvalue));
@@ -258,6 +309,15 @@ export class BullMQExecutor extends Executor {
     future._setRunning();
     this.queued--;
     this.running++;
+    future._control?.started();
+  }
+
+  private markQueued(future: JobFuture<any>): void {
+    if (future.state !== 'RUNNING') return;
+    future._control?.tryEnded();
+    future._setPending();
+    this.running--;
+    this.queued++;
   }
 
   /** Settles a future from its job's result, read from an event or from the job. */
@@ -313,7 +373,7 @@ export class BullMQExecutor extends Executor {
     const f = future as JobFuture<any>;
     if (f.state !== 'RUNNING' || !this.pending.has(f.jobId)) return false;
     this.forget(f);
-    this._counters.cancelled++;
+    this._counters.interrupted(f);
     this.publish({ jobId: f.jobId, cancel: true });
     this.settleIdle();
     return true;

@@ -5,7 +5,8 @@
  * run long to go to a worker that is idle.
  * @internal
  */
-import { Deque } from '../deque.js';
+import { TaskQueue } from '../task-queue.js';
+import { priorityOf } from '../task-options.js';
 import { taskDef, type TaskDef } from '../tasks.js';
 import { BARE_MS, BATCH_TASKS, OK, RING, isBare, isChunk, keyId, type BatchMessage, type ToWorker } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
@@ -43,7 +44,12 @@ export interface FeederHost {
 }
 
 export class Feeder {
-  readonly queue = new Deque<PoolTask<any>>();
+  readonly queue = new TaskQueue<PoolTask<any>>(priorityOf);
+  /**
+   * Set once a task with a priority was queued: from then on no submitted task
+   * waits in a child behind the running one, where it could not be taken back.
+   */
+  private ordered = false;
   /** Set once the pool is broken: it feeds no one anymore. */
   stopped = false;
   private avgTaskMs = -1;
@@ -67,6 +73,24 @@ export class Feeder {
     this.dispatchScheduled = true;
     // A promise job, not queueMicrotask(), which makes an AsyncResource per call.
     void RESOLVED.then(this.dispatchNow);
+  }
+
+  /**
+   * A task of `priority` was queued: the tasks of a lower one that a thread
+   * holds ahead, not started, come back to the queue to run after it.
+   */
+  prioritize(priority: number): void {
+    this.ordered = true;
+    for (const w of this.workers) {
+      if (!w.alive || w.inflight.length < 2 || !w.transport.states.exact) continue;
+      for (let i = 1; i < w.inflight.length; i++) {
+        const task = w.inflight.at(i);
+        if (task != null && !task.done() && priorityOf(task) < priority) {
+          w.takeBack(this.queue);
+          break;
+        }
+      }
+    }
   }
 
   /** Hands queued tasks to workers, starting workers as Python does: when none is idle. */
@@ -102,9 +126,12 @@ export class Feeder {
     const flat: BatchMessage = [0];
     while (room > 0 && this.queue.length > 0) {
       const task = this.queue.peek()!;
-      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length >= INEXACT_DEPTH) break;
+      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length >= (this.ordered ? 1 : INEXACT_DEPTH)) break;
+      // A task timed from its start goes only to a worker that starts it at once.
+      if (!task.done() && task._control !== null && task._control.startsAtOnce && w.inflight.length > 0) break;
       this.queue.shift();
       if (task.done()) continue;
+      if (task._control !== null && w.ready && w.inflight.length === 0) task._control.started();
       const id = keyId(task.key);
       if (!w.known.has(id)) {
         w.known.add(id);

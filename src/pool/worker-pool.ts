@@ -11,10 +11,11 @@ import { KeepAlive } from '../keep-alive.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
 import { taskId, type TaskDef } from '../tasks.js';
 import { longTimeout } from '../long-timeout.js';
-import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
+import { BARE_MS, ERROR, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
 import { PoolTask, PoolWorker, type Transport, type WorkerHooks } from './worker-state.js';
 import { Feeder } from './feeder.js';
 import { failTask, settleAnswer } from './answer.js';
+import { TaskControl, type TaskSettings } from '../task-options.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -55,6 +56,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   private dying = 0;
   private pending = 0;
   private heldTimer: NodeJS.Timeout | null = null;
+  /** Tasks waiting to be tried again (retries' backoff): pending, in no queue. */
+  private retrying: Set<PoolTask<any>> | null = null;
   private readonly pollHeldNow = (): void => this.pollHeld();
   private brokenError: BrokenExecutorError | null = null;
   /** How the worker that could not start ended, for every error of the broken pool. */
@@ -100,6 +103,12 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** @internal */
+  override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
+    this.checkUsable();
+    return this.enqueue(taskKey(taskId(fn), false), args, settings);
+  }
+
+  /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
     const task = this.enqueue(taskKey(taskId(fn), true), chunk);
@@ -112,8 +121,12 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause, this.brokenError.message, this.brokenExit);
   }
 
-  private enqueue(key: number, payload: unknown[]): PoolTask<any> {
+  private enqueue(key: number, payload: unknown[], settings?: TaskSettings): PoolTask<any> {
     const task = new PoolTask<any>(this, key, payload);
+    if (settings !== undefined) {
+      task._control = new TaskControl(settings, task);
+      if (settings.priority !== 0) this.feeder.prioritize(settings.priority);
+    }
     for (let i = isChunk(key) ? 1 : 0; i < payload.length; i++) {
       const arg = payload[i];
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
@@ -160,6 +173,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       return false;
     }
     task.payload = null;
+    this.retrying?.delete(task);
     this._counters.cancelled += task.items;
     this.taskEnded();
     return true;
@@ -180,7 +194,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       w.reason ??= 'ended to interrupt its task';
       this.retire(w, true);
     }
-    this._counters.cancelled += task.items;
+    this._counters.interrupted(task, task.items);
     this.taskEnded();
     return true;
   }
@@ -202,6 +216,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
       for (const task of this.feeder.queue.takeAll()) task.cancel();
+      if (this.retrying !== null) for (const task of [...this.retrying]) task.cancel();
       for (const w of this.workers) {
         let running = false;
         for (let i = 0; i < w.inflight.length; i++) {
@@ -253,7 +268,11 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (typeof message !== 'object') this.onLoneResult(w, message);
     else if (Array.isArray(message)) this.onResults(w, message);
     else if ('ready' in message) {
-      if (message.ready === 'initialized') w.ready = true;
+      if (message.ready === 'initialized') {
+        w.ready = true;
+        // A task handed to it while it started begins now.
+        w.inflight.peek()?._control?.started();
+      }
       w.cameUp = true;
       clearTimeout(w.startupTimer!);
     } else if ('initFailed' in message) {
@@ -335,6 +354,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;
     }
+    if ((status & ERROR) !== 0 && task._control !== null && this.retry(task)) return;
     this.pending--;
     settleAnswer(task, status, value, this._counters);
   }
@@ -419,7 +439,9 @@ export abstract class WorkerPoolExecutor extends Executor {
     // What it held when it died is in shared memory: those tasks completed.
     const left = w.transport.held?.takeAll(w.headSeq);
     if (left != null) this.takeResults(w, left);
-    w.sortOutAfterExit(this.feeder.queue, (task) => this.fail(task, this._brokenWorkerError(code, signal, w.reason)));
+    w.sortOutAfterExit(this.feeder.queue, (task) => {
+      if (task._control === null || !this.retry(task)) this.fail(task, this._brokenWorkerError(code, signal, w.reason));
+    });
     if (this.feeder.queue.length > 0 && this.brokenError === null) this.feeder.dispatch();
     this.settleIdle();
   }
@@ -440,6 +462,26 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (this.feeder.queue.length > 0) this.feeder.scheduleDispatch();
   }
 
+  /** Queues a task whose try failed again after its backoff, if it has retries left and the pool still works. */
+  private retry(task: PoolTask<any>): boolean {
+    if (this.brokenError !== null) return false;
+    const delay = task._control!.retryDelay();
+    if (delay < 0) return false;
+    task.worker = null;
+    task.seq = -1;
+    task._setPending();
+    const retrying = (this.retrying ??= new Set());
+    retrying.add(task);
+    const again = (): void => {
+      if (!retrying.delete(task) || this.brokenError !== null) return;
+      this.feeder.queue.push(task);
+      this.feeder.scheduleDispatch();
+    };
+    if (delay === 0) again();
+    else setTimeout(again, delay).unref();
+    return true;
+  }
+
   private fail(task: PoolTask<any>, error: unknown): void {
     task.worker = null;
     if (task.done()) return;
@@ -457,6 +499,8 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (exit !== undefined || cause === undefined) console.error(`concurrent-futures: ${this.brokenError.message}`);
     else console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
     for (const task of this.feeder.queue.takeAll()) this.fail(task, this._brokenPoolError(cause, message, exit));
+    if (this.retrying !== null) for (const task of [...this.retrying]) this.fail(task, this._brokenPoolError(cause, message, exit));
+    this.retrying = null;
     for (const w of [...this.workers]) {
       for (let i = 0; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);

@@ -5,6 +5,7 @@
  */
 import { unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
+import type { TaskQueue } from '../task-queue.js';
 import { Future, type FutureOwner } from '../future.js';
 import type { LongTimeout } from '../long-timeout.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -91,7 +92,7 @@ export class PoolWorker {
   constructor(readonly index: number) {}
 
   /** Takes back every task it has not started, to the front of `queue`, so that another worker runs it. */
-  takeBack(queue: Deque<PoolTask<any>>): void {
+  takeBack(queue: TaskQueue<PoolTask<any>>): void {
     const states = this.transport.states;
     const back: PoolTask<any>[] = [];
     for (let i = 0; i < this.inflight.length; i++) {
@@ -123,7 +124,7 @@ export class PoolWorker {
    * Empties a worker that has exited: each task it may have started goes to
    * `failStarted`, in order; those it never started go back to the front of `queue`.
    */
-  sortOutAfterExit(queue: Deque<PoolTask<any>>, failStarted: (task: PoolTask<any>) => void): void {
+  sortOutAfterExit(queue: TaskQueue<PoolTask<any>>, failStarted: (task: PoolTask<any>) => void): void {
     const states = this.transport.states;
     const requeue: PoolTask<any>[] = [];
     for (let first = true; this.inflight.length > 0; first = false) {
