@@ -18,7 +18,7 @@ export { Executor, type ExecutorStats, type ShutdownOptions } from './executor.j
 export type { TaskOptions } from './task-options.js';
 export type { MapOptions, IterablesOf } from './map/input.js';
 export { AsyncPoolExecutor } from './async-pool.js';
-export { taskSignal } from './task-signal.js';
+export { taskSignal, reportProgress } from './task-signal.js';
 export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread/pool.js';
 export { defineTasks, taskRef, type TaskRef, type DefineTasksOptions } from './tasks.js';
 export { transfer } from './codec.js';

@@ -9,6 +9,8 @@ export interface TaskContext {
   abort: AbortState | null;
   /** For a task its worker no longer tracks as running (the BullMQ worker's waiting ones): takes the errors its callbacks throw. */
   stray?: (error: unknown) => void;
+  /** Where `reportProgress()` sends the task's values; absent where they go nowhere (a `map` item has no future). */
+  report?(value: unknown): void;
 }
 
 interface AbortState {
@@ -38,6 +40,26 @@ export function taskSignal(): AbortSignal {
     if (state.aborted) state.controller.abort(state.reason);
   }
   return state.controller.signal;
+}
+
+/**
+ * Reports `value` from the running task to its future's progress callbacks
+ * (`future.addProgressCallback()`): they get the values in the order
+ * reported, each before the future is done. From a worker thread or a child
+ * process the value is structured-cloned over the pool's own channel (a
+ * `TypeError` when it cannot be); across BullMQ it is the job's progress,
+ * carried as JSON. A `map` item has no future: its values go nowhere. Throws
+ * an `Error` outside a running task.
+ */
+export function reportProgress(value: unknown): void {
+  const task = current.getStore();
+  if (task === undefined) throw new Error('reportProgress() was called outside a running task');
+  // Callbacks run outside the task: what they call is not the task's doing.
+  if (task.report !== undefined) current.exit(sendReport, task, value);
+}
+
+function sendReport(task: TaskContext, value: unknown): void {
+  task.report!(value);
 }
 
 /** The task whose code is running now (also in its callbacks and in 'uncaughtException' handlers), if any. @internal */

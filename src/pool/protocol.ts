@@ -80,7 +80,13 @@ export interface FatalMessage {
 /** The value of the next seq's task, status OK, which took under BARE_MS. */
 export type LoneResult = number | string | boolean;
 
-export type FromWorker = ResultMessage | LoneResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage;
+/** A value the task of this seq reported with `reportProgress()`, sent before its result. */
+export interface ProgressMessage {
+  progress: number;
+  value: unknown;
+}
+
+export type FromWorker = ResultMessage | LoneResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage | ProgressMessage;
 
 /** Whether a value may travel bare, as a LoneTask or LoneResult: every channel sends these as themselves (an IPC channel refuses bigint and undefined). */
 export function isBare(value: unknown): value is LoneTask {

@@ -77,6 +77,8 @@ export class TaskRunner {
   /** The seq of the running task, so that an abort meant for one task never reaches the next. */
   private currentSeq = -1;
   private runMs = 0;
+  /** A task reported progress since the last flush: its result is sent, never mirrored, so that it cannot overtake the progress. */
+  private progressed = false;
   private flushQueued = false;
   private readonly flushNow = (): void => {
     this.flushQueued = false;
@@ -163,7 +165,7 @@ export class TaskRunner {
       // in a child process, where the pool learns from it that the next task has started.
       if (
         this.results.length > RESULTS &&
-        !((this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS && this.mirror())
+        !(!this.progressed && (this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS && this.mirror())
       ) {
         this.flush();
       }
@@ -213,7 +215,7 @@ export class TaskRunner {
   /** Runs one task; true when it goes on asynchronously (the runner is then busy until it settles). */
   private run(seq: number, key: number, fn: AnyFunction, payload: unknown[]): boolean {
     const started = performance.now();
-    const context: TaskContext = { abort: null };
+    const context = new RunContext(this, seq);
     if (this.shutDown) abortTask(context, shutDownError());
     this.current = context;
     this.currentSeq = seq;
@@ -346,8 +348,26 @@ export class TaskRunner {
     return loadTask(def);
   }
 
+  /**
+   * Sends a value the task of `seq` reported, after the results held so far:
+   * a message of its own, before that task's result. Throws a `TypeError`
+   * when the value cannot be sent.
+   */
+  progress(seq: number, value: unknown): void {
+    if (this.stopped) return;
+    this.flush();
+    this.progressed = true;
+    try {
+      this.port.send({ progress: seq, value }, []);
+    } catch (error) {
+      const from = this.port.shares ? 'the worker' : 'the child process';
+      throw new TypeError(`reportProgress(): the value cannot be sent from ${from}: ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+  }
+
   /** Sends the results held so far. */
   private flush(): void {
+    this.progressed = false;
     if (this.results.length === RESULTS) return;
     let message = this.results;
     const taken = this.mirrored > 0 ? this.writer!.reset() : 0;
@@ -395,6 +415,19 @@ export class TaskRunner {
       return;
     }
     console.error(`concurrent-futures: an error was thrown in ${this.config.name} after its task had ended; no task fails for it:`, error);
+  }
+}
+
+/** A task running here, as `taskSignal()` and `reportProgress()` see it. */
+class RunContext implements TaskContext {
+  abort: TaskContext['abort'] = null;
+  constructor(
+    private readonly runner: TaskRunner,
+    private readonly seq: number,
+  ) {}
+
+  report(value: unknown): void {
+    this.runner.progress(this.seq, value);
   }
 }
 

@@ -279,6 +279,10 @@ export abstract class WorkerPoolExecutor extends Executor {
       this.breakPool(decodeError(message.initFailed));
     } else if ('fatal' in message) {
       w.reason ??= message.fatal;
+    } else if ('progress' in message) {
+      // Sent before its task's result: the task is still in flight, unless it was cancelled meanwhile.
+      const i = message.progress - w.headSeq;
+      if (i >= 0) w.inflight.at(i)?._reportProgress(message.value);
     }
   }
 
