@@ -33,6 +33,7 @@ const INEXACT_DEPTH = 2;
 export interface FeederHost {
   readonly maxWorkers: number;
   readonly maxTasksPerWorker: number;
+  readonly tasksPerWorker: number;
   /** Starts a worker, already in the pool's list. */
   start(): PoolWorker;
   /** Fails a task whose arguments cannot be sent. */
@@ -114,7 +115,8 @@ export class Feeder {
 
   /** Sends a worker up to `limit` queued tasks, as many as its depth allows, in one message. */
   private feed(w: PoolWorker, limit: number): void {
-    if (!w.alive || w.interruptSeq >= 0) return;
+    // A worker running as many tasks as it may takes the next once one ends.
+    if (!w.alive || w.interruptSeq >= 0 || w.draining || w.waiting.size >= this.host.tasksPerWorker) return;
     const states = w.transport.states;
     const exact = states.exact;
     let room = Math.min(limit, this.depth() - w.inflight.length, this.host.maxTasksPerWorker - w.assigned);

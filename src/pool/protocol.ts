@@ -121,6 +121,8 @@ export interface WorkerConfig {
   held: SharedArrayBuffer | null;
   initializer: TaskDef | null;
   initargs: unknown[];
+  /** Tasks run at once: beyond 1, a task that returns a promise is answered DEFERRED and its result comes late. */
+  tasksPerWorker: number;
 }
 
 /**
@@ -133,6 +135,12 @@ export const ERROR = 1;
 export const PACKED = 2;
 export const SKIPPED = 4;
 export const ENCODED = 8;
+/**
+ * The task returned a promise and waits in the worker, which runs other tasks
+ * meanwhile (tasksPerWorker > 1): its result comes later, alone in a message
+ * whose seq is written -1 - seq.
+ */
+export const DEFERRED = 16;
 
 /** Task states in the shared ring: the pool writes QUEUED; the worker moves it on; a CAS decides every race. */
 export const QUEUED = 1;

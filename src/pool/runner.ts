@@ -13,7 +13,7 @@ import { HeldWriter } from './held-results.js';
 import { loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
 import {
-  BARE_MS, BATCH_TASKS, DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, RESULTS, SKIPPED, STARTED, WITHDRAWN, isBare, isChunk, keyId, slotOf,
+  BARE_MS, BATCH_TASKS, DEFERRED, DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, RESULTS, SKIPPED, STARTED, WITHDRAWN, isBare, isChunk, keyId, slotOf,
   type FromWorker, type LoneResult, type ResultMessage, type ToWorker, type WorkerConfig,
 } from './protocol.js';
 
@@ -79,6 +79,14 @@ export class TaskRunner {
   private runMs = 0;
   /** A task reported progress since the last flush: its result is sent, never mirrored, so that it cannot overtake the progress. */
   private progressed = false;
+  /** Tasks answered DEFERRED that still wait here (tasksPerWorker > 1), by seq. */
+  private readonly deferred = new Map<number, RunContext>();
+  /** The result being sent is a deferred task's: it goes alone, its seq marked late. */
+  private sendingLate = false;
+  /** Set while the worker runs as many tasks as it may: the next starts once a deferred one ends. */
+  private full = false;
+  /** Tasks interrupted before they started (a child shares no ring with its pool): skipped when their turn comes. */
+  private skip: Set<number> | null = null;
   private flushQueued = false;
   private readonly flushNow = (): void => {
     this.flushQueued = false;
@@ -114,7 +122,14 @@ export class TaskRunner {
     }
     if (!Array.isArray(message)) {
       // A shutdown also aborts the tasks already sent here that have yet to start: in a child they count as running.
-      if (message.seq === undefined) this.shutDown = true;
+      if (message.seq === undefined) {
+        this.shutDown = true;
+        for (const context of this.deferred.values()) abortTask(context, shutDownError());
+      } else {
+        const waiting = this.deferred.get(message.seq);
+        if (waiting !== undefined) abortTask(waiting, new Error('the task was interrupted'));
+        else if (message.seq >= this.seq) (this.skip ??= new Set()).add(message.seq);
+      }
       if (this.current === null) return;
       if (message.seq === undefined) abortTask(this.current, shutDownError());
       else if (message.seq === this.currentSeq) abortTask(this.current, new Error('the task was interrupted'));
@@ -159,6 +174,10 @@ export class TaskRunner {
       const key = this.queue.shift() as number;
       const payload = this.queue.shift() as unknown[];
       const seq = this.seq++;
+      if (this.skip !== null && this.skip.delete(seq)) {
+        this.hold(seq, SKIPPED, undefined);
+        continue;
+      }
       // Held results are sent, or mirrored, before the next task is claimed: once it is, the pool
       // may end this worker to interrupt it. A result waits only behind a call known to be quick,
       // and only where the pool can take it from shared memory should that call prove long; never
@@ -228,6 +247,7 @@ export class TaskRunner {
       value = error;
     }
     if (ok && isThenable(value)) {
+      if (this.config.tasksPerWorker > 1) return this.defer(seq, key, context, value as PromiseLike<unknown>, started);
       this.busy = true;
       if (this.results.length > RESULTS && !this.flushQueued) {
         this.flushQueued = true;
@@ -241,6 +261,59 @@ export class TaskRunner {
     }
     this.complete(seq, key, ok, value, started);
     return false;
+  }
+
+  /**
+   * Answers a task that returned a promise as DEFERRED, so that the next ones
+   * start while it waits; its result goes when it settles (late). True when the
+   * worker now runs as many tasks as it may: it takes the next once one ends.
+   */
+  private defer(seq: number, key: number, context: RunContext, promise: PromiseLike<unknown>, started: number): boolean {
+    const states = this.config.states;
+    // Its ring slot is given up: later tasks reuse it, and the pool tracks this one apart.
+    if (states !== null && Atomics.compareExchange(states, slotOf(seq), STARTED, DONE) !== STARTED) {
+      // The pool claimed it to end this worker: nothing more runs here.
+      this.stopped = Atomics.load(states, slotOf(seq)) === WITHDRAWN;
+      this.current = null;
+      return true;
+    }
+    this.deferred.set(seq, context);
+    // An error its callbacks throw fails this task alone: the worker runs others.
+    context.stray = (error) => this.late(seq, key, false, error, started);
+    this.hold(seq, DEFERRED, undefined);
+    this.flush();
+    this.current = null;
+    Promise.resolve(promise).then(
+      (result) => this.late(seq, key, true, result, started),
+      (error) => this.late(seq, key, false, error, started),
+    );
+    if (this.deferred.size < this.config.tasksPerWorker) return false;
+    this.busy = this.full = true;
+    return true;
+  }
+
+  /** A deferred task has settled: its result goes now, alone; a worker that was full takes its next task. */
+  private late(seq: number, key: number, ok: boolean, value: unknown, started: number): void {
+    const context = this.deferred.get(seq);
+    if (context === undefined) return;
+    this.deferred.delete(seq);
+    context.stray = undefined;
+    if (this.stopped) return;
+    this.expected[key] = Math.max(performance.now() - started, (this.expected[key] ?? UNSEEN_MS) / 2);
+    this.flush();
+    this.sendingLate = true;
+    try {
+      this.send(seq, key, ok, value);
+    } catch (why) {
+      this.hold(seq, ERROR | PACKED, pack(encodeError(unsendable(why, ok, this.port.shares))));
+    } finally {
+      this.flush();
+      this.sendingLate = false;
+    }
+    if (this.full) {
+      this.busy = this.full = false;
+      this.runQueued();
+    }
   }
 
   private afterAsync(seq: number, key: number, ok: boolean, value: unknown, started: number): void {
@@ -382,9 +455,10 @@ export class TaskRunner {
         return;
       }
     }
-    const lone = message.length === RESULTS + 2 && message[RESULTS] === OK && this.runMs < BARE_MS && taken === 0 && isBare(message[RESULTS + 1]);
-    message[0] = this.firstSeq;
-    message[1] = this.runMs;
+    const late = this.sendingLate;
+    const lone = !late && message.length === RESULTS + 2 && message[RESULTS] === OK && this.runMs < BARE_MS && taken === 0 && isBare(message[RESULTS + 1]);
+    message[0] = late ? -1 - this.firstSeq : this.firstSeq;
+    message[1] = late ? -1 : this.runMs;
     const transfers = this.transfers;
     this.results = newResults();
     this.transfers = [];
@@ -421,6 +495,7 @@ export class TaskRunner {
 /** A task running here, as `taskSignal()` and `reportProgress()` see it. */
 class RunContext implements TaskContext {
   abort: TaskContext['abort'] = null;
+  stray: ((error: unknown) => void) | undefined = undefined;
   constructor(
     private readonly runner: TaskRunner,
     private readonly seq: number,

@@ -11,7 +11,7 @@ import { KeepAlive } from '../keep-alive.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
 import { taskId, type TaskDef } from '../tasks.js';
 import { longTimeout } from '../long-timeout.js';
-import { BARE_MS, ERROR, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
+import { BARE_MS, DEFERRED, ERROR, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
 import { PoolTask, PoolWorker, type Transport, type WorkerHooks } from './worker-state.js';
 import { Feeder } from './feeder.js';
 import { failTask, settleAnswer } from './answer.js';
@@ -30,6 +30,13 @@ const STARTUP_TIMEOUT = 5000;
  */
 const HELD_TICK_MS = 10;
 
+/**
+ * How long an interrupted task that shares its worker (tasksPerWorker > 1)
+ * has to end on its aborted signal before the worker takes no more work and
+ * is ended once its other tasks have (ms).
+ */
+const SHARED_INTERRUPT_GRACE = 1000;
+
 /** Options every worker pool takes. @internal */
 export interface PoolOptions {
   maxWorkers: number;
@@ -37,6 +44,7 @@ export interface PoolOptions {
   initargs: unknown[];
   maxTasksPerWorker: number;
   idleTimeout: number;
+  tasksPerWorker: number;
 }
 
 /** How a worker that could not start ended: its exit code or signal (both null when none was started) and why, when known. @internal */
@@ -75,6 +83,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.feeder = new Feeder(this.workers, {
       maxWorkers: options.maxWorkers,
       maxTasksPerWorker: options.maxTasksPerWorker,
+      tasksPerWorker: options.tasksPerWorker,
       start: () => this.start(),
       fail: (task, error) => this.fail(task, error),
       settle: (task, status, value) => {
@@ -141,8 +150,9 @@ export abstract class WorkerPoolExecutor extends Executor {
     let idle = 0;
     let running = 0;
     for (const w of this.workers) {
-      if (w.inflight.length === 0) idle++;
+      if (w.inflight.length === 0 && w.waiting.size === 0) idle++;
       for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
+      if (w.waiting.size > 0) for (const task of w.waiting.values()) if (!task.done()) running++;
     }
     const c = this._counters;
     return {
@@ -185,7 +195,9 @@ export abstract class WorkerPoolExecutor extends Executor {
     const w = task.worker;
     if (w === null || !w.alive) return false;
     const first = task.seq === w.headSeq;
-    if (!w.transport.states.exact) {
+    if (w.waiting.get(task.seq) === task || (first && this.sharesWorker(w, task))) {
+      this.interruptShared(w, task);
+    } else if (!w.transport.states.exact) {
       // A child is ended once this task is the one it runs (maybe now): see endForInterrupt.
       w.interruptSeq = w.interruptSeq >= 0 ? Math.min(w.interruptSeq, task.seq) : task.seq;
       if (first) this.endForInterrupt(w);
@@ -200,6 +212,49 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /**
+   * Whether other tasks than `task` may run on the worker now (tasksPerWorker > 1):
+   * ending it could fail them. Those sent behind it count: a child may have started them.
+   */
+  private sharesWorker(w: PoolWorker, task: PoolTask<any>): boolean {
+    if (this._options.tasksPerWorker === 1) return false;
+    for (const other of w.waiting.values()) if (other !== task && !other.done()) return true;
+    for (let i = 0; i < w.inflight.length; i++) {
+      const other = w.inflight.at(i);
+      if (other != null && other !== task && !other.done()) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Interrupts a task whose worker runs others too: only its signal is aborted
+   * (its future is cancelled at once, its result dropped). If it has not ended
+   * within the grace, the worker takes no more work and is ended once the
+   * others have ended: none of them fails for it.
+   */
+  private interruptShared(w: PoolWorker, task: PoolTask<any>): void {
+    const seq = task.seq;
+    this.post(w, { abort: true, seq }, []);
+    const timer = setTimeout(() => {
+      const runs = w.waiting.get(seq) === task || (w.headSeq === seq && w.inflight.peek() === task);
+      if (!w.alive || !runs) return;
+      w.draining = true;
+      // What it holds and has not started runs elsewhere (threads; a child's must run there).
+      w.takeBack(this.feeder.queue);
+      if (this.feeder.queue.length > 0) this.feeder.scheduleDispatch();
+      this.endIfDrained(w);
+    }, SHARED_INTERRUPT_GRACE);
+    timer.unref();
+  }
+
+  /** Ends a draining worker once only interrupted tasks are left on it. */
+  private endIfDrained(w: PoolWorker): void {
+    if (!w.draining || !w.alive || w.inflight.length > 0) return;
+    for (const task of w.waiting.values()) if (!task.done()) return;
+    w.reason ??= 'ended to interrupt its task';
+    this.retire(w, false);
+  }
+
+  /**
    * Aborts the `taskSignal()` of a running task, which goes on running (for
    * executors built on this pool, such as the BullMQ worker). `false` when it is not running.
    * @internal
@@ -207,7 +262,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   abortTaskSignal(future: Future<any>): boolean {
     const task = future as PoolTask<any>;
     const w = task.worker;
-    if (w === null || !w.alive || task.done() || task.seq !== w.headSeq || !w.transport.states.mayHaveStarted(task.seq, true)) return false;
+    if (w === null || !w.alive || task.done()) return false;
+    if (w.waiting.get(task.seq) !== task && (task.seq !== w.headSeq || !w.transport.states.mayHaveStarted(task.seq, true))) return false;
     this.post(w, { abort: true, seq: task.seq }, []);
     return true;
   }
@@ -223,6 +279,7 @@ export abstract class WorkerPoolExecutor extends Executor {
           const task = w.inflight.at(i);
           if (task != null && !task.done() && !task.cancel()) running = true;
         }
+        for (const task of w.waiting.values()) if (!task.done()) running = true;
         if (!wait && running) this.post(w, { abort: true }, []);
       }
     }
@@ -283,12 +340,28 @@ export abstract class WorkerPoolExecutor extends Executor {
       // Sent before its task's result: the task is still in flight, unless it was cancelled meanwhile.
       const i = message.progress - w.headSeq;
       if (i >= 0) w.inflight.at(i)?._reportProgress(message.value);
+      else w.waiting.get(message.progress)?._reportProgress(message.value);
     }
   }
 
   private onResults(w: PoolWorker, message: ResultMessage): void {
-    this.takeResults(w, message);
+    if ((message[0] as number) < 0) this.onLate(w, message);
+    else this.takeResults(w, message);
     this.afterAnswers(w);
+  }
+
+  /** The result of a task that was answered DEFERRED: `[-1 - seq, -1, status, value]`. */
+  private onLate(w: PoolWorker, message: ResultMessage): void {
+    const seq = -1 - (message[0] as number);
+    const task = w.waiting.get(seq);
+    if (task === undefined) return;
+    w.waiting.delete(seq);
+    task.worker = null;
+    if (task.done()) return; // interrupted meanwhile
+    const status = message[RESULTS] as number;
+    if ((status & ERROR) !== 0 && task._control !== null && this.retry(task)) return;
+    this.pending--;
+    settleAnswer(task, status, message[RESULTS + 1], this._counters);
   }
 
   /** The value of the next task, which took under BARE_MS, sent bare (protocol.ts). */
@@ -349,8 +422,14 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
   private answer(w: PoolWorker, status: number | null, value?: unknown): void {
     const task = w.inflight.shift();
-    w.headSeq++;
+    const seq = w.headSeq++;
     if (task == null) return; // taken back
+    if (status === DEFERRED) {
+      // Started and awaiting in the worker, which goes on to the next: its result comes late.
+      w.waiting.set(seq, task);
+      task._setRunning();
+      return;
+    }
     // A finished task must not hold its worker: exited workers have to be collectable.
     task.worker = null;
     if (task.done() || status === SKIPPED) return; // cancelled or interrupted
@@ -387,10 +466,11 @@ export abstract class WorkerPoolExecutor extends Executor {
         else w.interruptSeq = -1; // it answered: it had ended before it could be interrupted
       }
     }
-    if (w.alive) {
+    if (w.alive && w.draining) this.endIfDrained(w);
+    else if (w.alive && w.waiting.size === 0) {
       if (w.assigned >= this._options.maxTasksPerWorker && w.inflight.length === 0) this.retire(w, false);
       else if (w.inflight.length === 0 && Number.isFinite(this._options.idleTimeout) && this.feeder.queue.length === 0) {
-        w.idleTimer = longTimeout(() => w.inflight.length === 0 && this.retire(w, false), this._options.idleTimeout);
+        w.idleTimer = longTimeout(() => w.inflight.length === 0 && w.waiting.size === 0 && this.retire(w, false), this._options.idleTimeout);
         w.idleTimer.unref();
       }
     }
@@ -443,9 +523,13 @@ export abstract class WorkerPoolExecutor extends Executor {
     // What it held when it died is in shared memory: those tasks completed.
     const left = w.transport.held?.takeAll(w.headSeq);
     if (left != null) this.takeResults(w, left);
-    w.sortOutAfterExit(this.feeder.queue, (task) => {
+    const failStarted = (task: PoolTask<any>): void => {
       if (task._control === null || !this.retry(task)) this.fail(task, this._brokenWorkerError(code, signal, w.reason));
-    });
+    };
+    // Those that awaited in it started first.
+    for (const task of w.waiting.values()) if (!task.done()) failStarted(task);
+    w.waiting.clear();
+    w.sortOutAfterExit(this.feeder.queue, failStarted);
     if (this.feeder.queue.length > 0 && this.brokenError === null) this.feeder.dispatch();
     this.settleIdle();
   }
@@ -510,6 +594,7 @@ export abstract class WorkerPoolExecutor extends Executor {
         const task = w.inflight.at(i);
         if (task != null) this.fail(task, this._brokenPoolError(cause, message, exit));
       }
+      for (const task of w.waiting.values()) this.fail(task, this._brokenPoolError(cause, message, exit));
       this.retire(w, false);
     }
     this.settleIdle();

@@ -69,6 +69,10 @@ export interface WorkerHooks {
 export class PoolWorker {
   /** Tasks sent and not answered, in seq order; null where a task was taken back. */
   readonly inflight = new Deque<PoolTask<any> | null>();
+  /** Tasks answered DEFERRED (tasksPerWorker > 1): started, awaiting in the worker, their results to come; by seq. */
+  readonly waiting = new Map<number, PoolTask<any>>();
+  /** Set once an interrupted task that shares the worker did not stop: no more work; it ends once its other tasks have. */
+  draining = false;
   readonly known = new Set<number>();
   /** The seq of the next task sent, and of the first in `inflight`. */
   seq = 0;
