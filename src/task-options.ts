@@ -28,7 +28,14 @@ export interface TaskOptions {
    * (default 0 retries, backoff 0). The future fails with the last error; a
    * cancelled or timed-out task is not run again.
    */
-  retries?: number | { attempts: number; backoff?: number };
+  retries?:
+    | number
+    | {
+        /** Runs after the first, at most (an integer >= 0). */
+        attempts: number;
+        /** Milliseconds before the first retry, doubling for each next (default 0). */
+        backoff?: number;
+      };
   /** Aborting it is `future.cancel({ interrupt: true })` for each task of the view. */
   signal?: AbortSignal;
 }

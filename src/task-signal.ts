@@ -29,7 +29,8 @@ const current = new AsyncLocalStorage<TaskContext>();
  * The `AbortSignal` of the task that is running now: aborted by
  * `cancel({ interrupt: true })` and by `shutdown({ wait: false, cancelFutures: true })`.
  * Throws an `Error` outside a running task; inside a worker pool's task it is
- * aborted only by the pool's shutdown (interrupting such a task ends its worker).
+ * aborted by the pool's shutdown, and by an interrupt only where the task shares
+ * its worker (`tasksPerWorker` above 1): otherwise interrupting ends the worker.
  */
 export function taskSignal(): AbortSignal {
   const task = current.getStore();
