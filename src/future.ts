@@ -35,6 +35,14 @@ export interface FutureOwner {
   refresh?(future: Future<any>): void;
 }
 
+type ProgressCallbacks = ((value: unknown) => unknown) | Array<(value: unknown) => unknown>;
+
+/** What only some futures need, apart from the future itself. */
+class FutureExtras {
+  control: TaskControl | null = null;
+  progress: ProgressCallbacks | null = null;
+}
+
 /** Reports a failing done callback without letting it reach the completing code. */
 function reportCallbackError(future: Future<any>, error: unknown): void {
   console.error(`exception calling callback for ${String(future)}`);
@@ -81,9 +89,17 @@ export class Future<T> {
   // keeps their order and lets each of thousands of timed-out result() calls leave in O(1).
   private _waiters: Waiter | Set<Waiter> | null = null;
   private _callbacks: ((future: any) => unknown) | Array<(future: any) => unknown> | null = null;
-  private _progress: ((value: unknown) => unknown) | Array<(value: unknown) => unknown> | null = null;
+  /** What few futures have: task options, progress callbacks. One field, so that every other future stays as small. */
+  private _extras: FutureExtras | null = null;
+
   /** @internal The options of a task submitted through `withOptions()`, or null. */
-  _control: TaskControl | null = null;
+  get _control(): TaskControl | null {
+    return this._extras === null ? null : this._extras.control;
+  }
+
+  set _control(control: TaskControl | null) {
+    (this._extras ??= new FutureExtras()).control = control;
+  }
 
   /** The current state, one of Python's four. */
   get state(): FutureState {
@@ -175,15 +191,16 @@ export class Future<T> {
   addProgressCallback(fn: (value: unknown) => unknown): void {
     checkFunction(fn, 'addProgressCallback()');
     if (this._state >= CANCELLED) return;
-    const callbacks = this._progress;
-    if (callbacks === null) this._progress = fn;
-    else if (typeof callbacks === 'function') this._progress = [callbacks, fn];
+    const extras = (this._extras ??= new FutureExtras());
+    const callbacks = extras.progress;
+    if (callbacks === null) extras.progress = fn;
+    else if (typeof callbacks === 'function') extras.progress = [callbacks, fn];
     else callbacks.push(fn);
   }
 
   /** The task reported a value: its progress callbacks get it, unless the future is done. @internal */
   _reportProgress(value: unknown): void {
-    const callbacks = this._progress;
+    const callbacks = this._extras?.progress ?? null;
     if (callbacks === null || this._state >= CANCELLED) return;
     if (typeof callbacks === 'function') this._runProgress(callbacks, value);
     // A copy: a callback that adds another does not see it called for this value.
@@ -311,7 +328,7 @@ export class Future<T> {
       if (!(waiters instanceof Set)) waiters.futureDone(this);
       else for (const waiter of waiters) waiter.futureDone(this);
     }
-    this._progress = null;
+    if (this._extras !== null) this._extras.progress = null;
     const callbacks = this._callbacks;
     if (callbacks !== null) {
       this._callbacks = null;
