@@ -1,13 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { CancelledError } from './errors.js';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
 import { TaskQueue } from './task-queue.js';
-import { TaskControl, priorityOf, type TaskSettings } from './task-options.js';
+import { Retries, TaskControl, priorityOf, type TaskSettings } from './task-options.js';
+import { microtask } from './microtask.js';
 import { MapBatch } from './map/batch.js';
-import type { BatchQueue } from './map/target.js';
-import { abortTask, currentTask, runAsTask, type TaskContext } from './task-signal.js';
-import { KeepAlive } from './keep-alive.js';
+import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from './task-signal.js';
 import { checkFunction, checkMaxWorkers } from './checks.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
@@ -54,17 +52,19 @@ export class AsyncPoolExecutor extends Executor {
   readonly maxWorkers: number;
   /** Submitted tasks, and `map` batches: one entry for many items, no future per item. */
   private readonly queue = new TaskQueue<AsyncTask<any> | MapBatch>(priorityOf);
-  /** Tasks waiting to be tried again (retries' backoff): queued, but not in the queue. */
-  private retrying: Set<AsyncTask<any>> | null = null;
+  /** Tasks waiting for another try (`withOptions({ retries })`): pending, in no queue. */
+  private readonly retries = new Retries<AsyncTask<any>>((task) => {
+    this.queue.push(task);
+    this.runQueued();
+  });
   /** Running tasks by slot, interrupted ones included until they really end; slots are made as needed. */
   private readonly slots: (Running | null)[] = [];
   private readonly freeSlots: number[] = [];
   private occupied = 0;
   private looping = false;
   private runScheduled = false;
-  private readonly keepAlive = new KeepAlive();
-  private terminated: (() => void) | null = null;
-  private readonly terminatedPromise: Promise<void>;
+  /** Tasks (and `map` items) running, interrupted ones not included. */
+  private running = 0;
   private readonly runQueuedNow = (): void => this.runQueued();
   /**
    * A slot holds one task until it really ends, so each slot's pair of settle
@@ -82,7 +82,6 @@ export class AsyncPoolExecutor extends Executor {
     super();
     const requested = typeof maxWorkers === 'object' && maxWorkers !== null ? maxWorkers.maxWorkers : maxWorkers;
     this.maxWorkers = checkMaxWorkers(requested) ?? Math.min(32, availableParallelism() + 4);
-    this.terminatedPromise = new Promise((resolve) => (this.terminated = resolve));
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
@@ -107,53 +106,41 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   /** @internal `map` queues its items here in batches, with no future per item. */
-  readonly mapBatches: BatchQueue = this;
-
-  /** @internal */
-  enqueueMap(batch: MapBatch): void {
+  queueBatch(batch: MapBatch): void {
     this._checkOpen();
     this.enqueue(batch, batch.count);
   }
 
   /** @internal */
-  cancelMap(batch: MapBatch): void {
+  cancelBatch(batch: MapBatch): void {
     const count = batch.cancel();
     if (count === 0) return;
-    this._counters.queued -= count;
+    this._counters.pending -= count;
     this._counters.cancelled += count;
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private enqueue(entry: AsyncTask<any> | MapBatch, count: number): void {
     this.queue.push(entry);
-    this._counters.queued += count;
-    this.keepAlive.hold();
+    this._counters.pending += count;
+    this._keepAlive.hold();
     if (!this.runScheduled && this.occupied < this.maxWorkers) {
       // A task never starts inside submit(): the caller's code runs first.
       this.runScheduled = true;
-      queueMicrotask(this.runQueuedNow);
+      microtask(this.runQueuedNow);
     }
   }
 
   stats(): ExecutorStats {
-    const c = this._counters;
-    return {
-      workers: this.maxWorkers,
-      idleWorkers: this.maxWorkers - this.occupied,
-      queued: c.queued,
-      running: c.running,
-      completed: c.completed,
-      failed: c.failed,
-      cancelled: c.cancelled,
-    };
+    return this._counters.snapshot(this.maxWorkers, this.maxWorkers - this.occupied, this.running);
   }
 
   /** @internal */
   cancelQueued(future: Future<any>): boolean {
-    this.retrying?.delete(future as AsyncTask<any>);
-    this._counters.queued--;
+    this.retries.delete(future as AsyncTask<any>);
+    this._counters.pending--;
     this._counters.cancelled++;
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -161,10 +148,11 @@ export class AsyncPoolExecutor extends Executor {
   interrupt(future: Future<any>): boolean {
     const task = future as AsyncTask<any>;
     if (task.slot < 0 || this.slots[task.slot] !== task) return false;
-    abortTask(task, new CancelledError('the task was interrupted'));
-    this._counters.running--;
+    abortTask(task, interruptedReason());
+    this.running--;
+    this._counters.pending--;
     this._counters.interrupted(task);
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -173,15 +161,15 @@ export class AsyncPoolExecutor extends Executor {
     if (cancelFutures) {
       for (const entry of this.queue.takeAll()) {
         if (entry instanceof MapBatch) {
-          this.cancelMap(entry);
+          this.cancelBatch(entry);
           entry.sink.batchCancelled(entry);
         } else entry.cancel();
       }
-      if (this.retrying !== null) for (const task of [...this.retrying]) task.cancel();
+      for (const task of this.retries.takeAll()) task.cancel();
       if (!wait) {
         for (const entry of this.slots) {
           // An interrupted task stays in its slot until it ends; its signal is already aborted.
-          if (entry instanceof MapItem || entry?.running()) abortTask(entry!, new CancelledError('the executor was shut down'));
+          if (entry instanceof MapItem || entry?.running()) abortTask(entry!, shutDownReason());
         }
       }
     }
@@ -192,11 +180,6 @@ export class AsyncPoolExecutor extends Executor {
   protected override _runsCurrentTask(): boolean {
     const task = currentTask();
     return (task instanceof AsyncTask && task._owner === this) || (task instanceof MapItem && task.owner === this);
-  }
-
-  /** @internal */
-  protected _whenTerminated(): Promise<void> {
-    return this.terminatedPromise;
   }
 
   private runQueued(): void {
@@ -221,7 +204,7 @@ export class AsyncPoolExecutor extends Executor {
           if (!entry.setRunningOrNotifyCancel()) continue;
           this.occupy(entry);
           const { fn, args } = entry;
-          // Kept for another try where retries may need it.
+          // Kept for another try where the task has options (retries).
           if (entry._control === null) entry.fn = entry.args = null;
           else entry._control.started();
           this.start(entry, fn!, entry.spread ? (args as unknown[]) : [args]);
@@ -230,12 +213,11 @@ export class AsyncPoolExecutor extends Executor {
     } finally {
       this.looping = false;
     }
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private occupy(entry: Running): void {
-    this._counters.queued--;
-    this._counters.running++;
+    this.running++;
     this.occupied++;
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
@@ -273,12 +255,14 @@ export class AsyncPoolExecutor extends Executor {
     this.occupied--;
     // An interrupted task's late result is dropped: its future is already cancelled.
     if (entry instanceof MapItem || entry.running()) {
-      if (!ok && !(entry instanceof MapItem) && entry._control !== null && this.retry(entry)) {
+      this.running--;
+      if (!ok && !(entry instanceof MapItem) && this.retries.schedule(entry)) {
+        entry.abort = null; // the next try has a signal of its own
         if (!this.looping) this.runQueued();
         return;
       }
       const c = this._counters;
-      c.running--;
+      c.pending--;
       c.completed++;
       if (!ok) c.failed++;
       if (entry instanceof MapItem) entry.batch.settle(entry.index, ok, value);
@@ -288,34 +272,12 @@ export class AsyncPoolExecutor extends Executor {
     if (!this.looping) this.runQueued();
   }
 
-  /** Queues a task that failed again after its backoff, if it has retries left. */
-  private retry(task: AsyncTask<any>): boolean {
-    const delay = task._control!.retryDelay();
-    if (delay < 0) return false;
-    this._counters.running--;
-    this._counters.queued++;
-    task._setPending();
-    task.abort = null; // the next try has a signal of its own
-    const retrying = (this.retrying ??= new Set());
-    retrying.add(task);
-    const again = (): void => {
-      if (!retrying.delete(task)) return; // cancelled meanwhile
-      this.queue.push(task);
-      this.runQueued();
-    };
-    if (delay === 0) queueMicrotask(again);
-    else setTimeout(again, delay).unref();
-    return true;
-  }
-
   /** Lets the process exit when nothing is queued or running, and ends a shutdown. */
-  private settleIdle(): void {
-    const c = this._counters;
-    if (c.queued === 0 && c.running === 0) this.keepAlive.release();
-    if (this._shutdown && this.occupied === 0 && this.queue.length === 0 && (this.retrying === null || this.retrying.size === 0)) {
-      this.keepAlive.release();
-      this.terminated?.();
-      this.terminated = null;
+  private checkIdle(): void {
+    if (this._counters.pending === 0) this._keepAlive.release();
+    if (this._shutdown && this.occupied === 0 && this.queue.length === 0 && this.retries.size === 0) {
+      this._keepAlive.release();
+      this._terminated();
     }
   }
 }

@@ -1,10 +1,10 @@
 import { checkFunction, checkOptions } from './checks.js';
 import { ExecutorShutdownError } from './errors.js';
+import { KeepAlive } from './keep-alive.js';
 import type { Future } from './future.js';
-import { followSignal, mergeTaskOptions, settle, type TaskOptions, type TaskSettings } from './task-options.js';
 import { MapIterator } from './map.js';
 import { splitMapArgs, type IterablesOf, type MapOptions } from './map/input.js';
-import type { Chunk, ChunkOutcome } from './pool/chunk.js';
+import { followSignal, mergeTaskOptions, settle, type TaskOptions, type TaskSettings } from './task-options.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {
@@ -32,10 +32,14 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
-/** The counters behind `stats()`, kept by each executor as its futures move. @internal */
+/**
+ * The counters behind `stats()`, one rule for every executor: a task is
+ * pending from its submit until it ends (done, failed or cancelled), and what
+ * is pending and not running is queued. @internal
+ */
 export class Counters {
-  queued = 0;
-  running = 0;
+  /** Submitted and not ended. */
+  pending = 0;
   completed = 0;
   failed = 0;
   cancelled = 0;
@@ -49,6 +53,11 @@ export class Counters {
       this.cancelled += items;
     }
   }
+
+  /** What `stats()` returns, given the executor's workers and how many of its pending tasks run now. */
+  snapshot(workers: number, idleWorkers: number, running: number): ExecutorStats {
+    return { workers, idleWorkers, queued: this.pending - running, running, completed: this.completed, failed: this.failed, cancelled: this.cancelled };
+  }
 }
 
 /**
@@ -59,6 +68,10 @@ export class Counters {
 export abstract class Executor {
   /** @internal */ protected _shutdown = false;
   /** @internal */ protected readonly _counters = new Counters();
+  /** Holds the process open while the executor has work (or workers that have yet to exit). @internal */
+  protected readonly _keepAlive = new KeepAlive();
+  /** @internal */ private _endShutdown: (() => void) | null = null;
+  /** @internal */ private readonly _whenTerminated = new Promise<void>((resolve) => (this._endShutdown = resolve));
 
   /**
    * Schedules `fn(...args)` and returns a future for its result at once; the
@@ -131,7 +144,7 @@ export abstract class Executor {
     }
     this._shutdown = true;
     this._beginShutdown(cancelFutures, wait);
-    if (wait) await this._whenTerminated();
+    if (wait) await this._whenTerminated;
   }
 
   /** `shutdown({ wait: true })`, for `await using executor = ...`. */
@@ -141,12 +154,6 @@ export abstract class Executor {
 
   /** A snapshot of the executor's work (counts since creation), cheap enough to poll for a progress display. */
   abstract stats(): ExecutorStats;
-
-  /**
-   * Runs several `map` items in one task, for executors with workers.
-   * @internal
-   */
-  submitChunk?(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
 
   /** Whether the code running now is one of this executor's tasks. @internal */
   protected _runsCurrentTask(): boolean {
@@ -161,8 +168,11 @@ export abstract class Executor {
   /** Stops taking work; cancels queued work when asked. @internal */
   protected abstract _beginShutdown(cancelFutures: boolean, wait: boolean): void;
 
-  /** Resolves once every task has ended and every worker has exited. @internal */
-  protected abstract _whenTerminated(): Promise<void>;
+  /** After `shutdown()`, once every task has ended and every worker has exited: what `shutdown()` waits for. @internal */
+  protected _terminated(): void {
+    this._endShutdown?.();
+    this._endShutdown = null;
+  }
 }
 
 /** What `withOptions()` returns: the same executor, its tasks submitted with options. */
@@ -200,9 +210,4 @@ class ExecutorView extends Executor {
 
   /** @internal */
   protected _beginShutdown(): void {}
-
-  /** @internal */
-  protected _whenTerminated(): Promise<void> {
-    return this._base.shutdown({ wait: true });
-  }
 }

@@ -1,7 +1,7 @@
 import { checkFunction, checkTimeout } from './checks.js';
 import { CancelledError, InvalidStateError, TimeoutError, timerTimeoutError } from './errors.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
-import type { TaskControl } from './task-options.js';
+import { FutureExtras, type TaskControl } from './task-options.js';
 
 /** The states of a future, as in Python. */
 export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
@@ -32,15 +32,7 @@ export interface FutureOwner {
   /** Stops a running future's work for `cancel({ interrupt: true })`; `false` when it cannot. */
   interrupt(future: Future<any>): boolean;
   /** Marks a pending future running when its worker has started it. */
-  refresh?(future: Future<any>): void;
-}
-
-type ProgressCallbacks = ((value: unknown) => unknown) | Array<(value: unknown) => unknown>;
-
-/** What only some futures need, apart from the future itself. */
-class FutureExtras {
-  control: TaskControl | null = null;
-  progress: ProgressCallbacks | null = null;
+  checkStarted?(future: Future<any>): void;
 }
 
 /** Reports a failing done callback without letting it reach the completing code. */
@@ -103,7 +95,7 @@ export class Future<T> {
 
   /** The current state, one of Python's four. */
   get state(): FutureState {
-    if (this._state === PENDING) this._owner?.refresh?.(this);
+    if (this._state === PENDING) this._owner?.checkStarted?.(this);
     return STATE_NAMES[this._state]!;
   }
 
@@ -136,7 +128,7 @@ export class Future<T> {
 
   /** Whether the task is running now. */
   running(): boolean {
-    if (this._state === PENDING) this._owner?.refresh?.(this);
+    if (this._state === PENDING) this._owner?.checkStarted?.(this);
     return this._state === RUNNING;
   }
 
@@ -275,29 +267,6 @@ export class Future<T> {
   /** An executor took a task back from a worker that never started it, to run it elsewhere. @internal */
   _setPending(): void {
     if (this._state === RUNNING) this._state = PENDING;
-  }
-
-  /**
-   * The task's timeout ran out: its executor interrupts it, and the future
-   * fails with `error`. False when the task has not started (or could not be
-   * interrupted: it then ends as it will). @internal
-   */
-  _timeOut(control: TaskControl, error: Error): boolean {
-    if (this._state === PENDING) this._owner?.refresh?.(this);
-    if (this._state !== RUNNING || this._owner === null) return false;
-    control.timingOut = true;
-    let interrupted: boolean;
-    try {
-      interrupted = this._owner.interrupt(this);
-    } finally {
-      control.timingOut = false;
-    }
-    if (!interrupted || this._state !== RUNNING) return interrupted;
-    this._value = error;
-    this._failed = true;
-    this._state = FINISHED;
-    this._complete();
-    return true;
   }
 
   /** Settles a `result()` (or `exception()`) promise from a done future. @internal */

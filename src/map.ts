@@ -4,7 +4,7 @@ import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { ZipReader, type MapOptions } from './map/input.js';
 import { ITEM_CANCELLED, ITEM_OK, ITEM_PENDING, type MapConsumer, type MapSource } from './map/source.js';
 import { sourceFor, type MapTarget } from './map/target.js';
-import { ITEM_COUNT } from './progress/item-count.js';
+import { ITEM_COUNT } from './item-count.js';
 
 /**
  * The iterator `Executor.map` returns: submits at the call, yields results in

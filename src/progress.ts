@@ -13,7 +13,7 @@ import type { Writable } from 'node:stream';
 import type { ExecutorStats } from './executor.js';
 import { Future } from './future.js';
 import { ProgressDisplay } from './progress/display.js';
-import { itemCount, itemFutures } from './progress/item-count.js';
+import { itemCount, itemFutures } from './item-count.js';
 
 /** The options of `progress()`. */
 export interface ProgressOptions {

@@ -6,7 +6,6 @@
  */
 import { describe } from './checks.js';
 import { timerTimeoutError } from './errors.js';
-import type { Future, Waiter } from './future.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 
 /** The options of `executor.withOptions()`: how each task submitted through the view runs. */
@@ -113,6 +112,25 @@ function checkAttempts(value: unknown, name: string): number {
   return value;
 }
 
+/** What a TaskControl uses of its future (future.ts, which imports this file, is not imported back). */
+interface ControlledFuture {
+  done(): boolean;
+  running(): boolean;
+  cancel(options?: { interrupt?: boolean }): boolean;
+  setException(error: unknown): void;
+  _setPending(): void;
+  _addWaiter(waiter: { futureDone(future: unknown): void }): void;
+  _owner: { interrupt(future: any): boolean } | null;
+}
+
+type ProgressCallbacks = ((value: unknown) => unknown) | Array<(value: unknown) => unknown>;
+
+/** What only some futures carry, kept in one object so that every other future stays small. @internal */
+export class FutureExtras {
+  control: TaskControl | null = null;
+  progress: ProgressCallbacks | null = null;
+}
+
 /** A task's priority in its executor's queue: 0 unless a view gave one. @internal */
 export function priorityOf(task: object): number {
   const control = (task as { _control?: TaskControl | null })._control;
@@ -125,7 +143,7 @@ export function priorityOf(task: object): number {
  * to stop its timer.
  * @internal
  */
-export class TaskControl implements Waiter {
+export class TaskControl {
   /** Tries that failed and were run again. */
   retried = 0;
   /** Set while the executor interrupts the task for its timeout: counted as failed, not cancelled. */
@@ -136,7 +154,7 @@ export class TaskControl implements Waiter {
 
   constructor(
     readonly settings: TaskSettings,
-    readonly future: Future<any>,
+    readonly future: ControlledFuture,
   ) {}
 
   /** Whether the task may only be handed to a worker that starts it at once: its timeout counts from then. */
@@ -178,20 +196,73 @@ export class TaskControl implements Waiter {
   }
 }
 
-/** A try ran out of time: it is interrupted and its future fails, unless it had not really started yet. */
+/**
+ * A try ran out of time: its executor interrupts it, as `cancel({ interrupt:
+ * true })` would, but the future fails with TimeoutError (and counts as failed:
+ * `Counters.interrupted`). One handed to its worker but not started there yet
+ * (its initializer still ran) has its time start again.
+ */
 function timeUp(control: TaskControl): void {
   control.timer = null;
   const future = control.future;
   if (future.done()) return;
-  const ms = control.settings.timeout!;
-  if (!future._timeOut(control, timerTimeoutError(`the task timed out after ${ms} ms`)) && !future.done() && !future.running()) {
-    // Handed to its worker, not started there yet (its initializer still ran): its time starts again.
-    control.started();
+  if (!future.running()) return control.started();
+  control.timingOut = true;
+  let interrupted = false;
+  try {
+    interrupted = future._owner?.interrupt(future) ?? false;
+  } finally {
+    control.timingOut = false;
+  }
+  if (interrupted && !future.done()) future.setException(timerTimeoutError(`the task timed out after ${control.settings.timeout} ms`));
+}
+
+/**
+ * The tasks of an executor that wait for another try (their backoff): pending,
+ * in no queue. `requeue` puts one back in the executor's queue when its time comes.
+ * @internal
+ */
+export class Retries<T extends ControlledFuture> {
+  private readonly waiting = new Set<T>();
+
+  constructor(private readonly requeue: (task: T) => void) {}
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /** A try of `task` failed: true when it runs again (the caller then counts it pending still), false when it fails for good. */
+  schedule(task: T): boolean {
+    const control = (task as { _control?: TaskControl | null })._control;
+    if (control == null || control.settings.attempts === 0) return false;
+    const delay = control.retryDelay();
+    if (delay < 0) return false;
+    task._setPending();
+    this.waiting.add(task);
+    if (delay === 0) queueMicrotask(() => this.again(task));
+    else setTimeout(() => this.again(task), delay).unref();
+    return true;
+  }
+
+  /** `task` was cancelled while it waited. */
+  delete(task: T): void {
+    this.waiting.delete(task);
+  }
+
+  /** Removes and returns every task waiting (a shutdown cancels them, a broken pool fails them). */
+  takeAll(): T[] {
+    const all = [...this.waiting];
+    this.waiting.clear();
+    return all;
+  }
+
+  private again(task: T): void {
+    if (this.waiting.delete(task) && !task.done()) this.requeue(task);
   }
 }
 
 /** Cancels the future, interrupting it, when `signal` aborts (at once if it has). @internal */
-export function followSignal(future: Future<any>, signal: AbortSignal): void {
+export function followSignal(future: ControlledFuture, signal: AbortSignal): void {
   if (future.done()) return;
   if (signal.aborted) {
     future.cancel({ interrupt: true });

@@ -6,7 +6,9 @@ import { realpathSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUNDLING_DOC, bundleFile, loadedCalls, nextDefineCall, noteDefined, noteSubmit } from './bundle.js';
 import { checkFunction } from './checks.js';
+import { isScriptFlag } from './exec-argv.js';
 import { compileTask } from './task-source.js';
+import { isTypeScriptPath, preloadedTsx, tsxApiFrom } from './tsx.js';
 
 const TASK_REF = Symbol.for('concurrent-futures.task');
 
@@ -169,7 +171,7 @@ function mainModuleUrl(): string | null {
   if (entryUrl !== undefined) return entryUrl;
   entryUrl = null;
   const entry = process.argv[1];
-  if (entry === undefined || process.execArgv.some((a) => /^(-e|--eval|-p|--print)(=|$)/.test(a))) return entryUrl;
+  if (entry === undefined || process.execArgv.some(isScriptFlag)) return entryUrl;
   // `node main` runs main.js: the entry may be named without its extension.
   for (const candidate of [entry, `${entry}.js`, `${entry}.mjs`, `${entry}.cjs`, `${entry}.ts`]) {
     try {
@@ -212,31 +214,23 @@ export async function loadTask(def: TaskDef): Promise<AnyFunction> {
 /** Imports a module in this thread, through tsx for `.ts` where the program runs under tsx. @internal */
 export async function importModule(url: string): Promise<Record<string, unknown>> {
   // Before the first import: a failed import is cached and cannot be retried.
-  if (/\.[cm]?tsx?$/.test(new URL(url).pathname)) await registerTsx();
+  if (isTypeScriptPath(new URL(url).pathname)) await registerTsx();
   // Whatever module the program names at run time: a bundler must leave this import to Node.
   return import(/* webpackIgnore: true */ url);
 }
 
 let tsxRegistered: Promise<boolean> | undefined;
 
-/**
- * Node 20 does not run `--import` preloads in worker threads, so a worker of a
- * program started with tsx cannot import `.ts` modules until tsx registers here too.
- */
+/** A worker of a program started with tsx cannot import `.ts` modules until tsx registers here too. */
 function registerTsx(): Promise<boolean> {
   tsxRegistered ??= (async () => {
-    const args = process.execArgv;
-    const spec = args.find((arg, i) => /(^|[/\\])tsx([/\\@]|$)/.test(arg) && i > 0 && /^--(import|loader|experimental-loader|require)$/.test(args[i - 1]!));
+    const spec = preloadedTsx();
     if (spec === undefined) return false;
     const from = spec.startsWith('file:') ? new URL(spec).pathname : spec.startsWith('/') ? spec : `${process.cwd()}/`;
+    const api = await tsxApiFrom(from);
+    if (api === null) return false;
     try {
-      // Imported where it is used, not at the top: a bundler that saw createRequire(...).resolve('tsx/...')
-      // would bundle tsx into the program.
-      const { createRequire } = await import('node:module');
-      // `require.resolve` finds tsx's CommonJS build; its ES module build sits beside it.
-      const resolved = createRequire(from).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-      const api = await import(/* webpackIgnore: true */ pathToFileURL(resolved).href);
-      api.register();
+      ((await import(/* webpackIgnore: true */ api)) as { register(): unknown }).register();
       return true;
     } catch {
       return false;

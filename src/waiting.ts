@@ -2,7 +2,7 @@ import { TimeoutError, timerTimeoutError } from './errors.js';
 import { checkTimeout, describe } from './checks.js';
 import { Future, type Waiter } from './future.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
-import { ITEM_COUNT, ITEM_FUTURES } from './progress/item-count.js';
+import { ITEM_COUNT, ITEM_FUTURES } from './item-count.js';
 
 /** Return as soon as any future finishes or is cancelled. */
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';

@@ -289,7 +289,8 @@ for (const threads of [undefined, 0]) {
       assert.equal(f.cancel({ interrupt: true }), true);
       assert.equal(f.cancelled(), true);
       await assert.rejects(f.result(), CancelledError);
-      await within(10_000, (async () => { while ((await client.get(key)) !== 'aborted') await new Promise((r) => setTimeout(r, 20)); })(), 'the task to see its signal abort');
+      await within(10_000, (async () => { while ((await client.get(key)) === 'started') await new Promise((r) => setTimeout(r, 20)); })(), 'the task to see its signal abort');
+      assert.equal(await client.get(key), 'aborted: CancelledError');
       // The worker carries on.
       assert.equal(await ex.submit(tasks.square, 3).result(), 9);
     } finally {

@@ -19,9 +19,9 @@ import { isThenable } from '../checks.js';
 import { decodeError, encodeError, transfer, unwrapTransfer } from '../codec.js';
 import { BrokenThreadPoolError } from '../errors.js';
 import type { Future } from '../future.js';
-import { runChunk, type ChunkOutcome } from '../pool/chunk.js';
+import { runCall, type ChunkOutcome } from '../chunk.js';
 import { defineTasks, loadTask, type TaskDef } from '../tasks.js';
-import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
+import { abortTask, currentTask, interruptedReason, type TaskContext } from '../task-signal.js';
 import type { ThreadPoolExecutor } from '../thread/pool.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -79,9 +79,10 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
   // While `call` runs, the task's progress goes as the call's own, over the pool's channel.
   const outer = currentTask();
   const context: TaskContext = { abort: null, report: (value) => outer?.report?.(value) };
-  const value = chunk ? runAsTask(context, runChunk, [fn, args]) : runAsTask(context, fn, args);
+  const value = runCall(context, fn, args, chunk);
   if (!isThenable(value)) return chunk ? encodeChunk(value as ChunkOutcome<unknown>) : value;
   const { port1, port2 } = new MessageChannel();
+  let answered = false;
   context.report = (progress) => {
     if (answered) return;
     try {
@@ -90,7 +91,6 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
       throw new TypeError(`reportProgress(): the value cannot be sent from the worker: ${(error as Error)?.message ?? error}`, { cause: error });
     }
   };
-  let answered = false;
   const answer = (status: number, payload: unknown, transfers: unknown[] = []): void => {
     if (answered) return;
     answered = true;
@@ -107,7 +107,7 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
   };
   watchExit();
   waiting.set(context, answer);
-  port2.on('message', () => abortTask(context, new Error('the task was interrupted')));
+  port2.on('message', () => abortTask(context, interruptedReason()));
   // An error thrown by a callback of this task fails this task alone (runner.ts hands it here).
   context.stray = (error) => answer(THROWN, encodeError(error));
   Promise.resolve(value).then(

@@ -10,7 +10,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { taskRef } from '../tasks.js';
 import { lookupPath } from './batch-task.js';
-import { findTsxApi, importTypeScript, isTypeScript, runsTypeScript, underTsx } from './tsx.js';
+import { underTsx } from '../tsx.js';
+import { findTsxApi, importTypeScript, isTypeScript, runsTypeScript } from './tsx.js';
 import { UsageError } from './usage-error.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -61,7 +62,7 @@ export async function loadFunction(spec: string): Promise<LoadedFunction> {
   // Bun and Deno run TypeScript themselves. Under tsx too, the workers' own loader would miss a
   // `.ts` file that tsx compiles as CommonJS.
   if (isTypeScript(url) && !runsTypeScript()) {
-    tsxApi = findTsxApi(url);
+    tsxApi = await findTsxApi(url);
     if (tsxApi === null && !underTsx()) {
       throw new UsageError(`${module} is TypeScript, which needs tsx: install it (npm install --save-dev tsx) or compile the module to JavaScript`);
     }

@@ -4,13 +4,13 @@
  * one registered at run time: so this thread imports the module through tsx,
  * and each worker does again (see `batchTasks.load`).
  */
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
+import { isTypeScriptPath, tsxApiFrom, underTsx } from '../tsx.js';
 
 export function isTypeScript(url: string): boolean {
-  return url.startsWith('file:') && /\.[cm]?tsx?$/.test(new URL(url).pathname);
+  return url.startsWith('file:') && isTypeScriptPath(new URL(url).pathname);
 }
 
 /** Whether this runtime imports `.ts` itself (Bun, Deno): tsx's loader would only get in its way there. */
@@ -18,25 +18,15 @@ export function runsTypeScript(): boolean {
   return process.versions.bun !== undefined || process.versions.deno !== undefined;
 }
 
-/** Whether this process was started under tsx (`tsx cli.js`, `node --import tsx`), whose workers then register it themselves. */
-export function underTsx(): boolean {
-  return process.execArgv.some((arg) => /(^|[/\\])tsx([/\\@]|$)/.test(arg));
-}
-
 /**
  * The URL of tsx's ES module API (`tsImport()`), looked for next to the
  * module, in the working directory, then beside this package; `null` where tsx
  * is not installed.
  */
-export function findTsxApi(moduleUrl: string): string | null {
-  const places = [join(dirname(fileURLToPath(moduleUrl)), 'noop.js'), join(process.cwd(), 'noop.js'), fileURLToPath(import.meta.url)];
-  for (const from of places) {
-    try {
-      // `require.resolve` finds the CommonJS build; the ES module build sits beside it.
-      return pathToFileURL(createRequire(from).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-    } catch {
-      // not installed there
-    }
+export async function findTsxApi(moduleUrl: string): Promise<string | null> {
+  for (const from of [join(dirname(fileURLToPath(moduleUrl)), 'noop.js'), join(process.cwd(), 'noop.js'), fileURLToPath(import.meta.url)]) {
+    const api = await tsxApiFrom(from);
+    if (api !== null) return api;
   }
   return null;
 }

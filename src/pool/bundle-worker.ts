@@ -63,9 +63,18 @@ export function childEnv(env: NodeJS.ProcessEnv | undefined, start: WorkerStart)
   return start.loads === undefined ? env : { ...(env ?? process.env), [CHILD_ENV]: String(start.loads) };
 }
 
+/** The child's bundle mark; none where the environment may not be read (Deno without `--allow-env`: no process pool either). */
+function childMark(): string | undefined {
+  try {
+    return process.env[CHILD_ENV];
+  } catch {
+    return undefined;
+  }
+}
+
 // The bundle, started by a pool as its worker: serve the pool once the task modules have loaded.
 const threadLoads = isMainThread ? undefined : (workerData as Record<string, unknown> | null)?.[THREAD_KEY];
-const childLoads = typeof process.send === 'function' ? process.env[CHILD_ENV] : undefined;
+const childLoads = isMainThread && typeof process.send === 'function' ? childMark() : undefined;
 if (childLoads !== undefined) {
   // Not for the child's own children: each is told for itself.
   delete process.env[CHILD_ENV];

@@ -5,14 +5,13 @@
  * run long to go to a worker that is idle.
  * @internal
  */
+import { chunkHead } from '../chunk.js';
 import { TaskQueue } from '../task-queue.js';
 import { priorityOf } from '../task-options.js';
-import { taskDef, type TaskDef } from '../tasks.js';
-import { BARE_MS, BATCH_TASKS, OK, RING, isBare, isChunk, keyId, type BatchMessage, type ToWorker } from './protocol.js';
+import { microtask } from '../microtask.js';
+import { BARE_MS, OK, RING, isChunk } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
 import { findUnsendable, unsendableError, type Probe } from './unsendable.js';
-
-const RESOLVED = Promise.resolve();
 
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
@@ -33,7 +32,6 @@ const INEXACT_DEPTH = 2;
 export interface FeederHost {
   readonly maxWorkers: number;
   readonly maxTasksPerWorker: number;
-  readonly tasksPerWorker: number;
   /** Starts a worker, already in the pool's list. */
   start(): PoolWorker;
   /** Fails a task whose arguments cannot be sent. */
@@ -64,7 +62,7 @@ export class Feeder {
   ) {}
 
   /** Learns how long tasks take from a worker's answer: `n` tasks in `ms`. */
-  learn(ms: number, n: number): void {
+  tasksTook(ms: number, n: number): void {
     const perTask = ms / n;
     this.avgTaskMs = this.avgTaskMs < 0 ? perTask : this.avgTaskMs * 0.7 + perTask * 0.3;
   }
@@ -72,8 +70,7 @@ export class Feeder {
   scheduleDispatch(): void {
     if (this.dispatchScheduled) return;
     this.dispatchScheduled = true;
-    // A promise job, not queueMicrotask(), which makes an AsyncResource per call.
-    void RESOLVED.then(this.dispatchNow);
+    microtask(this.dispatchNow);
   }
 
   /**
@@ -83,7 +80,7 @@ export class Feeder {
   prioritize(priority: number): void {
     this.ordered = true;
     for (const w of this.workers) {
-      if (!w.alive || w.inflight.length < 2 || !w.transport.states.exact) continue;
+      if (!w.alive || w.inflight.length < 2 || !w.withdrawable) continue;
       for (let i = 1; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);
         if (task != null && !task.done() && priorityOf(task) < priority) {
@@ -115,78 +112,39 @@ export class Feeder {
 
   /** Sends a worker up to `limit` queued tasks, as many as its depth allows, in one message. */
   private feed(w: PoolWorker, limit: number): void {
-    // A worker running as many tasks as it may takes the next once one ends.
-    if (!w.alive || w.interruptSeq >= 0 || w.draining || w.waiting.size >= this.host.tasksPerWorker) return;
-    const states = w.transport.states;
-    const exact = states.exact;
-    let room = Math.min(limit, this.depth() - w.inflight.length, this.host.maxTasksPerWorker - w.assigned);
+    if (!w.accepts()) return;
+    let room = Math.min(limit, w.room(this.depth(), this.host.maxTasksPerWorker));
     if (room <= 0) return;
-    const wasIdle = w.inflight.length === 0;
-    const seq = w.seq;
-    let defs: Array<[number, TaskDef]> | undefined;
-    let transfers: unknown[] | undefined;
-    const flat: BatchMessage = [0];
+    const withdrawable = w.withdrawable;
+    const tasks: PoolTask<any>[] = [];
     while (room > 0 && this.queue.length > 0) {
       const task = this.queue.peek()!;
-      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length >= (this.ordered ? 1 : INEXACT_DEPTH)) break;
+      const ahead = w.inflight.length + tasks.length;
+      if (!task.done() && !withdrawable && !isChunk(task.key) && ahead >= (this.ordered ? 1 : INEXACT_DEPTH)) break;
       // A task timed from its start goes only to a worker that starts it at once.
-      if (!task.done() && task._control !== null && task._control.startsAtOnce && w.inflight.length > 0) break;
+      if (!task.done() && task._control !== null && task._control.startsAtOnce && ahead > 0) break;
       this.queue.shift();
       if (task.done()) continue;
-      if (task._control !== null && w.ready && w.inflight.length === 0) task._control.started();
-      const id = keyId(task.key);
-      if (!w.known.has(id)) {
-        w.known.add(id);
-        (defs ??= []).push([id, taskDef(id)]);
-      }
-      if (task.transfers !== null) (transfers ??= []).push(...task.transfers);
-      flat.push(task.key, task.payload);
-      task.worker = w;
-      task.seq = w.seq++;
-      states.sent(task.seq);
-      // The payload stays until the task ends: a worker that dies before starting it hands it back.
-      w.inflight.push(task);
-      // A task that cannot be withdrawn counts as running, as in CPython's process pool.
-      if (!exact) task._setRunning();
+      if (ahead === 0 && w.initialized) task._control?.started();
+      tasks.push(task);
       room--;
     }
-    const sent = w.seq - seq;
-    if (sent === 0) return;
-    this.host.fed(w);
-    if (wasIdle) w.lastProgress = performance.now();
-    w.assigned += sent;
-    if (w.idleTimer !== null) {
-      w.idleTimer.clear();
-      w.idleTimer = null;
-    }
-    if (defs !== undefined) flat[0] = defs;
-    let message: ToWorker = flat;
-    const key = flat[flat.length - 2] as number;
-    if (sent === 1 && key === w.lastKey && defs === undefined && transfers === undefined && !isChunk(key)) {
-      const args = flat[BATCH_TASKS + 1] as unknown[];
-      if (args.length === 1 && isBare(args[0])) message = args[0];
-    }
-    const lastKey = w.lastKey;
-    w.lastKey = key;
-    try {
-      w.transport.post(message, transfers ?? []);
-    } catch (error) {
-      w.lastKey = lastKey;
-      this.unsend(w, sent, defs, error);
-    }
+    if (tasks.length === 0) return;
+    const refused = w.send(tasks);
+    if (refused === null) this.host.fed(w);
+    else this.unsent(w, tasks, refused.error);
   }
 
   /**
    * A message was refused (an argument cannot be cloned): nothing of it
-   * reached the worker. A lone task is the one that cannot travel; a batch's
-   * tasks are sent again one per message, so that the channel itself tells
-   * which fail, and only those do.
+   * reached the worker, and its tasks are back at the front of the queue. A
+   * message of one task: that task cannot travel; a batch's tasks are sent
+   * again one per message, so that the channel itself tells which fail, and only those do.
    */
-  private unsend(w: PoolWorker, sent: number, defs: Array<[number, TaskDef]> | undefined, error: unknown): void {
-    if (defs !== undefined) for (const [id] of defs) w.known.delete(id);
-    for (let i = 0; i < sent; i++) this.queue.unshift(w.unsendLast());
-    if (sent === 1) this.refuse(this.queue.shift()!, error, w.transport.probe);
-    else for (let i = 0; i < sent; i++) this.feed(w, 1);
+  private unsent(w: PoolWorker, tasks: PoolTask<any>[], error: unknown): void {
+    for (let k = tasks.length - 1; k >= 0; k--) this.queue.unshift(tasks[k]!);
+    if (tasks.length === 1) this.refuse(this.queue.shift()!, error, w.probe);
+    else for (let i = 0; i < tasks.length; i++) this.feed(w, 1);
     this.scheduleDispatch();
   }
 
@@ -211,7 +169,7 @@ export class Feeder {
       return;
     }
     task.cut = problem;
-    task.payload = args.slice(0, 1 + found.item * (args[0] as number));
+    task.payload = chunkHead(args, found.item);
     if (found.item === 0) this.host.settle(task, OK, { values: [], failed: false, error: undefined });
     else this.queue.unshift(task);
   }
@@ -232,7 +190,7 @@ export class Feeder {
     let behind = false;
     for (const w of this.workers) {
       if (w.alive && w.inflight.length === 0) idle = true;
-      else if (w.inflight.length >= 2 && w.transport.states.exact) behind = true;
+      else if (w.inflight.length >= 2 && w.withdrawable) behind = true;
     }
     if (!idle) return;
     if (!behind) {
@@ -242,7 +200,7 @@ export class Feeder {
     const now = performance.now();
     let next = Infinity;
     for (const v of this.workers) {
-      if (v.inflight.length < 2 || !v.transport.states.exact) continue;
+      if (v.inflight.length < 2 || !v.withdrawable) continue;
       const stuckAt = v.lastProgress + STUCK_MS;
       if (stuckAt <= now) v.takeBack(this.queue);
       else next = Math.min(next, stuckAt);

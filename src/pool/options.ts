@@ -1,7 +1,17 @@
 import { availableParallelism } from 'node:os';
 import { checkMaxWorkers, describe } from '../checks.js';
-import { taskDef, taskId } from '../tasks.js';
-import type { PoolOptions } from './worker-pool.js';
+import { taskDef, taskId, type TaskDef } from '../tasks.js';
+
+/** Options every worker pool takes. @internal */
+export interface PoolOptions {
+  maxWorkers: number;
+  initializer: TaskDef | null;
+  initargs: unknown[];
+  maxTasksPerWorker: number;
+  idleTimeout: number;
+  /** Tasks a worker runs at once (1: one at a time). */
+  tasksPerWorker: number;
+}
 
 /** The options thread and process pools share, checked, with Python's defaults. @internal */
 export function poolOptions(

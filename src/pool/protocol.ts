@@ -18,8 +18,8 @@
  * array itself costs ~5% of a round trip each way, so the commonest case
  * travels bare: a task of the function the worker was sent last, with one
  * argument that is a number, string or boolean, is sent as that argument
- * (a LoneTask); a lone result of status OK of such a value, from a task that
- * took under BARE_MS, comes back as the value itself (a LoneResult).
+ * (a BareTask); a message's only result, of status OK and such a value, from
+ * a task that took under BARE_MS, comes back as the value itself (a BareResult).
  * Messages on one channel keep their order, so the seq of either is the
  * next one.
  *
@@ -48,9 +48,9 @@ export interface AbortMessage {
 }
 
 /** One task of the function the worker was sent last: its one argument. */
-export type LoneTask = number | string | boolean;
+export type BareTask = number | string | boolean;
 
-export type ToWorker = BatchMessage | AbortMessage | LoneTask;
+export type ToWorker = BatchMessage | AbortMessage | BareTask;
 
 /**
  * Results of the tasks of seq `s`, `s + 1`, ...: `[s, ms, status, value, status, value, ...]`,
@@ -78,7 +78,7 @@ export interface FatalMessage {
 }
 
 /** The value of the next seq's task, status OK, which took under BARE_MS. */
-export type LoneResult = number | string | boolean;
+export type BareResult = number | string | boolean;
 
 /** A value the task of this seq reported with `reportProgress()`, sent before its result. */
 export interface ProgressMessage {
@@ -86,16 +86,16 @@ export interface ProgressMessage {
   value: unknown;
 }
 
-export type FromWorker = ResultMessage | LoneResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage | ProgressMessage;
+export type FromWorker = ResultMessage | BareResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage | ProgressMessage;
 
-/** Whether a value may travel bare, as a LoneTask or LoneResult: every channel sends these as themselves (an IPC channel refuses bigint and undefined). */
-export function isBare(value: unknown): value is LoneTask {
+/** Whether a value may travel bare, as a BareTask or BareResult: every channel sends these as themselves (an IPC channel refuses bigint and undefined). */
+export function isBare(value: unknown): value is BareTask {
   const type = typeof value;
   return type === 'number' || type === 'string' || type === 'boolean';
 }
 
 /**
- * What the pool takes a LoneResult's task to have lasted (ms): no more than it
+ * What the pool takes a BareResult's task to have lasted (ms): no more than it
  * did, and short enough that the pool feeds the worker as it would anyway
  * (feeder.ts: its deepest depth is reached at TARGET_MS / MAX_DEPTH).
  */
@@ -118,10 +118,10 @@ export interface WorkerConfig {
   /** Per-task states shared with the pool, or null where memory cannot be shared (processes). */
   states: Int32Array | null;
   /** Where a thread mirrors the results it holds (held-results.ts), or null (processes). */
-  held: SharedArrayBuffer | null;
+  mirror: SharedArrayBuffer | null;
   initializer: TaskDef | null;
   initargs: unknown[];
-  /** Tasks run at once: beyond 1, a task that returns a promise is answered DEFERRED and its result comes late. */
+  /** Tasks it runs at once: beyond 1, a task that returns a promise is answered DEFERRED and its result comes late. */
   tasksPerWorker: number;
 }
 
@@ -136,9 +136,9 @@ export const PACKED = 2;
 export const SKIPPED = 4;
 export const ENCODED = 8;
 /**
- * The task returned a promise and waits in the worker, which runs other tasks
- * meanwhile (tasksPerWorker > 1): its result comes later, alone in a message
- * whose seq is written -1 - seq.
+ * The task returned a promise and waits in the worker, which runs others
+ * meanwhile (tasksPerWorker > 1): its result comes late, alone in a result
+ * message whose seq is written -1 - seq, its time -1.
  */
 export const DEFERRED = 16;
 

@@ -1,21 +1,29 @@
 /**
- * What thread and process pools share: the queue (fed to workers by
- * feeder.ts), lazy worker start, results paired with their tasks by seq
- * (read by answer.ts), and what happens when a worker dies.
+ * What thread and process pools share. A task's path, each file once:
+ *
+ *   submit() → queue → Feeder.dispatch() (feeder.ts) → PoolWorker.send() (worker-state.ts)
+ *     → Transport.post() (transport.ts: thread/pool.ts, process/pool.ts) → TaskRunner (runner.ts)
+ *   onMessage() ← its outbox (outbox.ts), or the mirror (held-results.ts) → PoolWorker.answered():
+ *     the head task (inflight.ts) → settleAnswer() (answer.ts) → its future
+ *
+ * Here: lazy worker start, what an answer, a dropped message and a worker's
+ * death settle, interrupts (interrupt.ts), retiring workers, a broken pool.
  */
 import { decodeError, isTransfer } from '../codec.js';
 import type { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import type { Future } from '../future.js';
-import { KeepAlive } from '../keep-alive.js';
-import { chunkLength, type Chunk, type ChunkOutcome } from './chunk.js';
-import { taskId, type TaskDef } from '../tasks.js';
-import { longTimeout } from '../long-timeout.js';
-import { BARE_MS, DEFERRED, ERROR, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type LoneResult, type ResultMessage, type ToWorker } from './protocol.js';
-import { PoolTask, PoolWorker, type Transport, type WorkerHooks } from './worker-state.js';
+import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
+import { taskId } from '../tasks.js';
+import { BARE_MS, DEFERRED, ERROR, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type BareResult, type ResultMessage } from './protocol.js';
+import { PoolTask, PoolWorker } from './worker-state.js';
+import { describeExit, type Transport, type WorkerExit, type WorkerHooks } from './transport.js';
+import type { PoolOptions } from './options.js';
 import { Feeder } from './feeder.js';
+import { HeldWatch } from './held-watch.js';
 import { failTask, settleAnswer } from './answer.js';
-import { TaskControl, type TaskSettings } from '../task-options.js';
+import { END_NOW, END_SOON, NOT_RUNNING, SIGNAL_ONLY } from './interrupt.js';
+import { Retries, TaskControl, type TaskSettings } from '../task-options.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -23,36 +31,8 @@ import { TaskControl, type TaskSettings } from '../task-options.js';
  */
 const STARTUP_TIMEOUT = 5000;
 
-/**
- * How often the pool looks for results a worker holds behind a call that
- * proved long (ms): such a result waits at most about this long. Shorter
- * costs every round trip: a 2 ms timer made a one-task ping-pong 10% slower.
- */
-const HELD_TICK_MS = 10;
-
-/**
- * How long an interrupted task that shares its worker (tasksPerWorker > 1)
- * has to end on its aborted signal before the worker takes no more work and
- * is ended once its other tasks have (ms).
- */
+/** How long a task interrupted by its signal alone (it shares its worker) has to end before the worker drains (ms). */
 const SHARED_INTERRUPT_GRACE = 1000;
-
-/** Options every worker pool takes. @internal */
-export interface PoolOptions {
-  maxWorkers: number;
-  initializer: TaskDef | null;
-  initargs: unknown[];
-  maxTasksPerWorker: number;
-  idleTimeout: number;
-  tasksPerWorker: number;
-}
-
-/** How a worker that could not start ended: its exit code or signal (both null when none was started) and why, when known. @internal */
-export interface WorkerExit {
-  code: number | null;
-  signal: string | null;
-  reason: string | undefined;
-}
 
 export abstract class WorkerPoolExecutor extends Executor {
   /** The most workers that run at once. */
@@ -62,17 +42,15 @@ export abstract class WorkerPoolExecutor extends Executor {
   private nextIndex = 0;
   /** Workers told to stop that have not exited yet. */
   private dying = 0;
-  private pending = 0;
-  private heldTimer: NodeJS.Timeout | null = null;
-  /** Tasks waiting to be tried again (retries' backoff): pending, in no queue. */
-  private retrying: Set<PoolTask<any>> | null = null;
-  private readonly pollHeldNow = (): void => this.pollHeld();
+  private readonly held = new HeldWatch(this.workers, (w, results) => this.onResults(w, results));
   private brokenError: BrokenExecutorError | null = null;
+  /** Tasks waiting for another try (`withOptions({ retries })`): pending, in no queue. */
+  private readonly retries = new Retries<PoolTask<any>>((task) => {
+    this.feeder.queue.push(task);
+    this.feeder.scheduleDispatch();
+  });
   /** How the worker that could not start ended, for every error of the broken pool. */
   private brokenExit: WorkerExit | undefined;
-  private readonly keepAlive = new KeepAlive();
-  private terminated: (() => void) | null = null;
-  private readonly terminatedPromise = new Promise<void>((resolve) => (this.terminated = resolve));
   /** @internal */ protected readonly _options: PoolOptions;
 
   /** @internal */
@@ -83,14 +61,10 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.feeder = new Feeder(this.workers, {
       maxWorkers: options.maxWorkers,
       maxTasksPerWorker: options.maxTasksPerWorker,
-      tasksPerWorker: options.tasksPerWorker,
       start: () => this.start(),
       fail: (task, error) => this.fail(task, error),
-      settle: (task, status, value) => {
-        this.pending--;
-        settleAnswer(task, status, value, this._counters);
-      },
-      fed: (w) => this.watchHeld(w),
+      settle: (task, status, value) => this.settle(task, status, value),
+      fed: (w) => this.held.watch(w),
     });
   }
 
@@ -118,7 +92,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** @internal */
-  override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
     const task = this.enqueue(taskKey(taskId(fn), true), chunk);
     task.items = chunkLength(chunk);
@@ -141,7 +115,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
     }
     this.feeder.queue.push(task);
-    if (this.pending++ === 0) this.keepAlive.hold();
+    if (this._counters.pending++ === 0) this._keepAlive.hold();
     this.feeder.scheduleDispatch();
     return task;
   }
@@ -150,27 +124,17 @@ export abstract class WorkerPoolExecutor extends Executor {
     let idle = 0;
     let running = 0;
     for (const w of this.workers) {
-      if (w.inflight.length === 0 && w.waiting.size === 0) idle++;
+      if (w.inflight.length === 0 && w.deferred.size === 0) idle++;
       for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
-      if (w.waiting.size > 0) for (const task of w.waiting.values()) if (!task.done()) running++;
+      running += w.deferred.live();
     }
-    const c = this._counters;
-    return {
-      workers: this.workers.length,
-      idleWorkers: idle,
-      queued: this.pending - running,
-      running,
-      completed: c.completed,
-      failed: c.failed,
-      cancelled: c.cancelled,
-    };
+    return this._counters.snapshot(this.workers.length, idle, running);
   }
 
   /** @internal */
-  refresh(future: Future<any>): void {
+  checkStarted(future: Future<any>): void {
     const task = future as PoolTask<any>;
-    const w = task.worker;
-    if (w !== null && w.transport.states.mayHaveStarted(task.seq, task.seq === w.headSeq)) task._setRunning();
+    if (task.worker?.mayHaveStarted(task)) task._setRunning();
   }
 
   /** @internal */
@@ -178,12 +142,12 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = future as PoolTask<any>;
     const w = task.worker;
     // The worker's answer decides the race: a task it has started is running, not cancelled.
-    if (w !== null && !w.transport.states.withdraw(task.seq)) {
+    if (w !== null && !w.withdraw(task)) {
       task._setRunning();
       return false;
     }
     task.payload = null;
-    this.retrying?.delete(task);
+    this.retries.delete(task);
     this._counters.cancelled += task.items;
     this.taskEnded();
     return true;
@@ -194,64 +158,14 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = future as PoolTask<any>;
     const w = task.worker;
     if (w === null || !w.alive) return false;
-    const first = task.seq === w.headSeq;
-    if (w.waiting.get(task.seq) === task || (first && this.sharesWorker(w, task))) {
-      this.interruptShared(w, task);
-    } else if (!w.transport.states.exact) {
-      // A child is ended once this task is the one it runs (maybe now): see endForInterrupt.
-      w.interruptSeq = w.interruptSeq >= 0 ? Math.min(w.interruptSeq, task.seq) : task.seq;
-      if (first) this.endForInterrupt(w);
-    } else {
-      if (!w.transport.states.claimRunning(task.seq, first)) return false;
-      w.reason ??= 'ended to interrupt its task';
-      this.retire(w, true);
-    }
+    const how = w.interrupt(task);
+    if (how === NOT_RUNNING) return false;
+    if (how === END_NOW) this.retire(w, true);
+    else if (how === END_SOON) this.endWhenDue(w);
+    else if (how === SIGNAL_ONLY) w.watchInterrupted(task, SHARED_INTERRUPT_GRACE, this.feeder.queue, () => this.afterAnswers(w));
     this._counters.interrupted(task, task.items);
     this.taskEnded();
     return true;
-  }
-
-  /**
-   * Whether other tasks than `task` may run on the worker now (tasksPerWorker > 1):
-   * ending it could fail them. Those sent behind it count: a child may have started them.
-   */
-  private sharesWorker(w: PoolWorker, task: PoolTask<any>): boolean {
-    if (this._options.tasksPerWorker === 1) return false;
-    for (const other of w.waiting.values()) if (other !== task && !other.done()) return true;
-    for (let i = 0; i < w.inflight.length; i++) {
-      const other = w.inflight.at(i);
-      if (other != null && other !== task && !other.done()) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Interrupts a task whose worker runs others too: only its signal is aborted
-   * (its future is cancelled at once, its result dropped). If it has not ended
-   * within the grace, the worker takes no more work and is ended once the
-   * others have ended: none of them fails for it.
-   */
-  private interruptShared(w: PoolWorker, task: PoolTask<any>): void {
-    const seq = task.seq;
-    this.post(w, { abort: true, seq }, []);
-    const timer = setTimeout(() => {
-      const runs = w.waiting.get(seq) === task || (w.headSeq === seq && w.inflight.peek() === task);
-      if (!w.alive || !runs) return;
-      w.draining = true;
-      // What it holds and has not started runs elsewhere (threads; a child's must run there).
-      w.takeBack(this.feeder.queue);
-      if (this.feeder.queue.length > 0) this.feeder.scheduleDispatch();
-      this.endIfDrained(w);
-    }, SHARED_INTERRUPT_GRACE);
-    timer.unref();
-  }
-
-  /** Ends a draining worker once only interrupted tasks are left on it. */
-  private endIfDrained(w: PoolWorker): void {
-    if (!w.draining || !w.alive || w.inflight.length > 0) return;
-    for (const task of w.waiting.values()) if (!task.done()) return;
-    w.reason ??= 'ended to interrupt its task';
-    this.retire(w, false);
   }
 
   /**
@@ -262,318 +176,199 @@ export abstract class WorkerPoolExecutor extends Executor {
   abortTaskSignal(future: Future<any>): boolean {
     const task = future as PoolTask<any>;
     const w = task.worker;
-    if (w === null || !w.alive || task.done()) return false;
-    if (w.waiting.get(task.seq) !== task && (task.seq !== w.headSeq || !w.transport.states.mayHaveStarted(task.seq, true))) return false;
-    this.post(w, { abort: true, seq: task.seq }, []);
+    if (w === null || !w.alive || task.done() || !w.runs(task)) return false;
+    w.tell({ abort: true, seq: task.seq });
     return true;
   }
 
   /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
-      for (const task of this.feeder.queue.takeAll()) task.cancel();
-      if (this.retrying !== null) for (const task of [...this.retrying]) task.cancel();
+      for (const task of [...this.feeder.queue.takeAll(), ...this.retries.takeAll()]) task.cancel();
       for (const w of this.workers) {
-        let running = false;
+        let running = w.deferred.live() > 0;
         for (let i = 0; i < w.inflight.length; i++) {
           const task = w.inflight.at(i);
           if (task != null && !task.done() && !task.cancel()) running = true;
         }
-        for (const task of w.waiting.values()) if (!task.done()) running = true;
-        if (!wait && running) this.post(w, { abort: true }, []);
+        if (!wait && running) w.tell({ abort: true });
       }
     }
-    this.settleIdle();
-  }
-
-  /** @internal */
-  protected _whenTerminated(): Promise<void> {
-    return this.terminatedPromise;
+    this.checkIdle();
   }
 
   private start(): PoolWorker {
-    const w = new PoolWorker(this.nextIndex++);
+    const w = new PoolWorker(this.nextIndex++, this._options.tasksPerWorker);
     this.workers.push(w);
+    let transport: Transport;
     try {
-      w.transport = this._spawn({
+      transport = this._spawn({
         index: w.index,
         onMessage: (m) => this.onMessage(w, m),
         onExit: (code, signal) => this.onExit(w, code, signal),
         onDropped: (error) => this.onDropped(w, error),
-        setReason: (r) => (w.reason ??= r),
+        setReason: (r) => w.setReason(r),
       });
     } catch (error) {
       // Thrown where no task can catch it (a missing entry file; Deno without --allow-run, say): the pool is
       // broken, its futures fail; it would fail the same way each time.
-      w.alive = false;
+      w.failedToStart();
       this.workers.splice(this.workers.indexOf(w), 1);
       const reason = error instanceof Error ? error.message : String(error);
       this.breakPool(error, `a worker could not be started (${reason}): the pool is not usable anymore`, { code: null, signal: null, reason });
       return w;
     }
-    w.startupTimer = setTimeout(() => {
-      // Let a message that is already waiting be handled first.
-      setImmediate(() => {
-        if (!w.cameUp && w.alive) this.retire(w, true);
-      });
-    }, STARTUP_TIMEOUT);
-    w.startupTimer.unref();
+    w.started(transport, STARTUP_TIMEOUT, () => this.retire(w, true));
     return w;
   }
 
   private onMessage(w: PoolWorker, message: FromWorker): void {
-    if (typeof message !== 'object') this.onLoneResult(w, message);
+    if (typeof message !== 'object') this.onBareResult(w, message);
     else if (Array.isArray(message)) this.onResults(w, message);
-    else if ('ready' in message) {
-      if (message.ready === 'initialized') {
-        w.ready = true;
-        // A task handed to it while it started begins now.
-        w.inflight.peek()?._control?.started();
-      }
-      w.cameUp = true;
-      clearTimeout(w.startupTimer!);
-    } else if ('initFailed' in message) {
+    else if ('ready' in message) w.reported(message.ready);
+    else if ('initFailed' in message) {
       this.breakPool(decodeError(message.initFailed));
     } else if ('fatal' in message) {
-      w.reason ??= message.fatal;
+      w.setReason(message.fatal);
     } else if ('progress' in message) {
-      // Sent before its task's result: the task is still in flight, unless it was cancelled meanwhile.
-      const i = message.progress - w.headSeq;
-      if (i >= 0) w.inflight.at(i)?._reportProgress(message.value);
-      else w.waiting.get(message.progress)?._reportProgress(message.value);
+      // Sent before its task's result: the task is still the worker's, unless it was cancelled meanwhile.
+      w.taskOf(message.progress)?._reportProgress(message.value);
     }
   }
 
   private onResults(w: PoolWorker, message: ResultMessage): void {
-    if ((message[0] as number) < 0) this.onLate(w, message);
-    else this.takeResults(w, message);
+    this.takeResults(w, message);
     this.afterAnswers(w);
-  }
-
-  /** The result of a task that was answered DEFERRED: `[-1 - seq, -1, status, value]`. */
-  private onLate(w: PoolWorker, message: ResultMessage): void {
-    const seq = -1 - (message[0] as number);
-    const task = w.waiting.get(seq);
-    if (task === undefined) return;
-    w.waiting.delete(seq);
-    task.worker = null;
-    if (task.done()) return; // interrupted meanwhile
-    const status = message[RESULTS] as number;
-    if ((status & ERROR) !== 0 && task._control !== null && this.retry(task)) return;
-    this.pending--;
-    settleAnswer(task, status, message[RESULTS + 1], this._counters);
   }
 
   /** The value of the next task, which took under BARE_MS, sent bare (protocol.ts). */
-  private onLoneResult(w: PoolWorker, value: LoneResult): void {
-    this.feeder.learn(BARE_MS, 1);
+  private onBareResult(w: PoolWorker, value: BareResult): void {
+    this.feeder.tasksTook(BARE_MS, 1);
     this.answer(w, OK, value);
-    this.nextStarted(w);
+    w.progressed();
     this.afterAnswers(w);
-  }
-
-  /**
-   * The worker has answered, so its next task (if any) has just started: its
-   * clock starts now. An idle worker's starts when it is fed (clock reads cost
-   * ~0.1 µs here, so none is made for nothing).
-   */
-  private nextStarted(w: PoolWorker): void {
-    if (w.inflight.length > 0) w.lastProgress = performance.now();
   }
 
   private takeResults(w: PoolWorker, message: ResultMessage): void {
     const r = message;
+    if ((r[0] as number) < 0) {
+      // A deferred task's result, late and alone (DEFERRED): [-1 - seq, -1, status, value].
+      const task = w.deferred.take(-1 - (r[0] as number));
+      if (task === undefined) return;
+      task.worker = null;
+      if (!task.done()) this.settle(task, r[RESULTS] as number, r[RESULTS + 1]);
+      return;
+    }
     const n = (r.length - RESULTS) >> 1;
-    if (n > 0 && (r[1] as number) >= 0) this.feeder.learn(r[1] as number, n);
+    if (n > 0 && (r[1] as number) >= 0) this.feeder.tasksTook(r[1] as number, n);
     // Seqs skipped over were answered in a message the channel dropped.
-    while (w.headSeq < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
+    while (w.inflight.head < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
     for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
     // Not after results taken from shared memory (ms -1): the call behind them has run a while already.
-    if ((r[1] as number) >= 0) this.nextStarted(w);
-  }
-
-  /**
-   * Work went to a worker that may hold results in shared memory: look for
-   * them each tick while it may. A result is held only behind a later task,
-   * so a worker with one task out holds none: a one-task round trip has no tick.
-   */
-  private watchHeld(w: PoolWorker): void {
-    if (this.heldTimer === null && w.transport.held !== null && w.inflight.length >= 2) {
-      this.heldTimer = setInterval(this.pollHeldNow, HELD_TICK_MS);
-      this.heldTimer.unref();
-    }
-  }
-
-  /** Every tick while a worker may hold results: those held for a whole tick are taken from shared memory. */
-  private pollHeld(): void {
-    let busy = false;
-    for (const w of this.workers) {
-      if (w.inflight.length < 2 || w.transport.held === null) continue;
-      busy = true;
-      const held = w.transport.held.poll(w.headSeq);
-      if (held !== null) this.onResults(w, held);
-    }
-    if (!busy && this.heldTimer !== null) {
-      clearInterval(this.heldTimer);
-      this.heldTimer = null;
-    }
+    if ((r[1] as number) >= 0) w.progressed();
   }
 
   /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
   private answer(w: PoolWorker, status: number | null, value?: unknown): void {
-    const task = w.inflight.shift();
-    const seq = w.headSeq++;
-    if (task == null) return; // taken back
-    if (status === DEFERRED) {
-      // Started and awaiting in the worker, which goes on to the next: its result comes late.
-      w.waiting.set(seq, task);
-      task._setRunning();
-      return;
-    }
-    // A finished task must not hold its worker: exited workers have to be collectable.
-    task.worker = null;
-    if (task.done() || status === SKIPPED) return; // cancelled or interrupted
+    // DEFERRED: it awaits in the worker, which goes on to the next; its result comes late.
+    const task = w.answered(status === DEFERRED);
+    if (task === null || task.done() || status === SKIPPED) return; // taken back, deferred, cancelled or interrupted
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;
     }
-    if ((status & ERROR) !== 0 && task._control !== null && this.retry(task)) return;
-    this.pending--;
+    this.settle(task, status, value);
+  }
+
+  /** Settles a task with its worker's answer; one that failed with tries left (`retries`) is queued again instead, after its backoff. */
+  private settle(task: PoolTask<any>, status: number, value: unknown): void {
+    if ((status & ERROR) !== 0 && this.brokenError === null && this.retries.schedule(task)) return;
+    this._counters.pending--;
     settleAnswer(task, status, value, this._counters);
   }
 
   /**
    * Ends a child to interrupt the task it runs, once what the child has
-   * already sent is read (I/O comes before setImmediate): a task that has
-   * answered meanwhile was not running, and the one after it must not die for it.
+   * already sent is read (I/O comes before setImmediate).
    */
-  private endForInterrupt(w: PoolWorker): void {
+  private endWhenDue(w: PoolWorker): void {
     setImmediate(() => {
-      if (!w.alive || w.interruptSeq < 0) return;
-      if (w.headSeq === w.interruptSeq && w.inflight.length > 0) {
-        w.reason ??= 'ended to interrupt its task';
-        this.retire(w, true);
-      } else if (w.headSeq > w.interruptSeq) {
-        w.interruptSeq = -1;
-      }
+      if (w.interruptDue()) this.retire(w, true);
     });
   }
 
   private afterAnswers(w: PoolWorker): void {
-    if (w.alive) {
-      if (w.interruptSeq >= 0 && w.headSeq >= w.interruptSeq) {
-        if (w.headSeq === w.interruptSeq && w.inflight.length > 0) this.endForInterrupt(w);
-        else w.interruptSeq = -1; // it answered: it had ended before it could be interrupted
-      }
-    }
-    if (w.alive && w.draining) this.endIfDrained(w);
-    else if (w.alive && w.waiting.size === 0) {
-      if (w.assigned >= this._options.maxTasksPerWorker && w.inflight.length === 0) this.retire(w, false);
-      else if (w.inflight.length === 0 && Number.isFinite(this._options.idleTimeout) && this.feeder.queue.length === 0) {
-        w.idleTimer = longTimeout(() => w.inflight.length === 0 && w.waiting.size === 0 && this.retire(w, false), this._options.idleTimeout);
-        w.idleTimer.unref();
+    if (w.interruptDue()) this.endWhenDue(w);
+    if (w.drained()) this.retire(w, false);
+    else if (w.alive) {
+      if (w.spent(this._options.maxTasksPerWorker)) this.retire(w, false);
+      else if (w.inflight.length === 0 && w.deferred.size === 0 && Number.isFinite(this._options.idleTimeout) && this.feeder.queue.length === 0) {
+        w.idleFor(this._options.idleTimeout, () => this.retire(w, false));
       }
     }
     if (this.feeder.queue.length > 0) this.feeder.dispatch();
     else if (w.inflight.length === 0) this.feeder.rebalance();
-    this.settleIdle();
+    this.checkIdle();
   }
 
   /** A message the worker sent was dropped: it held one result only (see runner.ts), its first unanswered task's. */
   private onDropped(w: PoolWorker, error: unknown): void {
     if (w.inflight.length === 0) return;
     const reason = (error as Error)?.message ?? String(error);
-    const task = w.inflight.peek();
-    w.inflight.shift();
-    w.headSeq++;
-    if (task != null) {
-      task.worker = null;
-      this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${reason}`, { cause: error }));
-    }
+    const task = w.answered();
+    if (task !== null) this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${reason}`, { cause: error }));
     this.afterAnswers(w);
   }
 
   /** A worker ended: fail the task it was running, queue again those it never started. */
   private onExit(w: PoolWorker, code: number | null, signal?: string | null): void {
-    clearTimeout(w.startupTimer!);
-    if (w.alive && !w.ready) {
+    const wasAlive = w.exited();
+    if (wasAlive && !w.initialized) {
       // A worker that cannot start would fail the same way each time: the pool cannot work.
-      w.alive = false;
       this.workers.splice(this.workers.indexOf(w), 1);
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const stage = w.cameUp ? 'while running its initializer' : 'before it was up';
-      const message = `a worker ${how} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
+      const stage = w.loaded ? 'while running its initializer' : 'before it was up';
+      const message = `a worker ${describeExit(code, signal)} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
       const exit: WorkerExit = { code, signal: signal ?? null, reason: w.reason };
       this.breakPool(undefined, message, exit);
       while (w.inflight.length > 0) {
-        const task = w.inflight.shift();
-        if (task != null) this.fail(task, this._brokenPoolError(undefined, message, exit));
+        const task = w.answered();
+        if (task !== null) this.fail(task, this._brokenPoolError(undefined, message, exit));
       }
-      this.settleIdle();
+      this.checkIdle();
       return;
     }
-    if (w.alive) {
-      w.alive = false;
+    if (wasAlive) {
       const i = this.workers.indexOf(w);
       if (i >= 0) this.workers.splice(i, 1);
     } else {
       this.dying--;
     }
-    w.idleTimer?.clear();
     // What it held when it died is in shared memory: those tasks completed.
-    const left = w.transport.held?.takeAll(w.headSeq);
-    if (left != null) this.takeResults(w, left);
-    const failStarted = (task: PoolTask<any>): void => {
-      if (task._control === null || !this.retry(task)) this.fail(task, this._brokenWorkerError(code, signal, w.reason));
-    };
-    // Those that awaited in it started first.
-    for (const task of w.waiting.values()) if (!task.done()) failStarted(task);
-    w.waiting.clear();
-    w.sortOutAfterExit(this.feeder.queue, failStarted);
+    const left = w.takeLeft();
+    if (left !== null) this.takeResults(w, left);
+    w.sortOutAfterExit(this.feeder.queue, (task) => {
+      if (this.brokenError !== null || !this.retries.schedule(task)) this.fail(task, this._brokenWorkerError(code, signal, w.reason));
+    });
     if (this.feeder.queue.length > 0 && this.brokenError === null) this.feeder.dispatch();
-    this.settleIdle();
+    this.checkIdle();
   }
 
   /** Takes a worker out of service; with `force` its running task is abandoned. */
   private retire(w: PoolWorker, force: boolean): void {
     if (!w.alive) return;
-    w.alive = false;
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
-    w.idleTimer?.clear();
-    clearTimeout(w.startupTimer!);
-    if (force) w.takeBack(this.feeder.queue);
     // Held until it has exited, so that `shutdown()` can see it go.
     this.dying++;
-    this.keepAlive.hold();
-    w.transport.terminate();
+    this._keepAlive.hold();
+    w.retire(force, this.feeder.queue);
     if (this.feeder.queue.length > 0) this.feeder.scheduleDispatch();
-  }
-
-  /** Queues a task whose try failed again after its backoff, if it has retries left and the pool still works. */
-  private retry(task: PoolTask<any>): boolean {
-    if (this.brokenError !== null) return false;
-    const delay = task._control!.retryDelay();
-    if (delay < 0) return false;
-    task.worker = null;
-    task.seq = -1;
-    task._setPending();
-    const retrying = (this.retrying ??= new Set());
-    retrying.add(task);
-    const again = (): void => {
-      if (!retrying.delete(task) || this.brokenError !== null) return;
-      this.feeder.queue.push(task);
-      this.feeder.scheduleDispatch();
-    };
-    if (delay === 0) again();
-    else setTimeout(again, delay).unref();
-    return true;
   }
 
   private fail(task: PoolTask<any>, error: unknown): void {
     task.worker = null;
     if (task.done()) return;
-    this.pending--;
+    this._counters.pending--;
     failTask(task, error, this._counters);
   }
 
@@ -586,41 +381,28 @@ export abstract class WorkerPoolExecutor extends Executor {
     // A worker that could not start is told of in the message: said once.
     if (exit !== undefined || cause === undefined) console.error(`concurrent-futures: ${this.brokenError.message}`);
     else console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
-    for (const task of this.feeder.queue.takeAll()) this.fail(task, this._brokenPoolError(cause, message, exit));
-    if (this.retrying !== null) for (const task of [...this.retrying]) this.fail(task, this._brokenPoolError(cause, message, exit));
-    this.retrying = null;
+    for (const task of [...this.feeder.queue.takeAll(), ...this.retries.takeAll()]) this.fail(task, this._brokenPoolError(cause, message, exit));
     for (const w of [...this.workers]) {
+      for (const task of w.deferred.takeAll()) this.fail(task, this._brokenPoolError(cause, message, exit));
       for (let i = 0; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);
         if (task != null) this.fail(task, this._brokenPoolError(cause, message, exit));
       }
-      for (const task of w.waiting.values()) this.fail(task, this._brokenPoolError(cause, message, exit));
       this.retire(w, false);
     }
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private taskEnded(): void {
-    if (--this.pending === 0) this.settleIdle();
+    if (--this._counters.pending === 0) this.checkIdle();
   }
 
   /** Lets the process exit when idle; at shutdown, stops the workers once the work is done. */
-  private settleIdle(): void {
-    if (this.pending > 0) return;
-    if (this.dying === 0) this.keepAlive.release();
+  private checkIdle(): void {
+    if (this._counters.pending > 0) return;
+    if (this.dying === 0) this._keepAlive.release();
     if (!this._shutdown) return;
     for (const w of [...this.workers]) this.retire(w, false);
-    if (this.workers.length === 0 && this.dying === 0) {
-      this.terminated?.();
-      this.terminated = null;
-    }
-  }
-
-  private post(w: PoolWorker, message: ToWorker, transfers: unknown[]): void {
-    try {
-      w.transport.post(message, transfers);
-    } catch {
-      // a worker that is going away cannot be told anything
-    }
+    if (this.workers.length === 0 && this.dying === 0) this._terminated();
   }
 }

@@ -2,9 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { serialize } from 'node:v8';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
-import { inheritedExecArgv } from '../pool/exec-argv.js';
-import { WorkerPoolExecutor, type WorkerExit } from '../pool/worker-pool.js';
-import type { Transport, WorkerHooks } from '../pool/worker-state.js';
+import { inheritedExecArgv } from '../exec-argv.js';
+import { WorkerPoolExecutor } from '../pool/worker-pool.js';
+import { describeExit, type Transport, type WorkerExit, type WorkerHooks } from '../pool/transport.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
 import { childEnv, workerStart } from '../pool/bundle-worker.js';
@@ -87,7 +87,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     const config: WorkerConfig = {
       name: `ProcessPoolExecutor_${hooks.index}`,
       states: null,
-      held: null,
+      mirror: null,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
       tasksPerWorker: this._options.tasksPerWorker,
@@ -100,7 +100,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     if (typeof channel?.unref === 'function') channel.unref();
     return {
       states: new OrderedTaskStates(),
-      held: null,
+      mirror: null,
       post: (message) => void child.send(message),
       // What the channel's advanced serialization is built on.
       probe: serialize,
@@ -110,8 +110,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
 
   /** @internal */
   protected _brokenWorkerError(code: number | null, signal: string | null | undefined, reason: string | undefined): BrokenProcessPoolError {
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const error = new BrokenProcessPoolError(`A child process ${how} while running this task${reason ? ` (${reason})` : ''}; the pool replaced it`);
+    const error = new BrokenProcessPoolError(`A child process ${describeExit(code, signal)} while running this task${reason ? ` (${reason})` : ''}; the pool replaced it`);
     error.exitCode = code;
     error.signal = (signal ?? null) as NodeJS.Signals | null;
     error.reason = reason;

@@ -1,12 +1,12 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { describe } from '../checks.js';
 import { BrokenThreadPoolError } from '../errors.js';
-import { inheritedExecArgv } from '../pool/exec-argv.js';
-import { WorkerPoolExecutor, type WorkerExit } from '../pool/worker-pool.js';
-import type { Transport, WorkerHooks } from '../pool/worker-state.js';
+import { inheritedExecArgv } from '../exec-argv.js';
+import { WorkerPoolExecutor } from '../pool/worker-pool.js';
+import type { Transport, WorkerExit, WorkerHooks } from '../pool/transport.js';
 import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
-import { HeldResults, newHeldBuffer } from '../pool/held-results.js';
+import { MirrorReader, newMirror } from '../pool/held-results.js';
 import { poolOptions } from '../pool/options.js';
 import { threadData, workerStart } from '../pool/bundle-worker.js';
 
@@ -67,12 +67,12 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
     const states = new SharedTaskStates();
-    const held = newHeldBuffer();
+    const mirror = newMirror();
     const name = `${this.prefix}_${hooks.index}`;
     const config: WorkerConfig = {
       name,
       states: states.shared,
-      held,
+      mirror,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
       tasksPerWorker: this._options.tasksPerWorker,
@@ -94,7 +94,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     worker.unref();
     return {
       states,
-      held: new HeldResults(held),
+      mirror: new MirrorReader(mirror),
       post: (message, transferList) => worker.postMessage(message, transferList as any[]),
       probe: structuredClone,
       terminate: () => {
