@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
-import { Deque } from './deque.js';
+import { TaskQueue } from './task-queue.js';
+import { Retries, TaskControl, priorityOf, type TaskSettings } from './task-options.js';
 import { microtask } from './microtask.js';
 import { MapBatch } from './map/batch.js';
 import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from './task-signal.js';
@@ -21,6 +22,11 @@ class AsyncTask<T> extends Future<T> implements TaskContext {
   ) {
     super();
     this._owner = owner;
+  }
+
+  /** @internal `reportProgress()` in the task. */
+  report(value: unknown): void {
+    this._reportProgress(value);
   }
 }
 
@@ -45,7 +51,12 @@ export class AsyncPoolExecutor extends Executor {
   /** The most tasks that run at once. */
   readonly maxWorkers: number;
   /** Submitted tasks, and `map` batches: one entry for many items, no future per item. */
-  private readonly queue = new Deque<AsyncTask<any> | MapBatch>();
+  private readonly queue = new TaskQueue<AsyncTask<any> | MapBatch>(priorityOf);
+  /** Tasks waiting for another try (`withOptions({ retries })`): pending, in no queue. */
+  private readonly retries = new Retries<AsyncTask<any>>((task) => {
+    this.queue.push(task);
+    this.runQueued();
+  });
   /** Running tasks by slot, interrupted ones included until they really end; slots are made as needed. */
   private readonly slots: (Running | null)[] = [];
   private readonly freeSlots: number[] = [];
@@ -84,6 +95,16 @@ export class AsyncPoolExecutor extends Executor {
     return task;
   }
 
+  /** @internal */
+  override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
+    this._checkOpen();
+    checkFunction(fn, 'submit()');
+    const task = new AsyncTask<any>(this, fn, args, true);
+    task._control = new TaskControl(settings, task);
+    this.enqueue(task, 1);
+    return task;
+  }
+
   /** @internal `map` queues its items here in batches, with no future per item. */
   queueBatch(batch: MapBatch): void {
     this._checkOpen();
@@ -115,7 +136,8 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   /** @internal */
-  cancelQueued(): boolean {
+  cancelQueued(future: Future<any>): boolean {
+    this.retries.delete(future as AsyncTask<any>);
     this._counters.pending--;
     this._counters.cancelled++;
     this.checkIdle();
@@ -129,7 +151,7 @@ export class AsyncPoolExecutor extends Executor {
     abortTask(task, interruptedReason());
     this.running--;
     this._counters.pending--;
-    this._counters.cancelled++;
+    this._counters.interrupted(task);
     this.checkIdle();
     return true;
   }
@@ -143,6 +165,7 @@ export class AsyncPoolExecutor extends Executor {
           entry.sink.batchCancelled(entry);
         } else entry.cancel();
       }
+      for (const task of this.retries.takeAll()) task.cancel();
       if (!wait) {
         for (const entry of this.slots) {
           // An interrupted task stays in its slot until it ends; its signal is already aborted.
@@ -181,7 +204,9 @@ export class AsyncPoolExecutor extends Executor {
           if (!entry.setRunningOrNotifyCancel()) continue;
           this.occupy(entry);
           const { fn, args } = entry;
-          entry.fn = entry.args = null;
+          // Kept for another try where the task has options (retries).
+          if (entry._control === null) entry.fn = entry.args = null;
+          else entry._control.started();
           this.start(entry, fn!, entry.spread ? (args as unknown[]) : [args]);
         }
       }
@@ -230,8 +255,13 @@ export class AsyncPoolExecutor extends Executor {
     this.occupied--;
     // An interrupted task's late result is dropped: its future is already cancelled.
     if (entry instanceof MapItem || entry.running()) {
-      const c = this._counters;
       this.running--;
+      if (!ok && !(entry instanceof MapItem) && this.retries.schedule(entry)) {
+        entry.abort = null; // the next try has a signal of its own
+        if (!this.looping) this.runQueued();
+        return;
+      }
+      const c = this._counters;
       c.pending--;
       c.completed++;
       if (!ok) c.failed++;
@@ -245,7 +275,7 @@ export class AsyncPoolExecutor extends Executor {
   /** Lets the process exit when nothing is queued or running, and ends a shutdown. */
   private checkIdle(): void {
     if (this._counters.pending === 0) this._keepAlive.release();
-    if (this._shutdown && this.occupied === 0 && this.queue.length === 0) {
+    if (this._shutdown && this.occupied === 0 && this.queue.length === 0 && this.retries.size === 0) {
       this._keepAlive.release();
       this._terminated();
     }

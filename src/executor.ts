@@ -4,6 +4,7 @@ import { KeepAlive } from './keep-alive.js';
 import type { Future } from './future.js';
 import { MapIterator } from './map.js';
 import { splitMapArgs, type IterablesOf, type MapOptions } from './map/input.js';
+import { followSignal, mergeTaskOptions, settle, type TaskOptions, type TaskSettings } from './task-options.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {
@@ -42,6 +43,16 @@ export class Counters {
   completed = 0;
   failed = 0;
   cancelled = 0;
+
+  /** `items` of a running task were interrupted: cancelled, or failed when its timeout ran out. */
+  interrupted(future: Future<any>, items = 1): void {
+    if (future._control?.timingOut === true) {
+      this.completed += items;
+      this.failed += items;
+    } else {
+      this.cancelled += items;
+    }
+  }
 
   /** What `stats()` returns, given the executor's workers and how many of its pending tasks run now. */
   snapshot(workers: number, idleWorkers: number, running: number): ExecutorStats {
@@ -91,6 +102,32 @@ export abstract class Executor {
   }
 
   /**
+   * A view of this executor whose `submit` and `map` run each task with these
+   * options (see {@link TaskOptions}: `priority`, `timeout`, `retries`,
+   * `signal`); `shutdown` and `stats` are the executor's own. Views nest: the
+   * latest wins per key. `map` on a view submits one task per item (no
+   * chunks), so that every item gets the options. Throws a `TypeError` for
+   * an unknown option or a value of the wrong type, a `RangeError` for one
+   * out of range.
+   */
+  withOptions(options: TaskOptions): Executor {
+    const given = mergeTaskOptions({}, options, 'withOptions()');
+    return new ExecutorView(this, given, settle(given));
+  }
+
+  /**
+   * `submit` with per-task options, for `withOptions()` views. Executors that
+   * order, time and retry tasks override it; any other takes a signal only.
+   * @internal
+   */
+  _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
+    if (settings.hasPriority || settings.timeout !== undefined || settings.attempts > 0) {
+      throw new TypeError(`${this.constructor.name} does not support the priority, timeout and retries options; only signal`);
+    }
+    return this.submit(fn, ...args);
+  }
+
+  /**
    * Signals the executor to free its resources once pending work is done.
    * With `wait` (the default) it resolves once every submitted task has ended
    * and every worker has exited; with `cancelFutures` the tasks that have not
@@ -136,4 +173,41 @@ export abstract class Executor {
     this._endShutdown?.();
     this._endShutdown = null;
   }
+}
+
+/** What `withOptions()` returns: the same executor, its tasks submitted with options. */
+class ExecutorView extends Executor {
+  constructor(
+    private readonly _base: Executor,
+    private readonly _given: TaskOptions,
+    private readonly _settings: TaskSettings,
+  ) {
+    super();
+  }
+
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
+    const future = this._base._submitWith(this._settings, fn as (...args: any[]) => unknown, args);
+    if (this._settings.signal !== undefined) followSignal(future, this._settings.signal);
+    return future;
+  }
+
+  override withOptions(options: TaskOptions): Executor {
+    const given = mergeTaskOptions(this._given, options, 'withOptions()');
+    return new ExecutorView(this._base, given, settle(given));
+  }
+
+  override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
+    return this._base._submitWith(settings, fn, args);
+  }
+
+  override shutdown(options?: ShutdownOptions): Promise<void> {
+    return this._base.shutdown(options);
+  }
+
+  stats(): ExecutorStats {
+    return this._base.stats();
+  }
+
+  /** @internal */
+  protected _beginShutdown(): void {}
 }

@@ -1,6 +1,7 @@
 import { checkFunction, checkTimeout } from './checks.js';
 import { CancelledError, InvalidStateError, TimeoutError, timerTimeoutError } from './errors.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
+import { FutureExtras, type TaskControl } from './task-options.js';
 
 /** The states of a future, as in Python. */
 export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
@@ -80,6 +81,17 @@ export class Future<T> {
   // keeps their order and lets each of thousands of timed-out result() calls leave in O(1).
   private _waiters: Waiter | Set<Waiter> | null = null;
   private _callbacks: ((future: any) => unknown) | Array<(future: any) => unknown> | null = null;
+  /** What few futures have: task options, progress callbacks. One field, so that every other future stays as small. */
+  private _extras: FutureExtras | null = null;
+
+  /** @internal The options of a task submitted through `withOptions()`, or null. */
+  get _control(): TaskControl | null {
+    return this._extras === null ? null : this._extras.control;
+  }
+
+  set _control(control: TaskControl | null) {
+    (this._extras ??= new FutureExtras()).control = control;
+  }
 
   /** The current state, one of Python's four. */
   get state(): FutureState {
@@ -159,6 +171,32 @@ export class Future<T> {
       return;
     }
     this._runCallback(fn);
+  }
+
+  /**
+   * Calls `fn(value)` for each value the task reports with `reportProgress()`
+   * from now on, in the order reported, and only while the future is not done:
+   * every value comes before the future is done, none after. Added to a done
+   * future it is never called. A throwing callback is reported on stderr and
+   * stops nothing else. Throws a `TypeError` when `fn` is not a function.
+   */
+  addProgressCallback(fn: (value: unknown) => unknown): void {
+    checkFunction(fn, 'addProgressCallback()');
+    if (this._state >= CANCELLED) return;
+    const extras = (this._extras ??= new FutureExtras());
+    const callbacks = extras.progress;
+    if (callbacks === null) extras.progress = fn;
+    else if (typeof callbacks === 'function') extras.progress = [callbacks, fn];
+    else callbacks.push(fn);
+  }
+
+  /** The task reported a value: its progress callbacks get it, unless the future is done. @internal */
+  _reportProgress(value: unknown): void {
+    const callbacks = this._extras?.progress ?? null;
+    if (callbacks === null || this._state >= CANCELLED) return;
+    if (typeof callbacks === 'function') this._runProgress(callbacks, value);
+    // A copy: a callback that adds another does not see it called for this value.
+    else for (const fn of [...callbacks]) if (this._state < CANCELLED) this._runProgress(fn, value);
   }
 
   /**
@@ -259,11 +297,21 @@ export class Future<T> {
       if (!(waiters instanceof Set)) waiters.futureDone(this);
       else for (const waiter of waiters) waiter.futureDone(this);
     }
+    if (this._extras !== null) this._extras.progress = null;
     const callbacks = this._callbacks;
     if (callbacks !== null) {
       this._callbacks = null;
       if (typeof callbacks === 'function') this._runCallback(callbacks);
       else for (let i = 0; i < callbacks.length; i++) this._runCallback(callbacks[i]!);
+    }
+  }
+
+  private _runProgress(fn: (value: unknown) => unknown, value: unknown): void {
+    try {
+      fn(value);
+    } catch (error) {
+      console.error(`exception calling progress callback for ${String(this)}`);
+      console.error(error);
     }
   }
 

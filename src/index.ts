@@ -15,9 +15,10 @@ export {
 export { Future, type FutureState } from './future.js';
 export { wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type DoneAndNotDone } from './waiting.js';
 export { Executor, type ExecutorStats, type ShutdownOptions } from './executor.js';
+export type { TaskOptions } from './task-options.js';
 export type { MapOptions, IterablesOf } from './map/input.js';
 export { AsyncPoolExecutor } from './async-pool.js';
-export { taskSignal } from './task-signal.js';
+export { taskSignal, reportProgress } from './task-signal.js';
 export { ThreadPoolExecutor, type ThreadPoolOptions } from './thread/pool.js';
 export { defineTasks, taskRef, type TaskRef, type DefineTasksOptions } from './tasks.js';
 export { transfer } from './codec.js';

@@ -13,7 +13,7 @@ import type { Writable } from 'node:stream';
 import type { ExecutorStats } from './executor.js';
 import { Future } from './future.js';
 import { ProgressDisplay } from './progress/display.js';
-import { itemCount } from './item-count.js';
+import { itemCount, itemFutures } from './item-count.js';
 
 /** The options of `progress()`. */
 export interface ProgressOptions {
@@ -76,8 +76,14 @@ export function progress<T>(source: AsyncIterable<T> | Iterable<T>, options: Pro
   return trackIteration(items, options, options.total ?? items.length);
 }
 
+/** Shows the progress a future's task reports (`reportProgress()`) while it runs. */
+function followProgress(display: ProgressDisplay, future: unknown): void {
+  if (future instanceof Future && !future.done()) future.addProgressCallback((value) => display.taskProgress(future, value));
+}
+
 /** Counts failures of futures: their outcome is read without delaying the yield. */
 function countOutcome(display: ProgressDisplay, future: Future<unknown>): void {
+  display.taskEnded(future);
   if (future.cancelled()) {
     display.add(1, 1);
     return;
@@ -112,6 +118,7 @@ function watchExecutor(display: ProgressDisplay, options: ProgressOptions, total
 async function* trackIteration<T>(source: AsyncIterable<T> | Iterable<T>, options: ProgressOptions, total: number | undefined): AsyncGenerator<T> {
   const display = await ProgressDisplay.open({ ...options, total });
   const unwatch = watchExecutor(display, options, total);
+  for (const future of itemFutures(source) ?? []) followProgress(display, future);
   let completed = false;
   try {
     for await (const item of source as AsyncIterable<T>) {
@@ -131,7 +138,10 @@ async function* trackIteration<T>(source: AsyncIterable<T> | Iterable<T>, option
 
 async function* trackFutures<T>(futures: Future<T>[], options: ProgressOptions): AsyncGenerator<Future<T>> {
   const display = await ProgressDisplay.open({ ...options, total: options.total ?? futures.length });
-  for (const future of futures) future.addDoneCallback((f) => countOutcome(display, f as Future<unknown>));
+  for (const future of futures) {
+    followProgress(display, future);
+    future.addDoneCallback((f) => countOutcome(display, f as Future<unknown>));
+  }
   try {
     // Yielding in order; the bar follows completions, not the loop.
     yield* futures;

@@ -10,6 +10,8 @@ export interface TaskContext {
   abort: AbortState | null;
   /** For a task its worker no longer tracks as running (the BullMQ worker's waiting ones): takes the errors its callbacks throw. */
   stray?: (error: unknown) => void;
+  /** Where `reportProgress()` sends the task's values; absent where they go nowhere (a `map` item has no future). */
+  report?(value: unknown): void;
 }
 
 interface AbortState {
@@ -28,8 +30,9 @@ const current = new AsyncLocalStorage<TaskContext>();
  * The `AbortSignal` of the task that is running now: aborted by
  * `cancel({ interrupt: true })` and by `shutdown({ wait: false, cancelFutures: true })`,
  * its reason a `CancelledError`. Throws an `Error` outside a running task. In
- * a thread or process pool's task an interrupt ends the worker instead, so
- * there the pool's shutdown aborts it; on a BullMQ worker an interrupt aborts
+ * a thread or process pool's task an interrupt ends the worker instead (unless
+ * the task shares its worker, `tasksPerWorker` above 1: then it aborts this
+ * first), so there the pool's shutdown aborts it; on a BullMQ worker an interrupt aborts
  * it first, and the task's thread is stopped only once `interruptGrace` is over.
  */
 export function taskSignal(): AbortSignal {
@@ -41,6 +44,26 @@ export function taskSignal(): AbortSignal {
     if (state.aborted) state.controller.abort(state.reason);
   }
   return state.controller.signal;
+}
+
+/**
+ * Reports `value` from the running task to its future's progress callbacks
+ * (`future.addProgressCallback()`): they get the values in the order
+ * reported, each before the future is done. From a worker thread or a child
+ * process the value is structured-cloned over the pool's own channel (a
+ * `TypeError` when it cannot be); across BullMQ it is the job's progress,
+ * carried as JSON. A `map` item has no future: its values go nowhere. Throws
+ * an `Error` outside a running task.
+ */
+export function reportProgress(value: unknown): void {
+  const task = current.getStore();
+  if (task === undefined) throw new Error('reportProgress() was called outside a running task');
+  // Callbacks run outside the task: what they call is not the task's doing.
+  if (task.report !== undefined) current.exit(sendReport, task, value);
+}
+
+function sendReport(task: TaskContext, value: unknown): void {
+  task.report!(value);
 }
 
 /** The task whose code is running now (also in its callbacks and in 'uncaughtException' handlers), if any. @internal */

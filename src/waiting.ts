@@ -2,7 +2,7 @@ import { TimeoutError, timerTimeoutError } from './errors.js';
 import { checkTimeout, describe } from './checks.js';
 import { Future, type Waiter } from './future.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
-import { ITEM_COUNT } from './item-count.js';
+import { ITEM_COUNT, ITEM_FUTURES } from './item-count.js';
 
 /** Return as soon as any future finishes or is cancelled. */
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
@@ -226,6 +226,11 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   /** How many futures this yields in all, for `progress()`'s total. @internal */
   get [ITEM_COUNT](): number {
     return this.total;
+  }
+
+  /** The futures it still waits for, for `progress()` to show what they report. @internal */
+  get [ITEM_FUTURES](): readonly Future<T>[] {
+    return this.futures;
   }
 
   /** The deadline passed: every waiting `next()` rejects, and the iterator ends. */

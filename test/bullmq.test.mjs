@@ -12,6 +12,7 @@ const skipReason = redisSkipReason();
 const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
 const MORE = fileURLToPath(new URL('./fixtures/bullmq-more-tasks.mjs', import.meta.url));
 const CLASH = fileURLToPath(new URL('./fixtures/bullmq-clash.mjs', import.meta.url));
+const CONTROLS = fileURLToPath(new URL('./fixtures/control-tasks.mjs', import.meta.url));
 
 // Loaded only when redis-server is there, so that a machine without it skips rather than fails.
 const { BullMQExecutor, runWorker } = skipReason ? {} : await import('concurrent-futures/bullmq');
@@ -26,7 +27,7 @@ const newQueue = () => `t${process.pid}-${++queues}`;
 function executorWithWorker(concurrency = 2, workerOptions = {}, executorOptions = {}) {
   const queueName = newQueue();
   const ex = new BullMQExecutor({ connection: redis.url, queueName, ...executorOptions });
-  const worker = runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency, ...workerOptions });
+  const worker = runWorker({ connection: redis.url, queueName, modules: [TASKS, CONTROLS], concurrency, ...workerOptions });
   const shutdown = ex.shutdown.bind(ex);
   ex.shutdown = async (options) => {
     await shutdown(options);

@@ -335,6 +335,14 @@ test('map: --progress writes plain progress lines on a stderr that is no termina
   }
 });
 
+test('map: --progress shows the share a running call reports with reportProgress()', T, async () => {
+  const shown = await runCli(['map', '--progress', `${fns}#halfway`], { input: 'only\n' });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout, '"only"\n');
+  assert.ok(split(shown.stderr).some((line) => /^halfway 0 done \| .* \| running: 50%$/.test(line)), shown.stderr);
+  assert.match(split(shown.stderr).at(-1), /^halfway 1 done \| /);
+});
+
 test('--help, map --help, --version, worker without BullMQ', T, async () => {
   const help = await runCli(['--help']);
   assert.equal(help.code, 0);

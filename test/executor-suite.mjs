@@ -8,6 +8,7 @@ import {
   wait, asCompleted, CancelledError, TimeoutError, ExecutorShutdownError, FIRST_COMPLETED,
 } from 'concurrent-futures';
 import { sleep, within, until, use, napThen } from './helpers.mjs';
+import { controlsSuite } from './controls-suite.mjs';
 
 export const square = (n) => n * n;
 export const pair = (a, b) => [a, b];
@@ -35,6 +36,7 @@ export const receiver = function () {
 export function executorSuite(name, make, child, options = {}) {
   const fns = { square, pair, napThen, napOrFail, failIf, receiver, ...options.fns };
   const skip = options.skip ?? {};
+  controlsSuite(name, make, skip);
   const t = (title, fn) => test(`${name}: ${title}`, skip[title] ? { skip: skip[title] } : { timeout: 30_000 }, fn);
   // Node 20 has no \`await using\`: each test shuts its executor down when it ends.
 

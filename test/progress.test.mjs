@@ -7,9 +7,9 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AsyncPoolExecutor, ThreadPoolExecutor, asCompleted } from 'concurrent-futures';
+import { AsyncPoolExecutor, ThreadPoolExecutor, asCompleted, reportProgress } from 'concurrent-futures';
 import { progress } from 'concurrent-futures/progress';
-import { sleep } from './helpers.mjs';
+import { sleep, until } from './helpers.mjs';
 
 const T = { timeout: 30_000 };
 
@@ -49,6 +49,40 @@ test('progress(asCompleted(...)): yields every future, the bar redraws in place 
     assert.ok(stream.text.split('\x1b[1G').length > 2, JSON.stringify(stream.text));
     assert.match(stream.text, /\|-+\| 0\/8 0%/);
     assert.ok(stream.text.endsWith('\n'));
+  } finally {
+    await executor.shutdown();
+  }
+});
+
+test('progress: a running task\'s own progress (a fraction or { done, total }) shows beside the counts and moves the bar', T, async () => {
+  const executor = new AsyncPoolExecutor(2);
+  try {
+    for (const wrap of [(fs) => fs, (fs) => asCompleted(fs)]) {
+      const stream = fakeTerminal();
+      let release;
+      const gate = new Promise((resolve) => (release = resolve));
+      const report = async (value) => {
+        // After progress() has opened its display: a callback sees the values reported from then on.
+        await sleep(50);
+        reportProgress(value);
+        await gate;
+        return value;
+      };
+      const futures = [executor.submit(report, { done: 1, total: 4 }), executor.submit(report, 0.5), executor.submit(report, 'not a fraction')];
+      const loop = (async () => {
+        for await (const _ of progress(wrap(futures), { stream, label: 'own' }));
+      })();
+      let drawn;
+      try {
+        await until(() => / running: /.test((drawn = lastDrawn(stream.text))), 'the tasks\' own progress to be drawn');
+      } finally {
+        release();
+        await loop;
+      }
+      // Two of three report a share: (0.25 + 0.5) / 2 on average, and the bar has moved by 0.75 of an item.
+      assert.match(drawn, /^own \|#{6}-+\| 0\/3 0% \| .* \| running: 2 at 37%$/);
+      assert.match(lastDrawn(stream.text), /^own \|#+\| 3\/3 100% \| [\d.]+\/s \| ETA 0:00$/);
+    }
   } finally {
     await executor.shutdown();
   }

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { CancelledError, ExecutorShutdownError, wait } from 'concurrent-futures';
 import { tasks } from './fixtures/tasks.mjs';
 import { workerResultsSuite } from './worker-results-suite.mjs';
+import { workerControlsSuite } from './worker-controls-suite.mjs';
 import { sleep, within, captureStderr, until, spin, use } from './helpers.mjs';
 
 /** Which worker ran a task: a thread has its own threadId, a child process its own pid. */
@@ -36,6 +37,7 @@ const workerId = async () => `${process.pid}/${(await import('node:worker_thread
  * @param {{ importLine: string, construct: (n: number) => string }} pool.child how a child script builds one
  */
 export function workerPoolSuite(name, make, pool) {
+  workerControlsSuite(name, make, pool);
   const t = (title, fn, timeout = 30_000) => test(`${name}: ${title}`, { timeout }, fn);
 
   t('default maxWorkers is availableParallelism(); workers start lazily, in other workers', async (ctx) => {

@@ -14,6 +14,8 @@ export interface QueueEvent {
   jobId: string;
   returnvalue?: string;
   failedReason?: string;
+  /** A `progress` event's value, as JSON. */
+  data?: string;
 }
 
 const BLOCK_MS = 5000;
@@ -151,6 +153,7 @@ function parse(fields: string[], ours: (jobId: string) => boolean): QueueEvent |
   let jobId: string | undefined;
   let returnvalue: string | undefined;
   let failedReason: string | undefined;
+  let data: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const k = fields[i];
     const v = fields[i + 1]!;
@@ -160,9 +163,10 @@ function parse(fields: string[], ours: (jobId: string) => boolean): QueueEvent |
       jobId = v;
     } else if (k === 'returnvalue') returnvalue = v;
     else if (k === 'failedReason') failedReason = v;
+    else if (k === 'data') data = v;
   }
   if (event === undefined || jobId === undefined) return null;
-  return { event, jobId, returnvalue, failedReason };
+  return { event, jobId, returnvalue, failedReason, data };
 }
 
 /** Orders two stream ids (`ms-seq`). */

@@ -10,7 +10,7 @@ import { Queue, type JobsOptions, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
-import { Future, type FutureOwner } from '../future.js';
+import { Future } from '../future.js';
 import { microtask } from '../microtask.js';
 import { cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
@@ -19,6 +19,8 @@ import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
 import { Reconciler, type JobBook } from './reconcile.js';
 import { checkQueueName, taskName } from './naming.js';
+import { DEFAULT_JOB_OPTIONS, JobFuture, jobOptionsOf, parseJobJson } from './job-future.js';
+import { TaskControl, type TaskSettings } from '../task-options.js';
 
 /** The options of `BullMQExecutor`; the rest of BullMQ's `QueueOptions` (`prefix`, `defaultJobOptions`, …) pass through. */
 export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> {
@@ -32,13 +34,6 @@ export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> 
    */
   reconcileInterval?: number;
 }
-
-/** Jobs are kept a while after they end, so that an executor that missed their event can still read the outcome. */
-const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 1,
-  removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 24 * 3600, count: 10_000 },
-};
 
 /**
  * Events the queue's stream keeps (BullMQ's default is 10,000). A job makes
@@ -54,23 +49,6 @@ const ADD_SLICE = 64;
 
 /** Adds that failed for want of Redis are tried again after this long. */
 const RETRY_ADD_MS = 500;
-
-/** A submitted call: its future and its job. */
-class JobFuture<T> extends Future<T> {
-  /** Whether the job is in Redis (its add was acknowledged). */
-  added = false;
-  /** A chunk cut short before an item that cannot be sent: that item's error ends its outcome. */
-  cut: TypeError | null = null;
-  constructor(
-    owner: FutureOwner,
-    readonly jobId: string,
-    readonly name: string,
-    readonly data: JobData,
-  ) {
-    super();
-    this._owner = owner;
-  }
-}
 
 /**
  * Runs `defineTasks` functions on workers anywhere, through a BullMQ queue.
@@ -150,6 +128,19 @@ export class BullMQExecutor extends Executor {
     return this.enqueue(taskName(fn), { a: encodeArgs(args) });
   }
 
+  /**
+   * Per-task options as BullMQ's own job options (job-future.ts); BullMQ does
+   * the retrying, and `timeout` counts from the job's `active` event. @internal
+   */
+  override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
+    this.checkUsable();
+    const opts = jobOptionsOf(settings);
+    const future = this.enqueue(taskName(fn), { a: encodeArgs(args) });
+    future.opts = opts;
+    future._control = new TaskControl({ ...settings, attempts: 0 }, future);
+    return future;
+  }
+
   /** @internal */
   submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
@@ -206,8 +197,8 @@ export class BullMQExecutor extends Executor {
     try {
       await this.reader.pin();
       // One job: a plain add spares addBulk's transaction.
-      if (batch.length === 1) await this.queue.add(batch[0]!.name, batch[0]!.data, { ...this.jobOptions, jobId: batch[0]!.jobId });
-      else await this.queue.addBulk(batch.map((f) => ({ name: f.name, data: f.data, opts: { ...this.jobOptions, jobId: f.jobId } })));
+      if (batch.length === 1) await this.queue.add(batch[0]!.name, batch[0]!.data, batch[0]!.jobOptions(this.jobOptions));
+      else await this.queue.addBulk(batch.map((f) => ({ name: f.name, data: f.data, opts: f.jobOptions(this.jobOptions) })));
       for (const f of batch) {
         f.added = true;
         // Cancelled while the add was on its way: take the job back.
@@ -235,8 +226,16 @@ export class BullMQExecutor extends Executor {
       case 'active':
         this.markRunning(future);
         break;
+      case 'waiting':
+      case 'delayed':
+        // After `active`: BullMQ runs the job again (its attempts).
+        if (future.state === 'RUNNING') this.markQueued(future);
+        break;
+      case 'progress':
+        future._reportProgress(parseJobJson(event.data));
+        break;
       case 'completed':
-        this.complete(future, parseReturnValue(event.returnvalue));
+        this.complete(future, parseJobJson(event.returnvalue));
         break;
       case 'failed':
         this.fail(future, new Error(event.failedReason ?? 'the job failed'));
@@ -248,6 +247,13 @@ export class BullMQExecutor extends Executor {
     if (future.state !== 'PENDING') return;
     future._setRunning();
     this.running++;
+    future._control?.started();
+  }
+
+  private markQueued(future: JobFuture<any>): void {
+    future._control?.tryEnded();
+    future._setPending();
+    this.running--;
   }
 
   /** Settles a future from its job's result, read from an event or from the job. */
@@ -303,7 +309,7 @@ export class BullMQExecutor extends Executor {
     const f = future as JobFuture<any>;
     if (f.state !== 'RUNNING' || !this.pending.has(f.jobId)) return false;
     this.forget(f);
-    this._counters.cancelled++;
+    this._counters.interrupted(f);
     this.publish({ jobId: f.jobId, cancel: true });
     this.checkIdle();
     return true;
@@ -344,7 +350,7 @@ export class BullMQExecutor extends Executor {
         return pending.size;
       },
       ended: (f, returnvalue, failedReason) => {
-        if (returnvalue !== null) this.complete(f, parseReturnValue(returnvalue));
+        if (returnvalue !== null) this.complete(f, parseJobJson(returnvalue));
         else this.fail(f, new Error(failedReason ?? 'the job failed'));
       },
       started: (f) => this.markRunning(f),
@@ -393,14 +399,5 @@ export class BullMQExecutor extends Executor {
       closeClient(this.commands);
       this._terminated();
     })();
-  }
-}
-
-function parseReturnValue(text: string | undefined | null): unknown {
-  if (typeof text !== 'string') return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }

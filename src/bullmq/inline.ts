@@ -17,8 +17,8 @@ export interface InlineRun {
 }
 
 /** Starts a call; a task that returns at once (no thenable) costs no promise. */
-export function runInline(fn: AnyFunction, args: unknown[], chunk: boolean): InlineRun {
-  const context: TaskContext = { abort: null };
+export function runInline(fn: AnyFunction, args: unknown[], chunk: boolean, onProgress: (value: unknown) => void): InlineRun {
+  const context: TaskContext = { abort: null, report: onProgress };
   const abort = (): void => abortTask(context, interruptedReason());
   let value: unknown;
   try {

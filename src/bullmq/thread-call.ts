@@ -32,6 +32,8 @@ const OK = 0;
 const THROWN = 1;
 /** An error the task returned as its value, encoded. */
 const RETURNED = 2;
+/** A value the task reported with `reportProgress()`: `[PROGRESS, value]`, any number of times before the outcome. */
+const PROGRESS = 3;
 /** What the port carries to the thread: abort the task's `taskSignal()`. */
 const ABORT = 1;
 
@@ -74,11 +76,21 @@ export const threadCall = defineTasks(import.meta.url, {
 });
 
 function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]): unknown {
-  const context: TaskContext = { abort: null };
+  // While `call` runs, the task's progress goes as the call's own, over the pool's channel.
+  const outer = currentTask();
+  const context: TaskContext = { abort: null, report: (value) => outer?.report?.(value) };
   const value = runCall(context, fn, args, chunk);
   if (!isThenable(value)) return chunk ? encodeChunk(value as ChunkOutcome<unknown>) : value;
   const { port1, port2 } = new MessageChannel();
   let answered = false;
+  context.report = (progress) => {
+    if (answered) return;
+    try {
+      port2.postMessage([PROGRESS, progress]);
+    } catch (error) {
+      throw new TypeError(`reportProgress(): the value cannot be sent from the worker: ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+  };
   const answer = (status: number, payload: unknown, transfers: unknown[] = []): void => {
     if (answered) return;
     answered = true;
@@ -142,9 +154,10 @@ export interface ThreadRun {
 let tokens = 0;
 
 /** In the worker: submits `def` to the pool through `call`. */
-export function runOnThread(pool: ThreadPoolExecutor, def: TaskDef, args: unknown[], chunk: boolean): ThreadRun {
+export function runOnThread(pool: ThreadPoolExecutor, def: TaskDef, args: unknown[], chunk: boolean, onProgress: (value: unknown) => void): ThreadRun {
   const token = ++tokens;
   const future = pool.submit(threadCall.call, def as TaskDef & { module: string }, token, chunk, args) as Future<unknown>;
+  future.addProgressCallback(onProgress);
   let port: MessagePort | null = null;
   let aborted = false;
   const outcome = (async (): Promise<ThreadOutcome> => {
@@ -155,7 +168,8 @@ export function runOnThread(pool: ThreadPoolExecutor, def: TaskDef, args: unknow
     const own = (port = value[1] as MessagePort);
     if (aborted) own.postMessage(ABORT);
     return new Promise<ThreadOutcome>((resolve) => {
-      own.once('message', ([status, payload]: [number, unknown]) => {
+      own.on('message', ([status, payload]: [number, unknown]) => {
+        if (status === PROGRESS) return onProgress(payload);
         own.close();
         if (status === OK) resolve({ ok: true, value: chunk ? decodeChunk(payload) : payload });
         else resolve({ ok: status === RETURNED, value: decodeError(payload) }); // a returned error is a value

@@ -82,6 +82,17 @@ interface Running {
   interrupted: (() => void) | null;
 }
 
+/** A failed try of a job that has attempts left: its error goes to BullMQ, thrown. */
+class TryAgain {
+  constructor(readonly error: unknown) {}
+
+  /** The outcome to return; throws the error of a try to be run again. */
+  static unwrap(outcome: Outcome | TryAgain): Outcome {
+    if (!(outcome instanceof TryAgain)) return outcome;
+    throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+  }
+}
+
 /** Starts a worker; resolves once its modules are loaded and it takes jobs. */
 export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle> {
   if (options === null || typeof options !== 'object') throw new TypeError('runWorker(): options { connection, queueName, modules } are required');
@@ -141,33 +152,49 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     const key = chunk ? `${job.name}\0chunk` : job.name;
     const started = performance.now();
     let entry: Running;
-    let outcome: Promise<Outcome>;
+    let outcome: Promise<Outcome | TryAgain>;
+    // A try that fails while the job has attempts left is thrown to BullMQ, which counts it and runs the job again.
+    const retried = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    // The task's progress becomes the job's, each update sent after the one before and all before the outcome.
+    let updates: Promise<unknown> | null = null;
+    const onProgress = (value: unknown): void => {
+      const update = (): Promise<unknown> => job.updateProgress((value ?? null) as object).catch(() => {});
+      updates = updates === null ? update() : updates.then(update);
+    };
+    const encode = (result: { ok: boolean; value: unknown }): Outcome | TryAgain =>
+      !result.ok && retried ? new TryAgain(result.value) : encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
     if (pool === null || placement.inline(key)) {
-      const run = runInline(fn, args, chunk);
-      const settled = (result: { ok: boolean; value: unknown }): Outcome => {
+      const run = runInline(fn, args, chunk, onProgress);
+      const settled = (result: { ok: boolean; value: unknown }): Outcome | TryAgain => {
         placement.ranInline(key, performance.now() - started);
-        return encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
+        return encode(result);
       };
       // Returned at once: nothing could interrupt it, nothing to wait for.
-      if (!(run.outcome instanceof Promise)) return settled(run.outcome);
+      if (!(run.outcome instanceof Promise)) {
+        const done = settled(run.outcome);
+        if (updates !== null) await updates;
+        return TryAgain.unwrap(done);
+      }
       entry = { thread: null, abort: run.abort, interrupted: null };
       outcome = run.outcome.then(settled);
     } else {
-      const thread = runOnThread(pool, defs.get(job.name)!, args, chunk);
+      const thread = runOnThread(pool, defs.get(job.name)!, args, chunk, onProgress);
       entry = { thread, abort: () => thread.abort(), interrupted: null };
       outcome = thread.outcome.then((result) => {
         placement.ranOnThread(key, performance.now() - started);
-        return encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
+        return encode(result);
       });
     }
     running.set(job.id!, entry);
     try {
       // An interrupt ends the job at once, whatever the task does.
-      return await new Promise<Outcome>((resolve) => {
+      const done = await new Promise<Outcome | TryAgain>((resolve) => {
         entry.interrupted = () => resolve(INTERRUPTED_OUTCOME);
         // A future cancelled by an interrupt rejects; the job ended as interrupted already.
         outcome.then(resolve, () => resolve(INTERRUPTED_OUTCOME));
       });
+      if (updates !== null) await updates;
+      return TryAgain.unwrap(done);
     } finally {
       running.delete(job.id!);
     }

@@ -117,6 +117,8 @@ export class MapRun {
         this.inFlight += got.count;
         this.pending.add(batch);
         if (!this.options.unordered) this.ready.push(batch);
+        // A call that reports its own progress (reportProgress()) moves the bar while it runs.
+        batch.future.addProgressCallback((value) => this.display.taskProgress(batch, value));
         batch.future.addDoneCallback(() => this.completed(batch));
       }
     } catch (error) {
@@ -133,6 +135,7 @@ export class MapRun {
 
   private completed(batch: Batch): void {
     this.pending.delete(batch);
+    this.display.taskEnded(batch);
     if (this.options.unordered) this.ready.push(batch);
     const { future, count } = batch;
     if (future.cancelled()) {

@@ -6,7 +6,8 @@
  * @internal
  */
 import { chunkHead } from '../chunk.js';
-import { Deque } from '../deque.js';
+import { TaskQueue } from '../task-queue.js';
+import { priorityOf } from '../task-options.js';
 import { microtask } from '../microtask.js';
 import { BARE_MS, OK, RING, isChunk } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
@@ -42,7 +43,12 @@ export interface FeederHost {
 }
 
 export class Feeder {
-  readonly queue = new Deque<PoolTask<any>>();
+  readonly queue = new TaskQueue<PoolTask<any>>(priorityOf);
+  /**
+   * Set once a task with a priority was queued: from then on no submitted task
+   * waits in a child behind the running one, where it could not be taken back.
+   */
+  private ordered = false;
   /** Set once the pool is broken: it feeds no one anymore. */
   stopped = false;
   private avgTaskMs = -1;
@@ -65,6 +71,24 @@ export class Feeder {
     if (this.dispatchScheduled) return;
     this.dispatchScheduled = true;
     microtask(this.dispatchNow);
+  }
+
+  /**
+   * A task of `priority` was queued: the tasks of a lower one that a thread
+   * holds ahead, not started, come back to the queue to run after it.
+   */
+  prioritize(priority: number): void {
+    this.ordered = true;
+    for (const w of this.workers) {
+      if (!w.alive || w.inflight.length < 2 || !w.withdrawable) continue;
+      for (let i = 1; i < w.inflight.length; i++) {
+        const task = w.inflight.at(i);
+        if (task != null && !task.done() && priorityOf(task) < priority) {
+          w.takeBack(this.queue);
+          break;
+        }
+      }
+    }
   }
 
   /** Hands queued tasks to workers, starting workers as Python does: when none is idle. */
@@ -95,9 +119,13 @@ export class Feeder {
     const tasks: PoolTask<any>[] = [];
     while (room > 0 && this.queue.length > 0) {
       const task = this.queue.peek()!;
-      if (!task.done() && !withdrawable && !isChunk(task.key) && w.inflight.length + tasks.length >= INEXACT_DEPTH) break;
+      const ahead = w.inflight.length + tasks.length;
+      if (!task.done() && !withdrawable && !isChunk(task.key) && ahead >= (this.ordered ? 1 : INEXACT_DEPTH)) break;
+      // A task timed from its start goes only to a worker that starts it at once.
+      if (!task.done() && task._control !== null && task._control.startsAtOnce && ahead > 0) break;
       this.queue.shift();
       if (task.done()) continue;
+      if (ahead === 0 && w.initialized) task._control?.started();
       tasks.push(task);
       room--;
     }

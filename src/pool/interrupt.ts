@@ -20,6 +20,12 @@ export const END_NOW = 1;
 export const END_SOON = 2;
 /** Nothing yet: `due()` is asked after the child's answers reach the task. */
 export const END_LATER = 3;
+/**
+ * Its signal is aborted, no more (tasksPerWorker > 1, other tasks run on the
+ * worker and must not fail for it): if it still runs after a grace, the worker
+ * takes no more work and ends once the others have (worker-state.ts).
+ */
+export const SIGNAL_ONLY = 4;
 
 /** One worker's interrupts. */
 export class InterruptRule {

@@ -28,6 +28,10 @@ export class Outbox {
   /** How many of the held results were written to the mirror. */
   private mirrored = 0;
   private flushQueued = false;
+  /** A task reported progress since the last flush: what is held is sent, never mirrored, so that no result overtakes that progress. */
+  private progressed = false;
+  /** The result being sent is a deferred task's: alone, its seq written -1 - seq. */
+  private sendingLate = false;
   private readonly flushNow = (): void => {
     this.flushQueued = false;
     this.flush();
@@ -69,7 +73,7 @@ export class Outbox {
    * results are fresh, and they are all mirrored where the pool can take them.
    */
   beforeCall(quick: boolean): void {
-    if (this.results.length > RESULTS && !(quick && performance.now() - this.heldSince < HOLD_MS && this.mirror())) this.flush();
+    if (this.results.length > RESULTS && !(quick && !this.progressed && performance.now() - this.heldSince < HOLD_MS && this.mirror())) this.flush();
   }
 
   /** Sends what is held once this turn of the event loop is over: the task that runs now goes on asynchronously. */
@@ -79,8 +83,37 @@ export class Outbox {
     setImmediate(this.flushNow);
   }
 
+  /**
+   * Sends a value the task of `seq` reported, after the results held so far:
+   * a message of its own, before that task's result. Throws a `TypeError`
+   * when the value cannot be sent (`shares`: from a thread).
+   */
+  progress(seq: number, value: unknown, shares: boolean): void {
+    this.flush();
+    this.progressed = true;
+    try {
+      this.send({ progress: seq, value }, []);
+    } catch (error) {
+      const from = shares ? 'the worker' : 'the child process';
+      throw new TypeError(`reportProgress(): the value cannot be sent from ${from}: ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+  }
+
+  /** Sends the result that `put` holds (or sends alone) as a deferred task's, late: alone, after what is held. */
+  late(put: () => void): void {
+    this.flush();
+    this.sendingLate = true;
+    try {
+      put();
+      this.flush();
+    } finally {
+      this.sendingLate = false;
+    }
+  }
+
   /** Sends the results held so far. */
   flush(): void {
+    this.progressed = false;
     if (this.results.length === RESULTS) return;
     let message = this.results;
     const taken = this.mirrored > 0 ? this.writer!.reset() : 0;
@@ -95,9 +128,10 @@ export class Outbox {
         return;
       }
     }
-    const bare = message.length === RESULTS + 2 && message[RESULTS] === OK && this.runMs < BARE_MS && taken === 0 && isBare(message[RESULTS + 1]);
-    message[0] = this.firstSeq;
-    message[1] = this.runMs;
+    const late = this.sendingLate;
+    const bare = !late && message.length === RESULTS + 2 && message[RESULTS] === OK && this.runMs < BARE_MS && taken === 0 && isBare(message[RESULTS + 1]);
+    message[0] = late ? -1 - this.firstSeq : this.firstSeq;
+    message[1] = late ? -1 : this.runMs;
     const transfers = this.transfers;
     this.results = newResults();
     this.transfers = [];

@@ -80,7 +80,13 @@ export interface FatalMessage {
 /** The value of the next seq's task, status OK, which took under BARE_MS. */
 export type BareResult = number | string | boolean;
 
-export type FromWorker = ResultMessage | BareResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage;
+/** A value the task of this seq reported with `reportProgress()`, sent before its result. */
+export interface ProgressMessage {
+  progress: number;
+  value: unknown;
+}
+
+export type FromWorker = ResultMessage | BareResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage | ProgressMessage;
 
 /** Whether a value may travel bare, as a BareTask or BareResult: every channel sends these as themselves (an IPC channel refuses bigint and undefined). */
 export function isBare(value: unknown): value is BareTask {
@@ -115,6 +121,8 @@ export interface WorkerConfig {
   mirror: SharedArrayBuffer | null;
   initializer: TaskDef | null;
   initargs: unknown[];
+  /** Tasks it runs at once: beyond 1, a task that returns a promise is answered DEFERRED and its result comes late. */
+  tasksPerWorker: number;
 }
 
 /**
@@ -127,6 +135,12 @@ export const ERROR = 1;
 export const PACKED = 2;
 export const SKIPPED = 4;
 export const ENCODED = 8;
+/**
+ * The task returned a promise and waits in the worker, which runs others
+ * meanwhile (tasksPerWorker > 1): its result comes late, alone in a result
+ * message whose seq is written -1 - seq, its time -1.
+ */
+export const DEFERRED = 16;
 
 /** Task states in the shared ring: the pool writes QUEUED; the worker moves it on; a CAS decides every race. */
 export const QUEUED = 1;

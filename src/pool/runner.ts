@@ -4,7 +4,8 @@
  * back only while calls known to be quick run after it (see protocol.ts).
  * Transport-agnostic, so threads and child processes share it.
  */
-import { BUNDLING_DOC, isLoadStop, stoppedInCall } from '../bundle.js';
+import { isLoadStop } from '../bundle.js';
+import { withHint } from './error-hints.js';
 import { isThenable } from '../checks.js';
 import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
@@ -12,7 +13,8 @@ import { runCall, type ChunkOutcome } from '../chunk.js';
 import { loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, interruptedReason, shutDownReason, type TaskContext } from '../task-signal.js';
 import { Outbox } from './outbox.js';
-import { BATCH_TASKS, ENCODED, ERROR, OK, PACKED, SKIPPED, isChunk, keyId, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import { Deferrals, RunContext } from './deferrals.js';
+import { BATCH_TASKS, DEFERRED, ENCODED, ERROR, OK, PACKED, SKIPPED, isChunk, keyId, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
 import { RunnerStates } from './task-states.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -36,15 +38,6 @@ const QUICK_MS = 1;
 /** What a call never seen is taken to last (ms); each later call halves the estimate or raises it to its own time. */
 const UNSEEN_MS = 1000;
 
-const STOPPED_HINT =
-  ' (in a worker started from the bundle, which stopped loading it inside this module\'s defineTasks() call: what the module sets ' +
-  'from that call or after it, such as the object the call returns, is not there. Have task functions use each other by their own names; ' +
-  `${BUNDLING_DOC})`;
-
-const CAPTURE_HINT =
-  ': the task function was sent to the worker as source text, so it cannot use names from the scope where it was written. ' +
-  'Pass the value as an argument (executor.submit(fn, value)), or define the function in a module with defineTasks(import.meta.url, { ... }).';
-
 export class TaskRunner {
   private readonly fns = new Map<number, AnyFunction | Promise<AnyFunction>>();
   private readonly sources = new Set<number>();
@@ -67,6 +60,11 @@ export class TaskRunner {
   private current: TaskContext | null = null;
   /** The seq of the running task, so that an abort meant for one task never reaches the next. */
   private currentSeq = -1;
+  /** The tasks that await here while others run (tasksPerWorker > 1); null where one runs at a time. */
+  private readonly deferrals: Deferrals | null;
+  private readonly sendProgress = (seq: number, value: unknown): void => {
+    if (!this.stopped) this.outbox.progress(seq, value, this.port.shares);
+  };
   private readonly resumeNow = (): void => {
     this.busy = false;
     this.runQueued();
@@ -78,6 +76,7 @@ export class TaskRunner {
   ) {
     this.states = new RunnerStates(config.states);
     this.outbox = new Outbox((message, transfers) => port.send(message, transfers), config.mirror);
+    this.deferrals = config.tasksPerWorker > 1 ? new Deferrals(config.tasksPerWorker) : null;
     process.on('uncaughtException', (error) => this.stray(error));
     const exit = process.exit;
     // A task that ends its worker must not take the results of the tasks before it along.
@@ -98,7 +97,10 @@ export class TaskRunner {
     }
     if (!Array.isArray(message)) {
       // A shutdown also aborts the tasks already sent here that have yet to start: in a child they count as running.
-      if (message.seq === undefined) this.shutDown = true;
+      if (message.seq === undefined) {
+        this.shutDown = true;
+        this.deferrals?.abortAll(shutDownReason());
+      } else this.deferrals?.abort(message.seq, this.seq, interruptedReason());
       if (this.current === null) return;
       if (message.seq === undefined) abortTask(this.current, shutDownReason());
       else if (message.seq === this.currentSeq) abortTask(this.current, interruptedReason());
@@ -148,7 +150,7 @@ export class TaskRunner {
       // in a child process, where the pool learns from it that the next task has started.
       this.outbox.beforeCall((this.expected[key] ?? UNSEEN_MS) < QUICK_MS);
       // Claimed before its function loads: a task whose module ends the worker is that task's failure.
-      if (!this.states.start(seq)) {
+      if (!this.states.start(seq) || this.deferrals?.skips(seq) === true) {
         this.outbox.hold(seq, SKIPPED, undefined, this.endedAt);
         continue;
       }
@@ -193,7 +195,7 @@ export class TaskRunner {
   /** Runs one task; true when it goes on asynchronously (the runner is then busy until it settles). */
   private run(seq: number, key: number, fn: AnyFunction, payload: unknown[]): boolean {
     const started = performance.now();
-    const context: TaskContext = { abort: null };
+    const context = new RunContext(this.sendProgress, seq);
     if (this.shutDown) abortTask(context, shutDownReason());
     this.current = context;
     this.currentSeq = seq;
@@ -206,6 +208,7 @@ export class TaskRunner {
       value = error;
     }
     if (ok && isThenable(value)) {
+      if (this.deferrals !== null) return this.defer(key, context, value as PromiseLike<unknown>, started);
       this.busy = true;
       this.outbox.flushSoon();
       Promise.resolve(value as PromiseLike<unknown>).then(
@@ -216,6 +219,52 @@ export class TaskRunner {
     }
     this.complete(seq, key, ok, value, started);
     return false;
+  }
+
+  /**
+   * Answers a task that returned a promise as DEFERRED, so that the next ones
+   * start while it awaits; its result goes when it settles. True when the
+   * worker now runs as many tasks as it may: it takes the next once one ends.
+   */
+  private defer(key: number, context: RunContext, promise: PromiseLike<unknown>, started: number): boolean {
+    const seq = context.seq;
+    this.current = null;
+    // Its ring slot is given up: later tasks reuse it, and the pool tracks this one apart.
+    if (!this.states.finish(seq)) {
+      this.stopped = this.states.withdrawn(seq);
+      return true;
+    }
+    const full = this.deferrals!.add(context);
+    // An error its callbacks throw fails this task alone: the worker runs others.
+    context.stray = (error) => this.late(key, seq, false, error, started);
+    this.outbox.hold(seq, DEFERRED, undefined, performance.now());
+    this.outbox.flush();
+    Promise.resolve(promise).then(
+      (result) => this.late(key, seq, true, result, started),
+      (error) => this.late(key, seq, false, error, started),
+    );
+    if (full) this.busy = true;
+    return full;
+  }
+
+  /** A deferred task has settled: its result goes now, alone; a worker that was full takes its next task. */
+  private late(key: number, seq: number, ok: boolean, value: unknown, started: number): void {
+    const deferrals = this.deferrals!;
+    if (deferrals.settle(seq) === undefined || this.stopped) return;
+    this.endedAt = performance.now();
+    this.expected[key] = Math.max(this.endedAt - started, (this.expected[key] ?? UNSEEN_MS) / 2);
+    this.outbox.late(() => {
+      try {
+        this.putOutcome(seq, key, ok, value);
+      } catch (why) {
+        this.outbox.hold(seq, ERROR | PACKED, pack(encodeError(unsendable(why, ok, this.port.shares))), this.endedAt);
+      }
+    });
+    if (deferrals.full) {
+      deferrals.full = false;
+      this.busy = false;
+      this.runQueued();
+    }
   }
 
   private afterAsync(seq: number, key: number, ok: boolean, value: unknown, started: number): void {
@@ -279,11 +328,7 @@ export class TaskRunner {
   }
 
   private encode(error: unknown, id: number): unknown {
-    if (this.sources.has(id) && isCaptureError(error)) addHint(error, CAPTURE_HINT);
-    else if (isNameError(error) && stoppedInCall() !== null && (this.defs.get(id) as { call?: number } | undefined)?.call === stoppedInCall()) {
-      addHint(error, STOPPED_HINT);
-    }
-    return encodeError(error);
+    return encodeError(withHint(error, this.sources.has(id), (this.defs.get(id) as { call?: number } | undefined)?.call));
   }
 
   private load(id: number): AnyFunction | Promise<AnyFunction> {
@@ -316,32 +361,6 @@ export class TaskRunner {
 
 function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
-}
-
-function addHint(error: Error, hint: string): void {
-  // The stack is formatted when first read: read before the message changes, or it shows the hint twice.
-  const stack = error.stack;
-  const first = `${error.name}: ${error.message}`;
-  error.message += hint;
-  if (stack?.startsWith(first)) error.stack = `${error.name}: ${error.message}${stack.slice(first.length)}`;
-}
-
-/** What a name that a module sets at or after its last `defineTasks()` call gives in a worker that stopped there. */
-function isNameError(error: unknown): error is Error {
-  try {
-    return error instanceof ReferenceError || error instanceof TypeError;
-  } catch {
-    return false;
-  }
-}
-
-/** A ReferenceError from a name the task's source used from the scope it was written in. */
-function isCaptureError(error: unknown): error is ReferenceError {
-  try {
-    return error instanceof ReferenceError && / is not defined$/.test(error.message);
-  } catch {
-    return false; // a revoked proxy, say
-  }
 }
 
 function unsendable(why: unknown, ok: boolean, shares: boolean): TypeError {

@@ -15,13 +15,15 @@ import { Executor, type ExecutorStats } from '../executor.js';
 import type { Future } from '../future.js';
 import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { taskId } from '../tasks.js';
-import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type BareResult, type ResultMessage } from './protocol.js';
+import { BARE_MS, DEFERRED, ERROR, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type BareResult, type ResultMessage } from './protocol.js';
 import { PoolTask, PoolWorker } from './worker-state.js';
 import { describeExit, type Transport, type WorkerExit, type WorkerHooks } from './transport.js';
 import type { PoolOptions } from './options.js';
 import { Feeder } from './feeder.js';
+import { HeldWatch } from './held-watch.js';
 import { failTask, settleAnswer } from './answer.js';
-import { END_NOW, END_SOON, NOT_RUNNING } from './interrupt.js';
+import { END_NOW, END_SOON, NOT_RUNNING, SIGNAL_ONLY } from './interrupt.js';
+import { Retries, TaskControl, type TaskSettings } from '../task-options.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -29,12 +31,8 @@ import { END_NOW, END_SOON, NOT_RUNNING } from './interrupt.js';
  */
 const STARTUP_TIMEOUT = 5000;
 
-/**
- * How often the pool looks for results a worker holds behind a call that
- * proved long (ms): such a result waits at most about this long. Shorter
- * costs every round trip: a 2 ms timer made a one-task ping-pong 10% slower.
- */
-const HELD_TICK_MS = 10;
+/** How long a task interrupted by its signal alone (it shares its worker) has to end before the worker drains (ms). */
+const SHARED_INTERRUPT_GRACE = 1000;
 
 export abstract class WorkerPoolExecutor extends Executor {
   /** The most workers that run at once. */
@@ -44,9 +42,13 @@ export abstract class WorkerPoolExecutor extends Executor {
   private nextIndex = 0;
   /** Workers told to stop that have not exited yet. */
   private dying = 0;
-  private heldTimer: NodeJS.Timeout | null = null;
-  private readonly pollHeldNow = (): void => this.pollHeld();
+  private readonly held = new HeldWatch(this.workers, (w, results) => this.onResults(w, results));
   private brokenError: BrokenExecutorError | null = null;
+  /** Tasks waiting for another try (`withOptions({ retries })`): pending, in no queue. */
+  private readonly retries = new Retries<PoolTask<any>>((task) => {
+    this.feeder.queue.push(task);
+    this.feeder.scheduleDispatch();
+  });
   /** How the worker that could not start ended, for every error of the broken pool. */
   private brokenExit: WorkerExit | undefined;
   /** @internal */ protected readonly _options: PoolOptions;
@@ -61,11 +63,8 @@ export abstract class WorkerPoolExecutor extends Executor {
       maxTasksPerWorker: options.maxTasksPerWorker,
       start: () => this.start(),
       fail: (task, error) => this.fail(task, error),
-      settle: (task, status, value) => {
-        this._counters.pending--;
-        settleAnswer(task, status, value, this._counters);
-      },
-      fed: (w) => this.watchHeld(w),
+      settle: (task, status, value) => this.settle(task, status, value),
+      fed: (w) => this.held.watch(w),
     });
   }
 
@@ -87,6 +86,12 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** @internal */
+  override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
+    this.checkUsable();
+    return this.enqueue(taskKey(taskId(fn), false), args, settings);
+  }
+
+  /** @internal */
   submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
     const task = this.enqueue(taskKey(taskId(fn), true), chunk);
@@ -99,8 +104,12 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause, this.brokenError.message, this.brokenExit);
   }
 
-  private enqueue(key: number, payload: unknown[]): PoolTask<any> {
+  private enqueue(key: number, payload: unknown[], settings?: TaskSettings): PoolTask<any> {
     const task = new PoolTask<any>(this, key, payload);
+    if (settings !== undefined) {
+      task._control = new TaskControl(settings, task);
+      if (settings.priority !== 0) this.feeder.prioritize(settings.priority);
+    }
     for (let i = isChunk(key) ? 1 : 0; i < payload.length; i++) {
       const arg = payload[i];
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
@@ -115,8 +124,9 @@ export abstract class WorkerPoolExecutor extends Executor {
     let idle = 0;
     let running = 0;
     for (const w of this.workers) {
-      if (w.inflight.length === 0) idle++;
+      if (w.inflight.length === 0 && w.deferred.size === 0) idle++;
       for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
+      running += w.deferred.live();
     }
     return this._counters.snapshot(this.workers.length, idle, running);
   }
@@ -137,6 +147,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       return false;
     }
     task.payload = null;
+    this.retries.delete(task);
     this._counters.cancelled += task.items;
     this.taskEnded();
     return true;
@@ -151,7 +162,8 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (how === NOT_RUNNING) return false;
     if (how === END_NOW) this.retire(w, true);
     else if (how === END_SOON) this.endWhenDue(w);
-    this._counters.cancelled += task.items;
+    else if (how === SIGNAL_ONLY) w.watchInterrupted(task, SHARED_INTERRUPT_GRACE, this.feeder.queue, () => this.afterAnswers(w));
+    this._counters.interrupted(task, task.items);
     this.taskEnded();
     return true;
   }
@@ -172,9 +184,9 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
-      for (const task of this.feeder.queue.takeAll()) task.cancel();
+      for (const task of [...this.feeder.queue.takeAll(), ...this.retries.takeAll()]) task.cancel();
       for (const w of this.workers) {
-        let running = false;
+        let running = w.deferred.live() > 0;
         for (let i = 0; i < w.inflight.length; i++) {
           const task = w.inflight.at(i);
           if (task != null && !task.done() && !task.cancel()) running = true;
@@ -186,7 +198,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   private start(): PoolWorker {
-    const w = new PoolWorker(this.nextIndex++);
+    const w = new PoolWorker(this.nextIndex++, this._options.tasksPerWorker);
     this.workers.push(w);
     let transport: Transport;
     try {
@@ -218,6 +230,9 @@ export abstract class WorkerPoolExecutor extends Executor {
       this.breakPool(decodeError(message.initFailed));
     } else if ('fatal' in message) {
       w.setReason(message.fatal);
+    } else if ('progress' in message) {
+      // Sent before its task's result: the task is still the worker's, unless it was cancelled meanwhile.
+      w.taskOf(message.progress)?._reportProgress(message.value);
     }
   }
 
@@ -236,6 +251,14 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   private takeResults(w: PoolWorker, message: ResultMessage): void {
     const r = message;
+    if ((r[0] as number) < 0) {
+      // A deferred task's result, late and alone (DEFERRED): [-1 - seq, -1, status, value].
+      const task = w.deferred.take(-1 - (r[0] as number));
+      if (task === undefined) return;
+      task.worker = null;
+      if (!task.done()) this.settle(task, r[RESULTS] as number, r[RESULTS + 1]);
+      return;
+    }
     const n = (r.length - RESULTS) >> 1;
     if (n > 0 && (r[1] as number) >= 0) this.feeder.tasksTook(r[1] as number, n);
     // Seqs skipped over were answered in a message the channel dropped.
@@ -245,41 +268,21 @@ export abstract class WorkerPoolExecutor extends Executor {
     if ((r[1] as number) >= 0) w.progressed();
   }
 
-  /**
-   * Work went to a worker that may hold results in shared memory: look for
-   * them each tick while it may. A result is held only behind a later task,
-   * so a worker with one task out holds none: a one-task round trip has no tick.
-   */
-  private watchHeld(w: PoolWorker): void {
-    if (this.heldTimer === null && w.mayHoldResults()) {
-      this.heldTimer = setInterval(this.pollHeldNow, HELD_TICK_MS);
-      this.heldTimer.unref();
-    }
-  }
-
-  /** Every tick while a worker may hold results: those held for a whole tick are taken from shared memory. */
-  private pollHeld(): void {
-    let busy = false;
-    for (const w of this.workers) {
-      if (!w.mayHoldResults()) continue;
-      busy = true;
-      const held = w.takeHeld();
-      if (held !== null) this.onResults(w, held);
-    }
-    if (!busy && this.heldTimer !== null) {
-      clearInterval(this.heldTimer);
-      this.heldTimer = null;
-    }
-  }
-
   /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
   private answer(w: PoolWorker, status: number | null, value?: unknown): void {
-    const task = w.answered();
-    if (task === null || task.done() || status === SKIPPED) return; // taken back, cancelled or interrupted
+    // DEFERRED: it awaits in the worker, which goes on to the next; its result comes late.
+    const task = w.answered(status === DEFERRED);
+    if (task === null || task.done() || status === SKIPPED) return; // taken back, deferred, cancelled or interrupted
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;
     }
+    this.settle(task, status, value);
+  }
+
+  /** Settles a task with its worker's answer; one that failed with tries left (`retries`) is queued again instead, after its backoff. */
+  private settle(task: PoolTask<any>, status: number, value: unknown): void {
+    if ((status & ERROR) !== 0 && this.brokenError === null && this.retries.schedule(task)) return;
     this._counters.pending--;
     settleAnswer(task, status, value, this._counters);
   }
@@ -296,9 +299,10 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   private afterAnswers(w: PoolWorker): void {
     if (w.interruptDue()) this.endWhenDue(w);
-    if (w.alive) {
+    if (w.drained()) this.retire(w, false);
+    else if (w.alive) {
       if (w.spent(this._options.maxTasksPerWorker)) this.retire(w, false);
-      else if (w.inflight.length === 0 && Number.isFinite(this._options.idleTimeout) && this.feeder.queue.length === 0) {
+      else if (w.inflight.length === 0 && w.deferred.size === 0 && Number.isFinite(this._options.idleTimeout) && this.feeder.queue.length === 0) {
         w.idleFor(this._options.idleTimeout, () => this.retire(w, false));
       }
     }
@@ -342,7 +346,9 @@ export abstract class WorkerPoolExecutor extends Executor {
     // What it held when it died is in shared memory: those tasks completed.
     const left = w.takeLeft();
     if (left !== null) this.takeResults(w, left);
-    w.sortOutAfterExit(this.feeder.queue, (task) => this.fail(task, this._brokenWorkerError(code, signal, w.reason)));
+    w.sortOutAfterExit(this.feeder.queue, (task) => {
+      if (this.brokenError !== null || !this.retries.schedule(task)) this.fail(task, this._brokenWorkerError(code, signal, w.reason));
+    });
     if (this.feeder.queue.length > 0 && this.brokenError === null) this.feeder.dispatch();
     this.checkIdle();
   }
@@ -375,8 +381,9 @@ export abstract class WorkerPoolExecutor extends Executor {
     // A worker that could not start is told of in the message: said once.
     if (exit !== undefined || cause === undefined) console.error(`concurrent-futures: ${this.brokenError.message}`);
     else console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
-    for (const task of this.feeder.queue.takeAll()) this.fail(task, this._brokenPoolError(cause, message, exit));
+    for (const task of [...this.feeder.queue.takeAll(), ...this.retries.takeAll()]) this.fail(task, this._brokenPoolError(cause, message, exit));
     for (const w of [...this.workers]) {
+      for (const task of w.deferred.takeAll()) this.fail(task, this._brokenPoolError(cause, message, exit));
       for (let i = 0; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);
         if (task != null) this.fail(task, this._brokenPoolError(cause, message, exit));

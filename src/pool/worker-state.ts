@@ -12,12 +12,13 @@
  * @internal
  */
 import { unwrapTransfer } from '../codec.js';
-import { Deque } from '../deque.js';
+import type { TaskQueue } from '../task-queue.js';
 import { Future, type FutureOwner } from '../future.js';
 import { longTimeout, type LongTimeout } from '../long-timeout.js';
 import { taskDef, type TaskDef } from '../tasks.js';
 import { InFlight } from './inflight.js';
-import { END_NOW, InterruptRule } from './interrupt.js';
+import { END_NOW, InterruptRule, SIGNAL_ONLY } from './interrupt.js';
+import { DeferredTasks } from './deferred.js';
 import { BATCH_TASKS, isBare, isChunk, keyId, type BatchMessage, type ResultMessage, type ToWorker } from './protocol.js';
 import type { Transport } from './transport.js';
 
@@ -57,6 +58,8 @@ export class PoolTask<T> extends Future<T> {
 export class PoolWorker {
   /** The tasks sent and not answered. */
   readonly inflight = new InFlight<PoolTask<any>>();
+  /** The tasks answered DEFERRED, awaiting in it (tasksPerWorker > 1). */
+  readonly deferred = new DeferredTasks<PoolTask<any>>();
   /** The ids of the functions it has been sent. */
   private readonly known = new Set<number>();
   /** Tasks sent to it in its life, for `maxTasksPerWorker`. */
@@ -75,7 +78,11 @@ export class PoolWorker {
   private hasInitialized = false;
   private why: string | undefined;
   private transport!: Transport;
-  constructor(readonly index: number) {}
+  constructor(
+    readonly index: number,
+    /** Tasks it runs at once. */
+    private readonly perWorker = 1,
+  ) {}
 
   /** Until it is retired or has exited. */
   get alive(): boolean {
@@ -127,7 +134,11 @@ export class PoolWorker {
 
   /** Its 'loaded' or 'initialized' message. */
   reported(stage: 'loaded' | 'initialized'): void {
-    if (stage === 'initialized') this.hasInitialized = true;
+    if (stage === 'initialized') {
+      this.hasInitialized = true;
+      // A task handed to it while it started begins now: its timeout, if any, counts from here.
+      this.inflight.at(0)?._control?.started();
+    }
     this.hasLoaded = true;
     clearTimeout(this.startupTimer!);
   }
@@ -139,7 +150,7 @@ export class PoolWorker {
 
   /** Whether it may be sent tasks now: alive, and no interrupted task waits in it. */
   accepts(): boolean {
-    return this.live && !this.interrupts.waiting;
+    return this.live && !this.interrupts.waiting && !this.deferred.draining && this.deferred.size < this.perWorker;
   }
 
   /** How many more tasks it may be sent, fed `depth` deep, and replaced after `maxTasks`. */
@@ -149,7 +160,7 @@ export class PoolWorker {
 
   /** Whether it has sent all the tasks it may (`maxTasks`) and they are answered: time to replace it. */
   spent(maxTasks: number): boolean {
-    return this.assigned >= maxTasks && this.inflight.length === 0;
+    return this.assigned >= maxTasks && this.inflight.length === 0 && this.deferred.size === 0;
   }
 
   /**
@@ -211,12 +222,27 @@ export class PoolWorker {
     }
   }
 
-  /** Its head task was answered, or its answer lost: that task (null where it was taken back), no longer held here. */
-  answered(): PoolTask<any> | null {
+  /**
+   * Its head task was answered, or its answer lost: that task (null where it
+   * was taken back), no longer held here. One answered `deferred` awaits here
+   * still (null is returned): its result comes late (`lateAnswer`).
+   */
+  answered(deferred = false): PoolTask<any> | null {
     const task = this.inflight.answer();
+    if (task !== null && deferred) {
+      this.deferred.add(task);
+      task._setRunning();
+      return null;
+    }
     // A finished task must not hold its worker: exited workers have to be collectable.
     if (task !== null) task.worker = null;
     return task;
+  }
+
+  /** Its task of `seq` that is not answered yet, or awaits in it. */
+  taskOf(seq: number): PoolTask<any> | null {
+    const i = seq - this.inflight.head;
+    return (i >= 0 ? this.inflight.at(i) : this.deferred.get(seq)) ?? null;
   }
 
   /**
@@ -240,14 +266,35 @@ export class PoolWorker {
 
   /** Whether `task` is the one it runs now. */
   runs(task: PoolTask<any>): boolean {
+    if (this.deferred.get(task.seq) === task) return true;
     return task.seq === this.inflight.head && this.transport.states.mayHaveStarted(task.seq, true);
   }
 
   /** Interrupts one of its tasks (interrupt.ts): what the pool must do. */
   interrupt(task: PoolTask<any>): number {
+    if (this.perWorker > 1 && this.deferred.shares(task, this.inflight)) {
+      this.tell({ abort: true, seq: task.seq });
+      return SIGNAL_ONLY;
+    }
     const how = this.interrupts.request(this.transport.states, task.seq, this.inflight.head);
     if (how === END_NOW) this.setReason('ended to interrupt its task');
     return how;
+  }
+
+  /** After `ms`, if `task` (interrupted by its signal alone) still runs here, it takes no more work: what it has not started goes back to `queue`, and `check` sees whether it can end. */
+  watchInterrupted(task: PoolTask<any>, ms: number, queue: TaskQueue<PoolTask<any>>, check: () => void): void {
+    this.deferred.watch(task, ms, this.inflight, () => {
+      if (!this.live) return;
+      this.takeBack(queue);
+      check();
+    });
+  }
+
+  /** Whether it takes no more work and has only interrupted tasks left: time to end it. */
+  drained(): boolean {
+    if (!this.live || !this.deferred.drained(this.inflight.length)) return false;
+    this.setReason('ended to interrupt its task');
+    return true;
   }
 
   /** Whether it must be ended now for an interrupted task that is the one it runs. */
@@ -274,12 +321,12 @@ export class PoolWorker {
 
   /** Retires it after `ms` idle (finite), unless it is fed first. */
   idleFor(ms: number, retire: () => void): void {
-    this.idleTimer = longTimeout(() => this.inflight.length === 0 && retire(), ms);
+    this.idleTimer = longTimeout(() => this.inflight.length === 0 && this.deferred.size === 0 && retire(), ms);
     this.idleTimer.unref();
   }
 
   /** Takes it out of service: it is told to end; with `force`, its tasks not started go back to the front of `queue`. */
-  retire(force: boolean, queue: Deque<PoolTask<any>>): void {
+  retire(force: boolean, queue: TaskQueue<PoolTask<any>>): void {
     this.live = false;
     this.stopTimers();
     if (force) this.takeBack(queue);
@@ -295,7 +342,7 @@ export class PoolWorker {
   }
 
   /** Takes back every task it has not started, to the front of `queue`, so that another worker runs it. */
-  takeBack(queue: Deque<PoolTask<any>>): void {
+  takeBack(queue: TaskQueue<PoolTask<any>>): void {
     const states = this.transport.states;
     const back: PoolTask<any>[] = [];
     for (let i = 0; i < this.inflight.length; i++) {
@@ -314,8 +361,13 @@ export class PoolWorker {
    * Empties a worker that has exited: each task it may have started goes to
    * `failStarted`, in order; those it never started go back to the front of `queue`.
    */
-  sortOutAfterExit(queue: Deque<PoolTask<any>>, failStarted: (task: PoolTask<any>) => void): void {
+  sortOutAfterExit(queue: TaskQueue<PoolTask<any>>, failStarted: (task: PoolTask<any>) => void): void {
     const states = this.transport.states;
+    // Those that awaited in it had started first.
+    for (const task of this.deferred.takeAll()) {
+      task.worker = null;
+      if (!task.done()) failStarted(task);
+    }
     const requeue: PoolTask<any>[] = [];
     for (let first = true; this.inflight.length > 0; first = false) {
       const seq = this.inflight.head;

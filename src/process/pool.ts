@@ -20,6 +20,15 @@ export interface ProcessPoolOptions {
   initargs?: unknown[];
   /** A child is replaced by a fresh process after running this many tasks (default: never). */
   maxTasksPerChild?: number;
+  /**
+   * Tasks a child runs at once (default 1): a task that awaits leaves its
+   * worker free for the next, so that tasks waiting on I/O overlap; tasks
+   * that compute still run one at a time. With more than 1, interrupting a
+   * task whose worker runs others aborts its `taskSignal()` only, and ends
+   * the child once its other tasks have ended if the task has not stopped
+   * within a second. A `RangeError` unless a positive integer.
+   */
+  tasksPerWorker?: number;
   /** An idle child exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
   /** The children's environment; default `process.env`. */
@@ -85,6 +94,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       mirror: null,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
+      tasksPerWorker: this._options.tasksPerWorker,
     };
     child.send({ config } satisfies ConfigMessage);
     // The pool holds the process open while it has work; an idle child must not.

@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { createBar, loadCliProgress, type Bar } from './bar.js';
-import { describeCounts, type ProgressCounts } from './text.js';
+import { describeCounts, fractionOf, type ProgressCounts } from './text.js';
 
 /** How a display shows itself. @internal */
 export interface DisplayOptions {
@@ -35,6 +35,8 @@ export class ProgressDisplay {
   private bar: Bar | null = null;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The own progress of running tasks that report one, by task. */
+  private readonly partial = new Map<object, number>();
 
   private constructor(
     private readonly stream: Writable,
@@ -78,14 +80,44 @@ export class ProgressDisplay {
   }
 
   counts(): ProgressCounts {
-    return { done: this.done, failed: this.failed, total: this.total, elapsed: performance.now() - this.started };
+    const counts: ProgressCounts = { done: this.done, failed: this.failed, total: this.total, elapsed: performance.now() - this.started };
+    if (this.partial.size > 0) counts.partial = { tasks: this.partial.size, fraction: this.partialSum() / this.partial.size };
+    return counts;
+  }
+
+  /**
+   * A running task (`key`) reported `value` (`reportProgress()`): a fraction
+   * from 0 to 1 or `{ done, total }` moves the bar by that share of an item and
+   * is shown until `taskEnded(key)`; other values are not shown.
+   */
+  taskProgress(key: object, value: unknown): void {
+    const fraction = fractionOf(value);
+    if (fraction === undefined || this.closed) return;
+    this.partial.set(key, fraction);
+    this.bar?.update(this.position(), this.total);
+  }
+
+  /** The task's own progress is over (it is done, and counted as such). */
+  taskEnded(key: object): void {
+    this.partial.delete(key);
+  }
+
+  private partialSum(): number {
+    let sum = 0;
+    for (const fraction of this.partial.values()) sum += fraction;
+    return sum;
+  }
+
+  /** Where the bar stands: items done, and the shares of those running that said how far they are. */
+  private position(): number {
+    return this.partial.size === 0 ? this.done : this.done + this.partialSum();
   }
 
   /** Counts `done` more items, `failed` of them failures (included in `done`). */
   add(done: number, failed = 0): void {
     this.done += done;
     this.failed += failed;
-    this.bar?.update(this.done, this.total);
+    this.bar?.update(this.position(), this.total);
   }
 
   setTotal(total: number | undefined): void {

@@ -7,6 +7,20 @@ export interface ProgressCounts {
   total: number | undefined;
   /** Milliseconds since the display opened. */
   elapsed: number;
+  /** Running tasks that reported their own progress, and the mean of it (0-1). */
+  partial?: { tasks: number; fraction: number };
+}
+
+/**
+ * A task's own progress as a fraction: a number from 0 to 1, or `{ done, total }`
+ * with numbers; `undefined` for anything else, which is not shown. @internal
+ */
+export function fractionOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return value >= 0 && value <= 1 ? value : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  const { done, total } = value as { done?: unknown; total?: unknown };
+  if (typeof done !== 'number' || typeof total !== 'number' || !(total > 0) || !(done >= 0)) return undefined;
+  return Math.min(done / total, 1);
 }
 
 /** `1:05`, `1:02:03`: how tqdm shows a duration. @internal */
@@ -43,6 +57,11 @@ export function describeCounts(counts: ProgressCounts): string {
     parts.push(`${done}/${total} ${percent}%`, formatRate(done, elapsed), `ETA ${formatEta(counts)}`);
   } else {
     parts.push(`${done} done`, formatRate(done, elapsed), `${formatDuration(elapsed)} elapsed`);
+  }
+  const partial = counts.partial;
+  if (partial !== undefined && partial.tasks > 0) {
+    const percent = `${Math.floor(partial.fraction * 100)}%`;
+    parts.push(partial.tasks === 1 ? `running: ${percent}` : `running: ${partial.tasks} at ${percent}`);
   }
   if (failed > 0) parts.push(`${failed} failed`);
   return parts.join(' | ');

@@ -23,6 +23,15 @@ export interface ThreadPoolOptions {
   initargs?: unknown[];
   /** A worker is replaced after running this many tasks (default: never). */
   maxTasksPerWorker?: number;
+  /**
+   * Tasks a worker runs at once (default 1): a task that awaits leaves its
+   * worker free for the next, so that tasks waiting on I/O overlap; tasks
+   * that compute still run one at a time. With more than 1, interrupting a
+   * task whose worker runs others aborts its `taskSignal()` only, and ends
+   * the worker once its other tasks have ended if the task has not stopped
+   * within a second. A `RangeError` unless a positive integer.
+   */
+  tasksPerWorker?: number;
   /** An idle worker exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
   /** Heap limits of each worker (default Node's); a worker that runs out fails its task with `BrokenThreadPoolError`. */
@@ -70,6 +79,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
       mirror,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
+      tasksPerWorker: this._options.tasksPerWorker,
     };
     const start = workerStart(WORKER_ENTRY);
     const worker = startWorker(start.file, { workerData: threadData(config, start), name, resourceLimits: this.resourceLimits });

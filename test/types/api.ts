@@ -1,7 +1,7 @@
 // Compile-time checks of the public types: `npm test` type-checks this file.
 import {
   AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, Future, wait, asCompleted, defineTasks, transfer,
-  FIRST_COMPLETED, type ReturnWhen, type ExecutorStats,
+  FIRST_COMPLETED, reportProgress, type ReturnWhen, type ExecutorStats, type TaskOptions,
 } from 'concurrent-futures';
 
 const tasks = defineTasks(import.meta.url, {
@@ -36,6 +36,15 @@ export async function check(): Promise<void> {
   void stats;
   await using threads = new ThreadPoolExecutor({ maxWorkers: 2, threadNamePrefix: 'x' });
   const fibs: Future<number> = threads.submit(tasks.fib, 20);
+  const options: TaskOptions = { priority: 1, timeout: 1000, retries: { attempts: 2, backoff: 10 }, signal: new AbortController().signal };
+  const viewed: Future<number> = threads.withOptions(options).withOptions({ retries: 1 }).submit(tasks.fib, 30);
+  // @ts-expect-error a view keeps the task's parameter types
+  threads.withOptions({ priority: 2 }).submit(tasks.fib, 'thirty');
+  // @ts-expect-error an unknown option
+  threads.withOptions({ prio: 1 });
+  viewed.addProgressCallback((value: unknown) => void value);
+  const reported: void = reportProgress({ done: 1, total: 2 });
+  void reported;
   const buffer: ArrayBuffer = await threads.submit((b: ArrayBuffer) => b, transfer(new ArrayBuffer(8))).result();
   await using processes = new ProcessPoolExecutor({ maxTasksPerChild: 10, env: {}, execArgv: [] });
   const futures: Future<unknown>[] = [fibs, processes.submit(() => 1)];
