@@ -4,6 +4,7 @@ import type { Future } from './future.js';
 import { MapIterator } from './map.js';
 import { splitMapArgs, type IterablesOf, type MapOptions } from './map/input.js';
 import type { Chunk, ChunkOutcome } from './pool/chunk.js';
+import type { UnsentItems } from './map/auto-chunks.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {
@@ -48,6 +49,10 @@ export class Counters {
 export abstract class Executor {
   /** @internal */ protected _shutdown = false;
   /** @internal */ protected readonly _counters = new Counters();
+  /** Items `map` has read for this executor and not sent yet (its automatic chunks): queued, for `stats()`. @internal */
+  _unsentItems = 0;
+  /** The maps that hold such items. @internal */
+  private _unsentMaps: Set<UnsentItems> | null = null;
 
   /**
    * Schedules `fn(...args)` and returns a future for its result at once; the
@@ -92,6 +97,10 @@ export abstract class Executor {
       // It would wait for its own end: CPython raises RuntimeError for the same.
       throw new Error("shutdown() was awaited from one of this executor's own tasks, which would wait for itself forever: use shutdown({ wait: false }) there");
     }
+    if (this._unsentMaps !== null && !this._shutdown) {
+      // Sent while the executor still takes work: a map called before shutdown() runs all its input, as in Python.
+      for (const map of [...this._unsentMaps]) map.sendAll();
+    }
     this._shutdown = true;
     this._beginShutdown(cancelFutures, wait);
     if (wait) await this._whenTerminated();
@@ -110,6 +119,18 @@ export abstract class Executor {
    * @internal
    */
   submitChunk?(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
+
+  /** @internal */
+  _holdUnsent(map: UnsentItems, holding: boolean): void {
+    if (holding) (this._unsentMaps ??= new Set()).add(map);
+    else this._unsentMaps?.delete(map);
+  }
+
+  /** @internal */
+  _dropUnsent(count: number): void {
+    this._unsentItems -= count;
+    this._counters.cancelled += count;
+  }
 
   /** Whether the code running now is one of this executor's tasks. @internal */
   protected _runsCurrentTask(): boolean {

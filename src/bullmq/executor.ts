@@ -13,6 +13,7 @@ import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, type FutureOwner } from '../future.js';
 import { KeepAlive } from '../keep-alive.js';
 import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
+import type { AutoChunking } from '../map/target.js';
 import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
 import { cutOutcome, decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
@@ -158,6 +159,9 @@ export class BullMQExecutor extends Executor {
     return this.enqueue(taskName(fn), { a: encodeArgs(args) });
   }
 
+  /** @internal How `map` sizes chunks without `chunksize`: a job costs ~0.4 ms of Redis, and its workers are not seen from here. */
+  readonly _autoChunks: AutoChunking = { targetMs: 25, maxItems: 16_384, inFlight: 8, spare: 4 };
+
   /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
@@ -178,7 +182,7 @@ export class BullMQExecutor extends Executor {
   stats(): ExecutorStats {
     const c = this._counters;
     // Workers live on other machines: the executor does not see them.
-    return { workers: 0, idleWorkers: 0, queued: this.queued, running: this.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
+    return { workers: 0, idleWorkers: 0, queued: this.queued + this._unsentItems, running: this.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
   }
 
   private enqueue(name: string, data: JobData): JobFuture<any> {

@@ -1,12 +1,14 @@
 /**
  * What `map` needs of an executor, declared once, and the strategy each
  * executor gets. Every executor submits; one that runs several items as one
- * task offers `submitChunk` (used with `chunksize` > 1), one that queues many
+ * task offers `submitChunk` (used with `chunksize` > 1, and with no
+ * `chunksize` where it says how to size chunks itself), one that queues many
  * items as one entry offers `mapBatches` (used for every `map`). `sourceFor`
  * is the only place that looks at what an executor offers.
  */
 import type { Future } from '../future.js';
 import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
+import { AutoChunkSource, type UnsentItems } from './auto-chunks.js';
 import { BatchSource, type MapBatch } from './batch.js';
 import { ChunkSource } from './chunks.js';
 import { FutureSource } from './per-item.js';
@@ -21,11 +23,39 @@ export interface MapTarget {
   submitChunk?(fn: AnyFunction, chunk: Chunk): Future<ChunkOutcome<any>>;
   /** Takes items in batches, one queue entry each, with no future per item: `AsyncPoolExecutor`. */
   readonly mapBatches?: BatchQueue;
+  /**
+   * How chunks are sized without `chunksize` (see auto-chunks.ts); `null` where every
+   * item must be its own task (a rate-limited pool: each item's start counts).
+   */
+  readonly _autoChunks?: AutoChunking | null;
 }
 
 /** An executor that runs chunks. @internal */
 export interface ChunkTarget extends MapTarget {
   submitChunk(fn: AnyFunction, chunk: Chunk): Future<ChunkOutcome<any>>;
+  /** Items `map` has read and not sent yet: `stats()` counts them as queued. */
+  _unsentItems: number;
+  /** A map holds such items (or no longer): they are sent before the executor shuts down. */
+  _holdUnsent(map: UnsentItems, holding: boolean): void;
+  /** That many of them will never be sent (the iteration ended): counted as cancelled. */
+  _dropUnsent(count: number): void;
+}
+
+/** How `map` sizes chunks by itself on an executor. @internal */
+export interface AutoChunking {
+  /** Milliseconds of work per chunk that hide what sending a chunk costs. */
+  targetMs: number;
+  /** The most items in one chunk. */
+  maxItems: number;
+  /** Chunks out at once, at least. */
+  inFlight: number;
+  /** Where the executor cannot count its workers: chunks kept waiting beyond those started (0: `inFlight` is the bound). */
+  spare: number;
+}
+
+/** A worker pool's: about a millisecond of work per chunk, two chunks out per worker. @internal */
+export function poolChunking(maxWorkers: number): AutoChunking {
+  return { targetMs: 1, maxItems: 4096, inFlight: 2 * maxWorkers, spare: 0 };
 }
 
 /** An executor's queue as the batch strategy uses it. @internal */
@@ -38,9 +68,12 @@ export interface BatchQueue {
 
 /** The strategy for one `map` call on `target`. @internal */
 export function sourceFor(
-  target: MapTarget, fn: AnyFunction, arity: number, chunksize: number, asyncInput: boolean, consumer: MapConsumer,
+  target: MapTarget, fn: AnyFunction, arity: number, chunksize: number | undefined, asyncInput: boolean, consumer: MapConsumer,
 ): MapSource {
-  if (chunksize > 1 && runsChunks(target)) return new ChunkSource(target, fn, arity, chunksize, consumer);
+  if (runsChunks(target) && target._autoChunks !== null) {
+    if (chunksize === undefined && target._autoChunks !== undefined) return new AutoChunkSource(target, fn, arity, target._autoChunks, consumer);
+    if (chunksize !== undefined && chunksize > 1) return new ChunkSource(target, fn, arity, chunksize, consumer);
+  }
   if (target.mapBatches !== undefined) return new BatchSource(target.mapBatches, fn, arity, asyncInput, consumer);
   return new FutureSource(target, fn, consumer);
 }

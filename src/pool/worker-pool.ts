@@ -15,6 +15,7 @@ import { BARE_MS, OK, RESULTS, SKIPPED, isChunk, taskKey, type FromWorker, type 
 import { PoolTask, PoolWorker, type Transport, type WorkerHooks } from './worker-state.js';
 import { Feeder } from './feeder.js';
 import { failTask, settleAnswer } from './answer.js';
+import { poolChunking, type AutoChunking } from '../map/target.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -60,6 +61,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     super();
     this._options = options;
     this.maxWorkers = options.maxWorkers;
+    this._autoChunks = poolChunking(options.maxWorkers);
     this.feeder = new Feeder(this.workers, {
       maxWorkers: options.maxWorkers,
       maxTasksPerWorker: options.maxTasksPerWorker,
@@ -86,6 +88,9 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.checkUsable();
     return this.enqueue(taskKey(taskId(fn), false), args);
   }
+
+  /** @internal How `map` sizes chunks without `chunksize`. */
+  readonly _autoChunks: AutoChunking | null;
 
   /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
@@ -123,7 +128,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     return {
       workers: this.workers.length,
       idleWorkers: idle,
-      queued: this.pending - running,
+      queued: this.pending - running + this._unsentItems,
       running,
       completed: c.completed,
       failed: c.failed,
