@@ -53,9 +53,14 @@ export interface AutoChunking {
   spare: number;
 }
 
-/** A worker pool's: about a millisecond of work per chunk, two chunks out per worker. @internal */
-export function poolChunking(maxWorkers: number): AutoChunking {
-  return { targetMs: 1, maxItems: 4096, inFlight: 2 * maxWorkers, spare: 0 };
+/**
+ * A worker pool's: about a millisecond of work per chunk, `perWorker` chunks out
+ * per worker (two where a chunk sent ahead can still be withdrawn, threads; one
+ * where it cannot, processes), so that leaving the loop early lets at most the
+ * chunk each worker runs finish. @internal
+ */
+export function poolChunking(maxWorkers: number, perWorker: number): AutoChunking {
+  return { targetMs: 1, maxItems: 4096, inFlight: perWorker * maxWorkers, spare: 0 };
 }
 
 /** An executor's queue as the batch strategy uses it. @internal */

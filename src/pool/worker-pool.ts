@@ -61,7 +61,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     super();
     this._options = options;
     this.maxWorkers = options.maxWorkers;
-    this._autoChunks = poolChunking(options.maxWorkers);
+    this._autoChunks = poolChunking(options.maxWorkers, 2);
     this.feeder = new Feeder(this.workers, {
       maxWorkers: options.maxWorkers,
       maxTasksPerWorker: options.maxTasksPerWorker,
@@ -89,8 +89,8 @@ export abstract class WorkerPoolExecutor extends Executor {
     return this.enqueue(taskKey(taskId(fn), false), args);
   }
 
-  /** @internal How `map` sizes chunks without `chunksize`. */
-  readonly _autoChunks: AutoChunking | null;
+  /** @internal How `map` sizes chunks without `chunksize`; a pool whose workers cannot give back a task sent ahead sets its own. */
+  _autoChunks: AutoChunking | null;
 
   /** @internal */
   override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {

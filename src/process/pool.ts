@@ -4,6 +4,7 @@ import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../pool/exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
+import { poolChunking } from '../map/target.js';
 import type { Transport, WorkerHooks } from '../pool/worker-state.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
@@ -54,6 +55,8 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     super(pool);
     this.env = opts.env;
     this.execArgv = opts.execArgv;
+    // A chunk sent to a child cannot be withdrawn: one out per child, so that leaving map early finishes no more.
+    if (this._autoChunks !== null) this._autoChunks = poolChunking(this.maxWorkers, 1);
   }
 
   /** @internal */
