@@ -1,13 +1,14 @@
 import { availableParallelism } from 'node:os';
-import { checkMaxWorkers } from '../checks.js';
+import { checkMaxWorkers, checkRateLimit } from '../checks.js';
 import { taskDef, taskId } from '../tasks.js';
 import type { PoolOptions } from './worker-pool.js';
 
 /** The options thread and process pools share, checked, with Python's defaults. @internal */
 export function poolOptions(
-  opts: { maxWorkers?: unknown; initializer?: unknown; initargs?: unknown; idleTimeout?: unknown },
+  opts: { maxWorkers?: unknown; initializer?: unknown; initargs?: unknown; idleTimeout?: unknown; rateLimit?: unknown },
   maxTasks: unknown,
   maxTasksName: string,
+  caller: string,
 ): PoolOptions {
   const { initializer, initargs, idleTimeout } = opts;
   const maxWorkers = checkMaxWorkers(opts.maxWorkers) ?? availableParallelism();
@@ -25,5 +26,6 @@ export function poolOptions(
     initargs: (initargs as unknown[] | undefined) ?? [],
     maxTasksPerWorker: (maxTasks as number | undefined) ?? Infinity,
     idleTimeout: (idleTimeout as number | undefined) ?? Infinity,
+    rateLimit: checkRateLimit(opts.rateLimit, caller),
   };
 }

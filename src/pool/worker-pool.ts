@@ -16,6 +16,8 @@ import { PoolTask, PoolWorker, type Transport, type WorkerHooks } from './worker
 import { Feeder } from './feeder.js';
 import { failTask, settleAnswer } from './answer.js';
 import { poolChunking, type AutoChunking } from '../map/target.js';
+import type { RateLimit } from '../checks.js';
+import { RateGate } from './rate-gate.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -37,6 +39,7 @@ export interface PoolOptions {
   initargs: unknown[];
   maxTasksPerWorker: number;
   idleTimeout: number;
+  rateLimit: RateLimit | undefined;
 }
 
 export abstract class WorkerPoolExecutor extends Executor {
@@ -44,6 +47,8 @@ export abstract class WorkerPoolExecutor extends Executor {
   readonly maxWorkers: number;
   private readonly workers: PoolWorker[] = [];
   private readonly feeder: Feeder;
+  /** With a `rateLimit`, where submitted tasks wait for their turn. */
+  private readonly gate: RateGate | null;
   private nextIndex = 0;
   /** Workers told to stop that have not exited yet. */
   private dying = 0;
@@ -61,7 +66,18 @@ export abstract class WorkerPoolExecutor extends Executor {
     super();
     this._options = options;
     this.maxWorkers = options.maxWorkers;
-    this._autoChunks = poolChunking(options.maxWorkers, 2);
+    // Rate-limited, a map item is a task of its own: each item's start counts.
+    this._autoChunks = options.rateLimit === undefined ? poolChunking(options.maxWorkers, 2) : null;
+    this.gate = options.rateLimit === undefined ? null : new RateGate(options.rateLimit, {
+      maxWorkers: options.maxWorkers,
+      idleWorkers: () => {
+        let idle = 0;
+        for (const w of this.workers) if (w.alive && w.cameUp && w.inflight.length === 0 && w.interruptSeq < 0) idle++;
+        return idle;
+      },
+      release: (task) => this.feeder.queue.push(task),
+      dispatch: () => this.feeder.dispatch(),
+    });
     this.feeder = new Feeder(this.workers, {
       maxWorkers: options.maxWorkers,
       maxTasksPerWorker: options.maxTasksPerWorker,
@@ -111,9 +127,12 @@ export abstract class WorkerPoolExecutor extends Executor {
       const arg = payload[i];
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
     }
-    this.feeder.queue.push(task);
     if (this.pending++ === 0) this.keepAlive.hold();
-    this.feeder.scheduleDispatch();
+    if (this.gate !== null) this.gate.hold(task);
+    else {
+      this.feeder.queue.push(task);
+      this.feeder.scheduleDispatch();
+    }
     return task;
   }
 
@@ -194,6 +213,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
+      if (this.gate !== null) for (const task of this.gate.takeAll()) task.cancel();
       for (const task of this.feeder.queue.takeAll()) task.cancel();
       for (const w of this.workers) {
         let running = false;
@@ -283,7 +303,8 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (n > 0 && (r[1] as number) >= 0) this.feeder.learn(r[1] as number, n);
     // Seqs skipped over were answered in a message the channel dropped.
     while (w.headSeq < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
-    for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
+    const ranMs = n === 1 ? (r[1] as number) : -1;
+    for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1], ranMs);
     // Not after results taken from shared memory (ms -1): the call behind them has run a while already.
     if ((r[1] as number) >= 0) this.nextStarted(w);
   }
@@ -316,12 +337,13 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
-  private answer(w: PoolWorker, status: number | null, value?: unknown): void {
+  private answer(w: PoolWorker, status: number | null, value?: unknown, ranMs = -1): void {
     const task = w.inflight.shift();
     w.headSeq++;
     if (task == null) return; // taken back
     // A finished task must not hold its worker: exited workers have to be collectable.
     task.worker = null;
+    task.ranMs = ranMs;
     if (task.done() || status === SKIPPED) return; // cancelled or interrupted
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
@@ -444,6 +466,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.brokenError = this._brokenPoolError(cause, message);
     this.feeder.stopped = true;
     console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
+    if (this.gate !== null) for (const task of this.gate.takeAll()) this.fail(task, this._brokenPoolError(cause, message));
     for (const task of this.feeder.queue.takeAll()) this.fail(task, this._brokenPoolError(cause, message));
     for (const w of [...this.workers]) {
       for (let i = 0; i < w.inflight.length; i++) {

@@ -21,6 +21,13 @@ export interface ProcessPoolOptions {
   maxTasksPerChild?: number;
   /** An idle child exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
+  /**
+   * At most `max` tasks start in any `interval` ms (a sliding window; a start is the hand-off to a child that runs
+   * it at once; each `map` item is then a task of its own, whatever its `chunksize`). Default: no limit. A
+   * `TypeError` for what is not `{ max, interval }` of numbers, a `RangeError` for `max` not an integer >= 1 or
+   * `interval` not finite and > 0.
+   */
+  rateLimit?: { max: number; interval: number };
   /** The children's environment; default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** Node flags of the children (e.g. `--max-old-space-size=512`); default `process.execArgv`. */
@@ -47,7 +54,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
    */
   constructor(options?: number | ProcessPoolOptions) {
     const opts: ProcessPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
-    const pool = poolOptions(opts, opts.maxTasksPerChild, 'maxTasksPerChild');
+    const pool = poolOptions(opts, opts.maxTasksPerChild, 'maxTasksPerChild', 'new ProcessPoolExecutor()');
     if (opts.execArgv !== undefined && (!Array.isArray(opts.execArgv) || opts.execArgv.some((a) => typeof a !== 'string'))) {
       throw new TypeError('execArgv must be an array of strings');
     }
