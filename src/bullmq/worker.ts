@@ -70,7 +70,12 @@ export interface RunWorkerOptions {
    * Default: no limit. A `TypeError` for what is not `{ max, interval }` of numbers, a `RangeError` for `max` not
    * an integer >= 1 or `interval` not finite and > 0 (BullMQ counts whole ms: a fraction is rounded up).
    */
-  rateLimit?: { max: number; interval: number };
+  rateLimit?: {
+    /** Task starts at most in any window. */
+    max: number;
+    /** The window, in ms. */
+    interval: number;
+  };
 }
 
 /** A running worker. */

@@ -27,7 +27,12 @@ export interface ProcessPoolOptions {
    * `TypeError` for what is not `{ max, interval }` of numbers, a `RangeError` for `max` not an integer >= 1 or
    * `interval` not finite and > 0.
    */
-  rateLimit?: { max: number; interval: number };
+  rateLimit?: {
+    /** Task starts at most in any window. */
+    max: number;
+    /** The window, in ms. */
+    interval: number;
+  };
   /** The children's environment; default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** Node flags of the children (e.g. `--max-old-space-size=512`); default `process.execArgv`. */

@@ -29,7 +29,12 @@ export interface ThreadPoolOptions {
    * `TypeError` for what is not `{ max, interval }` of numbers, a `RangeError` for `max` not an integer >= 1 or
    * `interval` not finite and > 0.
    */
-  rateLimit?: { max: number; interval: number };
+  rateLimit?: {
+    /** Task starts at most in any window. */
+    max: number;
+    /** The window, in ms. */
+    interval: number;
+  };
   /** Heap limits of each worker (default Node's); a worker that runs out fails its task with `BrokenThreadPoolError`. */
   resourceLimits?: ResourceLimits;
 }
