@@ -303,7 +303,8 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (n > 0 && (r[1] as number) >= 0) this.feeder.learn(r[1] as number, n);
     // Seqs skipped over were answered in a message the channel dropped.
     while (w.headSeq < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
-    const ranMs = n === 1 ? (r[1] as number) : -1;
+    // How long a task answered alone ran: the rate limit's gate corrects its start with it.
+    const ranMs = n === 1 && this.gate !== null ? (r[1] as number) : -1;
     for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1], ranMs);
     // Not after results taken from shared memory (ms -1): the call behind them has run a while already.
     if ((r[1] as number) >= 0) this.nextStarted(w);
@@ -343,7 +344,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (task == null) return; // taken back
     // A finished task must not hold its worker: exited workers have to be collectable.
     task.worker = null;
-    task.ranMs = ranMs;
+    if (ranMs >= 0) task.ranMs = ranMs;
     if (task.done() || status === SKIPPED) return; // cancelled or interrupted
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
