@@ -131,7 +131,7 @@ const suites = {
   /** Automatic chunks against chunksize 256 (and a future per item) on both pools and BullMQ, in one run. */
   async chunks() {
     for (const kind of ['thread', 'process']) {
-      runSuite(`chunks ${kind}s W1-map: map over 100k tiny items on 2 workers`, './pools.mjs', MAP_CONTENDERS, { rounds, baseline: 'concurrent-futures', unit: 'items/s', args: ['W1-map'], prefix: [kind] });
+      runSuite(`chunks ${kind === 'thread' ? 'threads' : 'processes'} W1-map: map over 100k tiny items on 2 workers`, './pools.mjs', MAP_CONTENDERS, { rounds, baseline: 'concurrent-futures', unit: 'items/s', args: ['W1-map'], prefix: [kind] });
     }
     await bullmq(['W1-map']);
   },

@@ -180,10 +180,14 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
     const { inFlight, spare } = this.plan;
     if (spare === 0) return inFlight;
     // Workers the executor cannot count (BullMQ's): keep `spare` chunks waiting beyond those that have started.
+    // The chunks out are among the latest cut: look from there, and only until each is found.
     let started = 0;
-    for (let i = 0; i < this.cuts.length; i++) {
+    let seen = 0;
+    for (let i = this.cuts.length - 1; i >= 0 && seen < this.inFlight; i--) {
       const future = this.cuts.at(i)!.future;
-      if (!future.done() && future.running()) started++;
+      if (future.done()) continue;
+      seen++;
+      if (future.running()) started++;
     }
     return Math.max(inFlight, started + spare);
   }
