@@ -1,12 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { CancelledError } from './errors.js';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
 import { Deque } from './deque.js';
+import { microtask } from './microtask.js';
 import { MapBatch } from './map/batch.js';
-import type { BatchQueue } from './map/target.js';
-import { abortTask, currentTask, runAsTask, type TaskContext } from './task-signal.js';
-import { KeepAlive } from './keep-alive.js';
+import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from './task-signal.js';
 import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit } from './checks.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { StartWindow } from './rate-limit.js';
@@ -56,9 +54,8 @@ export class AsyncPoolExecutor extends Executor {
   private occupied = 0;
   private looping = false;
   private runScheduled = false;
-  private readonly keepAlive = new KeepAlive();
-  private terminated: (() => void) | null = null;
-  private readonly terminatedPromise: Promise<void>;
+  /** Tasks (and `map` items) running, interrupted ones not included. */
+  private running = 0;
   private readonly runQueuedNow = (): void => this.runQueued();
   /**
    * A slot holds one task until it really ends, so each slot's pair of settle
@@ -84,7 +81,6 @@ export class AsyncPoolExecutor extends Executor {
     this.maxWorkers = checkMaxWorkers(options.maxWorkers) ?? Math.min(32, availableParallelism() + 4);
     const rateLimit = checkRateLimit(options.rateLimit, 'new AsyncPoolExecutor()');
     this.window = rateLimit === undefined ? null : new StartWindow(rateLimit.max, rateLimit.interval);
-    this.terminatedPromise = new Promise((resolve) => (this.terminated = resolve));
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
@@ -99,52 +95,40 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   /** @internal `map` queues its items here in batches, with no future per item. */
-  readonly mapBatches: BatchQueue = this;
-
-  /** @internal */
-  enqueueMap(batch: MapBatch): void {
+  queueBatch(batch: MapBatch): void {
     this._checkOpen();
     this.enqueue(batch, batch.count);
   }
 
   /** @internal */
-  cancelMap(batch: MapBatch): void {
+  cancelBatch(batch: MapBatch): void {
     const count = batch.cancel();
     if (count === 0) return;
-    this._counters.queued -= count;
+    this._counters.pending -= count;
     this._counters.cancelled += count;
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private enqueue(entry: AsyncTask<any> | MapBatch, count: number): void {
     this.queue.push(entry);
-    this._counters.queued += count;
-    this.keepAlive.hold();
+    this._counters.pending += count;
+    this._keepAlive.hold();
     if (!this.runScheduled && this.occupied < this.maxWorkers) {
       // A task never starts inside submit(): the caller's code runs first.
       this.runScheduled = true;
-      queueMicrotask(this.runQueuedNow);
+      microtask(this.runQueuedNow);
     }
   }
 
   stats(): ExecutorStats {
-    const c = this._counters;
-    return {
-      workers: this.maxWorkers,
-      idleWorkers: this.maxWorkers - this.occupied,
-      queued: c.queued,
-      running: c.running,
-      completed: c.completed,
-      failed: c.failed,
-      cancelled: c.cancelled,
-    };
+    return this._counters.snapshot(this.maxWorkers, this.maxWorkers - this.occupied, this.running);
   }
 
   /** @internal */
   cancelQueued(): boolean {
-    this._counters.queued--;
+    this._counters.pending--;
     this._counters.cancelled++;
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -152,10 +136,11 @@ export class AsyncPoolExecutor extends Executor {
   interrupt(future: Future<any>): boolean {
     const task = future as AsyncTask<any>;
     if (task.slot < 0 || this.slots[task.slot] !== task) return false;
-    abortTask(task, new CancelledError('the task was interrupted'));
-    this._counters.running--;
+    abortTask(task, interruptedReason());
+    this.running--;
+    this._counters.pending--;
     this._counters.cancelled++;
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -164,14 +149,14 @@ export class AsyncPoolExecutor extends Executor {
     if (cancelFutures) {
       for (const entry of this.queue.takeAll()) {
         if (entry instanceof MapBatch) {
-          this.cancelMap(entry);
+          this.cancelBatch(entry);
           entry.sink.batchCancelled(entry);
         } else entry.cancel();
       }
       if (!wait) {
         for (const entry of this.slots) {
           // An interrupted task stays in its slot until it ends; its signal is already aborted.
-          if (entry instanceof MapItem || entry?.running()) abortTask(entry!, new CancelledError('the executor was shut down'));
+          if (entry instanceof MapItem || entry?.running()) abortTask(entry!, shutDownReason());
         }
       }
     }
@@ -182,11 +167,6 @@ export class AsyncPoolExecutor extends Executor {
   protected override _runsCurrentTask(): boolean {
     const task = currentTask();
     return (task instanceof AsyncTask && task._owner === this) || (task instanceof MapItem && task.owner === this);
-  }
-
-  /** @internal */
-  protected _whenTerminated(): Promise<void> {
-    return this.terminatedPromise;
   }
 
   private runQueued(): void {
@@ -221,7 +201,7 @@ export class AsyncPoolExecutor extends Executor {
     } finally {
       this.looping = false;
     }
-    this.settleIdle();
+    this.checkIdle();
   }
 
   /** Whether the rate limit lets a task start now (it then counts); if not, the queue is woken when it does. */
@@ -246,8 +226,7 @@ export class AsyncPoolExecutor extends Executor {
   };
 
   private occupy(entry: Running): void {
-    this._counters.queued--;
-    this._counters.running++;
+    this.running++;
     this.occupied++;
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
@@ -286,7 +265,8 @@ export class AsyncPoolExecutor extends Executor {
     // An interrupted task's late result is dropped: its future is already cancelled.
     if (entry instanceof MapItem || entry.running()) {
       const c = this._counters;
-      c.running--;
+      this.running--;
+      c.pending--;
       c.completed++;
       if (!ok) c.failed++;
       if (entry instanceof MapItem) entry.batch.settle(entry.index, ok, value);
@@ -297,13 +277,11 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   /** Lets the process exit when nothing is queued or running, and ends a shutdown. */
-  private settleIdle(): void {
-    const c = this._counters;
-    if (c.queued === 0 && c.running === 0) this.keepAlive.release();
+  private checkIdle(): void {
+    if (this._counters.pending === 0) this._keepAlive.release();
     if (this._shutdown && this.occupied === 0 && this.queue.length === 0) {
-      this.keepAlive.release();
-      this.terminated?.();
-      this.terminated = null;
+      this._keepAlive.release();
+      this._terminated();
     }
   }
 }

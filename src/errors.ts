@@ -49,7 +49,7 @@ export class BrokenExecutorError extends Error {
 export class BrokenThreadPoolError extends BrokenExecutorError {
   /** Always `'BrokenThreadPoolError'`. */
   override name = 'BrokenThreadPoolError';
-  /** The exit code of the worker that ended mid-task; `undefined` when the initializer failed. */
+  /** The exit code of the worker that ended mid-task or before it was up; `undefined` when no worker ended (an initializer that threw, a worker that could not be started). */
   exitCode?: number;
   /** Why the worker ended, when known, e.g. `'out of memory (...)'` or the uncaught error. */
   reason?: string;
@@ -59,10 +59,12 @@ export class BrokenThreadPoolError extends BrokenExecutorError {
 export class BrokenProcessPoolError extends BrokenExecutorError {
   /** Always `'BrokenProcessPoolError'`. */
   override name = 'BrokenProcessPoolError';
-  /** The exit code of the child that ended mid-task; `null` when a signal ended it. */
+  /** The exit code of the child that ended mid-task or before it was up; `null` when a signal ended it; `undefined` when no child ended (an initializer that threw). */
   exitCode?: number | null;
   /** The signal that ended the child (e.g. `'SIGKILL'`), or `null`. */
   signal?: NodeJS.Signals | null;
+  /** Why the child ended or could not start, when known (e.g. a missing entry file). */
+  reason?: string;
 }
 
 /** `submit()` or `map()` was called after `shutdown()`; the message is Python's, `cannot schedule new futures after shutdown`. */

@@ -1,10 +1,9 @@
 import { checkFunction, checkOptions } from './checks.js';
 import { ExecutorShutdownError } from './errors.js';
+import { KeepAlive } from './keep-alive.js';
 import type { Future } from './future.js';
 import { MapIterator } from './map.js';
 import { splitMapArgs, type IterablesOf, type MapOptions } from './map/input.js';
-import type { Chunk, ChunkOutcome } from './pool/chunk.js';
-import type { UnsentItems } from './map/auto-chunks.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {
@@ -32,13 +31,24 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
-/** The counters behind `stats()`, kept by each executor as its futures move. @internal */
+/**
+ * The counters behind `stats()`, one rule for every executor: a task is
+ * pending from its submit until it ends (done, failed or cancelled), and what
+ * is pending and not running is queued. @internal
+ */
 export class Counters {
-  queued = 0;
-  running = 0;
+  /** Submitted and not ended. */
+  pending = 0;
+  /** Items `map` has read for the executor and holds, not sent yet (its automatic chunks): queued too. */
+  unsent = 0;
   completed = 0;
   failed = 0;
   cancelled = 0;
+
+  /** What `stats()` returns, given the executor's workers and how many of its pending tasks run now. */
+  snapshot(workers: number, idleWorkers: number, running: number): ExecutorStats {
+    return { workers, idleWorkers, queued: this.pending + this.unsent - running, running, completed: this.completed, failed: this.failed, cancelled: this.cancelled };
+  }
 }
 
 /**
@@ -49,10 +59,12 @@ export class Counters {
 export abstract class Executor {
   /** @internal */ protected _shutdown = false;
   /** @internal */ protected readonly _counters = new Counters();
-  /** Items `map` has read for this executor and not sent yet (its automatic chunks): queued, for `stats()`. @internal */
-  _unsentItems = 0;
-  /** The maps that hold such items. @internal */
-  private _unsentMaps: Set<UnsentItems> | null = null;
+  /** Holds the process open while the executor has work (or workers that have yet to exit). @internal */
+  protected readonly _keepAlive = new KeepAlive();
+  /** @internal */ private _endShutdown: (() => void) | null = null;
+  /** @internal */ private readonly _whenTerminated = new Promise<void>((resolve) => (this._endShutdown = resolve));
+  /** The maps holding items read and not sent yet: sent before a shutdown. @internal */
+  private _unsentMaps: Set<{ sendAll(): void }> | null = null;
 
   /**
    * Schedules `fn(...args)` and returns a future for its result at once; the
@@ -103,7 +115,7 @@ export abstract class Executor {
     }
     this._shutdown = true;
     this._beginShutdown(cancelFutures, wait);
-    if (wait) await this._whenTerminated();
+    if (wait) await this._whenTerminated;
   }
 
   /** `shutdown({ wait: true })`, for `await using executor = ...`. */
@@ -114,21 +126,20 @@ export abstract class Executor {
   /** A snapshot of the executor's work (counts since creation), cheap enough to poll for a progress display. */
   abstract stats(): ExecutorStats;
 
-  /**
-   * Runs several `map` items in one task, for executors with workers.
-   * @internal
-   */
-  submitChunk?(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
+  /** `map` holds `count` more items read and not sent yet (fewer, when negative): `stats()` counts them as queued. @internal */
+  _unsent(count: number): void {
+    this._counters.unsent += count;
+  }
 
-  /** @internal */
-  _holdUnsent(map: UnsentItems, holding: boolean): void {
+  /** A map holds such items (`sendAll()` sends them), or no longer. @internal */
+  _holdUnsent(map: { sendAll(): void }, holding: boolean): void {
     if (holding) (this._unsentMaps ??= new Set()).add(map);
     else this._unsentMaps?.delete(map);
   }
 
-  /** @internal */
+  /** That many of them will never be sent (the iteration ended): they count as cancelled. @internal */
   _dropUnsent(count: number): void {
-    this._unsentItems -= count;
+    this._counters.unsent -= count;
     this._counters.cancelled += count;
   }
 
@@ -145,6 +156,9 @@ export abstract class Executor {
   /** Stops taking work; cancels queued work when asked. @internal */
   protected abstract _beginShutdown(cancelFutures: boolean, wait: boolean): void;
 
-  /** Resolves once every task has ended and every worker has exited. @internal */
-  protected abstract _whenTerminated(): Promise<void>;
+  /** After `shutdown()`, once every task has ended and every worker has exited: what `shutdown()` waits for. @internal */
+  protected _terminated(): void {
+    this._endShutdown?.();
+    this._endShutdown = null;
+  }
 }

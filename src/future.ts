@@ -31,7 +31,7 @@ export interface FutureOwner {
   /** Stops a running future's work for `cancel({ interrupt: true })`; `false` when it cannot. */
   interrupt(future: Future<any>): boolean;
   /** Marks a pending future running when its worker has started it. */
-  refresh?(future: Future<any>): void;
+  checkStarted?(future: Future<any>): void;
 }
 
 /** Reports a failing done callback without letting it reach the completing code. */
@@ -83,7 +83,7 @@ export class Future<T> {
 
   /** The current state, one of Python's four. */
   get state(): FutureState {
-    if (this._state === PENDING) this._owner?.refresh?.(this);
+    if (this._state === PENDING) this._owner?.checkStarted?.(this);
     return STATE_NAMES[this._state]!;
   }
 
@@ -116,7 +116,7 @@ export class Future<T> {
 
   /** Whether the task is running now. */
   running(): boolean {
-    if (this._state === PENDING) this._owner?.refresh?.(this);
+    if (this._state === PENDING) this._owner?.checkStarted?.(this);
     return this._state === RUNNING;
   }
 

@@ -1,3 +1,8 @@
+/**
+ * Python's `concurrent.futures` for Node.js: `Future`, `wait()`, `asCompleted()`
+ * and executors over the event loop, worker threads and child processes.
+ * @module concurrent-futures
+ */
 export {
   CancelledError,
   TimeoutError,

@@ -4,6 +4,7 @@ import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { ZipReader, type MapOptions } from './map/input.js';
 import { ITEM_CANCELLED, ITEM_OK, ITEM_PENDING, type MapConsumer, type MapSource } from './map/source.js';
 import { sourceFor, type MapTarget } from './map/target.js';
+import { ITEM_COUNT } from './item-count.js';
 
 /**
  * The iterator `Executor.map` returns: submits at the call, yields results in
@@ -31,6 +32,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, MapConsumer {
   private resolveNext: ((result: IteratorResult<R>) => void) | null = null;
   private rejectNext: ((error: unknown) => void) | null = null;
   private timer: LongTimeout | undefined;
+  private readonly count: number | undefined;
 
   constructor(target: MapTarget, fn: (...args: any[]) => unknown, iterables: unknown[], options: MapOptions) {
     const timeout = checkTimeout(options.timeout);
@@ -39,6 +41,8 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, MapConsumer {
     this.timeout = timeout;
     this.deadline = timeout === undefined ? undefined : performance.now() + timeout;
     this.reader = new ZipReader(iterables);
+    // zip() of arrays ends with the shortest.
+    this.count = iterables.length > 0 && iterables.every(Array.isArray) ? Math.min(...(iterables as unknown[][]).map((a) => a.length)) : undefined;
     this.source = sourceFor(target, fn, this.reader.arity, chunksize, this.reader.async, this);
     // No iterables: zip() of nothing is empty.
     if (this.reader.arity === 0) this.inputDone = true;
@@ -56,6 +60,11 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, MapConsumer {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** Over arrays, how many results this yields in all (the shortest array's length), for `progress()`'s total. @internal */
+  get [ITEM_COUNT](): number | undefined {
+    return this.count;
   }
 
   next(): Promise<IteratorResult<R>> {

@@ -7,25 +7,37 @@
  *
  * The bar is drawn by cli-progress, an optional dependency: without it, plain
  * lines say the same now and then.
+ * @module concurrent-futures/progress
  */
 import type { Writable } from 'node:stream';
 import type { ExecutorStats } from './executor.js';
 import { Future } from './future.js';
 import { ProgressDisplay } from './progress/display.js';
+import { itemCount } from './item-count.js';
 
 /** The options of `progress()`. */
 export interface ProgressOptions {
-  /** How many items there are. Default: the length of an array; otherwise unknown (or estimated, see `executor`). */
+  /**
+   * How many items there are. Default: the length of an array, the number of
+   * futures given to `asCompleted()`, or that of a `map()` over arrays;
+   * otherwise unknown (or estimated, see `executor`).
+   */
   total?: number;
   /**
    * Where the total is unknown, the executor doing the work: its `stats()` estimate
    * the total as items done so far plus its queued and running tasks.
    */
-  executor?: { stats(): ExecutorStats };
+  executor?: {
+    /** Its counts, as `Executor.stats()` gives them. */
+    stats(): ExecutorStats;
+  };
   /** Text before the bar. */
   label?: string;
   /** Where to draw; default `process.stderr`. */
-  stream?: Writable & { isTTY?: boolean };
+  stream?: Writable & {
+    /** Whether it is a terminal: the bar is drawn only there. */
+    isTTY?: boolean;
+  };
   /** Where the stream is not a terminal, write a plain progress line every `interval` ms instead of nothing. */
   lines?: boolean;
   /** Milliseconds between plain lines; default 1000. */
@@ -56,7 +68,7 @@ export function progress<T>(source: AsyncIterable<T> | Iterable<T>, options: Pro
   if (options.total !== undefined && (!Number.isInteger(options.total) || options.total < 0)) {
     throw new RangeError(`progress(): total must be a non-negative integer, got ${options.total}`);
   }
-  if (Symbol.asyncIterator in source) return trackIteration(source as AsyncIterable<T>, options, options.total);
+  if (Symbol.asyncIterator in source) return trackIteration(source as AsyncIterable<T>, options, options.total ?? itemCount(source));
   const items = Array.isArray(source) ? (source as T[]) : Array.from(source as Iterable<T>);
   if (items.length > 0 && items.every((item) => item instanceof Future)) {
     return trackFutures(items as unknown as Future<unknown>[], options) as AsyncIterableIterator<T>;
@@ -80,9 +92,9 @@ function countOutcome(display: ProgressDisplay, future: Future<unknown>): void {
 }
 
 /** Feeds the total from `executor.stats()` while it is unknown; returns the function that stops. */
-function watchExecutor(display: ProgressDisplay, options: ProgressOptions): (completed: boolean) => void {
+function watchExecutor(display: ProgressDisplay, options: ProgressOptions, total: number | undefined): (completed: boolean) => void {
   const executor = options.executor;
-  if (executor === undefined || options.total !== undefined) return () => {};
+  if (executor === undefined || total !== undefined) return () => {};
   const refresh = (): void => {
     const stats = executor.stats();
     display.setTotal(display.done + stats.queued + stats.running);
@@ -99,7 +111,7 @@ function watchExecutor(display: ProgressDisplay, options: ProgressOptions): (com
 
 async function* trackIteration<T>(source: AsyncIterable<T> | Iterable<T>, options: ProgressOptions, total: number | undefined): AsyncGenerator<T> {
   const display = await ProgressDisplay.open({ ...options, total });
-  const unwatch = watchExecutor(display, options);
+  const unwatch = watchExecutor(display, options, total);
   let completed = false;
   try {
     for await (const item of source as AsyncIterable<T>) {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { CancelledError } from './errors.js';
 
 /**
  * A running task, as `taskSignal()` sees it. Its abort state is made only when
@@ -25,9 +26,11 @@ const current = new AsyncLocalStorage<TaskContext>();
 
 /**
  * The `AbortSignal` of the task that is running now: aborted by
- * `cancel({ interrupt: true })` and by `shutdown({ wait: false, cancelFutures: true })`.
- * Throws an `Error` outside a running task; inside a worker pool's task it is
- * aborted only by the pool's shutdown (interrupting such a task ends its worker).
+ * `cancel({ interrupt: true })` and by `shutdown({ wait: false, cancelFutures: true })`,
+ * its reason a `CancelledError`. Throws an `Error` outside a running task. In
+ * a thread or process pool's task an interrupt ends the worker instead, so
+ * there the pool's shutdown aborts it; on a BullMQ worker an interrupt aborts
+ * it first, and the task's thread is stopped only once `interruptGrace` is over.
  */
 export function taskSignal(): AbortSignal {
   const task = current.getStore();
@@ -58,4 +61,14 @@ export function abortTask(task: TaskContext, reason: unknown): void {
   state.aborted = true;
   state.reason = reason;
   state.controller?.abort(reason);
+}
+
+/** The reason an interrupted task's signal carries (`cancel({ interrupt: true })`), on every executor. @internal */
+export function interruptedReason(): CancelledError {
+  return new CancelledError('the task was interrupted');
+}
+
+/** The reason a task's signal carries when a shutdown aborts it (`shutdown({ wait: false, cancelFutures: true })`). @internal */
+export function shutDownReason(): CancelledError {
+  return new CancelledError('the executor was shut down');
 }

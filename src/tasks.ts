@@ -3,10 +3,12 @@
  * per worker, or as a reference into a module made with `defineTasks`.
  */
 import { realpathSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BUNDLING_DOC, bundleFile, loadedCalls, nextDefineCall, noteDefined, noteSubmit } from './bundle.js';
 import { checkFunction } from './checks.js';
+import { isScriptFlag } from './exec-argv.js';
 import { compileTask } from './task-source.js';
+import { isTypeScriptPath, preloadedTsx, tsxApiFrom } from './tsx.js';
 
 const TASK_REF = Symbol.for('concurrent-futures.task');
 
@@ -29,13 +31,21 @@ export interface DefineTasksOptions {
   namespace?: string;
 }
 
-/** What a worker needs to get a task function. @internal */
-export type TaskDef = { source: string; name: string } | { module: string; name: string };
+/**
+ * What a worker needs to get a task function: its source, or its module and key; in a bundle,
+ * also the number of the `defineTasks()` call that made it, under which the bundle's worker finds it.
+ * @internal
+ */
+export type TaskDef = { source: string; name: string } | { module: string; name: string; call?: number };
 
 type AnyFunction = (...args: any[]) => unknown;
 
 /** Functions defined by modules loaded in this thread, for workers to look up. */
 const registry = new Map<string, AnyFunction>();
+/** The same by `defineTasks()` call: in a bundle every module may have one URL (the bundle's), so keys can clash. */
+const byCall = new Map<string, AnyFunction>();
+/** The `defineTasks()` call that first declared each function. */
+const callOf = new WeakMap<AnyFunction, number>();
 
 /**
  * Declares the task functions of a module so that worker executors can run
@@ -46,6 +56,7 @@ const registry = new Map<string, AnyFunction>();
  */
 export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: string | URL, tasks: T, options?: DefineTasksOptions): T {
   const module = normalizeModule(moduleUrl);
+  const call = nextDefineCall();
   if (tasks === null || typeof tasks !== 'object') throw new TypeError('defineTasks(): the second argument must be an object of functions');
   const namespace = options?.namespace;
   if (namespace !== undefined && (typeof namespace !== 'string' || !/^[\w$-]+(\.[\w$-]+)*$/.test(namespace))) {
@@ -59,7 +70,11 @@ export function defineTasks<T extends Record<string, AnyFunction>>(moduleUrl: st
       Object.defineProperty(fn, TASK_REF, { value: Object.freeze(ref), enumerable: false });
     }
     registry.set(`${module}#${name}`, fn);
+    byCall.set(`${call}:${name}`, fn);
+    if (!callOf.has(fn)) callOf.set(fn, call);
   }
+  // Last: in a worker started from a bundle, this may be where loading stops (it throws).
+  noteDefined(defineTasks);
   return tasks;
 }
 
@@ -69,6 +84,9 @@ export function taskRef(fn: unknown): TaskRef | undefined {
 }
 
 function normalizeModule(moduleUrl: string | URL): string {
+  // A bundler's CommonJS output has no import.meta.url; there the bundle is the module.
+  const bundle = moduleUrl === undefined ? bundleFile() : null;
+  if (bundle !== null) return bundle.href;
   const text = String(moduleUrl);
   if (text.startsWith('file:') || text.startsWith('data:')) return text;
   if (text.startsWith('/')) return pathToFileURL(text).href;
@@ -85,19 +103,33 @@ const defs = new Map<number, TaskDef>();
  * Throws a `TypeError` for what cannot travel: native and bound functions, classes.
  * @internal
  */
-export function taskId(fn: unknown): number {
+export function taskId(fn: unknown, submitted = true): number {
   checkFunction(fn, 'submit()');
   const known = idsByFunction.get(fn as AnyFunction);
   if (known !== undefined) return known;
+  // The program is submitting work: a bundle's loading is over (a worker's ends here).
+  if (submitted) noteSubmit();
   const ref = taskRef(fn);
   let key: string;
   let def: TaskDef;
-  if (ref !== undefined) {
+  const call = ref === undefined ? undefined : callOf.get(fn as AnyFunction);
+  if (ref !== undefined && call !== undefined && bundleFile() !== null) {
+    if (call > loadedCalls()) {
+      throw new TypeError(
+        `task '${ref.name}' was defined after the bundle ${fileURLToPath(bundleFile()!)} had loaded (by an import() or code that ran later): ` +
+          "a worker started from the bundle loads the task modules that the bundle loads before the program submits work, never the program's own code. " +
+          `Import the task module statically (import ... from) in the program; ${BUNDLING_DOC}`,
+      );
+    }
+    key = `call:${call}#${ref.name}`;
+    def = { module: ref.module, name: ref.name, call };
+  } else if (ref !== undefined) {
     if (ref.module === mainModuleUrl()) {
       throw new TypeError(
         `task '${ref.name}' is defined in the program's entry module ${fileURLToPath(ref.module)}: ` +
           'a worker would import that module and run the whole program again. ' +
-          'Move the defineTasks() call into a module of its own and import it from the program',
+          'Move the defineTasks() call into a module of its own and import it from the program. ' +
+          `If the entry is a bundle that a bundler merged the task module into, bundle concurrent-futures into it too; ${BUNDLING_DOC}`,
       );
     }
     key = `module:${ref.module}#${ref.name}`;
@@ -139,7 +171,7 @@ function mainModuleUrl(): string | null {
   if (entryUrl !== undefined) return entryUrl;
   entryUrl = null;
   const entry = process.argv[1];
-  if (entry === undefined || process.execArgv.some((a) => /^(-e|--eval|-p|--print)(=|$)/.test(a))) return entryUrl;
+  if (entry === undefined || process.execArgv.some(isScriptFlag)) return entryUrl;
   // `node main` runs main.js: the entry may be named without its extension.
   for (const candidate of [entry, `${entry}.js`, `${entry}.mjs`, `${entry}.cjs`, `${entry}.ts`]) {
     try {
@@ -154,6 +186,18 @@ function mainModuleUrl(): string | null {
 /** Compiles source text or imports a module to get a task function, in a worker. @internal */
 export async function loadTask(def: TaskDef): Promise<AnyFunction> {
   if ('source' in def) return compileTask(def.source);
+  if (def.call !== undefined) {
+    // A worker started from the bundle: the bundle has loaded the module already, and importing it would run the program.
+    const fn = byCall.get(`${def.call}:${def.name}`);
+    // The same call of the same module: a bundle whose calls came in another order here would find another function.
+    if (fn !== undefined && taskRef(fn)?.module === def.module) return fn;
+    throw new Error(
+      `a worker started from the bundle ${fileURLToPath(bundleFile() ?? def.module)} found no task '${def.name}' (defineTasks() call ${def.call}) ` +
+        'in what it loaded: the file holding this package and the task modules it loads. A task module in another output file ' +
+        '(code splitting) or one defined only outside workers is not there: bundle the program into one file, and define tasks ' +
+        `at the top level of their modules; ${BUNDLING_DOC}`,
+    );
+  }
   let namespace: Record<string, unknown>;
   try {
     namespace = await importModule(def.module);
@@ -170,27 +214,23 @@ export async function loadTask(def: TaskDef): Promise<AnyFunction> {
 /** Imports a module in this thread, through tsx for `.ts` where the program runs under tsx. @internal */
 export async function importModule(url: string): Promise<Record<string, unknown>> {
   // Before the first import: a failed import is cached and cannot be retried.
-  if (/\.[cm]?tsx?$/.test(new URL(url).pathname)) await registerTsx();
-  return import(url);
+  if (isTypeScriptPath(new URL(url).pathname)) await registerTsx();
+  // Whatever module the program names at run time: a bundler must leave this import to Node.
+  return import(/* webpackIgnore: true */ url);
 }
 
 let tsxRegistered: Promise<boolean> | undefined;
 
-/**
- * Node 20 does not run `--import` preloads in worker threads, so a worker of a
- * program started with tsx cannot import `.ts` modules until tsx registers here too.
- */
+/** A worker of a program started with tsx cannot import `.ts` modules until tsx registers here too. */
 function registerTsx(): Promise<boolean> {
   tsxRegistered ??= (async () => {
-    const args = process.execArgv;
-    const spec = args.find((arg, i) => /(^|[/\\])tsx([/\\@]|$)/.test(arg) && i > 0 && /^--(import|loader|experimental-loader|require)$/.test(args[i - 1]!));
+    const spec = preloadedTsx();
     if (spec === undefined) return false;
     const from = spec.startsWith('file:') ? new URL(spec).pathname : spec.startsWith('/') ? spec : `${process.cwd()}/`;
+    const api = await tsxApiFrom(from);
+    if (api === null) return false;
     try {
-      // `require.resolve` finds tsx's CommonJS build; its ES module build sits beside it.
-      const resolved = createRequire(from).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-      const api = await import(pathToFileURL(resolved).href);
-      api.register();
+      ((await import(/* webpackIgnore: true */ api)) as { register(): unknown }).register();
       return true;
     } catch {
       return false;

@@ -2,6 +2,7 @@ import { TimeoutError, timerTimeoutError } from './errors.js';
 import { checkTimeout, describe } from './checks.js';
 import { Future, type Waiter } from './future.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
+import { ITEM_COUNT } from './item-count.js';
 
 /** Return as soon as any future finishes or is cancelled. */
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
@@ -220,6 +221,11 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** How many futures this yields in all, for `progress()`'s total. @internal */
+  get [ITEM_COUNT](): number {
+    return this.total;
   }
 
   /** The deadline passed: every waiting `next()` rejects, and the iterator ends. */

@@ -1,25 +1,19 @@
 // map without chunksize on the executors that run chunks (threads, processes, BullMQ): chunks cut by
 // measured time. Items of one chunk run as one task, so they share its taskSignal(): `fresh` tells.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, ProcessPoolExecutor, ThreadPoolExecutor } from 'concurrent-futures';
 import { chunkTasks } from './fixtures/chunk-tasks.mjs';
-import { redisSkipReason, startRedis } from './redis-server.mjs';
+import { redisForTests, redisSkipReason } from './redis-server.mjs';
 import { within } from './helpers.mjs';
 
 const CHUNK_TASKS = fileURLToPath(new URL('./fixtures/chunk-tasks.mjs', import.meta.url));
 const skipRedis = redisSkipReason();
 const { BullMQExecutor, runWorker } = skipRedis ? {} : await import('concurrent-futures/bullmq');
 
-let redis;
+const redis = redisForTests(skipRedis);
 let queues = 0;
-if (!skipRedis) {
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(() => redis?.stop());
-}
 
 /** An executor on a queue of its own with one worker of `concurrency`; its shutdown closes the worker too. */
 function bullmqExecutor(concurrency = 2) {

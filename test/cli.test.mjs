@@ -151,6 +151,38 @@ test('map: a TypeScript module runs through tsx, in worker threads too', T, asyn
   assert.deepEqual(split(result.stdout), ['5', '10']);
 });
 
+test('map: a TypeScript module outside a "type": "module" package runs on every executor, under tsx or not', { timeout: 180_000 }, async () => {
+  // tsx compiles such a file as CommonJS; its exports must still be found by name, its imports followed.
+  const dir = mkdtempSync(join(tmpdir(), 'cf-cjs-ts-'));
+  try {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'no-type', private: true }));
+    writeFileSync(join(dir, 'helper.ts'), 'export const double = (n: number): number => 2 * n;\n');
+    writeFileSync(
+      join(dir, 'fns.ts'),
+      "import { double } from './helper.js';\n" +
+        'export function twice(line: string): number {\n  return double(Number(line));\n}\n' +
+        'export default (line: string): number => line.length;\n',
+    );
+    const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
+    for (const executor of ['thread', 'process', 'async']) {
+      for (const [how, command] of [['node', [CLI]], ['tsx', [tsx, CLI]]]) {
+        for (const [target, expected] of [['fns.ts#twice', ['4', '66']], ['fns.ts', ['1', '2']]]) {
+          // The tsx command keeps its IPC folder in the temporary directory: let it be this test's.
+          const env = { ...process.env, TMPDIR: dir };
+          const child = spawn(process.execPath, [...command, 'map', '-e', executor, '-j', '2', target], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+          const result = await collect(child, 60_000, () => child.stdin.end('2\n33\n'));
+          const what = `map -e ${executor} ${target} under ${how}`;
+          assert.equal(result.code, 0, `${what}: ${result.stderr}`);
+          assert.equal(result.stderr, '', what);
+          assert.deepEqual(split(result.stdout), expected, what);
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('map: a TypeScript module where tsx is not installed is a usage error saying so', T, async () => {
   // A copy of the package with nothing installed beside it.
   const dir = mkdtempSync(join(tmpdir(), 'cf-no-tsx-'));

@@ -4,12 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AsyncPoolExecutor, ThreadPoolExecutor, TimeoutError } from 'concurrent-futures';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, napThen } from './helpers.mjs';
 
-const napThen = async (ms, value) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-};
 const square = (n) => n * n;
 const done = { value: undefined, done: true };
 

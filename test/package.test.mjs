@@ -42,7 +42,7 @@ function runOk(command, args, options) {
 
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'cf-package-'));
-  // npm test has just built dist/; packing must not rebuild (prepare) nor reach the network.
+  // npm test has just built dist/; packing must not rebuild (prepack) nor reach the network.
   const packed = runOk('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root });
   const [info] = JSON.parse(packed.stdout);
   packedFiles = info.files.map((f) => f.path);
@@ -76,6 +76,23 @@ test('the tarball holds what a user needs and nothing else', { timeout: 30_000 }
   assert.equal(pkg.repository.url, `git+${REPO_URL}.git`);
   assert.equal(pkg.homepage, `${REPO_URL}#readme`);
   assert.equal(pkg.bugs.url, `${REPO_URL}/issues`);
+});
+
+test('installing the package runs no script of its own, so npm has nothing to warn about', { timeout: 120_000 }, () => {
+  for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) {
+    assert.equal(pkg.scripts[hook], undefined, `package.json has no "${hook}" script: npm would run it on install (or warn that it did not)`);
+  }
+  // Packing (npm pack, npm publish) is what builds dist/; so do the scripts a contributor runs first.
+  assert.equal(pkg.scripts.prepack, 'npm run build');
+  for (const script of ['test', 'demo', 'bench']) assert.match(pkg.scripts[script], /^npm run build --silent && /);
+  // As a user installs it: scripts allowed, where npm 11 warns about any install-time script it does not run.
+  const quiet = join(work, 'quiet-install');
+  mkdirSync(quiet);
+  writeFileSync(join(quiet, 'package.json'), JSON.stringify({ name: 'quiet', private: true, type: 'module' }));
+  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
+  const out = runOk('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', join(work, tarball)], { cwd: quiet });
+  assert.doesNotMatch(out.stderr, /concurrent-futures|install-scripts|prepare/, `npm install printed:\n${out.stderr}`);
+  assert.ok(existsSync(join(quiet, 'node_modules', 'concurrent-futures', 'dist', 'index.js')), 'the install ships dist/, built at pack time');
 });
 
 test('every source map in the tarball points at sources that ship with it', { timeout: 30_000 }, () => {

@@ -54,6 +54,34 @@ test('progress(asCompleted(...)): yields every future, the bar redraws in place 
   }
 });
 
+test('progress(asCompleted(futures)) and progress(map over arrays) know their total without being told', T, async () => {
+  const executor = new AsyncPoolExecutor(2);
+  try {
+    const futures = Array.from({ length: 6 }, (_, i) => executor.submit(async (n) => (await sleep(5), n), i));
+    futures.push(futures[0]); // asCompleted yields each distinct future once: so does the count
+    const stream = fakeTerminal();
+    let seen = 0;
+    for await (const future of progress(asCompleted(futures), { stream })) seen += (await future.result()) >= 0 ? 1 : 0;
+    assert.equal(seen, 6);
+    assert.match(stream.text, /\|-+\| 0\/6 0%/, 'the first frame already shows the total');
+    assert.match(lastDrawn(stream.text), /6\/6 100%/);
+
+    const zipped = fakeTerminal();
+    const sums = [];
+    for await (const sum of progress(executor.map((a, b) => a + b, [1, 2, 3, 4], [10, 20, 30]), { stream: zipped })) sums.push(sum);
+    assert.deepEqual(sums, [11, 22, 33]);
+    assert.match(zipped.text, /\|-+\| 0\/3 0%/, 'zip() of arrays ends with the shortest');
+    assert.match(lastDrawn(zipped.text), /3\/3 100%/);
+
+    // A total given wins over the count.
+    const told = fakeTerminal();
+    for await (const _ of progress(asCompleted(futures), { stream: told, total: 10 }));
+    assert.match(lastDrawn(told.text), /6\/10 60%/);
+  } finally {
+    await executor.shutdown();
+  }
+});
+
 test('progress(futures): yields them in order, counts completions and failures as they happen', T, async () => {
   const stream = fakeTerminal();
   const executor = new AsyncPoolExecutor(3);
@@ -81,7 +109,11 @@ test('progress(executor.map(...)): with executor.stats() feeding the unknown tot
   const executor = new ThreadPoolExecutor(2);
   try {
     const results = [];
-    for await (const value of progress(executor.map((x) => x * 2, [1, 2, 3, 4, 5], { buffersize: 2 }), { executor, stream })) {
+    // A generator: the map cannot know how many items are coming.
+    function* inputs() {
+      yield* [1, 2, 3, 4, 5];
+    }
+    for await (const value of progress(executor.map((x) => x * 2, inputs(), { buffersize: 2 }), { executor, stream })) {
       results.push(value);
     }
     assert.deepEqual(results, [2, 4, 6, 8, 10]);

@@ -4,17 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrokenExecutorError, FIRST_COMPLETED, wait } from 'concurrent-futures';
-import { within, captureStderr, until } from './helpers.mjs';
+import { within, captureStderr, until, spin, napThen } from './helpers.mjs';
 
-const spin = (ms) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end);
-  return ms;
-};
-export const napThen = async (ms, value) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-};
 export const cyclicThrow = (message) => {
   const e = new Error(message);
   e.cause = e;
@@ -253,6 +244,7 @@ export function workerResultsSuite(name, make) {
         const e = await within(10_000, f.exception());
         assert.ok(e instanceof BrokenExecutorError);
         assert.match(e.message, /exited with code 5 while running its initializer/);
+        assert.equal(e.exitCode, 5);
       }
       assert.throws(() => ex.submit(identity, 1), BrokenExecutorError);
       await within(10_000, ex.shutdown());

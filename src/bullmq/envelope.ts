@@ -24,7 +24,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { describe } from '../checks.js';
 import { decodeError, encodeError } from '../codec.js';
-import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
+import { chunkHead, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { findUnsendable, unsendableError } from '../pool/unsendable.js';
 
 /** A job's data on the queue. @internal */
@@ -98,22 +98,13 @@ export function encodeChunk(chunk: Chunk): { a: string | null; cut: TypeError | 
   } catch (error) {
     const found = findUnsendable(chunk, true, serialize);
     if (found === null) throw cannotTravel(error);
-    const a = found.item === 0 ? null : serialize(chunk.slice(0, 1 + found.item * (chunk[0] as number))).toString('base64');
+    const a = found.item === 0 ? null : serialize(chunkHead(chunk, found.item)).toString('base64');
     return { a, cut: unsendableError(found, true, 'through Redis', error) };
   }
 }
 
 function cannotTravel(error: unknown): TypeError {
   return new TypeError(`the task's arguments cannot be sent through Redis: ${(error as Error)?.message ?? error}`, { cause: error });
-}
-
-/** A chunk's outcome, once cut short before an item that could not be sent: that item's failure ends it. @internal */
-export function cutOutcome(outcome: ChunkOutcome<unknown>, cut: TypeError): ChunkOutcome<unknown> {
-  if (!outcome.failed) {
-    outcome.failed = true;
-    outcome.error = cut;
-  }
-  return outcome;
 }
 
 /** A job's arguments as the worker runs them: a task's own, or a chunk of `map` items (chunk.ts's layout). @internal */

@@ -3,7 +3,7 @@
  * any machine runs (`runWorker`). Futures are settled from the queue's event
  * stream, read from a position pinned before the first job is added; after a
  * reconnect, or a long silence, the jobs themselves are looked at, so that no
- * missed event leaves a future pending forever.
+ * missed event leaves a future pending forever (reconcile.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { Queue, type JobsOptions, type QueueOptions } from 'bullmq';
@@ -11,14 +11,15 @@ import type { Redis } from 'ioredis';
 import { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import { Future, type FutureOwner } from '../future.js';
-import { KeepAlive } from '../keep-alive.js';
-import type { Chunk, ChunkOutcome } from '../pool/chunk.js';
-import type { AutoChunking } from '../map/target.js';
+import { microtask } from '../microtask.js';
+import { cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
+import type { AutoChunking } from '../map/auto-chunks.js';
 import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
-import { cutOutcome, decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
+import { decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
-import { taskName } from './naming.js';
+import { Reconciler, type JobBook } from './reconcile.js';
+import { checkQueueName, taskName } from './naming.js';
 
 /** The options of `BullMQExecutor`; the rest of BullMQ's `QueueOptions` (`prefix`, `defaultJobOptions`, …) pass through. */
 export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> {
@@ -84,38 +85,29 @@ export class BullMQExecutor extends Executor {
   private readonly queue: Queue;
   private readonly commands: Redis;
   private readonly reader: EventReader;
-  private readonly jobPrefix: string;
   private readonly jobOptions: JobsOptions;
   private readonly channel: string;
   private readonly pending = new Map<string, JobFuture<any>>();
   private toAdd: JobFuture<any>[] = [];
   private flushScheduled = false;
+  private readonly flushNow = (): void => this.flush();
   /** Adds and withdrawals on their way to Redis. */
   private adding = 0;
   private nextJob = 1;
-  private queued = 0;
+  /** Jobs a worker has started, of those pending. */
   private running = 0;
-  private lastEvent = 0;
-  private reconciling = false;
-  private readonly reconcileInterval: number;
-  private reconcileTimer: NodeJS.Timeout | null = null;
-  private readonly keepAlive = new KeepAlive();
+  private readonly reconciler: Reconciler<JobFuture<any>>;
   private closed = false;
   private broken: BrokenExecutorError | null = null;
-  private terminated!: () => void;
-  private readonly terminatedPromise = new Promise<void>((resolve) => (this.terminated = resolve));
 
   constructor(options: BullMQExecutorOptions) {
     super();
     if (options === null || typeof options !== 'object') throw new TypeError('new BullMQExecutor(): options { connection, queueName } are required');
     const { connection, queueName, reconcileInterval = 10_000, ...queueOptions } = options;
     checkConnection(connection, 'new BullMQExecutor()');
-    if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) {
-      throw new TypeError('new BullMQExecutor(): queueName must be a non-empty string without \':\'');
-    }
+    checkQueueName(queueName, 'new BullMQExecutor()');
     if (typeof reconcileInterval !== 'number' || !(reconcileInterval > 0)) throw new RangeError('new BullMQExecutor(): reconcileInterval must be a positive number of milliseconds');
     this.queueName = queueName;
-    this.reconcileInterval = reconcileInterval;
     this.jobOptions = { ...DEFAULT_JOB_OPTIONS, ...queueOptions.defaultJobOptions };
     // Commands wait through an outage instead of failing after ioredis' 20 retries: nothing submitted is dropped.
     this.commands = ownClient(connection, true);
@@ -124,7 +116,7 @@ export class BullMQExecutor extends Executor {
     const streams = queueOptions.streams ?? { events: { maxLen: EVENTS_KEPT } };
     this.queue = new Queue(queueName, { ...queueOptions, streams, connection: this.commands as any });
     this.queue.on('error', () => {});
-    this.jobPrefix = `${this.queue.qualifiedName}:`;
+    this.reconciler = new Reconciler(this.commands, `${this.queue.qualifiedName}:`, reconcileInterval, this.jobBook());
     this.channel = interruptChannel(this.queue.qualifiedName);
     const mine = `${this.id}-`;
     this.reader = new EventReader(
@@ -132,7 +124,7 @@ export class BullMQExecutor extends Executor {
       this.queue.keys.events!,
       (jobId) => jobId.startsWith(mine),
       (event) => this.onEvent(event),
-      () => this.scheduleReconcile(),
+      () => this.reconciler.schedule(),
     );
     // The position is taken now, before anything is added: no event of ours can come before it.
     this.reader.pin().catch(() => {});
@@ -146,7 +138,7 @@ export class BullMQExecutor extends Executor {
     this.toAdd = [];
     for (const f of [...this.pending.values()]) this.fail(f, this.broken);
     this.reader.close();
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private checkUsable(): void {
@@ -163,7 +155,7 @@ export class BullMQExecutor extends Executor {
   readonly _autoChunks: AutoChunking = { targetMs: 25, maxItems: 16_384, inFlight: 8, spare: 4 };
 
   /** @internal */
-  override submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
     const name = taskName(fn);
     const { a, cut } = encodeChunk(chunk);
@@ -180,17 +172,16 @@ export class BullMQExecutor extends Executor {
   }
 
   stats(): ExecutorStats {
-    const c = this._counters;
     // Workers live on other machines: the executor does not see them.
-    return { workers: 0, idleWorkers: 0, queued: this.queued + this._unsentItems, running: this.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
+    return this._counters.snapshot(0, 0, this.running);
   }
 
   private enqueue(name: string, data: JobData): JobFuture<any> {
     const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, name, data);
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
-    this.queued++;
-    if (this.pending.size === 1) this.busy(true);
+    this._counters.pending++;
+    if (this.pending.size === 1) this.watchJobs(true);
     this.toAdd.push(future);
     this.scheduleFlush(0);
     return future;
@@ -199,8 +190,8 @@ export class BullMQExecutor extends Executor {
   private scheduleFlush(delay: number): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    if (delay === 0) queueMicrotask(() => this.flush());
-    else setTimeout(() => this.flush(), delay).unref();
+    if (delay === 0) microtask(this.flushNow);
+    else setTimeout(this.flushNow, delay).unref();
   }
 
   /**
@@ -236,14 +227,14 @@ export class BullMQExecutor extends Executor {
       }
     } finally {
       this.adding--;
-      this.settleIdle();
+      this.checkIdle();
     }
   }
 
   private onEvent(event: QueueEvent): void {
     const future = this.pending.get(event.jobId);
     if (future === undefined) return;
-    this.lastEvent = performance.now();
+    this.reconciler.heard();
     switch (event.event) {
       case 'active':
         this.markRunning(future);
@@ -260,7 +251,6 @@ export class BullMQExecutor extends Executor {
   private markRunning(future: JobFuture<any>): void {
     if (future.state !== 'PENDING') return;
     future._setRunning();
-    this.queued--;
     this.running++;
   }
 
@@ -278,10 +268,10 @@ export class BullMQExecutor extends Executor {
     if (kind === ERROR) return this.fail(future, value);
     if (!this.forget(future)) return;
     this._counters.completed++;
-    if (future.cut !== null) value = cutOutcome(value as ChunkOutcome<unknown>, future.cut);
+    if (future.cut !== null) value = cutShort(value as ChunkOutcome<unknown>, future.cut);
     // A chunk's outcome (values, and the failure that ended it) is what `map` reads.
     future.setResult(value);
-    this.settleIdle();
+    this.checkIdle();
   }
 
   private fail(future: JobFuture<any>, error: unknown): void {
@@ -289,14 +279,14 @@ export class BullMQExecutor extends Executor {
     this._counters.completed++;
     this._counters.failed++;
     future.setException(error);
-    this.settleIdle();
+    this.checkIdle();
   }
 
   /** Takes a future that is about to be done off the books; `false` when it is done already. */
   private forget(future: JobFuture<any>): boolean {
     if (future.done() || !this.pending.delete(future.jobId)) return false;
     if (future.state === 'RUNNING') this.running--;
-    else this.queued--;
+    this._counters.pending--;
     return true;
   }
 
@@ -308,7 +298,7 @@ export class BullMQExecutor extends Executor {
     this._counters.cancelled++;
     // Not added yet: the flush skips it. Added: the job is taken back unless a worker has it.
     if (f.added) this.withdraw(f);
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -319,7 +309,7 @@ export class BullMQExecutor extends Executor {
     this.forget(f);
     this._counters.cancelled++;
     this.publish({ jobId: f.jobId, cancel: true });
-    this.settleIdle();
+    this.checkIdle();
     return true;
   }
 
@@ -341,7 +331,7 @@ export class BullMQExecutor extends Executor {
       })
       .finally(() => {
         this.adding--;
-        this.settleIdle();
+        this.checkIdle();
       });
   }
 
@@ -349,66 +339,33 @@ export class BullMQExecutor extends Executor {
     this.commands.publish(this.channel, JSON.stringify(message)).catch(() => {});
   }
 
-  private scheduleReconcile(): void {
-    if (this.reconciling || this.pending.size === 0) return;
-    this.reconciling = true;
-    setTimeout(() => void this.reconcile(), 0).unref();
+  /** What reconciliation reads and settles: the pending futures. */
+  private jobBook(): JobBook<JobFuture<any>> {
+    const pending = this.pending;
+    return {
+      pending: () => pending.values(),
+      get size() {
+        return pending.size;
+      },
+      ended: (f, returnvalue, failedReason) => {
+        if (returnvalue !== null) this.complete(f, parseReturnValue(returnvalue));
+        else this.fail(f, new Error(failedReason ?? 'the job failed'));
+      },
+      started: (f) => this.markRunning(f),
+      lost: (futures) => {
+        this.toAdd.push(...futures);
+        this.scheduleFlush(0);
+      },
+      done: () => this.checkIdle(),
+    };
   }
 
-  /**
-   * Looks at each pending job in Redis: settles those that ended, marks those
-   * that started, and adds again those that are gone (Redis lost them, or
-   * their event was missed past the retention): delivery is at-least-once.
-   */
-  private async reconcile(): Promise<void> {
-    try {
-      const futures = [...this.pending.values()].filter((f) => f.added);
-      for (let i = 0; i < futures.length; i += 1000) {
-        const slice = futures.slice(i, i + 1000);
-        const pipeline = this.commands.pipeline();
-        for (const f of slice) pipeline.hmget(this.jobPrefix + f.jobId, 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'name');
-        const replies = (await pipeline.exec()) ?? [];
-        let lost = false;
-        slice.forEach((f, k) => {
-          const [error, fields] = replies[k] ?? [new Error('no reply'), null];
-          if (error !== null || f.done()) return;
-          const [finishedOn, returnvalue, failedReason, processedOn, name] = fields as Array<string | null>;
-          if (name === null) {
-            f.added = false;
-            this.toAdd.push(f);
-            lost = true;
-          } else if (finishedOn !== null) {
-            if (returnvalue !== null && failedReason === null) this.complete(f, parseReturnValue(returnvalue));
-            else this.fail(f, new Error(failedReason ?? 'the job failed'));
-          } else if (processedOn !== null) this.markRunning(f);
-        });
-        if (lost) this.scheduleFlush(0);
-      }
-      this.lastEvent = performance.now();
-    } catch {
-      // Redis still unreachable: the next reconnect or silence tries again.
-    } finally {
-      this.reconciling = false;
-      this.settleIdle();
-    }
-  }
-
-  /** Holds the process and reads events while jobs are pending; lets go when idle. */
-  private busy(on: boolean): void {
-    if (on) {
-      this.keepAlive.hold();
-      refClient(this.commands, true);
-      this.lastEvent = performance.now();
-      this.reconcileTimer ??= setInterval(() => {
-        if (this.pending.size > 0 && performance.now() - this.lastEvent >= this.reconcileInterval) this.scheduleReconcile();
-      }, Math.min(this.reconcileInterval, 1000));
-      this.reconcileTimer.unref();
-    } else {
-      this.keepAlive.release();
-      refClient(this.commands, false);
-      if (this.reconcileTimer !== null) clearInterval(this.reconcileTimer);
-      this.reconcileTimer = null;
-    }
+  /** While jobs are pending (`on`): holds the process, reads their events, and watches for silence; lets go when idle. */
+  private watchJobs(on: boolean): void {
+    if (on) this._keepAlive.hold();
+    else this._keepAlive.release();
+    refClient(this.commands, on);
+    this.reconciler.watch(on);
     this.reader.want(on);
   }
 
@@ -421,18 +378,13 @@ export class BullMQExecutor extends Executor {
         else if (!wait) this.publish({ jobId: f.jobId, cancel: false });
       }
     }
-    this.settleIdle();
-  }
-
-  /** @internal */
-  protected _whenTerminated(): Promise<void> {
-    return this.terminatedPromise;
+    this.checkIdle();
   }
 
   /** Once nothing is pending: lets the process go, and after `shutdown()` closes the connections. */
-  private settleIdle(): void {
+  private checkIdle(): void {
     if (this.pending.size > 0 || this.adding > 0) return;
-    this.busy(false);
+    this.watchJobs(false);
     if (!this._shutdown || this.closed) return;
     this.closed = true;
     void (async () => {
@@ -443,7 +395,7 @@ export class BullMQExecutor extends Executor {
       }
       this.reader.close();
       closeClient(this.commands);
-      this.terminated();
+      this._terminated();
     })();
   }
 }

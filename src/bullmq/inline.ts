@@ -4,9 +4,9 @@
  * loop, and with it the renewal of the job's lock: such tasks need threads.
  * @internal
  */
-import { runChunk } from '../pool/chunk.js';
+import { runCall } from '../chunk.js';
 import { isThenable } from '../checks.js';
-import { abortTask, runAsTask, type TaskContext } from '../task-signal.js';
+import { abortTask, interruptedReason, type TaskContext } from '../task-signal.js';
 
 type AnyFunction = (...args: any[]) => unknown;
 
@@ -19,10 +19,10 @@ export interface InlineRun {
 /** Starts a call; a task that returns at once (no thenable) costs no promise. */
 export function runInline(fn: AnyFunction, args: unknown[], chunk: boolean): InlineRun {
   const context: TaskContext = { abort: null };
-  const abort = (): void => abortTask(context, new Error('the task was interrupted'));
+  const abort = (): void => abortTask(context, interruptedReason());
   let value: unknown;
   try {
-    value = chunk ? runAsTask(context, runChunk, [fn, args]) : runAsTask(context, fn, args);
+    value = runCall(context, fn, args, chunk);
   } catch (error) {
     return { outcome: { ok: false, value: error }, abort };
   }

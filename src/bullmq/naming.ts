@@ -7,6 +7,13 @@ import { taskRef } from '../tasks.js';
 
 type AnyFunction = (...args: any[]) => unknown;
 
+/** Checks a queue's name as BullMQ keys take it: `where` names the caller in the error. @internal */
+export function checkQueueName(queueName: unknown, where: string): asserts queueName is string {
+  if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) {
+    throw new TypeError(`${where}: queueName must be a non-empty string without ':'`);
+  }
+}
+
 /**
  * The queue name of a `defineTasks` function. Anything else is refused here,
  * at `submit`, because a queue carries data only: no code travels through Redis.

@@ -19,9 +19,9 @@ import { isThenable } from '../checks.js';
 import { decodeError, encodeError, transfer, unwrapTransfer } from '../codec.js';
 import { BrokenThreadPoolError } from '../errors.js';
 import type { Future } from '../future.js';
-import { runChunk, type ChunkOutcome } from '../pool/chunk.js';
+import { runCall, type ChunkOutcome } from '../chunk.js';
 import { defineTasks, loadTask, type TaskDef } from '../tasks.js';
-import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
+import { abortTask, currentTask, interruptedReason, type TaskContext } from '../task-signal.js';
 import type { ThreadPoolExecutor } from '../thread/pool.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -75,7 +75,7 @@ export const threadCall = defineTasks(import.meta.url, {
 
 function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]): unknown {
   const context: TaskContext = { abort: null };
-  const value = chunk ? runAsTask(context, runChunk, [fn, args]) : runAsTask(context, fn, args);
+  const value = runCall(context, fn, args, chunk);
   if (!isThenable(value)) return chunk ? encodeChunk(value as ChunkOutcome<unknown>) : value;
   const { port1, port2 } = new MessageChannel();
   let answered = false;
@@ -95,7 +95,7 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
   };
   watchExit();
   waiting.set(context, answer);
-  port2.on('message', () => abortTask(context, new Error('the task was interrupted')));
+  port2.on('message', () => abortTask(context, interruptedReason()));
   // An error thrown by a callback of this task fails this task alone (runner.ts hands it here).
   context.stray = (error) => answer(THROWN, encodeError(error));
   Promise.resolve(value).then(

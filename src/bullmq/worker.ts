@@ -23,7 +23,7 @@ import { interruptChannel, parseInterrupt } from './interrupts.js';
 import { runInline } from './inline.js';
 import { runOnThread, type ThreadRun } from './thread-call.js';
 import { Placement } from './placement.js';
-import { mergeTasks, tasksOf } from './naming.js';
+import { checkQueueName, mergeTasks, tasksOf } from './naming.js';
 
 type AnyFunction = (...args: any[]) => unknown;
 
@@ -105,7 +105,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   } = options;
   const threads = options.threads ?? Math.min(concurrency, availableParallelism());
   checkConnection(connection, 'runWorker()');
-  if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) throw new TypeError('runWorker(): queueName must be a non-empty string without \':\'');
+  checkQueueName(queueName, 'runWorker()');
   if (!Array.isArray(modules) || modules.length === 0) throw new TypeError('runWorker(): modules must be a non-empty array of task module paths or file: URLs');
   checkPositiveInteger(concurrency, 'concurrency');
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`runWorker(): threads must be an integer >= 0, got ${String(threads)}`);

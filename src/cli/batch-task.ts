@@ -9,7 +9,7 @@
 import { isThenable } from '../checks.js';
 import { defineTasks, importModule } from '../tasks.js';
 import { toJsonLine } from './result-json.js';
-import { registerTsx } from './tsx.js';
+import { importTypeScript } from './tsx.js';
 
 /** What one batch of lines produced. */
 export interface BatchOutcome {
@@ -94,8 +94,8 @@ export const batchTasks = defineTasks(import.meta.url, {
   async load(moduleUrl: string, path: string[], tsxApi: string | null): Promise<void> {
     // A failure is kept for the batches to report, once, rather than break the pool with a trace on stderr.
     try {
-      if (tsxApi !== null) await registerTsx(tsxApi);
-      const value = lookupPath(await importModule(moduleUrl), path);
+      const namespace = tsxApi === null ? await importModule(moduleUrl) : await importTypeScript(tsxApi, moduleUrl);
+      const value = lookupPath(namespace, path);
       if (typeof value !== 'function') throw new TypeError(`${path.join('.')} in ${moduleUrl} is not a function`);
       target = value as AnyFunction;
     } catch (error) {

@@ -10,7 +10,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { taskRef } from '../tasks.js';
 import { lookupPath } from './batch-task.js';
-import { findTsxApi, isTypeScript, registerTsx, runsTypeScript, underTsx } from './tsx.js';
+import { underTsx } from '../tsx.js';
+import { findTsxApi, importTypeScript, isTypeScript, runsTypeScript } from './tsx.js';
 import { UsageError } from './usage-error.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -58,16 +59,17 @@ export async function loadFunction(spec: string): Promise<LoadedFunction> {
   const { module, exportName } = parseTarget(spec);
   const url = resolveModule(module);
   let tsxApi: string | null = null;
-  if (isTypeScript(url) && !underTsx() && !runsTypeScript()) {
-    tsxApi = findTsxApi(url);
-    if (tsxApi === null) {
+  // Bun and Deno run TypeScript themselves. Under tsx too, the workers' own loader would miss a
+  // `.ts` file that tsx compiles as CommonJS.
+  if (isTypeScript(url) && !runsTypeScript()) {
+    tsxApi = await findTsxApi(url);
+    if (tsxApi === null && !underTsx()) {
       throw new UsageError(`${module} is TypeScript, which needs tsx: install it (npm install --save-dev tsx) or compile the module to JavaScript`);
     }
-    await registerTsx(tsxApi);
   }
   let namespace: Record<string, unknown>;
   try {
-    namespace = await import(url);
+    namespace = tsxApi === null ? await import(url) : await importTypeScript(tsxApi, url);
   } catch (error) {
     throw new UsageError(`cannot load module '${module}': ${firstLine(error)}`);
   }

@@ -93,8 +93,8 @@ async function startExecutor(config: MapConfig, loaded: LoadedFunction, workers:
   const initargs = [loaded.module, loaded.path, loaded.tsxApi];
   switch (config.executor) {
     case 'async':
-      // The module is loaded here already: this only keeps the function for the batches.
-      await batchTasks.load(loaded.module, loaded.path, null);
+      // The module is loaded here already (tsx's import too is kept): this only keeps the function for the batches.
+      await batchTasks.load(loaded.module, loaded.path, loaded.tsxApi);
       return new AsyncPoolExecutor(workers);
     case 'process':
       return new ProcessPoolExecutor({ maxWorkers: workers, initializer: batchTasks.load, initargs });

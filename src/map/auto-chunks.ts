@@ -12,11 +12,45 @@
  * the executor's `stats()`, and is sent before the executor shuts down.
  * Leaving the loop early cancels the chunks not started and drops what waits.
  */
+import { newChunk, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { Deque } from '../deque.js';
 import { Future, type Waiter } from '../future.js';
-import { newChunk, type Chunk, type ChunkOutcome } from '../pool/chunk.js';
+import type { ChunkRunner } from './chunks.js';
 import { ITEM_CANCELLED, ITEM_FAILED, ITEM_OK, ITEM_PENDING, type MapConsumer, type MapSource } from './source.js';
-import type { AutoChunking, ChunkTarget } from './target.js';
+
+/** How `map` sizes chunks by itself on an executor. @internal */
+export interface AutoChunking {
+  /** Milliseconds of work per chunk that hide what sending a chunk costs. */
+  targetMs: number;
+  /** The most items in one chunk. */
+  maxItems: number;
+  /** Chunks out at once, at least. */
+  inFlight: number;
+  /** Where the executor cannot count its workers: chunks kept waiting beyond those started (0: `inFlight` is the bound). */
+  spare: number;
+}
+
+/**
+ * A worker pool's: about a millisecond of work per chunk, `perWorker` chunks out
+ * per worker (two where a chunk sent ahead can still be withdrawn, threads; one
+ * where it cannot, processes), so that leaving the loop early lets at most the
+ * chunk each worker runs finish. @internal
+ */
+export function poolChunking(maxWorkers: number, perWorker: number): AutoChunking {
+  return { targetMs: 1, maxItems: 4096, inFlight: perWorker * maxWorkers, spare: 0 };
+}
+
+/** What automatic chunks need of an executor: it runs chunks, says how to size them, and counts what waits here. @internal */
+export interface AutoChunkRunner extends ChunkRunner {
+  /** How chunks are sized without `chunksize`; `null` where every item must be its own task. */
+  readonly _autoChunks: AutoChunking | null;
+  /** Items read and not sent yet, `count` more (fewer, when negative): `stats()` counts them as queued. */
+  _unsent(count: number): void;
+  /** A map holds such items (or no longer): they are sent before the executor shuts down. */
+  _holdUnsent(map: UnsentItems, holding: boolean): void;
+  /** That many of them will never be sent (the iteration ended): counted as cancelled. */
+  _dropUnsent(count: number): void;
+}
 
 /** A chunk sent, and how many items it holds. */
 interface Cut {
@@ -54,7 +88,7 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
   private measured = 0;
 
   constructor(
-    private readonly target: ChunkTarget,
+    private readonly target: AutoChunkRunner,
     private readonly fn: (...args: any[]) => unknown,
     private readonly arity: number,
     private readonly plan: AutoChunking,
@@ -63,7 +97,7 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
 
   added(): void {
     if (this.held++ === 0) this.target._holdUnsent(this, true);
-    this.target._unsentItems++;
+    this.target._unsent(1);
     this.unclaimed++;
     // Only here and in flush() is `args` replaced: an async read may be filling it at any other time.
     if (this.heldAt > 4096 && this.heldAt * 2 > this.args.length) this.compact();
@@ -235,7 +269,7 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
     }
     this.heldAt = to;
     this.held -= n;
-    this.target._unsentItems -= n;
+    this.target._unsent(-n);
     if (this.held === 0) this.target._holdUnsent(this, false);
     let future: Future<ChunkOutcome<unknown>>;
     try {

@@ -5,7 +5,14 @@
  */
 import { Deque } from '../deque.js';
 import { ITEM_CANCELLED, ITEM_FAILED, ITEM_OK, ITEM_PENDING, type MapConsumer, type MapSource } from './source.js';
-import type { BatchQueue } from './target.js';
+
+/** An executor that queues a batch of items as one entry, with no future per item: `AsyncPoolExecutor`. @internal */
+export interface BatchQueue {
+  /** Queues a batch as one entry; the executor starts its items in order and settles each in the batch. */
+  queueBatch(batch: MapBatch): void;
+  /** Withdraws the batch's items that have not started. */
+  cancelBatch(batch: MapBatch): void;
+}
 
 /** The `map` iterator's side of a batch. @internal */
 export interface MapSink {
@@ -121,7 +128,7 @@ export class BatchSource implements MapSource, MapSink {
     const batch = new MapBatch(this.fn, this.args, this.arity, this.count, this);
     this.args = [];
     this.count = 0;
-    this.queue.enqueueMap(batch);
+    this.queue.queueBatch(batch);
     this.batches.push(batch);
     this.unclaimed += batch.count;
   }
@@ -175,7 +182,7 @@ export class BatchSource implements MapSource, MapSink {
 
   close(): void {
     this.watching = this.isClaimed = false;
-    for (let batch = this.batches.shift(); batch !== undefined; batch = this.batches.shift()) this.queue.cancelMap(batch);
+    for (let batch = this.batches.shift(); batch !== undefined; batch = this.batches.shift()) this.queue.cancelBatch(batch);
     this.cursor = this.unclaimed = this.count = 0;
     this.args = [];
   }

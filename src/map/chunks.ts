@@ -3,11 +3,15 @@
  * task (the worker pools, BullMQ): a future per chunk, whose outcome holds the
  * values up to the first failure, read back one item at a time.
  */
-import type { ChunkOutcome } from '../pool/chunk.js';
-import { newChunk, type Chunk } from '../pool/chunk.js';
-import { FutureSource } from './per-item.js';
+import { newChunk, type Chunk, type ChunkOutcome } from '../chunk.js';
+import type { Future } from '../future.js';
+import { FutureSource, type Submitter } from './per-item.js';
 import { ITEM_FAILED, ITEM_OK, type MapConsumer } from './source.js';
-import type { ChunkTarget } from './target.js';
+
+/** An executor that runs a chunk of items as one task: the worker pools and BullMQ. @internal */
+export interface ChunkRunner extends Submitter {
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
+}
 
 /** @internal */
 export class ChunkSource extends FutureSource {
@@ -20,7 +24,7 @@ export class ChunkSource extends FutureSource {
   private error: { error: unknown } | null = null;
 
   constructor(
-    private readonly runner: ChunkTarget,
+    private readonly runner: ChunkRunner,
     fn: (...args: any[]) => unknown,
     private readonly arity: number,
     private readonly chunksize: number,

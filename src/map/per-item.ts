@@ -5,7 +5,11 @@
 import { Deque } from '../deque.js';
 import type { Future, Waiter } from '../future.js';
 import { ITEM_CANCELLED, ITEM_FAILED, ITEM_OK, ITEM_PENDING, type MapConsumer, type MapSource } from './source.js';
-import type { MapTarget } from './target.js';
+
+/** What the per-item strategy needs of an executor: any executor. @internal */
+export interface Submitter {
+  submit(fn: (...args: any[]) => unknown, ...args: any[]): Future<any>;
+}
 
 /** @internal */
 export class FutureSource implements MapSource, Waiter {
@@ -16,7 +20,7 @@ export class FutureSource implements MapSource, Waiter {
   protected current: Future<any> | null = null;
 
   constructor(
-    private readonly target: MapTarget,
+    private readonly target: Submitter,
     protected readonly fn: (...args: any[]) => unknown,
     protected readonly consumer: MapConsumer,
   ) {}

@@ -7,7 +7,7 @@
  */
 import { decodeError, unpack } from '../codec.js';
 import type { Counters } from '../executor.js';
-import type { ChunkOutcome } from './chunk.js';
+import { cutShort, type ChunkOutcome } from '../chunk.js';
 import { ENCODED, ERROR, PACKED, isChunk } from './protocol.js';
 import type { PoolTask } from './worker-state.js';
 
@@ -30,11 +30,7 @@ export function settleAnswer(task: PoolTask<any>, status: number, value: unknown
     // Each item counts: those that ran, the one that failed, and those after it as never run.
     const outcome = value as ChunkOutcome<unknown>;
     outcome.error = decodeError(outcome.error);
-    // Cut short before an item that could not be sent: that item fails next, at its own position.
-    if (task.cut !== null && !outcome.failed) {
-      outcome.failed = true;
-      outcome.error = task.cut;
-    }
+    if (task.cut !== null) cutShort(outcome, task.cut);
     const ran = outcome.values.length + (outcome.failed ? 1 : 0);
     c.completed += ran - 1;
     c.failed += outcome.failed ? 1 : 0;

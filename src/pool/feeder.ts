@@ -5,13 +5,14 @@
  * run long to go to a worker that is idle.
  * @internal
  */
+import { chunkHead } from '../chunk.js';
 import { Deque } from '../deque.js';
-import { taskDef, type TaskDef } from '../tasks.js';
-import { BARE_MS, BATCH_TASKS, OK, RING, isBare, isChunk, keyId, type BatchMessage, type ToWorker } from './protocol.js';
+import { microtask } from '../microtask.js';
+import { BARE_MS, OK, RING, isChunk } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
 import { findUnsendable, unsendableError, type Probe } from './unsendable.js';
-
-const RESOLVED = Promise.resolve();
+import type { RateLimit } from '../checks.js';
+import { RateGate } from './rate-gate.js';
 
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
@@ -40,6 +41,8 @@ export interface FeederHost {
   settle(task: PoolTask<any>, status: number, value: unknown): void;
   /** A batch was sent to the worker. */
   fed(w: PoolWorker): void;
+  /** At most `max` task starts in any `interval` ms: submitted tasks wait in a gate (rate-gate.ts) for their turn. */
+  readonly rateLimit: RateLimit | undefined;
 }
 
 export class Feeder {
@@ -50,14 +53,42 @@ export class Feeder {
   private dispatchScheduled = false;
   private rebalanceTimer: NodeJS.Timeout | null = null;
   private readonly dispatchNow = (): void => this.dispatch();
+  /** With a rate limit, where submitted tasks wait for their turn. */
+  private readonly gate: RateGate | null;
 
   constructor(
     private readonly workers: readonly PoolWorker[],
     private readonly host: FeederHost,
-  ) {}
+  ) {
+    this.gate = host.rateLimit === undefined ? null : new RateGate(host.rateLimit, {
+      maxWorkers: host.maxWorkers,
+      idleWorkers: () => {
+        let idle = 0;
+        for (const w of workers) if (w.accepts() && w.loaded && w.inflight.length === 0) idle++;
+        return idle;
+      },
+      release: (task) => this.queue.push(task),
+      dispatch: () => this.dispatch(),
+    });
+  }
+
+  /** Queues a submitted task, dispatched on a promise job; under a rate limit it waits for its turn first. */
+  add(task: PoolTask<any>): void {
+    if (this.gate !== null) this.gate.hold(task);
+    else {
+      this.queue.push(task);
+      this.scheduleDispatch();
+    }
+  }
+
+  /** Takes every task not sent to a worker, those waiting for their turn included (a shutdown, a broken pool). */
+  takeAll(): PoolTask<any>[] {
+    const queued = this.queue.takeAll();
+    return this.gate === null ? queued : [...queued, ...this.gate.takeAll()];
+  }
 
   /** Learns how long tasks take from a worker's answer: `n` tasks in `ms`. */
-  learn(ms: number, n: number): void {
+  tasksTook(ms: number, n: number): void {
     const perTask = ms / n;
     this.avgTaskMs = this.avgTaskMs < 0 ? perTask : this.avgTaskMs * 0.7 + perTask * 0.3;
   }
@@ -65,8 +96,7 @@ export class Feeder {
   scheduleDispatch(): void {
     if (this.dispatchScheduled) return;
     this.dispatchScheduled = true;
-    // A promise job, not queueMicrotask(), which makes an AsyncResource per call.
-    void RESOLVED.then(this.dispatchNow);
+    microtask(this.dispatchNow);
   }
 
   /** Hands queued tasks to workers, starting workers as Python does: when none is idle. */
@@ -90,74 +120,35 @@ export class Feeder {
 
   /** Sends a worker up to `limit` queued tasks, as many as its depth allows, in one message. */
   private feed(w: PoolWorker, limit: number): void {
-    if (!w.alive || w.interruptSeq >= 0) return;
-    const states = w.transport.states;
-    const exact = states.exact;
-    let room = Math.min(limit, this.depth() - w.inflight.length, this.host.maxTasksPerWorker - w.assigned);
+    if (!w.accepts()) return;
+    let room = Math.min(limit, w.room(this.depth(), this.host.maxTasksPerWorker));
     if (room <= 0) return;
-    const wasIdle = w.inflight.length === 0;
-    const seq = w.seq;
-    let defs: Array<[number, TaskDef]> | undefined;
-    let transfers: unknown[] | undefined;
-    const flat: BatchMessage = [0];
+    const withdrawable = w.withdrawable;
+    const tasks: PoolTask<any>[] = [];
     while (room > 0 && this.queue.length > 0) {
       const task = this.queue.peek()!;
-      if (!task.done() && !exact && !isChunk(task.key) && w.inflight.length >= INEXACT_DEPTH) break;
+      if (!task.done() && !withdrawable && !isChunk(task.key) && w.inflight.length + tasks.length >= INEXACT_DEPTH) break;
       this.queue.shift();
       if (task.done()) continue;
-      const id = keyId(task.key);
-      if (!w.known.has(id)) {
-        w.known.add(id);
-        (defs ??= []).push([id, taskDef(id)]);
-      }
-      if (task.transfers !== null) (transfers ??= []).push(...task.transfers);
-      flat.push(task.key, task.payload);
-      task.worker = w;
-      task.seq = w.seq++;
-      states.sent(task.seq);
-      // The payload stays until the task ends: a worker that dies before starting it hands it back.
-      w.inflight.push(task);
-      // A task that cannot be withdrawn counts as running, as in CPython's process pool.
-      if (!exact) task._setRunning();
+      tasks.push(task);
       room--;
     }
-    const sent = w.seq - seq;
-    if (sent === 0) return;
-    this.host.fed(w);
-    if (wasIdle) w.lastProgress = performance.now();
-    w.assigned += sent;
-    if (w.idleTimer !== null) {
-      w.idleTimer.clear();
-      w.idleTimer = null;
-    }
-    if (defs !== undefined) flat[0] = defs;
-    let message: ToWorker = flat;
-    const key = flat[flat.length - 2] as number;
-    if (sent === 1 && key === w.lastKey && defs === undefined && transfers === undefined && !isChunk(key)) {
-      const args = flat[BATCH_TASKS + 1] as unknown[];
-      if (args.length === 1 && isBare(args[0])) message = args[0];
-    }
-    const lastKey = w.lastKey;
-    w.lastKey = key;
-    try {
-      w.transport.post(message, transfers ?? []);
-    } catch (error) {
-      w.lastKey = lastKey;
-      this.unsend(w, sent, defs, error);
-    }
+    if (tasks.length === 0) return;
+    const refused = w.send(tasks);
+    if (refused === null) this.host.fed(w);
+    else this.unsent(w, tasks, refused.error);
   }
 
   /**
    * A message was refused (an argument cannot be cloned): nothing of it
-   * reached the worker. A lone task is the one that cannot travel; a batch's
-   * tasks are sent again one per message, so that the channel itself tells
-   * which fail, and only those do.
+   * reached the worker, and its tasks are back at the front of the queue. A
+   * message of one task: that task cannot travel; a batch's tasks are sent
+   * again one per message, so that the channel itself tells which fail, and only those do.
    */
-  private unsend(w: PoolWorker, sent: number, defs: Array<[number, TaskDef]> | undefined, error: unknown): void {
-    if (defs !== undefined) for (const [id] of defs) w.known.delete(id);
-    for (let i = 0; i < sent; i++) this.queue.unshift(w.unsendLast());
-    if (sent === 1) this.refuse(this.queue.shift()!, error, w.transport.probe);
-    else for (let i = 0; i < sent; i++) this.feed(w, 1);
+  private unsent(w: PoolWorker, tasks: PoolTask<any>[], error: unknown): void {
+    for (let k = tasks.length - 1; k >= 0; k--) this.queue.unshift(tasks[k]!);
+    if (tasks.length === 1) this.refuse(this.queue.shift()!, error, w.probe);
+    else for (let i = 0; i < tasks.length; i++) this.feed(w, 1);
     this.scheduleDispatch();
   }
 
@@ -182,7 +173,7 @@ export class Feeder {
       return;
     }
     task.cut = problem;
-    task.payload = args.slice(0, 1 + found.item * (args[0] as number));
+    task.payload = chunkHead(args, found.item);
     if (found.item === 0) this.host.settle(task, OK, { values: [], failed: false, error: undefined });
     else this.queue.unshift(task);
   }
@@ -203,7 +194,7 @@ export class Feeder {
     let behind = false;
     for (const w of this.workers) {
       if (w.alive && w.inflight.length === 0) idle = true;
-      else if (w.inflight.length >= 2 && w.transport.states.exact) behind = true;
+      else if (w.inflight.length >= 2 && w.withdrawable) behind = true;
     }
     if (!idle) return;
     if (!behind) {
@@ -213,7 +204,7 @@ export class Feeder {
     const now = performance.now();
     let next = Infinity;
     for (const v of this.workers) {
-      if (v.inflight.length < 2 || !v.transport.states.exact) continue;
+      if (v.inflight.length < 2 || !v.withdrawable) continue;
       const stuckAt = v.lastProgress + STUCK_MS;
       if (stuckAt <= now) v.takeBack(this.queue);
       else next = Math.min(next, stuckAt);

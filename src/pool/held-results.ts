@@ -1,12 +1,13 @@
 /**
- * Results a worker thread holds back, mirrored in shared memory.
+ * The mirror: the results a worker thread holds back, copied into shared memory.
  *
- * A worker holds a finished result while calls that have lately been quick
- * run after it, and sends it with theirs (runner.ts). A call can turn out
- * long, or end the worker: the held results would then wait for it, or die
- * with it. So each held result is also written here, and the pool takes from
- * here what has sat for a tick of its clock (`HeldResults.poll`) or what a
- * dead worker left (`HeldResults.takeAll`). One word decides who sends each
+ * A worker holds a finished result in its outbox while calls that have lately
+ * been quick run after it, and sends it with theirs (outbox.ts). A call can turn
+ * out long, or end the worker: the held results would then wait for it, or die
+ * with it. So each held result is also written here (`MirrorWriter`, the
+ * worker's side), and the pool (`MirrorReader`) takes from
+ * here what has sat for a tick of its clock (`MirrorReader.poll`) or what a
+ * dead worker left (`MirrorReader.takeAll`). One word decides who sends each
  * result — the worker in its next message, or the pool from here:
  *
  *   n >= 0          n results written and published by the worker
@@ -18,7 +19,7 @@
  * outcomes of primitives. Anything else, or more than fits, is not held.
  * @internal
  */
-import type { ChunkOutcome } from './chunk.js';
+import type { ChunkOutcome } from '../chunk.js';
 import type { ResultMessage } from './protocol.js';
 
 const CLAIMED = 1 << 29;
@@ -49,12 +50,13 @@ const enum Tag {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function newHeldBuffer(): SharedArrayBuffer {
+/** The shared memory of one worker's mirror. */
+export function newMirror(): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER_BYTES + BYTES);
 }
 
 /** The worker's side: writes each held result, and learns which of them the pool took. */
-export class HeldWriter {
+export class MirrorWriter {
   private readonly word: Int32Array;
   private readonly since: Float64Array;
   private readonly view: DataView;
@@ -187,7 +189,7 @@ export class HeldWriter {
 }
 
 /** The pool's side: takes the results a worker has held for a whole tick, or left behind when it died. */
-export class HeldResults {
+export class MirrorReader {
   private readonly word: Int32Array;
   private readonly since: Float64Array;
   private readonly view: DataView;

@@ -1,7 +1,17 @@
 import { availableParallelism } from 'node:os';
-import { checkMaxWorkers, checkRateLimit } from '../checks.js';
-import { taskDef, taskId } from '../tasks.js';
-import type { PoolOptions } from './worker-pool.js';
+import { checkMaxWorkers, checkRateLimit, type RateLimit } from '../checks.js';
+import { taskDef, taskId, type TaskDef } from '../tasks.js';
+
+/** Options every worker pool takes. @internal */
+export interface PoolOptions {
+  maxWorkers: number;
+  initializer: TaskDef | null;
+  initargs: unknown[];
+  maxTasksPerWorker: number;
+  idleTimeout: number;
+  /** At most `max` task starts in any `interval` ms (rate-gate.ts); undefined: no limit. */
+  rateLimit: RateLimit | undefined;
+}
 
 /** The options thread and process pools share, checked, with Python's defaults. @internal */
 export function poolOptions(
@@ -22,7 +32,7 @@ export function poolOptions(
   }
   return {
     maxWorkers,
-    initializer: initializer === undefined ? null : taskDef(taskId(initializer)),
+    initializer: initializer === undefined ? null : taskDef(taskId(initializer, false)),
     initargs: (initargs as unknown[] | undefined) ?? [],
     maxTasksPerWorker: (maxTasks as number | undefined) ?? Infinity,
     idleTimeout: (idleTimeout as number | undefined) ?? Infinity,

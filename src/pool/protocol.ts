@@ -18,8 +18,8 @@
  * array itself costs ~5% of a round trip each way, so the commonest case
  * travels bare: a task of the function the worker was sent last, with one
  * argument that is a number, string or boolean, is sent as that argument
- * (a LoneTask); a lone result of status OK of such a value, from a task that
- * took under BARE_MS, comes back as the value itself (a LoneResult).
+ * (a BareTask); a message's only result, of status OK and such a value, from
+ * a task that took under BARE_MS, comes back as the value itself (a BareResult).
  * Messages on one channel keep their order, so the seq of either is the
  * next one.
  *
@@ -48,9 +48,9 @@ export interface AbortMessage {
 }
 
 /** One task of the function the worker was sent last: its one argument. */
-export type LoneTask = number | string | boolean;
+export type BareTask = number | string | boolean;
 
-export type ToWorker = BatchMessage | AbortMessage | LoneTask;
+export type ToWorker = BatchMessage | AbortMessage | BareTask;
 
 /**
  * Results of the tasks of seq `s`, `s + 1`, ...: `[s, ms, status, value, status, value, ...]`,
@@ -78,18 +78,18 @@ export interface FatalMessage {
 }
 
 /** The value of the next seq's task, status OK, which took under BARE_MS. */
-export type LoneResult = number | string | boolean;
+export type BareResult = number | string | boolean;
 
-export type FromWorker = ResultMessage | LoneResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage;
+export type FromWorker = ResultMessage | BareResult | InitFailedMessage | ReadyMessage | FatalMessage | ExitingMessage;
 
-/** Whether a value may travel bare, as a LoneTask or LoneResult: every channel sends these as themselves (an IPC channel refuses bigint and undefined). */
-export function isBare(value: unknown): value is LoneTask {
+/** Whether a value may travel bare, as a BareTask or BareResult: every channel sends these as themselves (an IPC channel refuses bigint and undefined). */
+export function isBare(value: unknown): value is BareTask {
   const type = typeof value;
   return type === 'number' || type === 'string' || type === 'boolean';
 }
 
 /**
- * What the pool takes a LoneResult's task to have lasted (ms): no more than it
+ * What the pool takes a BareResult's task to have lasted (ms): no more than it
  * did, and short enough that the pool feeds the worker as it would anyway
  * (feeder.ts: its deepest depth is reached at TARGET_MS / MAX_DEPTH).
  */
@@ -112,7 +112,7 @@ export interface WorkerConfig {
   /** Per-task states shared with the pool, or null where memory cannot be shared (processes). */
   states: Int32Array | null;
   /** Where a thread mirrors the results it holds (held-results.ts), or null (processes). */
-  held: SharedArrayBuffer | null;
+  mirror: SharedArrayBuffer | null;
   initializer: TaskDef | null;
   initargs: unknown[];
 }

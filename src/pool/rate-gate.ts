@@ -17,10 +17,9 @@ import { Deque } from '../deque.js';
 import type { Future, Waiter } from '../future.js';
 import { longTimeout, type LongTimeout } from '../long-timeout.js';
 import type { RateLimit } from '../checks.js';
+import { microtask } from '../microtask.js';
 import { StartWindow } from '../rate-limit.js';
 import type { PoolTask } from './worker-state.js';
-
-const RESOLVED = Promise.resolve();
 
 /** What the gate needs of its pool. */
 export interface GateHost {
@@ -85,7 +84,7 @@ export class RateGate implements Waiter {
     if (this.passScheduled) return;
     this.passScheduled = true;
     // After the caller's code, as the pool's own dispatch: a task never starts inside submit().
-    void RESOLVED.then(this.passNow);
+    microtask(this.passNow);
   }
 
   private pass(): void {

@@ -4,17 +4,16 @@
  * back only while calls known to be quick run after it (see protocol.ts).
  * Transport-agnostic, so threads and child processes share it.
  */
+import { BUNDLING_DOC, isLoadStop, stoppedInCall } from '../bundle.js';
 import { isThenable } from '../checks.js';
 import { encodeError, pack, unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
-import { runChunk, type ChunkOutcome } from './chunk.js';
-import { HeldWriter } from './held-results.js';
+import { runCall, type ChunkOutcome } from '../chunk.js';
 import { loadTask, type TaskDef } from '../tasks.js';
-import { abortTask, currentTask, runAsTask, type TaskContext } from '../task-signal.js';
-import {
-  BARE_MS, BATCH_TASKS, DONE, ENCODED, ERROR, HOLD_MS, OK, PACKED, QUEUED, RESULTS, SKIPPED, STARTED, WITHDRAWN, isBare, isChunk, keyId, slotOf,
-  type FromWorker, type LoneResult, type ResultMessage, type ToWorker, type WorkerConfig,
-} from './protocol.js';
+import { abortTask, currentTask, interruptedReason, shutDownReason, type TaskContext } from '../task-signal.js';
+import { Outbox } from './outbox.js';
+import { BATCH_TASKS, ENCODED, ERROR, OK, PACKED, SKIPPED, isChunk, keyId, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import { RunnerStates } from './task-states.js';
 
 type AnyFunction = (...args: any[]) => unknown;
 
@@ -37,6 +36,11 @@ const QUICK_MS = 1;
 /** What a call never seen is taken to last (ms); each later call halves the estimate or raises it to its own time. */
 const UNSEEN_MS = 1000;
 
+const STOPPED_HINT =
+  ' (in a worker started from the bundle, which stopped loading it inside this module\'s defineTasks() call: what the module sets ' +
+  'from that call or after it, such as the object the call returns, is not there. Have task functions use each other by their own names; ' +
+  `${BUNDLING_DOC})`;
+
 const CAPTURE_HINT =
   ': the task function was sent to the worker as source text, so it cannot use names from the scope where it was written. ' +
   'Pass the value as an argument (executor.submit(fn, value)), or define the function in a module with defineTasks(import.meta.url, { ... }).';
@@ -50,19 +54,12 @@ export class TaskRunner {
   private readonly expected: number[] = [];
   /** The seq of the next task to run. */
   private seq = 0;
-  /** The next result message: results not sent yet, from the task of seq `firstSeq` on. */
-  private results: ResultMessage = newResults();
-  private firstSeq = 0;
-  /** The key of the last task received: a lone task travels without it. */
+  private readonly states: RunnerStates;
+  private readonly outbox: Outbox;
+  /** The key of the last task received: a bare task travels without it. */
   private lastKey = -1;
-  private heldSince = 0;
   /** When the last task ended: a held result's clock, read once per task. */
   private endedAt = 0;
-  /** The held results in shared memory, for the pool to take if they wait too long; null in a child process. */
-  private readonly writer: HeldWriter | null;
-  /** How many of the held results were written to the mirror. */
-  private mirrored = 0;
-  private transfers: unknown[] = [];
   private busy = true; // until the initializer has run
   private stopped = false;
   /** The executor was shut down with its running tasks aborted: so is every task that starts here from now on. */
@@ -70,12 +67,6 @@ export class TaskRunner {
   private current: TaskContext | null = null;
   /** The seq of the running task, so that an abort meant for one task never reaches the next. */
   private currentSeq = -1;
-  private runMs = 0;
-  private flushQueued = false;
-  private readonly flushNow = (): void => {
-    this.flushQueued = false;
-    this.flush();
-  };
   private readonly resumeNow = (): void => {
     this.busy = false;
     this.runQueued();
@@ -85,12 +76,13 @@ export class TaskRunner {
     private readonly port: RunnerPort,
     private readonly config: WorkerConfig,
   ) {
-    this.writer = config.held === null ? null : new HeldWriter(config.held);
+    this.states = new RunnerStates(config.states);
+    this.outbox = new Outbox((message, transfers) => port.send(message, transfers), config.mirror);
     process.on('uncaughtException', (error) => this.stray(error));
     const exit = process.exit;
     // A task that ends its worker must not take the results of the tasks before it along.
     process.exit = ((code?: number) => {
-      this.flush();
+      this.outbox.flush();
       return exit.call(process, code);
     }) as typeof process.exit;
     void this.initialize();
@@ -98,7 +90,7 @@ export class TaskRunner {
 
   receive(message: ToWorker): void {
     if (typeof message !== 'object') {
-      // A lone task of the function sent last, its one argument sent bare.
+      // A bare task: of the function sent last, its one argument as itself.
       this.queue.push(this.lastKey);
       this.queue.push([message]);
       if (!this.busy) this.runQueued();
@@ -108,8 +100,8 @@ export class TaskRunner {
       // A shutdown also aborts the tasks already sent here that have yet to start: in a child they count as running.
       if (message.seq === undefined) this.shutDown = true;
       if (this.current === null) return;
-      if (message.seq === undefined) abortTask(this.current, shutDownError());
-      else if (message.seq === this.currentSeq) abortTask(this.current, new Error('the task was interrupted'));
+      if (message.seq === undefined) abortTask(this.current, shutDownReason());
+      else if (message.seq === this.currentSeq) abortTask(this.current, interruptedReason());
       return;
     }
     const defs = message[0] as Array<[number, TaskDef]> | 0;
@@ -145,7 +137,6 @@ export class TaskRunner {
 
   /** Runs queued tasks until the queue is empty or an async task is in progress. */
   private runQueued(): void {
-    const states = this.config.states;
     while (this.queue.length > 0 && !this.stopped) {
       if (this.port.whenSent !== undefined && this.waitSent()) return;
       const key = this.queue.shift() as number;
@@ -155,15 +146,10 @@ export class TaskRunner {
       // may end this worker to interrupt it. A result waits only behind a call known to be quick,
       // and only where the pool can take it from shared memory should that call prove long; never
       // in a child process, where the pool learns from it that the next task has started.
-      if (
-        this.results.length > RESULTS &&
-        !((this.expected[key] ?? UNSEEN_MS) < QUICK_MS && performance.now() - this.heldSince < HOLD_MS && this.mirror())
-      ) {
-        this.flush();
-      }
+      this.outbox.beforeCall((this.expected[key] ?? UNSEEN_MS) < QUICK_MS);
       // Claimed before its function loads: a task whose module ends the worker is that task's failure.
-      if (states !== null && Atomics.compareExchange(states, slotOf(seq), QUEUED, STARTED) !== QUEUED) {
-        this.hold(seq, SKIPPED, undefined);
+      if (!this.states.start(seq)) {
+        this.outbox.hold(seq, SKIPPED, undefined, this.endedAt);
         continue;
       }
       const id = keyId(key);
@@ -175,7 +161,7 @@ export class TaskRunner {
       if (fn instanceof Promise) {
         this.busy = true;
         this.current = null;
-        this.flush();
+        this.outbox.flush();
         fn.then(
           (loaded) => this.fns.set(id, loaded),
           (error) => this.fns.set(id, () => Promise.reject(error)),
@@ -188,7 +174,7 @@ export class TaskRunner {
       if (this.run(seq, key, fn, payload)) return;
     }
     this.current = null;
-    this.flush();
+    this.outbox.flush();
   }
 
   /**
@@ -197,7 +183,7 @@ export class TaskRunner {
    * result still on its way would go down with it. True while it waits.
    */
   private waitSent(): boolean {
-    this.flush();
+    this.outbox.flush();
     if (!this.port.whenSent!(this.resumeNow)) return false;
     this.busy = true;
     this.current = null;
@@ -208,23 +194,20 @@ export class TaskRunner {
   private run(seq: number, key: number, fn: AnyFunction, payload: unknown[]): boolean {
     const started = performance.now();
     const context: TaskContext = { abort: null };
-    if (this.shutDown) abortTask(context, shutDownError());
+    if (this.shutDown) abortTask(context, shutDownReason());
     this.current = context;
     this.currentSeq = seq;
     let value: unknown;
     let ok = true;
     try {
-      value = isChunk(key) ? runAsTask(context, runChunk, [fn, payload]) : runAsTask(context, fn, payload);
+      value = runCall(context, fn, payload, isChunk(key));
     } catch (error) {
       ok = false;
       value = error;
     }
     if (ok && isThenable(value)) {
       this.busy = true;
-      if (this.results.length > RESULTS && !this.flushQueued) {
-        this.flushQueued = true;
-        setImmediate(this.flushNow);
-      }
+      this.outbox.flushSoon();
       Promise.resolve(value as PromiseLike<unknown>).then(
         (result) => this.afterAsync(seq, key, true, result, started),
         (error) => this.afterAsync(seq, key, false, error, started),
@@ -245,25 +228,24 @@ export class TaskRunner {
   private complete(seq: number, key: number, ok: boolean, value: unknown, started: number): void {
     this.endedAt = performance.now();
     const ms = this.endedAt - started;
-    this.runMs += ms;
+    this.outbox.ran(ms);
     this.expected[key] = Math.max(ms, (this.expected[key] ?? UNSEEN_MS) / 2);
-    const states = this.config.states;
-    if (states !== null && Atomics.compareExchange(states, slotOf(seq), STARTED, DONE) !== STARTED) {
+    if (!this.states.finish(seq)) {
       // Interrupted: the pool has given this task up and is ending this worker.
-      this.stopped = Atomics.load(states, slotOf(seq)) === WITHDRAWN;
+      this.stopped = this.states.withdrawn(seq);
       return;
     }
     try {
-      this.send(seq, key, ok, value);
+      this.putOutcome(seq, key, ok, value);
     } catch (why) {
       // Whatever the value does when read (a revoked proxy, a throwing getter), its task still gets an answer.
-      this.hold(seq, ERROR | PACKED, pack(encodeError(unsendable(why, ok, this.port.shares))));
+      this.outbox.hold(seq, ERROR | PACKED, pack(encodeError(unsendable(why, ok, this.port.shares))), this.endedAt);
     }
   }
 
-  /** Packs a task's outcome and holds it, or sends it alone when it must cross as itself. */
-  private send(seq: number, key: number, ok: boolean, value: unknown): void {
-    if (ok && !isChunk(key) && isPrimitive(value)) return this.hold(seq, OK, value);
+  /** Packs a task's outcome into the outbox: held, or sent alone when it must cross as itself. */
+  private putOutcome(seq: number, key: number, ok: boolean, value: unknown): void {
+    if (ok && !isChunk(key) && isPrimitive(value)) return this.outbox.hold(seq, OK, value, this.endedAt);
     const transfers: unknown[] = [];
     let status = OK;
     if (!ok) {
@@ -273,7 +255,7 @@ export class TaskRunner {
       const outcome = value as ChunkOutcome<unknown>;
       if (outcome.failed) outcome.error = this.encode(outcome.error, keyId(key));
       for (let i = 0; i < outcome.values.length; i++) outcome.values[i] = unwrapTransfer(outcome.values[i], transfers);
-      if (!outcome.failed && transfers.length === 0 && outcome.values.every(isPrimitive)) return this.hold(seq, OK, outcome);
+      if (!outcome.failed && transfers.length === 0 && outcome.values.every(isPrimitive)) return this.outbox.hold(seq, OK, outcome, this.endedAt);
     } else {
       value = unwrapTransfer(value, transfers);
       if (value instanceof Error) {
@@ -282,57 +264,24 @@ export class TaskRunner {
         value = encodeError(value);
       }
     }
-    if (isPrimitive(value)) return this.hold(seq, status, value);
-    if (transfers.length > 0 && this.port.shares) return this.alone(seq, status, value, transfers);
+    if (isPrimitive(value)) return this.outbox.hold(seq, status, value, this.endedAt);
+    if (transfers.length > 0 && this.port.shares) return this.outbox.alone(seq, status, value, transfers);
     let bytes: Uint8Array;
     try {
       bytes = pack(value);
     } catch (why) {
       // Shared memory and ports cannot be packed but can cross a thread as themselves.
-      if (this.port.shares && ok) return this.alone(seq, status, value, transfers);
+      if (this.port.shares && ok) return this.outbox.alone(seq, status, value, transfers);
       bytes = pack(encodeError(unsendable(why, ok, this.port.shares)));
       status = ERROR;
     }
-    this.hold(seq, status | PACKED, bytes);
-  }
-
-  /** Keeps a result to send with the next flush. */
-  private hold(seq: number, status: number, value: unknown): void {
-    if (this.results.length === RESULTS) {
-      this.firstSeq = seq;
-      this.heldSince = this.endedAt;
-    }
-    this.results.push(status, value);
-  }
-
-  /** Writes the held results to shared memory before a call runs after them; false where they cannot all be. */
-  private mirror(): boolean {
-    const writer = this.writer;
-    if (writer === null) return false;
-    const results = this.results;
-    for (let i = RESULTS + 2 * this.mirrored; i < results.length; i += 2) {
-      if (!writer.add(results[i] as number, results[i + 1])) return false;
-      this.mirrored++;
-    }
-    return writer.publish(this.firstSeq);
-  }
-
-  /** Sends a result that crosses as itself in a message of its own: if the channel drops it, no other result goes with it. */
-  private alone(seq: number, status: number, value: unknown, transfers: unknown[]): void {
-    this.flush();
-    this.firstSeq = seq;
-    this.results.push(status, value);
-    this.transfers = transfers;
-    this.flush();
+    this.outbox.hold(seq, status | PACKED, bytes, this.endedAt);
   }
 
   private encode(error: unknown, id: number): unknown {
-    if (this.sources.has(id) && isCaptureError(error)) {
-      // The stack is formatted when first read: read before the message changes, or it shows the hint twice.
-      const stack = error.stack;
-      const first = `${error.name}: ${error.message}`;
-      error.message += CAPTURE_HINT;
-      if (stack?.startsWith(first)) error.stack = `${error.name}: ${error.message}${stack.slice(first.length)}`;
+    if (this.sources.has(id) && isCaptureError(error)) addHint(error, CAPTURE_HINT);
+    else if (isNameError(error) && stoppedInCall() !== null && (this.defs.get(id) as { call?: number } | undefined)?.call === stoppedInCall()) {
+      addHint(error, STOPPED_HINT);
     }
     return encodeError(error);
   }
@@ -343,36 +292,6 @@ export class TaskRunner {
     return loadTask(def);
   }
 
-  /** Sends the results held so far. */
-  private flush(): void {
-    if (this.results.length === RESULTS) return;
-    let message = this.results;
-    const taken = this.mirrored > 0 ? this.writer!.reset() : 0;
-    this.mirrored = 0;
-    if (taken > 0) {
-      // The pool took these from the mirror while a long call ran: send only the rest.
-      message = [0, 0, ...message.slice(RESULTS + 2 * taken)];
-      this.firstSeq += taken;
-      if (message.length === RESULTS) {
-        this.results = newResults();
-        this.transfers = [];
-        return;
-      }
-    }
-    const lone = message.length === RESULTS + 2 && message[RESULTS] === OK && this.runMs < BARE_MS && taken === 0 && isBare(message[RESULTS + 1]);
-    message[0] = this.firstSeq;
-    message[1] = this.runMs;
-    const transfers = this.transfers;
-    this.results = newResults();
-    this.transfers = [];
-    this.runMs = 0;
-    try {
-      this.port.send(lone ? (message[RESULTS + 1] as LoneResult) : message, transfers);
-    } catch (error) {
-      this.port.send(replaceUncloneable(message, error), []);
-    }
-  }
-
   /**
    * An error escaped a task (a callback it left behind threw). When it comes
    * from the async task that is running, the worker ends and fails that task.
@@ -380,10 +299,12 @@ export class TaskRunner {
    * unless that task handles its own (TaskContext.stray).
    */
   private stray(error: unknown): void {
+    // A worker started from a bundle stopped loading it there: no task's error.
+    if (isLoadStop(error)) return;
     const task = currentTask();
     if (task?.stray !== undefined) return task.stray(error);
     if (this.current !== null && this.busy && currentTask() === this.current) {
-      this.flush();
+      this.outbox.flush();
       this.stopped = true;
       this.port.send({ fatal: describeStray(error) }, []);
       this.port.exit(1);
@@ -393,17 +314,25 @@ export class TaskRunner {
   }
 }
 
-/** A result message with no results yet: its seq and time are filled in when it is sent. */
-function newResults(): ResultMessage {
-  return [0, 0];
-}
-
-function shutDownError(): Error {
-  return new Error('the executor was shut down');
-}
-
 function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+}
+
+function addHint(error: Error, hint: string): void {
+  // The stack is formatted when first read: read before the message changes, or it shows the hint twice.
+  const stack = error.stack;
+  const first = `${error.name}: ${error.message}`;
+  error.message += hint;
+  if (stack?.startsWith(first)) error.stack = `${error.name}: ${error.message}${stack.slice(first.length)}`;
+}
+
+/** What a name that a module sets at or after its last `defineTasks()` call gives in a worker that stopped there. */
+function isNameError(error: unknown): error is Error {
+  try {
+    return error instanceof ReferenceError || error instanceof TypeError;
+  } catch {
+    return false;
+  }
 }
 
 /** A ReferenceError from a name the task's source used from the scope it was written in. */
@@ -427,18 +356,4 @@ function describeStray(error: unknown): string {
   } catch {
     return 'an unreadable value was thrown';
   }
-}
-
-/** Fails just the results that cannot be sent back, with a reason. */
-function replaceUncloneable(message: ResultMessage, error: unknown): ResultMessage {
-  const r = message;
-  for (let i = RESULTS; i < r.length; i += 2) {
-    try {
-      structuredClone(r[i + 1]);
-    } catch (why) {
-      r[i] = ERROR | PACKED;
-      r[i + 1] = pack(encodeError(new TypeError(`the task's result cannot be sent back from the worker: ${(why as Error)?.message ?? why}`, { cause: error })));
-    }
-  }
-  return message;
 }

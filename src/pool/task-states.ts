@@ -3,19 +3,27 @@
  * `cancel()`, `interrupt`, `running()`, `stats()` and what a worker's death
  * does to the tasks it held. Threads answer it exactly through a ring of
  * states in shared memory, where a compare-and-swap decides every race with
- * the worker. Child processes share no memory: a child answers its tasks in
- * order and sends each result before it starts the next task, so the first
- * unanswered task is the only one that can have started, and a task sent
- * ahead cannot be withdrawn.
+ * the worker; both halves of the ring are here:
+ *
+ *   pool (SharedTaskStates)                 worker (RunnerStates)
+ *   sent:       -> QUEUED
+ *   withdraw:   QUEUED -> WITHDRAWN         start:  QUEUED -> STARTED
+ *   claimRunning (interrupt): STARTED -> WITHDRAWN
+ *                                           finish: STARTED -> DONE
+ *
+ * Child processes share no memory: a child answers its tasks in order and
+ * sends each result before it starts the next task, so the first unanswered
+ * task is the only one that can have started, and a task sent ahead cannot
+ * be withdrawn.
  * @internal
  */
-import { QUEUED, RING, STARTED, WITHDRAWN, slotOf } from './protocol.js';
+import { DONE, QUEUED, RING, STARTED, WITHDRAWN, slotOf } from './protocol.js';
 
 export interface TaskStates {
   /** The memory the worker shares, or null. */
   readonly shared: Int32Array | null;
-  /** Whether a task sent ahead can still be withdrawn: how deep a worker may be fed. */
-  readonly exact: boolean;
+  /** Whether a task sent ahead can be withdrawn until it starts (threads): how deep a worker may be fed, and whether `cancel()` is exact. */
+  readonly withdrawable: boolean;
   /** Records that the task of this seq was sent. */
   sent(seq: number): void;
   /** Withdraws a task the worker has not started; false when it has started or may have. */
@@ -29,7 +37,7 @@ export interface TaskStates {
 /** Per-task states in a `SharedArrayBuffer`, for worker threads. */
 export class SharedTaskStates implements TaskStates {
   readonly shared = new Int32Array(new SharedArrayBuffer(RING * Int32Array.BYTES_PER_ELEMENT));
-  readonly exact = true;
+  readonly withdrawable = true;
 
   sent(seq: number): void {
     Atomics.store(this.shared, slotOf(seq), QUEUED);
@@ -51,7 +59,7 @@ export class SharedTaskStates implements TaskStates {
 /** What a pool knows of a child process's tasks without shared memory. */
 export class OrderedTaskStates implements TaskStates {
   readonly shared = null;
-  readonly exact = false;
+  readonly withdrawable = false;
 
   sent(): void {}
 
@@ -65,5 +73,25 @@ export class OrderedTaskStates implements TaskStates {
 
   claimRunning(_seq: number, first: boolean): boolean {
     return first;
+  }
+}
+
+/** The worker's half of the ring; without one (a child process), every task it is sent is its own to run. */
+export class RunnerStates {
+  constructor(private readonly shared: Int32Array | null) {}
+
+  /** Claims the task of this seq to start it: false when the pool has withdrawn it. */
+  start(seq: number): boolean {
+    return this.shared === null || Atomics.compareExchange(this.shared, slotOf(seq), QUEUED, STARTED) === QUEUED;
+  }
+
+  /** Marks a started task done: false when the pool claimed it first to interrupt it, and is ending this worker. */
+  finish(seq: number): boolean {
+    return this.shared === null || Atomics.compareExchange(this.shared, slotOf(seq), STARTED, DONE) === STARTED;
+  }
+
+  /** Whether the pool has given this task up (withdrawn or interrupted). */
+  withdrawn(seq: number): boolean {
+    return this.shared !== null && Atomics.load(this.shared, slotOf(seq)) === WITHDRAWN;
   }
 }

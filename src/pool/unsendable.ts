@@ -4,6 +4,7 @@
  * with that channel's own serializer: the common case pays nothing.
  * @internal
  */
+import { placeInChunk } from '../chunk.js';
 
 /** Throws what a channel would throw for a value it cannot send. */
 export type Probe = (value: unknown) => unknown;
@@ -18,14 +19,12 @@ export interface Unsendable {
 
 /** The first of a task's arguments (or of a chunk's items' arguments) that `probe` refuses, or null. */
 export function findUnsendable(args: unknown[], chunk: boolean, probe: Probe): Unsendable | null {
-  const first = chunk ? 1 : 0;
-  const arity = chunk ? Math.max(1, args[0] as number) : Infinity;
-  for (let i = first; i < args.length; i++) {
+  for (let i = chunk ? 1 : 0; i < args.length; i++) {
     try {
       probe(args[i]);
     } catch (why) {
-      const n = i - first;
-      return { item: chunk ? Math.floor(n / arity) : 0, arg: chunk ? n % arity : n, value: args[i], why };
+      const { item, arg } = chunk ? placeInChunk(args, i) : { item: 0, arg: i };
+      return { item, arg, value: args[i], why };
     }
   }
   return null;

@@ -1,30 +1,31 @@
 /**
- * What a worker pool tracks of each task and each worker, and how it talks
- * to a worker whatever that runs on.
+ * What a worker pool tracks of each task and each worker. A PoolWorker is
+ * the only writer of its own state: the pool and the feeder ask it to send
+ * tasks, and ask what an answer, a dropped message, a take-back or its exit
+ * settles.
+ *
+ *   seq        the n-th task a worker is sent has seq n (InFlight: the sequence rule)
+ *   head       the seq of its first unanswered task: the one it runs, if any
+ *   take back  withdraw a task sent ahead that has not started (threads), to run elsewhere
+ *   bare       a message that is one task's one argument, or one result (protocol.ts)
+ *   retire     take a worker out of service: it is told to end, and is dying until it exits
  * @internal
  */
 import { unwrapTransfer } from '../codec.js';
 import { Deque } from '../deque.js';
 import { Future, type FutureOwner } from '../future.js';
-import type { LongTimeout } from '../long-timeout.js';
-import type { FromWorker, ToWorker } from './protocol.js';
-import type { TaskStates } from './task-states.js';
-import type { HeldResults } from './held-results.js';
-
-/** How the pool talks to one worker, whatever it runs on. @internal */
-export interface Transport {
-  readonly states: TaskStates;
-  /** The results the worker holds, where it shares memory (threads). */
-  readonly held: HeldResults | null;
-  post(message: ToWorker, transferList: unknown[]): void;
-  /** Throws what `post` would for a value it cannot send: asked only once a message was refused. */
-  probe(value: unknown): unknown;
-  terminate(): void;
-}
+import { longTimeout, type LongTimeout } from '../long-timeout.js';
+import { taskDef, type TaskDef } from '../tasks.js';
+import { InFlight } from './inflight.js';
+import { END_NOW, InterruptRule } from './interrupt.js';
+import { BATCH_TASKS, isBare, isChunk, keyId, type BatchMessage, type ResultMessage, type ToWorker } from './protocol.js';
+import type { Transport } from './transport.js';
 
 /** A submitted call, as the pool tracks it: its future, what to run, and where. */
 export class PoolTask<T> extends Future<T> {
+  /** The worker it was sent to, until it is answered or taken back (set by that worker). */
   worker: PoolWorker | null = null;
+  /** Its seq on that worker (set by the worker's InFlight), -1 while queued. */
   seq = -1;
   /** What the arguments move rather than copy (`transfer()`), already taken from the caller. */
   transfers: unknown[] | null = null;
@@ -54,43 +55,246 @@ export class PoolTask<T> extends Future<T> {
   }
 }
 
-/** What a transport reports back to the pool about its worker. @internal */
-export interface WorkerHooks {
-  readonly index: number;
-  onMessage(message: FromWorker): void;
-  /** The worker is gone and every message it sent has been handled. */
-  onExit(code: number | null, signal?: string | null): void;
-  /** The channel dropped a message from the worker that it could not rebuild. */
-  onDropped(error: unknown): void;
-  /** Why the worker is about to end (an uncaught error, out of memory), for the error its task gets. */
-  setReason(reason: string): void;
-}
-
 /** The pool's view of one worker. */
 export class PoolWorker {
-  /** Tasks sent and not answered, in seq order; null where a task was taken back. */
-  readonly inflight = new Deque<PoolTask<any> | null>();
-  readonly known = new Set<number>();
-  /** The seq of the next task sent, and of the first in `inflight`. */
-  seq = 0;
-  headSeq = 0;
-  assigned = 0;
-  /** Set once the worker has reported back: it did come up. */
-  cameUp = false;
-  /** Set once its initializer has run: a worker that dies before could not start. */
-  ready = false;
-  /** A task sent ahead to a child that was interrupted: the child is ended once it is that task's turn. */
-  interruptSeq = -1;
-  /** The key of the last task sent: a lone task of that function may travel bare (protocol.ts). */
-  lastKey = -1;
+  /** The tasks sent and not answered. */
+  readonly inflight = new InFlight<PoolTask<any>>();
+  /** The ids of the functions it has been sent. */
+  private readonly known = new Set<number>();
+  /** Tasks sent to it in its life, for `maxTasksPerWorker`. */
+  private assigned = 0;
+  private readonly interrupts = new InterruptRule();
+  /** The key of the last task sent: a task of that function with one argument may travel bare (protocol.ts). */
+  private lastKey = -1;
   /** When it last answered, or was handed work while idle: how long its current task has run, at least. */
-  lastProgress = 0;
-  startupTimer: NodeJS.Timeout | null = null;
-  alive = true;
-  idleTimer: LongTimeout | null = null;
-  reason: string | undefined;
-  transport!: Transport;
+  private progressAt = 0;
+  private startupTimer: NodeJS.Timeout | null = null;
+  private idleTimer: LongTimeout | null = null;
+  private live = true;
+  /** Set at its 'loaded' message: it did come up. */
+  private hasLoaded = false;
+  /** Set at its 'initialized' message, once its initializer has run: a worker that dies before could not start. */
+  private hasInitialized = false;
+  private why: string | undefined;
+  private transport!: Transport;
   constructor(readonly index: number) {}
+
+  /** Until it is retired or has exited. */
+  get alive(): boolean {
+    return this.live;
+  }
+
+  get loaded(): boolean {
+    return this.hasLoaded;
+  }
+
+  get initialized(): boolean {
+    return this.hasInitialized;
+  }
+
+  /** Why it is about to end or has ended (an uncaught error, out of memory, an interrupt), for its task's error. */
+  get reason(): string | undefined {
+    return this.why;
+  }
+
+  get lastProgress(): number {
+    return this.progressAt;
+  }
+
+  /** Whether a task sent ahead can be taken back until it starts (threads). */
+  get withdrawable(): boolean {
+    return this.transport.states.withdrawable;
+  }
+
+  get probe(): (value: unknown) => unknown {
+    return this.transport.probe;
+  }
+
+  /** The transport it was started with; `onStuck` if it has not reported within `ms`. */
+  started(transport: Transport, ms: number, onStuck: () => void): void {
+    this.transport = transport;
+    this.startupTimer = setTimeout(() => {
+      // Let a message that is already waiting be handled first.
+      setImmediate(() => {
+        if (!this.hasLoaded && this.live) onStuck();
+      });
+    }, ms);
+    this.startupTimer.unref();
+  }
+
+  /** It could not be started: it never was alive. */
+  failedToStart(): void {
+    this.live = false;
+  }
+
+  /** Its 'loaded' or 'initialized' message. */
+  reported(stage: 'loaded' | 'initialized'): void {
+    if (stage === 'initialized') this.hasInitialized = true;
+    this.hasLoaded = true;
+    clearTimeout(this.startupTimer!);
+  }
+
+  /** Keeps the first reason given. */
+  setReason(reason: string): void {
+    this.why ??= reason;
+  }
+
+  /** Whether it may be sent tasks now: alive, and no interrupted task waits in it. */
+  accepts(): boolean {
+    return this.live && !this.interrupts.waiting;
+  }
+
+  /** How many more tasks it may be sent, fed `depth` deep, and replaced after `maxTasks`. */
+  room(depth: number, maxTasks: number): number {
+    return Math.min(depth - this.inflight.length, maxTasks - this.assigned);
+  }
+
+  /** Whether it has sent all the tasks it may (`maxTasks`) and they are answered: time to replace it. */
+  spent(maxTasks: number): boolean {
+    return this.assigned >= maxTasks && this.inflight.length === 0;
+  }
+
+  /**
+   * Sends it `tasks`, taken from the queue, in one message: each gets its seq
+   * and counts as sent; one that cannot be withdrawn counts as running, as in
+   * CPython's process pool. Returns null, or what refused the message: then
+   * none of it reached the worker, and the tasks are pending again.
+   */
+  send(tasks: readonly PoolTask<any>[]): { error: unknown } | null {
+    const states = this.transport.states;
+    const wasIdle = this.inflight.length === 0;
+    let defs: Array<[number, TaskDef]> | undefined;
+    let transfers: unknown[] | undefined;
+    const flat: BatchMessage = [0];
+    for (const task of tasks) {
+      const id = keyId(task.key);
+      if (!this.known.has(id)) {
+        this.known.add(id);
+        (defs ??= []).push([id, taskDef(id)]);
+      }
+      if (task.transfers !== null) (transfers ??= []).push(...task.transfers);
+      flat.push(task.key, task.payload);
+      task.worker = this;
+      this.inflight.add(task);
+      states.sent(task.seq);
+      // The payload stays until the task ends: a worker that dies before starting it hands it back.
+      if (!states.withdrawable) task._setRunning();
+    }
+    if (wasIdle) this.progressAt = performance.now();
+    this.assigned += tasks.length;
+    this.stopIdleTimer();
+    if (defs !== undefined) flat[0] = defs;
+    let message: ToWorker = flat;
+    const key = flat[flat.length - 2] as number;
+    if (tasks.length === 1 && key === this.lastKey && defs === undefined && transfers === undefined && !isChunk(key)) {
+      const args = flat[BATCH_TASKS + 1] as unknown[];
+      if (args.length === 1 && isBare(args[0])) message = args[0];
+    }
+    try {
+      this.transport.post(message, transfers ?? []);
+    } catch (error) {
+      if (defs !== undefined) for (const [id] of defs) this.known.delete(id);
+      for (let i = 0; i < tasks.length; i++) {
+        this.assigned--;
+        this.pending(this.inflight.removeLast());
+      }
+      return { error };
+    }
+    this.lastKey = key;
+    return null;
+  }
+
+  /** Posts a message other than tasks (an abort); a worker that is going away cannot be told anything. */
+  tell(message: ToWorker): void {
+    try {
+      this.transport.post(message, []);
+    } catch {
+      // going away
+    }
+  }
+
+  /** Its head task was answered, or its answer lost: that task (null where it was taken back), no longer held here. */
+  answered(): PoolTask<any> | null {
+    const task = this.inflight.answer();
+    // A finished task must not hold its worker: exited workers have to be collectable.
+    if (task !== null) task.worker = null;
+    return task;
+  }
+
+  /**
+   * Its answers are read up to here: the task at the head (if any) has just
+   * started, and its clock starts now. An idle worker's starts when it is fed
+   * (clock reads cost ~0.1 µs here, so none is made for nothing).
+   */
+  progressed(): void {
+    if (this.inflight.length > 0) this.progressAt = performance.now();
+  }
+
+  /** Whether the task may have started running. */
+  mayHaveStarted(task: PoolTask<any>): boolean {
+    return this.transport.states.mayHaveStarted(task.seq, task.seq === this.inflight.head);
+  }
+
+  /** Withdraws a task it has not started; false when it has started or may have. */
+  withdraw(task: PoolTask<any>): boolean {
+    return this.transport.states.withdraw(task.seq);
+  }
+
+  /** Whether `task` is the one it runs now. */
+  runs(task: PoolTask<any>): boolean {
+    return task.seq === this.inflight.head && this.transport.states.mayHaveStarted(task.seq, true);
+  }
+
+  /** Interrupts one of its tasks (interrupt.ts): what the pool must do. */
+  interrupt(task: PoolTask<any>): number {
+    const how = this.interrupts.request(this.transport.states, task.seq, this.inflight.head);
+    if (how === END_NOW) this.setReason('ended to interrupt its task');
+    return how;
+  }
+
+  /** Whether it must be ended now for an interrupted task that is the one it runs. */
+  interruptDue(): boolean {
+    if (!this.live || !this.interrupts.due(this.inflight.head, this.inflight.length)) return false;
+    this.setReason('ended to interrupt its task');
+    return true;
+  }
+
+  /** Whether results it holds are mirrored (threads) while it has two tasks or more out: only then may a result wait. */
+  mayHoldResults(): boolean {
+    return this.transport.mirror !== null && this.inflight.length >= 2;
+  }
+
+  /** The results it has held for a tick of the pool's clock, taken from the mirror; null if none. */
+  takeHeld(): ResultMessage | null {
+    return this.transport.mirror?.poll(this.inflight.head) ?? null;
+  }
+
+  /** What it held when it died, taken from the mirror: those tasks completed. */
+  takeLeft(): ResultMessage | null {
+    return this.transport.mirror?.takeAll(this.inflight.head) ?? null;
+  }
+
+  /** Retires it after `ms` idle (finite), unless it is fed first. */
+  idleFor(ms: number, retire: () => void): void {
+    this.idleTimer = longTimeout(() => this.inflight.length === 0 && retire(), ms);
+    this.idleTimer.unref();
+  }
+
+  /** Takes it out of service: it is told to end; with `force`, its tasks not started go back to the front of `queue`. */
+  retire(force: boolean, queue: Deque<PoolTask<any>>): void {
+    this.live = false;
+    this.stopTimers();
+    if (force) this.takeBack(queue);
+    this.transport.terminate();
+  }
+
+  /** It has exited: whether it was alive until now (not retired). */
+  exited(): boolean {
+    const wasAlive = this.live;
+    this.live = false;
+    this.stopTimers();
+    return wasAlive;
+  }
 
   /** Takes back every task it has not started, to the front of `queue`, so that another worker runs it. */
   takeBack(queue: Deque<PoolTask<any>>): void {
@@ -100,25 +304,12 @@ export class PoolWorker {
       const task = this.inflight.at(i);
       if (task == null || task.done()) continue;
       if (states.withdraw(task.seq)) {
-        this.inflight.set(i, null);
-        task.worker = null;
-        task.seq = -1;
-        task._setPending();
+        this.inflight.clear(i);
+        this.pending(task);
         back.push(task);
       }
     }
     for (let k = back.length - 1; k >= 0; k--) queue.unshift(back[k]!);
-  }
-
-  /** Undoes the sending of its last task, part of a batch that could not be sent: the task is pending again. */
-  unsendLast(): PoolTask<any> {
-    this.seq--;
-    this.assigned--;
-    const task = this.inflight.pop() as PoolTask<any>;
-    task.worker = null;
-    task.seq = -1;
-    task._setPending();
-    return task;
   }
 
   /**
@@ -129,22 +320,37 @@ export class PoolWorker {
     const states = this.transport.states;
     const requeue: PoolTask<any>[] = [];
     for (let first = true; this.inflight.length > 0; first = false) {
-      const seq = this.headSeq++;
-      const task = this.inflight.shift();
-      if (task == null) continue;
-      task.worker = null;
-      if (task.done()) continue;
+      const seq = this.inflight.head;
+      const task = this.answered();
+      if (task === null || task.done()) continue;
       // A worker that never came up ran nothing. A child ended to interrupt an earlier task can have
       // started a later one only in the instant after that task answered: it runs again elsewhere.
-      const afterInterrupted = this.interruptSeq >= 0 && seq > this.interruptSeq;
-      if (this.cameUp && !afterInterrupted && states.mayHaveStarted(seq, first)) {
+      if (this.hasLoaded && !this.interrupts.after(seq) && states.mayHaveStarted(seq, first)) {
         failStarted(task);
       } else {
-        task.seq = -1;
-        task._setPending();
+        this.pending(task);
         requeue.push(task);
       }
     }
     for (let k = requeue.length - 1; k >= 0; k--) queue.unshift(requeue[k]!);
+  }
+
+  /** A task of its own is pending again, to go to a worker anew. */
+  private pending(task: PoolTask<any>): void {
+    task.worker = null;
+    task.seq = -1;
+    task._setPending();
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer !== null) {
+      this.idleTimer.clear();
+      this.idleTimer = null;
+    }
+  }
+
+  private stopTimers(): void {
+    this.stopIdleTimer();
+    clearTimeout(this.startupTimer!);
   }
 }

@@ -2,12 +2,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { serialize } from 'node:v8';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
-import { inheritedExecArgv } from '../pool/exec-argv.js';
+import { inheritedExecArgv } from '../exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
-import { poolChunking } from '../map/target.js';
-import type { Transport, WorkerHooks } from '../pool/worker-state.js';
+import { poolChunking } from '../map/auto-chunks.js';
+import { describeExit, type Transport, type WorkerExit, type WorkerHooks } from '../pool/transport.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
+import { childEnv, serveIfBundleChild, workerStart } from '../pool/bundle-worker.js';
+import { serveChild } from './serve.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {
@@ -39,7 +41,11 @@ export interface ProcessPoolOptions {
   execArgv?: string[];
 }
 
-const CHILD_PATH = new URL('./child.js', import.meta.url);
+/** The child's entry file, from the package's root folder. */
+// A program bundled with this package starts itself as its pool's child: there it serves the pool.
+serveIfBundleChild(serveChild);
+
+const CHILD_ENTRY = './process/child.js';
 
 /**
  * Runs tasks in child processes (`child_process.fork`): isolation for code
@@ -73,9 +79,10 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
 
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
-    const child = fork(CHILD_PATH, [], {
+    const start = workerStart(CHILD_ENTRY);
+    const child = fork(start.file, [], {
       serialization: 'advanced',
-      env: this.env,
+      env: childEnv(this.env, start),
       execArgv: this.execArgv ?? inheritedExecArgv(),
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
@@ -90,7 +97,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     const config: WorkerConfig = {
       name: `ProcessPoolExecutor_${hooks.index}`,
       states: null,
-      held: null,
+      mirror: null,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
     };
@@ -102,7 +109,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     if (typeof channel?.unref === 'function') channel.unref();
     return {
       states: new OrderedTaskStates(),
-      held: null,
+      mirror: null,
       post: (message) => void child.send(message),
       // What the channel's advanced serialization is built on.
       probe: serialize,
@@ -112,15 +119,23 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
 
   /** @internal */
   protected _brokenWorkerError(code: number | null, signal: string | null | undefined, reason: string | undefined): BrokenProcessPoolError {
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const error = new BrokenProcessPoolError(`A child process ${how} while running this task${reason ? ` (${reason})` : ''}; the pool replaced it`);
+    const error = new BrokenProcessPoolError(`A child process ${describeExit(code, signal)} while running this task${reason ? ` (${reason})` : ''}; the pool replaced it`);
     error.exitCode = code;
     error.signal = (signal ?? null) as NodeJS.Signals | null;
+    error.reason = reason;
     return error;
   }
 
   /** @internal */
-  protected _brokenPoolError(cause: unknown, message?: string): BrokenProcessPoolError {
-    return new BrokenProcessPoolError(message ?? 'A process initializer failed, the process pool is not usable anymore', { cause });
+  protected _brokenPoolError(cause: unknown, message?: string, exit?: WorkerExit): BrokenProcessPoolError {
+    const error = new BrokenProcessPoolError(message ?? 'A process initializer failed, the process pool is not usable anymore', cause === undefined ? undefined : { cause });
+    if (exit !== undefined) {
+      if (exit.code !== null || exit.signal !== null) {
+        error.exitCode = exit.code;
+        error.signal = exit.signal as NodeJS.Signals | null;
+      }
+      error.reason = exit.reason;
+    }
+    return error;
   }
 }

@@ -1,13 +1,15 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { describe } from '../checks.js';
 import { BrokenThreadPoolError } from '../errors.js';
-import { inheritedExecArgv } from '../pool/exec-argv.js';
+import { inheritedExecArgv } from '../exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
-import type { Transport, WorkerHooks } from '../pool/worker-state.js';
+import type { Transport, WorkerExit, WorkerHooks } from '../pool/transport.js';
 import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
-import { HeldResults, newHeldBuffer } from '../pool/held-results.js';
+import { MirrorReader, newMirror } from '../pool/held-results.js';
 import { poolOptions } from '../pool/options.js';
+import { serveIfBundleThread, threadData, workerStart } from '../pool/bundle-worker.js';
+import { serveThread } from './serve.js';
 
 /** The options of `ThreadPoolExecutor`. */
 export interface ThreadPoolOptions {
@@ -39,7 +41,11 @@ export interface ThreadPoolOptions {
   resourceLimits?: ResourceLimits;
 }
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** The worker's entry file, from the package's root folder. */
+// A program bundled with this package starts itself as its pool's worker: there it serves the pool.
+serveIfBundleThread(serveThread);
+
+const WORKER_ENTRY = './thread/worker.js';
 let pools = 0;
 
 /**
@@ -68,16 +74,17 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
     const states = new SharedTaskStates();
-    const held = newHeldBuffer();
+    const mirror = newMirror();
     const name = `${this.prefix}_${hooks.index}`;
     const config: WorkerConfig = {
       name,
       states: states.shared,
-      held,
+      mirror,
       initializer: this._options.initializer,
       initargs: this._options.initargs,
     };
-    const worker = startWorker({ workerData: config, name, resourceLimits: this.resourceLimits });
+    const start = workerStart(WORKER_ENTRY);
+    const worker = startWorker(start.file, { workerData: threadData(config, start), name, resourceLimits: this.resourceLimits });
     worker.on('message', hooks.onMessage);
     worker.on('messageerror', hooks.onDropped);
     worker.on('error', (error: Error & { code?: string }) => {
@@ -93,7 +100,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     worker.unref();
     return {
       states,
-      held: new HeldResults(held),
+      mirror: new MirrorReader(mirror),
       post: (message, transferList) => worker.postMessage(message, transferList as any[]),
       probe: structuredClone,
       terminate: () => {
@@ -118,8 +125,13 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   }
 
   /** @internal */
-  protected _brokenPoolError(cause: unknown, message?: string): BrokenThreadPoolError {
-    return new BrokenThreadPoolError(message ?? 'A thread initializer failed, the thread pool is not usable anymore', { cause });
+  protected _brokenPoolError(cause: unknown, message?: string, exit?: WorkerExit): BrokenThreadPoolError {
+    const error = new BrokenThreadPoolError(message ?? 'A thread initializer failed, the thread pool is not usable anymore', cause === undefined ? undefined : { cause });
+    if (exit !== undefined) {
+      if (exit.code !== null) error.exitCode = exit.code;
+      error.reason = exit.reason;
+    }
+    return error;
   }
 }
 
@@ -146,14 +158,14 @@ type WorkerOptions = NonNullable<ConstructorParameters<typeof Worker>[1]> & { na
 /** Flags a worker refuses (`--expose-gc`, say), learnt from the first refusal. */
 let refusedFlags: Set<string> | null = null;
 
-function startWorker(options: WorkerOptions): Worker {
+function startWorker(file: URL, options: WorkerOptions): Worker {
   const execArgv = workerExecArgv();
   try {
-    return new Worker(WORKER_URL, execArgv === undefined ? options : { ...options, execArgv });
+    return new Worker(file, execArgv === undefined ? options : { ...options, execArgv });
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || refusedFlags !== null) throw error;
     refusedFlags = new Set((error as Error).message.replace(/^[^:]*:\s*/, '').split(/,\s*/));
-    return startWorker(options);
+    return startWorker(file, options);
   }
 }
 

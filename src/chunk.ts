@@ -1,12 +1,14 @@
 /**
- * The chunk format of `map` on worker pools, both sides of it: `map` builds
- * chunks and reads outcomes; a worker runs them.
+ * The chunk format of `map` with `chunksize` > 1, both sides of it: `map`
+ * builds chunks and reads their outcomes; a worker (a pool's thread or child,
+ * a BullMQ worker) runs them.
  *
  * A chunk is one flat array: the arity, then each item's arguments one after
  * another — far cheaper to clone than an array per item.
  * @internal
  */
-import { isThenable } from '../checks.js';
+import { isThenable } from './checks.js';
+import { runAsTask, type TaskContext } from './task-signal.js';
 
 export type Chunk = unknown[];
 
@@ -33,6 +35,34 @@ export function newChunk(arity: number): Chunk {
 /** The number of items in a chunk. */
 export function chunkLength(chunk: Chunk): number {
   return (chunk.length - 1) / (chunk[0] as number);
+}
+
+/** A chunk's first `items` items: what travels of a chunk cut short before an item that cannot. */
+export function chunkHead(chunk: Chunk, items: number): Chunk {
+  return chunk.slice(0, 1 + items * (chunk[0] as number));
+}
+
+/** Where the element at `index` of a chunk (1 on: past the arity) belongs: its item, and its place among that item's arguments. */
+export function placeInChunk(chunk: Chunk, index: number): { item: number; arg: number } {
+  const arity = Math.max(1, chunk[0] as number);
+  return { item: Math.floor((index - 1) / arity), arg: (index - 1) % arity };
+}
+
+/**
+ * The outcome of a chunk that was cut short before an item that could not be
+ * sent: unless an earlier item failed, that item's error ends it, at its own position.
+ */
+export function cutShort(outcome: ChunkOutcome<unknown>, cut: TypeError): ChunkOutcome<unknown> {
+  if (!outcome.failed) {
+    outcome.failed = true;
+    outcome.error = cut;
+  }
+  return outcome;
+}
+
+/** Runs a task's call in its context, in a worker: with `chunk`, each item of the chunk `args`; else `fn(...args)`. */
+export function runCall(context: TaskContext, fn: AnyFunction, args: unknown[], chunk: boolean): unknown {
+  return chunk ? runAsTask(context, runChunk, [fn, args]) : runAsTask(context, fn, args);
 }
 
 function itemArgs(chunk: Chunk, arity: number, i: number): unknown[] {
