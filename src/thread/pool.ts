@@ -34,6 +34,18 @@ export interface ThreadPoolOptions {
   tasksPerWorker?: number;
   /** An idle worker exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
+  /**
+   * At most `max` tasks start in any `interval` ms (a sliding window; a start is the hand-off to a worker that runs
+   * it at once; each `map` item is then a task of its own, whatever its `chunksize`). Default: no limit. A
+   * `TypeError` for what is not `{ max, interval }` of numbers, a `RangeError` for `max` not an integer >= 1 or
+   * `interval` not finite and > 0.
+   */
+  rateLimit?: {
+    /** Task starts at most in any window. */
+    max: number;
+    /** The window, in ms. */
+    interval: number;
+  };
   /** Heap limits of each worker (default Node's); a worker that runs out fails its task with `BrokenThreadPoolError`. */
   resourceLimits?: ResourceLimits;
 }
@@ -60,7 +72,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
    */
   constructor(options?: number | ThreadPoolOptions) {
     const opts: ThreadPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
-    const pool = poolOptions(opts, opts.maxTasksPerWorker, 'maxTasksPerWorker');
+    const pool = poolOptions(opts, opts.maxTasksPerWorker, 'maxTasksPerWorker', 'new ThreadPoolExecutor()');
     super(pool);
     pools++;
     if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') throw new TypeError('threadNamePrefix must be a string');
