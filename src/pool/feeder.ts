@@ -33,6 +33,8 @@ const INEXACT_DEPTH = 2;
 /** What the feeder needs of its pool. */
 export interface FeederHost {
   readonly maxWorkers: number;
+  /** Tasks a worker runs at once (`tasksPerWorker`). */
+  readonly tasksPerWorker: number;
   readonly maxTasksPerWorker: number;
   /** Starts a worker, already in the pool's list. */
   start(): PoolWorker;
@@ -67,7 +69,8 @@ export class Feeder {
     private readonly host: FeederHost,
   ) {
     this.gate = host.rateLimit === undefined ? null : new RateGate(host.rateLimit, {
-      maxWorkers: host.maxWorkers,
+      capacity: host.maxWorkers * host.tasksPerWorker,
+      // A worker that accepts a task and has none waiting starts it as it arrives (tasksPerWorker: beside those it awaits).
       idleWorkers: () => {
         let idle = 0;
         for (const w of workers) if (w.accepts() && w.loaded && w.inflight.length === 0) idle++;

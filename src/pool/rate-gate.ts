@@ -4,7 +4,7 @@
  *
  * A start is when a task is handed to a worker that runs it at once. So that
  * handing over and starting are the same moment, a task is let through only
- * while fewer tasks are out than the pool has workers, and counts at once only
+ * while fewer tasks are out than the pool runs at once, and counts at once only
  * if a worker that is up and idle takes it; one that goes to a worker still
  * starting (or that has to wait) counts as unknown until it ends. Its answer
  * then tells when it started at the latest (its end less the time it ran),
@@ -13,17 +13,19 @@
  * holds: the limit, not the round trip, is what bounds how fast they run.
  * @internal
  */
-import { Deque } from '../deque.js';
 import type { Future, Waiter } from '../future.js';
 import { longTimeout, type LongTimeout } from '../long-timeout.js';
 import type { RateLimit } from '../checks.js';
 import { microtask } from '../microtask.js';
 import { StartWindow } from '../rate-limit.js';
+import { priorityOf } from '../task-options.js';
+import { TaskQueue } from '../task-queue.js';
 import type { PoolTask } from './worker-state.js';
 
 /** What the gate needs of its pool. */
 export interface GateHost {
-  readonly maxWorkers: number;
+  /** Tasks the pool runs at once at most: its workers times the tasks each runs at once. */
+  readonly capacity: number;
   /** Workers that are up and have nothing to run. */
   idleWorkers(): number;
   /** Puts a task let through in the pool's queue. */
@@ -33,7 +35,8 @@ export interface GateHost {
 }
 
 export class RateGate implements Waiter {
-  private readonly held = new Deque<PoolTask<any>>();
+  /** In the pool's order: higher priority first, FIFO within one. */
+  private readonly held = new TaskQueue<PoolTask<any>>(priorityOf);
   private readonly window: StartWindow;
   /** Let through and not done. */
   private active = 0;
@@ -55,8 +58,15 @@ export class RateGate implements Waiter {
     this.window = new StartWindow(limit.max, limit.interval);
   }
 
-  /** Holds a submitted task until the window lets it start. */
+  /** Holds a submitted task, or one to try again, until the window lets it start. */
   hold(task: PoolTask<any>): void {
+    const n = this.out.get(task);
+    if (n !== undefined) {
+      // Its last try has ended (`withOptions({ retries })`): this one is a start of its own.
+      this.out.delete(task);
+      this.active--;
+      this.window.settle(n, performance.now());
+    }
     this.held.push(task);
     this.schedule();
   }
@@ -98,7 +108,7 @@ export class RateGate implements Waiter {
         this.held.shift();
         continue;
       }
-      if (this.active >= this.host.maxWorkers) break;
+      if (this.active >= this.host.capacity) break;
       const now = performance.now();
       const wait = this.window.wait(now);
       if (wait > 0) {

@@ -24,7 +24,6 @@ import { HeldWatch } from './held-watch.js';
 import { failTask, settleAnswer } from './answer.js';
 import { END_NOW, END_SOON, NOT_RUNNING, SIGNAL_ONLY } from './interrupt.js';
 import { Retries, TaskControl, type TaskSettings } from '../task-options.js';
-import { poolChunking, type AutoChunking } from '../map/auto-chunks.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -46,25 +45,20 @@ export abstract class WorkerPoolExecutor extends Executor {
   private readonly held = new HeldWatch(this.workers, (w, results) => this.onResults(w, results));
   private brokenError: BrokenExecutorError | null = null;
   /** Tasks waiting for another try (`withOptions({ retries })`): pending, in no queue. */
-  private readonly retries = new Retries<PoolTask<any>>((task) => {
-    this.feeder.queue.push(task);
-    this.feeder.scheduleDispatch();
-  });
+  private readonly retries = new Retries<PoolTask<any>>((task) => this.feeder.add(task));
   /** How the worker that could not start ended, for every error of the broken pool. */
   private brokenExit: WorkerExit | undefined;
   /** @internal */ protected readonly _options: PoolOptions;
-  /** How `map` sizes chunks without `chunksize` (null under a rate limit: each item's start counts); a pool sets its own. @internal */
-  _autoChunks: AutoChunking | null;
 
   /** @internal */
   constructor(options: PoolOptions) {
     super();
     this._options = options;
     this.maxWorkers = options.maxWorkers;
-    this._autoChunks = options.rateLimit === undefined ? poolChunking(options.maxWorkers, 2) : null;
     this.feeder = new Feeder(this.workers, {
       rateLimit: options.rateLimit,
       maxWorkers: options.maxWorkers,
+      tasksPerWorker: options.tasksPerWorker,
       maxTasksPerWorker: options.maxTasksPerWorker,
       start: () => this.start(),
       fail: (task, error) => this.fail(task, error),

@@ -4,7 +4,7 @@ import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
-import { poolChunking } from '../map/auto-chunks.js';
+import { poolChunking, type AutoChunking } from '../map/auto-chunks.js';
 import { describeExit, type Transport, type WorkerExit, type WorkerHooks } from '../pool/transport.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
@@ -66,6 +66,8 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
   private readonly env: NodeJS.ProcessEnv | undefined;
   private readonly execArgv: string[] | undefined;
   private readonly children = new Set<ChildProcess>();
+  /** How `map` sizes chunks without `chunksize`; null under a rate limit (each item's start counts). @internal */
+  readonly _autoChunks: AutoChunking | null;
 
   /**
    * `new ProcessPoolExecutor(4)` or `new ProcessPoolExecutor({ maxWorkers: 4, ... })`; children start lazily.
@@ -83,7 +85,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     this.env = opts.env;
     this.execArgv = opts.execArgv;
     // A chunk sent to a child cannot be withdrawn: one out per child, so that leaving map early finishes no more.
-    if (this._autoChunks !== null) this._autoChunks = poolChunking(this.maxWorkers, 1);
+    this._autoChunks = pool.rateLimit === undefined ? poolChunking(this.maxWorkers, 1) : null;
   }
 
   /** @internal */

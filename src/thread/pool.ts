@@ -8,6 +8,7 @@ import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
 import { MirrorReader, newMirror } from '../pool/held-results.js';
 import { poolOptions } from '../pool/options.js';
+import { poolChunking, type AutoChunking } from '../map/auto-chunks.js';
 import { serveIfBundleThread, threadData, workerStart } from '../pool/bundle-worker.js';
 import { serveThread } from './serve.js';
 
@@ -64,6 +65,8 @@ let pools = 0;
 export class ThreadPoolExecutor extends WorkerPoolExecutor {
   private readonly prefix: string;
   private readonly resourceLimits: ResourceLimits | undefined;
+  /** How `map` sizes chunks without `chunksize`; null under a rate limit (each item's start counts). @internal */
+  readonly _autoChunks: AutoChunking | null;
 
   /**
    * `new ThreadPoolExecutor(4)` or `new ThreadPoolExecutor({ maxWorkers: 4, ... })`; workers start lazily.
@@ -78,6 +81,8 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') throw new TypeError('threadNamePrefix must be a string');
     this.prefix = opts.threadNamePrefix || `ThreadPoolExecutor-${pools}`;
     this.resourceLimits = checkResourceLimits(opts.resourceLimits);
+    // A chunk sent ahead to a thread can be withdrawn until it starts: two out per thread.
+    this._autoChunks = pool.rateLimit === undefined ? poolChunking(this.maxWorkers, 2) : null;
   }
 
   /** @internal */
