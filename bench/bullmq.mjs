@@ -3,7 +3,8 @@
 //   node bench/bullmq.mjs --list
 //   node bench/bullmq.mjs <contender> <workload> <redis url>   (one measurement, one JSON line)
 // Workloads: W1 submit + wait of 10,000 tiny tasks; W2 one task at a time (ms per round trip);
-// W1-map: map over 100,000 items with chunksize 256. One worker process each, concurrency CONCURRENCY;
+// W1-map: map over 100,000 items with chunksize 256 ('BullMQExecutor, no chunksize': the same map with
+// automatic chunks). One worker process each, concurrency CONCURRENCY;
 // ours with its defaults (a task that proves quick on the worker's event loop, others on threads), and with
 // `threads: 0` (every task on the worker's event loop, as raw BullMQ runs them).
 import { spawn } from 'node:child_process';
@@ -12,9 +13,19 @@ import { report } from './harness.mjs';
 
 export const CONCURRENCY = 8;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-export const contenders = { 'BullMQExecutor': ours, 'BullMQExecutor, threads: 0': ours, 'raw BullMQ': raw };
+export const contenders = {
+  'BullMQExecutor': ours,
+  'BullMQExecutor, threads: 0': ours,
+  'BullMQExecutor, no chunksize': (workload, url, queueName) => ours(workload, url, queueName, { mapOptions: {} }),
+  'raw BullMQ': raw,
+};
 /** How each contender's worker process runs its tasks. */
-export const workers = { 'BullMQExecutor': ['ours', 'default'], 'BullMQExecutor, threads: 0': ['ours', '0'], 'raw BullMQ': ['raw', '-'] };
+export const workers = {
+  'BullMQExecutor': ['ours', 'default'],
+  'BullMQExecutor, threads: 0': ['ours', '0'],
+  'BullMQExecutor, no chunksize': ['ours', 'default'],
+  'raw BullMQ': ['raw', '-'],
+};
 
 if (process.argv[2] === '--list') {
   console.log(JSON.stringify(Object.keys(contenders)));
@@ -39,7 +50,7 @@ export function startWorker(kind, threads, url, queueName) {
 }
 
 
-async function ours(workload, url, queueName, { n = 10_000, timed } = {}) {
+async function ours(workload, url, queueName, { n = 10_000, timed, mapOptions = { chunksize: 256 } } = {}) {
   const { BullMQExecutor } = await import('concurrent-futures/bullmq');
   const { tasks } = await import('./bullmq-tasks.mjs');
   const ex = new BullMQExecutor({ connection: url, queueName });
@@ -68,7 +79,7 @@ async function ours(workload, url, queueName, { n = 10_000, timed } = {}) {
       const n = 100_000;
       const t0 = performance.now();
       let count = 0;
-      for await (const _ of ex.map(tasks.tiny, Array.from({ length: n }, (_, i) => i), { chunksize: 256 })) count++;
+      for await (const _ of ex.map(tasks.tiny, Array.from({ length: n }, (_, i) => i), mapOptions)) count++;
       if (count !== n) throw new Error(`map yielded ${count}`);
       return n / ((performance.now() - t0) / 1000);
     }

@@ -1,6 +1,7 @@
 // Worker pools side by side. Run as: node pools.mjs <thread|process> <contender> <workload> [workUnits]
 // Workloads: W1 (100k tiny tasks submitted one by one, pool of 2), W1-map (map with
-// chunksize 256 over 100k items), W2 (round trip of one task at a time on a warm
+// chunksize 256 over 100k items; the contenders 'concurrent-futures, no chunksize' and
+// 'concurrent-futures, chunksize 1' map the same with automatic chunks and with a future per item), W2 (round trip of one task at a time on a warm
 // worker: median and p99 µs), W3 (64 CPU-bound ~20 ms tasks on 2 workers: speedup over serial),
 // MEM (1M tiny tasks queued at once: peak RSS is the figure).
 import { spawnSync } from 'node:child_process';
@@ -16,16 +17,18 @@ const N = { W1: 100_000, 'W1-map': 100_000, W2: 20_000, W3: 64, MEM: 1_000_000 }
 
 /** Each pool as: submit(name, arg) → promise, map (optional), close. */
 async function open(name) {
-  if (name === 'concurrent-futures') {
+  if (name.startsWith('concurrent-futures')) {
     const { ThreadPoolExecutor, ProcessPoolExecutor } = await import('concurrent-futures');
     const { tasks } = await import('./tasks.mjs');
     const ex = kind === 'process' ? new ProcessPoolExecutor(WORKERS) : new ThreadPoolExecutor(WORKERS);
+    const mapOptions = { 'concurrent-futures': { chunksize: 256 }, 'concurrent-futures, no chunksize': {}, 'concurrent-futures, chunksize 1': { chunksize: 1 } }[name];
+    if (mapOptions === undefined) throw new Error(`unknown contender ${name}`);
     return {
       submit: (fn, x) => ex.submit(tasks[fn], x),
       settle: (f) => f.result(),
       map: async (items) => {
         let n = 0;
-        for await (const _ of ex.map(tasks.tiny, items, { chunksize: 256 })) n++;
+        for await (const _ of ex.map(tasks.tiny, items, mapOptions)) n++;
         return n;
       },
       close: () => ex.shutdown(),

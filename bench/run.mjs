@@ -29,13 +29,16 @@ const hasPython = (() => {
   }
 })();
 
+/** `map` with chunksize 256, without chunksize (automatic chunks), and with a future per item. */
+const MAP_CONTENDERS = ['concurrent-futures', 'concurrent-futures, no chunksize', 'concurrent-futures, chunksize 1'];
+
 function threads() {
   const units = String(calibrate());
   const peers = ['concurrent-futures', 'piscina', 'tinypool', 'workerpool', 'poolifier', ...(hasPython ? ['CPython'] : [])];
   const w = (workload, title, unit, extra = {}) =>
     runSuite(`threads ${title}`, './pools.mjs', extra.contenders ?? peers, { rounds, baseline: extra.baseline ?? 'piscina', unit, args: [workload, units], lowerIsBetter: extra.lowerIsBetter, prefix: ['thread'] });
   w('W1', 'W1: 100k tiny tasks submitted one by one, 2 workers', 'tasks/s');
-  w('W1-map', 'W1-map: map over 100k tiny items, chunksize 256, 2 workers', 'items/s', { contenders: ['concurrent-futures', ...(hasPython ? ['CPython'] : [])], baseline: 'concurrent-futures' });
+  w('W1-map', 'W1-map: map over 100k tiny items, chunksize 256 (and without chunksize; chunksize 1), 2 workers', 'items/s', { contenders: [...MAP_CONTENDERS, ...(hasPython ? ['CPython'] : [])], baseline: 'concurrent-futures' });
   w('W2', 'W2: one task at a time on a warm worker (round trip)', 'µs/task', { lowerIsBetter: true });
   w('W3', 'W3: 64 CPU-bound ~20 ms tasks on 2 workers (speedup over serial)', 'speedup');
 }
@@ -55,11 +58,11 @@ function processes() {
   const w = (workload, title, unit, contenders = peers) =>
     runSuite(`processes ${title}`, './pools.mjs', contenders, { rounds, baseline, unit, args: [workload, units], prefix: ['process'] });
   w('W1', 'W1: 20k tiny tasks submitted one by one, 2 processes', 'tasks/s');
-  w('W1-map', 'W1-map: map over 100k tiny items, chunksize 256, 2 processes', 'items/s', ['concurrent-futures', ...(hasPython ? ['CPython'] : [])]);
+  w('W1-map', 'W1-map: map over 100k tiny items, chunksize 256 (and without chunksize; chunksize 1), 2 processes', 'items/s', [...MAP_CONTENDERS, ...(hasPython ? ['CPython'] : [])]);
   w('W3', 'W3: 64 CPU-bound ~20 ms tasks on 2 processes (speedup over serial)', 'speedup');
 }
 
-async function bullmq() {
+async function bullmq(only) {
   const { hasRedis, startRedis } = await import('../test/redis-server.mjs');
   if (!hasRedis) {
     console.log('\n!!! SKIPPING the bullmq suite: redis-server is not installed (apt-get install -y redis-server) !!!');
@@ -70,9 +73,12 @@ async function bullmq() {
     const all = list('./bullmq.mjs');
     const suite = (workload, title, unit, contenders = all, lowerIsBetter = false) =>
       runSuite(`bullmq ${title}`, './bullmq.mjs', contenders, { rounds, baseline: contenders.includes('raw BullMQ') ? 'raw BullMQ' : contenders[0], unit, args: [workload, redis.url], lowerIsBetter });
-    suite('W1', 'W1: submit + wait of 10,000 tiny tasks, one worker process (concurrency 8)', 'tasks/s');
-    suite('W2', 'W2: one task at a time (round trip)', 'ms/task', all, true);
-    suite('W1-map', 'W1-map: map over 100k tiny items, chunksize 256', 'items/s', all.filter((c) => c !== 'raw BullMQ'));
+    const tasks = all.filter((c) => !c.includes('no chunksize'));
+    if (!only?.includes('W1-map')) {
+      suite('W1', 'W1: submit + wait of 10,000 tiny tasks, one worker process (concurrency 8)', 'tasks/s', tasks);
+      suite('W2', 'W2: one task at a time (round trip)', 'ms/task', tasks, true);
+    }
+    suite('W1-map', 'W1-map: map over 100k tiny items, chunksize 256 (and without chunksize: automatic chunks)', 'items/s', all.filter((c) => c !== 'raw BullMQ'));
   } finally {
     await redis.stop();
   }
@@ -121,7 +127,14 @@ const suites = {
   cli() {
     execFileSync(process.execPath, [fileURLToPath(new URL('./cli.mjs', import.meta.url))], { stdio: 'inherit' });
   },
-  bullmq,
+  bullmq: () => bullmq(),
+  /** Automatic chunks against chunksize 256 (and a future per item) on both pools and BullMQ, in one run. */
+  async chunks() {
+    for (const kind of ['thread', 'process']) {
+      runSuite(`chunks ${kind === 'thread' ? 'threads' : 'processes'} W1-map: map over 100k tiny items on 2 workers`, './pools.mjs', MAP_CONTENDERS, { rounds, baseline: 'concurrent-futures', unit: 'items/s', args: ['W1-map'], prefix: [kind] });
+    }
+    await bullmq(['W1-map']);
+  },
   async() {
     const rows = runSuite('W0: 1M tiny async tasks, concurrency 10', './async.mjs', list('./async.mjs'), { rounds, baseline: 'p-limit', unit: 'tasks/s' });
     const of = (name) => rows.find((r) => r.name === name)?.value ?? NaN;

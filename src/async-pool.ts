@@ -6,7 +6,9 @@ import { Retries, TaskControl, priorityOf, type TaskSettings } from './task-opti
 import { microtask } from './microtask.js';
 import { MapBatch } from './map/batch.js';
 import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from './task-signal.js';
-import { checkFunction, checkMaxWorkers } from './checks.js';
+import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit } from './checks.js';
+import { longTimeout, type LongTimeout } from './long-timeout.js';
+import { StartWindow } from './rate-limit.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
 class AsyncTask<T> extends Future<T> implements TaskContext {
@@ -72,16 +74,24 @@ export class AsyncPoolExecutor extends Executor {
    */
   private readonly onValue: ((value: unknown) => void)[] = [];
   private readonly onError: ((error: unknown) => void)[] = [];
+  /** The recent starts, with a `rateLimit`. */
+  private readonly window: StartWindow | null;
+  /** Wakes the queue once the window lets the next task start. */
+  private rateTimer: LongTimeout | null = null;
 
   /**
-   * `new AsyncPoolExecutor(10)` or `new AsyncPoolExecutor({ maxWorkers: 10 })`; the default is
-   * `Math.min(32, availableParallelism() + 4)`, as Python's. Throws a `RangeError` for
-   * `maxWorkers` below 1 (`maxWorkers must be greater than 0`), a `TypeError` for a non-number.
+   * `new AsyncPoolExecutor(10)` or `new AsyncPoolExecutor({ maxWorkers: 10, rateLimit: { max: 100, interval: 1000 } })`.
+   * `maxWorkers` defaults to `Math.min(32, availableParallelism() + 4)`, as Python's: a `RangeError` below 1
+   * (`maxWorkers must be greater than 0`), a `TypeError` for a non-number. `rateLimit`: at most `max` tasks start
+   * in any `interval` ms (a sliding window; each `map` item counts); default none; a `TypeError` for what is not
+   * `{ max, interval }` of numbers, a `RangeError` for `max` not an integer >= 1 or `interval` not finite and > 0.
    */
-  constructor(maxWorkers?: number | { maxWorkers?: number }) {
+  constructor(maxWorkers?: number | { maxWorkers?: number; rateLimit?: { max: number; interval: number } }) {
     super();
-    const requested = typeof maxWorkers === 'object' && maxWorkers !== null ? maxWorkers.maxWorkers : maxWorkers;
-    this.maxWorkers = checkMaxWorkers(requested) ?? Math.min(32, availableParallelism() + 4);
+    const options = typeof maxWorkers === 'object' && maxWorkers !== null ? checkOptions<{ maxWorkers?: number; rateLimit?: unknown }>(maxWorkers, 'new AsyncPoolExecutor()') : { maxWorkers };
+    this.maxWorkers = checkMaxWorkers(options.maxWorkers) ?? Math.min(32, availableParallelism() + 4);
+    const rateLimit = checkRateLimit(options.rateLimit, 'new AsyncPoolExecutor()');
+    this.window = rateLimit === undefined ? null : new StartWindow(rateLimit.max, rateLimit.interval);
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
@@ -194,12 +204,15 @@ export class AsyncPoolExecutor extends Executor {
             this.queue.shift();
             continue;
           }
+          if (this.window !== null && !this.mayStart()) break;
           const item = new MapItem(this, entry, entry.next);
           const args = entry.take();
           if (entry.unstarted === 0) this.queue.shift();
           this.occupy(item);
           this.start(item, entry.fn, args);
         } else {
+          // A cancelled task takes no start from the window.
+          if (this.window !== null && !entry.done() && !this.mayStart()) break;
           this.queue.shift();
           if (!entry.setRunningOrNotifyCancel()) continue;
           this.occupy(entry);
@@ -215,6 +228,27 @@ export class AsyncPoolExecutor extends Executor {
     }
     this.checkIdle();
   }
+
+  /** Whether the rate limit lets a task start now (it then counts); if not, the queue is woken when it does. */
+  private mayStart(): boolean {
+    const now = performance.now();
+    const wait = this.window!.wait(now);
+    if (wait <= 0) {
+      this.window!.record(now);
+      return true;
+    }
+    if (this.rateTimer === null) {
+      this.rateTimer = longTimeout(this.rateWake, wait);
+      // Queued work holds the process (keepAlive); this timer alone must not.
+      this.rateTimer.unref();
+    }
+    return false;
+  }
+
+  private readonly rateWake = (): void => {
+    this.rateTimer = null;
+    this.runQueued();
+  };
 
   private occupy(entry: Running): void {
     this.running++;

@@ -79,3 +79,21 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
     return false;
   }
 }
+
+/** A rate limit: at most `max` task starts in any `interval` milliseconds. */
+export interface RateLimit {
+  max: number;
+  interval: number;
+}
+
+/** Checks a `rateLimit` option: `{ max, interval }` with `max` a positive integer and `interval` a positive number of ms; `undefined` is none. */
+export function checkRateLimit(value: unknown, caller: string): RateLimit | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') throw new TypeError(`${caller}: rateLimit must be an object { max, interval } or undefined, got ${describe(value)}`);
+  const { max, interval } = value as Partial<Record<keyof RateLimit, unknown>>;
+  if (typeof max !== 'number') throw new TypeError(`${caller}: rateLimit.max must be a number of task starts, got ${describe(max)}`);
+  if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`${caller}: rateLimit.max must be an integer >= 1, got ${describe(max)}`);
+  if (typeof interval !== 'number') throw new TypeError(`${caller}: rateLimit.interval must be a number of milliseconds, got ${describe(interval)}`);
+  if (!(interval > 0) || !Number.isFinite(interval)) throw new RangeError(`${caller}: rateLimit.interval must be a finite number of milliseconds > 0, got ${describe(interval)}`);
+  return { max, interval };
+}

@@ -40,6 +40,8 @@ export interface ShutdownOptions {
 export class Counters {
   /** Submitted and not ended. */
   pending = 0;
+  /** Items `map` has read for the executor and holds, not sent yet (its automatic chunks): queued too. */
+  unsent = 0;
   completed = 0;
   failed = 0;
   cancelled = 0;
@@ -56,7 +58,7 @@ export class Counters {
 
   /** What `stats()` returns, given the executor's workers and how many of its pending tasks run now. */
   snapshot(workers: number, idleWorkers: number, running: number): ExecutorStats {
-    return { workers, idleWorkers, queued: this.pending - running, running, completed: this.completed, failed: this.failed, cancelled: this.cancelled };
+    return { workers, idleWorkers, queued: this.pending + this.unsent - running, running, completed: this.completed, failed: this.failed, cancelled: this.cancelled };
   }
 }
 
@@ -72,6 +74,8 @@ export abstract class Executor {
   protected readonly _keepAlive = new KeepAlive();
   /** @internal */ private _endShutdown: (() => void) | null = null;
   /** @internal */ private readonly _whenTerminated = new Promise<void>((resolve) => (this._endShutdown = resolve));
+  /** The maps holding items read and not sent yet: sent before a shutdown. @internal */
+  private _unsentMaps: Set<{ sendAll(): void }> | null = null;
 
   /**
    * Schedules `fn(...args)` and returns a future for its result at once; the
@@ -142,6 +146,10 @@ export abstract class Executor {
       // It would wait for its own end: CPython raises RuntimeError for the same.
       throw new Error("shutdown() was awaited from one of this executor's own tasks, which would wait for itself forever: use shutdown({ wait: false }) there");
     }
+    if (this._unsentMaps !== null && !this._shutdown) {
+      // Sent while the executor still takes work: a map called before shutdown() runs all its input, as in Python.
+      for (const map of [...this._unsentMaps]) map.sendAll();
+    }
     this._shutdown = true;
     this._beginShutdown(cancelFutures, wait);
     if (wait) await this._whenTerminated;
@@ -154,6 +162,23 @@ export abstract class Executor {
 
   /** A snapshot of the executor's work (counts since creation), cheap enough to poll for a progress display. */
   abstract stats(): ExecutorStats;
+
+  /** `map` holds `count` more items read and not sent yet (fewer, when negative): `stats()` counts them as queued. @internal */
+  _unsent(count: number): void {
+    this._counters.unsent += count;
+  }
+
+  /** A map holds such items (`sendAll()` sends them), or no longer. @internal */
+  _holdUnsent(map: { sendAll(): void }, holding: boolean): void {
+    if (holding) (this._unsentMaps ??= new Set()).add(map);
+    else this._unsentMaps?.delete(map);
+  }
+
+  /** That many of them will never be sent (the iteration ended): they count as cancelled. @internal */
+  _dropUnsent(count: number): void {
+    this._counters.unsent -= count;
+    this._counters.cancelled += count;
+  }
 
   /** Whether the code running now is one of this executor's tasks. @internal */
   protected _runsCurrentTask(): boolean {

@@ -36,7 +36,7 @@ export class MapIterator<R> implements AsyncIterableIterator<R>, MapConsumer {
 
   constructor(target: MapTarget, fn: (...args: any[]) => unknown, iterables: unknown[], options: MapOptions) {
     const timeout = checkTimeout(options.timeout);
-    const chunksize = checkCount(options.chunksize, 'chunksize', 'chunksize must be >= 1.') ?? 1;
+    const chunksize = checkCount(options.chunksize, 'chunksize', 'chunksize must be >= 1.');
     this.buffersize = checkCount(options.buffersize, 'buffersize', 'buffersize must be undefined or > 0');
     this.timeout = timeout;
     this.deadline = timeout === undefined ? undefined : performance.now() + timeout;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { AsyncPoolExecutor, taskSignal, CancelledError, wait } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
-import { sleep, within, until } from './helpers.mjs';
+import { sleep, within, until, use } from './helpers.mjs';
 
 executorSuite('AsyncPoolExecutor', (n) => new AsyncPoolExecutor(n), {
   importLine: "import { AsyncPoolExecutor } from 'concurrent-futures';",
@@ -12,10 +12,6 @@ executorSuite('AsyncPoolExecutor', (n) => new AsyncPoolExecutor(n), {
 
 /** Every test gets a timeout and its executors shut down when it ends, passed or not. */
 const t = (title, fn) => test(title, { timeout: 20_000 }, fn);
-const use = (ctx, ex) => {
-  ctx.after(() => within(10_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
-  return ex;
-};
 
 /** A promise the test resolves when it chooses: a task awaiting it holds its slot until then. */
 function gate() {
@@ -268,4 +264,31 @@ t('shutdown({ wait: false, cancelFutures: true }) aborts the signals of running 
   assert.deepEqual(await it.next(), { value: undefined, done: true });
   const s = ex.stats();
   assert.deepEqual([s.running, s.failed, s.cancelled], [0, 2, 2]);
+});
+
+test('new AsyncPoolExecutor(1e9) allocates nothing per slot up front', { timeout: 10_000 }, async () => {
+  const ex = new AsyncPoolExecutor(1e9);
+  try {
+    assert.equal(ex.maxWorkers, 1e9);
+    const futures = Array.from({ length: 100 }, (_, i) => ex.submit(async (x) => x, i));
+    assert.equal((await Promise.all(futures.map((f) => f.result()))).length, 100);
+    assert.equal(ex.stats().idleWorkers, 1e9);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+test('shutdown() awaited inside one of its own tasks rejects at once; shutdown({ wait: false }) there works', { timeout: 10_000 }, async () => {
+  const ex = new AsyncPoolExecutor(2);
+  const inside = ex.submit(async () => {
+    await ex.shutdown();
+  });
+  const error = await within(5000, inside.exception(), 'the task awaiting shutdown');
+  assert.match(String(error?.message), /shutdown\(\) was awaited from one of this executor's own tasks/);
+  const item = ex.map(async () => {
+    await ex.shutdown({ wait: false });
+    return 'ok';
+  }, [1]);
+  assert.deepEqual(await within(5000, item.next()), { value: 'ok', done: false });
+  await within(5000, ex.shutdown());
 });

@@ -1,11 +1,11 @@
 // BullMQExecutor when things go wrong: a worker killed mid-job, Redis gone for a while,
 // events trimmed before they were read, a password, the worker command's own failures.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { wait } from 'concurrent-futures';
-import { redisSkipReason, startRedis } from './redis-server.mjs';
+import { redisForTests, redisSkipReason, startRedis } from './redis-server.mjs';
 import { within, captureStderr, until } from './helpers.mjs';
 
 const skipReason = redisSkipReason();
@@ -14,15 +14,9 @@ const WORKER = fileURLToPath(new URL('./fixtures/bullmq-worker.mjs', import.meta
 const { BullMQExecutor, runWorker } = skipReason ? {} : await import('concurrent-futures/bullmq');
 const { tasks } = await import('./fixtures/bullmq-tasks.mjs');
 
-let redis;
+const redis = redisForTests(skipReason);
 let queues = 0;
 const newQueue = () => `f${process.pid}-${++queues}`;
-if (!skipReason) {
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(() => redis?.stop());
-}
 const t = (title, fn, timeout = 60_000) => test(`BullMQExecutor faults: ${title}`, skipReason ? { skip: skipReason } : { timeout }, fn);
 
 /** A worker process started by the worker command; `ready` resolves once it takes jobs. */

@@ -1,11 +1,11 @@
 // BullMQExecutor and its workers against a real redis-server that these tests start and stop.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { CancelledError, wait } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
-import { redisSkipReason, startRedis } from './redis-server.mjs';
+import { redisForTests, redisSkipReason, startRedis } from './redis-server.mjs';
 import { within, until } from './helpers.mjs';
 
 const skipReason = redisSkipReason();
@@ -19,18 +19,9 @@ const { BullMQExecutor, runWorker } = skipReason ? {} : await import('concurrent
 const { tasks } = await import('./fixtures/bullmq-tasks.mjs');
 const { more } = await import('./fixtures/bullmq-more-tasks.mjs');
 
-let redis;
+const redis = redisForTests(skipReason);
 let queues = 0;
 const newQueue = () => `t${process.pid}-${++queues}`;
-if (!skipReason) {
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(() => {
-    if (process.env.DEBUG_HANDLES) setTimeout(() => console.log('HANDLES', process.getActiveResourcesInfo()), 3000).unref();
-    return redis?.stop();
-  });
-}
 
 /** An executor with an in-process worker of `concurrency` on its own queue; shutdown closes both. */
 function executorWithWorker(concurrency = 2, workerOptions = {}, executorOptions = {}) {

@@ -1,5 +1,6 @@
-// Values at the edges and calls users make at the same time: long timeouts, huge pools,
-// many waiters, concurrent next(), shutdown from inside a task, and the messages bad values get.
+// Values at the edges: timeouts past Node's timer limit, many timed-out waits on one future, and
+// the messages that timeouts and bad values get. (Concurrent next() calls of asCompleted are in
+// waiting.test.mjs; a huge AsyncPoolExecutor and shutdown from inside a task in async-pool.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -51,64 +52,6 @@ test('200,000 timed-out result() calls on one future settle without blocking the
   assert.ok(errors.every((e) => e instanceof TimeoutError));
   f.setResult(1);
   assert.equal(await f.result(), 1);
-});
-
-test('new AsyncPoolExecutor(1e9) allocates nothing per slot up front', { timeout: 10_000 }, async () => {
-  const ex = new AsyncPoolExecutor(1e9);
-  try {
-    assert.equal(ex.maxWorkers, 1e9);
-    const futures = Array.from({ length: 100 }, (_, i) => ex.submit(async (x) => x, i));
-    assert.equal((await Promise.all(futures.map((f) => f.result()))).length, 100);
-    assert.equal(ex.stats().idleWorkers, 1e9);
-  } finally {
-    await ex.shutdown();
-  }
-});
-
-test('asCompleted: two next() calls at once get two different futures', { timeout: 10_000 }, async () => {
-  const a = new Future();
-  const b = new Future();
-  const it = asCompleted([a, b]);
-  const first = it.next();
-  const second = it.next();
-  const third = it.next();
-  a.setResult('a');
-  b.setResult('b');
-  const got = await within(5000, Promise.all([first, second]));
-  assert.deepEqual(new Set(got.map((r) => r.value)), new Set([a, b]));
-  assert.deepEqual(await within(5000, third), { value: undefined, done: true });
-});
-
-test('asCompleted: a next() waiting when return() is called settles as done', { timeout: 10_000 }, async () => {
-  const it = asCompleted([new Future()]);
-  const pending = it.next();
-  await it.return();
-  assert.deepEqual(await within(2000, pending), { value: undefined, done: true });
-});
-
-test('asCompleted: every next() waiting when the timeout passes rejects with TimeoutError', { timeout: 10_000 }, async () => {
-  const it = asCompleted([new Future(), new Future()], { timeout: 50 });
-  const results = await within(5000, Promise.allSettled([it.next(), it.next()]));
-  for (const r of results) {
-    assert.equal(r.status, 'rejected');
-    assert.ok(r.reason instanceof TimeoutError);
-    assert.equal(r.reason.message, '2 (of 2) futures unfinished');
-  }
-});
-
-test('shutdown() awaited inside one of its own tasks rejects at once; shutdown({ wait: false }) there works', { timeout: 10_000 }, async () => {
-  const ex = new AsyncPoolExecutor(2);
-  const inside = ex.submit(async () => {
-    await ex.shutdown();
-  });
-  const error = await within(5000, inside.exception(), 'the task awaiting shutdown');
-  assert.match(String(error?.message), /shutdown\(\) was awaited from one of this executor's own tasks/);
-  const item = ex.map(async () => {
-    await ex.shutdown({ wait: false });
-    return 'ok';
-  }, [1]);
-  assert.deepEqual(await within(5000, item.next()), { value: 'ok', done: false });
-  await within(5000, ex.shutdown());
 });
 
 test('TimeoutError says what timed out after how long; without a wait, with the caller in its stack', { timeout: 10_000 }, async () => {

@@ -7,15 +7,11 @@ import { spawnSync } from 'node:child_process';
 import {
   wait, asCompleted, CancelledError, TimeoutError, ExecutorShutdownError, FIRST_COMPLETED,
 } from 'concurrent-futures';
-import { sleep, within, until } from './helpers.mjs';
+import { sleep, within, until, use, napThen } from './helpers.mjs';
 import { controlsSuite } from './controls-suite.mjs';
 
 export const square = (n) => n * n;
 export const pair = (a, b) => [a, b];
-export const napThen = async (ms, value) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-};
 export const napOrFail = async (n, bad) => {
   if (n === bad) throw new RangeError(`bad item ${n}`);
   await new Promise((resolve) => setTimeout(resolve, 30));
@@ -43,10 +39,6 @@ export function executorSuite(name, make, child, options = {}) {
   controlsSuite(name, make, skip);
   const t = (title, fn) => test(`${name}: ${title}`, skip[title] ? { skip: skip[title] } : { timeout: 30_000 }, fn);
   // Node 20 has no \`await using\`: each test shuts its executor down when it ends.
-  const use = (ctx, ex) => {
-    ctx.after(() => within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
-    return ex;
-  };
 
   t('submit returns a future of the result', async (ctx) => {
     const ex = use(ctx, make(2));

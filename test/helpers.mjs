@@ -2,6 +2,25 @@ import { Future } from 'concurrent-futures';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A task that computes for `ms` (fractions too) and returns `ms`: self-contained, so that it can be sent to a worker as source. */
+export const spin = (ms) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+  return ms;
+};
+
+/** A task that waits `ms`, then returns `value`: self-contained, as `spin`. */
+export const napThen = async (ms, value) => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return value;
+};
+
+/** Shuts `ex` down (cancelling what is queued) when the test `ctx` ends, passed or not; returns `ex`. */
+export function use(ctx, ex) {
+  ctx.after(() => within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
+  return ex;
+}
+
 /** Futures in each of Python's test states. */
 export function pendingFuture() {
   return new Future();

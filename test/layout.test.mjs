@@ -1,6 +1,6 @@
 // The source tree as a newcomer must find it (ARCHITECTURE.md): no file too long to read in one
 // sitting, no import circle (type imports included: a circle of types is still a circle to read),
-// and the executor base class below the pools, which build on it.
+// between files or between folders, and the executor base class below the pools, which build on it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,6 +25,24 @@ function importsOf(file) {
   return [...out].filter((f) => files.includes(f));
 }
 
+/** The import circles of a graph (node -> the nodes it imports), each as 'a -> b -> a'. */
+function circlesOf(graph) {
+  const state = new Map();
+  const circles = [];
+  const visit = (node, path) => {
+    if (state.get(node) === 'done') return;
+    if (state.get(node) === 'open') {
+      circles.push([...path.slice(path.indexOf(node)), node].join(' -> '));
+      return;
+    }
+    state.set(node, 'open');
+    for (const next of graph.get(node)) visit(next, [...path, node]);
+    state.set(node, 'done');
+  };
+  for (const node of graph.keys()) visit(node, []);
+  return circles;
+}
+
 test('no source file is much over 400 lines', () => {
   const long = files
     .map((f) => [f, readFileSync(join(SRC, f), 'utf8').split('\n').length - 1])
@@ -35,20 +53,19 @@ test('no source file is much over 400 lines', () => {
 
 test('no import circle among the source files, type imports included', () => {
   const graph = new Map(files.map((f) => [f, importsOf(f)]));
-  const state = new Map();
-  const circles = [];
-  const visit = (f, path) => {
-    if (state.get(f) === 'done') return;
-    if (state.get(f) === 'open') {
-      circles.push([...path.slice(path.indexOf(f)), f].join(' -> '));
-      return;
-    }
-    state.set(f, 'open');
-    for (const g of graph.get(f)) visit(g, [...path, f]);
-    state.set(f, 'done');
-  };
-  for (const f of files) visit(f, []);
-  assert.deepEqual(circles, []);
+  assert.deepEqual(circlesOf(graph), []);
+});
+
+test('nothing runs back up: no folder of src/ imports a file that imports that folder, however far round', () => {
+  // A folder is one room, each file at the top one: the rooms must import each other in no circle.
+  const room = (f) => (f.includes('/') ? `${f.split('/')[0]}/` : f);
+  const graph = new Map();
+  for (const f of files) {
+    const out = graph.get(room(f)) ?? new Set();
+    for (const g of importsOf(f)) if (room(g) !== room(f)) out.add(room(g));
+    graph.set(room(f), out);
+  }
+  assert.deepEqual(circlesOf(graph), []);
 });
 
 test('the executor base class imports nothing of the pools, BullMQ or the map strategies that build on it', () => {

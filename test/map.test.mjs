@@ -1,20 +1,17 @@
 // What `map` promises whichever way its items reach the executor: a future per
-// item (a worker pool without chunksize), chunks (chunksize > 1) and batches
-// (AsyncPoolExecutor). The shared executor suite covers the rest of map.
+// item (a worker pool with chunksize 1), chunks (chunksize > 1), chunks sized by
+// measured time (a worker pool without chunksize) and batches (AsyncPoolExecutor). The shared executor suite covers the rest of map.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AsyncPoolExecutor, ThreadPoolExecutor, TimeoutError } from 'concurrent-futures';
-import { sleep, within } from './helpers.mjs';
+import { sleep, within, napThen } from './helpers.mjs';
 
-const napThen = async (ms, value) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-};
 const square = (n) => n * n;
 const done = { value: undefined, done: true };
 
 const strategies = [
-  { name: 'a future per item', make: (n) => new ThreadPoolExecutor(n), options: {}, unit: 1 },
+  { name: 'a future per item', make: (n) => new ThreadPoolExecutor(n), options: { chunksize: 1 }, unit: 1 },
+  { name: 'automatic chunks', make: (n) => new ThreadPoolExecutor(n), options: {}, unit: 1 },
   { name: 'chunks', make: (n) => new ThreadPoolExecutor(n), options: { chunksize: 3 }, unit: 3 },
   { name: 'batches', make: (n) => new AsyncPoolExecutor(n), options: {}, unit: 1 },
 ];

@@ -4,18 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProcessPoolExecutor } from 'concurrent-futures';
-import { within } from './helpers.mjs';
+import { within, spin, napThen } from './helpers.mjs';
 
 const identity = (x) => x;
-const spin = (ms) => {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-  return ms;
-};
-const napThen = async (ms, value) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-};
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const collect = async (it) => {
   const out = [];

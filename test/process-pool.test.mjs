@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { ProcessPoolExecutor, BrokenProcessPoolError, BrokenExecutorError } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
 import { workerPoolSuite } from './worker-pool-suite.mjs';
-import { cyclicThrow, identity, napThen } from './worker-results-suite.mjs';
-import { sleep, within, until, captureStderr } from './helpers.mjs';
+import { cyclicThrow, identity } from './worker-results-suite.mjs';
+import { sleep, within, until, captureStderr, use, napThen } from './helpers.mjs';
 
 const child = {
   importLine: "import { ProcessPoolExecutor } from 'concurrent-futures';",
@@ -36,10 +36,6 @@ workerPoolSuite('ProcessPoolExecutor', (options) => new ProcessPoolExecutor(opti
 
 /** Every test gets a timeout and its pool shut down when it ends, passed or not. */
 const t = (title, fn, timeout = 30_000) => test(`ProcessPoolExecutor: ${title}`, { timeout }, fn);
-const use = (ctx, ex) => {
-  ctx.after(() => within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
-  return ex;
-};
 
 t('env and execArgv reach the children', async (ctx) => {
   const ex = use(ctx, new ProcessPoolExecutor({ maxWorkers: 1, env: { ...process.env, CF_CHILD: 'yes' }, execArgv: ['--max-old-space-size=100'] }));

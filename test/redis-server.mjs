@@ -2,6 +2,7 @@
 // no persistence. Without redis-server the tests skip loudly; under CI they fail.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { after, before } from 'node:test';
 
 export const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).status === 0;
 
@@ -64,4 +65,17 @@ export async function startRedis(extraArgs = [], { tls } = {}) {
       await launch();
     },
   };
+}
+
+/**
+ * The redis-server of one test file: started before its first test, stopped after its last (the
+ * object gets `port`, `url`, `stop`, `restart` then). Nothing is started when the tests skip.
+ */
+export function redisForTests(skipReason, extraArgs = []) {
+  const server = {};
+  if (!skipReason) {
+    before(async () => Object.assign(server, await startRedis(extraArgs)));
+    after(() => server.stop?.());
+  }
+  return server;
 }

@@ -7,7 +7,7 @@ import { ThreadPoolExecutor, BrokenExecutorError, BrokenThreadPoolError, Cancell
 import { executorSuite } from './executor-suite.mjs';
 import { workerPoolSuite } from './worker-pool-suite.mjs';
 import { identity } from './worker-results-suite.mjs';
-import { sleep, within, until, captureStderr } from './helpers.mjs';
+import { sleep, within, until, captureStderr, spin, use } from './helpers.mjs';
 
 const child = {
   importLine: "import { ThreadPoolExecutor } from 'concurrent-futures';",
@@ -29,18 +29,9 @@ workerPoolSuite('ThreadPoolExecutor', (options) => new ThreadPoolExecutor(option
   child,
 });
 
-const spin = (ms) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end);
-  return ms;
-};
 
 /** Every test gets a timeout and its pool shut down when it ends, passed or not. */
 const t = (title, fn) => test(`ThreadPoolExecutor: ${title}`, { timeout: 30_000 }, fn);
-const use = (ctx, ex) => {
-  ctx.after(() => within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
-  return ex;
-};
 
 t('threadNamePrefix names the workers', async (ctx) => {
   const ex = use(ctx, new ThreadPoolExecutor({ maxWorkers: 1, threadNamePrefix: 'crunch' }));

@@ -261,3 +261,35 @@ test('a completion wakes each watcher once, without re-scanning the others', asy
   assert.equal(result.done.size, fs.length);
   assert.equal(n, fs.length);
 });
+
+// Calls users make at the same time on one asCompleted iterator.
+test('asCompleted: two next() calls at once get two different futures', { timeout: 10_000 }, async () => {
+  const a = new Future();
+  const b = new Future();
+  const it = asCompleted([a, b]);
+  const first = it.next();
+  const second = it.next();
+  const third = it.next();
+  a.setResult('a');
+  b.setResult('b');
+  const got = await within(5000, Promise.all([first, second]));
+  assert.deepEqual(new Set(got.map((r) => r.value)), new Set([a, b]));
+  assert.deepEqual(await within(5000, third), { value: undefined, done: true });
+});
+
+test('asCompleted: a next() waiting when return() is called settles as done', { timeout: 10_000 }, async () => {
+  const it = asCompleted([new Future()]);
+  const pending = it.next();
+  await it.return();
+  assert.deepEqual(await within(2000, pending), { value: undefined, done: true });
+});
+
+test('asCompleted: every next() waiting when the timeout passes rejects with TimeoutError', { timeout: 10_000 }, async () => {
+  const it = asCompleted([new Future(), new Future()], { timeout: 50 });
+  const results = await within(5000, Promise.allSettled([it.next(), it.next()]));
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    assert.ok(r.reason instanceof TimeoutError);
+    assert.equal(r.reason.message, '2 (of 2) futures unfinished');
+  }
+});

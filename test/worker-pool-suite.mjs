@@ -15,16 +15,11 @@ import { CancelledError, ExecutorShutdownError, wait } from 'concurrent-futures'
 import { tasks } from './fixtures/tasks.mjs';
 import { workerResultsSuite } from './worker-results-suite.mjs';
 import { workerControlsSuite } from './worker-controls-suite.mjs';
-import { sleep, within, captureStderr, until } from './helpers.mjs';
+import { sleep, within, captureStderr, until, spin, use } from './helpers.mjs';
 
 /** Which worker ran a task: a thread has its own threadId, a child process its own pid. */
 const workerId = async () => `${process.pid}/${(await import('node:worker_threads')).threadId}`;
 
-const spin = (ms) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end);
-  return ms;
-};
 
 /**
  * @param {string} name
@@ -44,11 +39,6 @@ const spin = (ms) => {
 export function workerPoolSuite(name, make, pool) {
   workerControlsSuite(name, make, pool);
   const t = (title, fn, timeout = 30_000) => test(`${name}: ${title}`, { timeout }, fn);
-  // Every pool made here is shut down when its test ends, passed or not.
-  const use = (ctx, ex) => {
-    ctx.after(() => within(15_000, ex.shutdown({ cancelFutures: true }), 'shutdown after the test'));
-    return ex;
-  };
 
   t('default maxWorkers is availableParallelism(); workers start lazily, in other workers', async (ctx) => {
     const ex = use(ctx, make());
@@ -270,11 +260,16 @@ export function workerPoolSuite(name, make, pool) {
 
   t('cancel({ interrupt: true }) stops an infinite loop and the pool carries on', async (ctx) => {
     const ex = use(ctx, make(1));
-    const loop = ex.submit(() => { for (;;); });
+    const dir = mkdtempSync(join(tmpdir(), 'cf-loop-'));
+    ctx.after(() => rmSync(dir, { recursive: true, force: true }));
+    const started = join(dir, 'started');
+    const loop = ex.submit(async (marker) => {
+      (await import('node:fs')).writeFileSync(marker, '');
+      for (;;);
+    }, started);
     const queued = ex.submit((x) => x, 'queued behind the loop');
-    await until(() => loop.running(), 'the loop to start');
-    // Let the worker really spin: a child process may have the task without having started it.
-    await sleep(200);
+    // The task itself says it runs: a child process may hold a task it has not begun, which cancel() could not tell.
+    await until(() => existsSync(started), 'the loop to start');
     assert.equal(loop.cancel(), false);
     assert.equal(loop.cancel({ interrupt: true }), true);
     assert.equal(loop.cancelled(), true);
@@ -343,6 +338,29 @@ export function workerPoolSuite(name, make, pool) {
     for (const [i, f] of fs.entries()) if (i !== 5) assert.equal(await f.result(), 'number', `task ${i}`);
     // The message that was refused carried the function's source: the worker must still be able to run it.
     assert.equal(await within(10_000, ex.submit(kind, 'x').result()), 'string');
+  });
+
+  t('warm, with many tasks to a message: one that ends its worker fails alone; those before keep their results, those after run again', async (ctx) => {
+    const ex = use(ctx, make(1));
+    const job = (i) => {
+      if (i === 10) process.exit(3);
+      return i;
+    };
+    // The pool learns that the task is quick: it sends many per message, and a thread holds their results briefly.
+    await within(20_000, Promise.all(Array.from({ length: 1000 }, () => ex.submit(job, -1).result())));
+    const slow = ex.submit(spin, 50);
+    const fs = Array.from({ length: 20 }, (_, i) => ex.submit(job, i));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Sent ahead to a thread, and taken back exactly; still queued for a child, which holds one task ahead at most.
+    assert.equal(fs[15].cancel(), true);
+    await within(20_000, wait([slow, ...fs]));
+    assert.equal(await slow.result(), 50);
+    for (const [i, f] of fs.entries()) {
+      if (i === 15) assert.ok(f.cancelled(), 'the cancelled task');
+      else if (i === 10) assert.ok((await f.exception()) instanceof pool.Broken, 'the task that ended its worker');
+      else assert.equal(await f.result(), i, `task ${i}`);
+    }
+    assert.equal(await within(10_000, ex.submit(job, 'after').result()), 'after');
   });
 
   t('map with chunksize: an item that cannot be sent throws at its own position, after the values before it', async (ctx) => {

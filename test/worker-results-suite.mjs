@@ -4,17 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrokenExecutorError, FIRST_COMPLETED, wait } from 'concurrent-futures';
-import { within, captureStderr, until } from './helpers.mjs';
+import { within, captureStderr, until, spin, napThen } from './helpers.mjs';
 
-const spin = (ms) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end);
-  return ms;
-};
-export const napThen = async (ms, value) => {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return value;
-};
 export const cyclicThrow = (message) => {
   const e = new Error(message);
   e.cause = e;

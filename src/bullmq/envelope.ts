@@ -160,7 +160,7 @@ export function encodeOutcome(kind: number, payload: unknown): Outcome {
   if (kind === ERROR) payload = encodeError(payload);
   else if (kind === CHUNK) {
     const outcome = payload as ChunkOutcome<unknown>;
-    payload = { values: outcome.values, failed: outcome.failed, error: encodeError(outcome.error) };
+    payload = { values: outcome.values, failed: outcome.failed, error: encodeError(outcome.error), ms: outcome.ms };
   }
   try {
     return serialize([kind, payload]).toString('base64');

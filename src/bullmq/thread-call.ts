@@ -130,7 +130,7 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]):
 
 /** A chunk's outcome crosses with its error encoded, so that its class and properties survive. */
 function encodeChunk(outcome: ChunkOutcome<unknown>): ChunkOutcome<unknown> {
-  return outcome.failed ? { values: outcome.values, failed: true, error: encodeError(outcome.error) } : outcome;
+  return outcome.failed ? { values: outcome.values, failed: true, error: encodeError(outcome.error), ms: outcome.ms } : outcome;
 }
 
 /** How a call on a thread ended: a value (a chunk's outcome) or an error. */

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
+import { checkRateLimit } from '../checks.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
 import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
 import { CHUNK, decodeJob, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
@@ -62,6 +63,19 @@ export interface RunWorkerOptions {
   prefix?: string;
   /** After `cancel({ interrupt: true })`, how long a task has to end on its aborted `taskSignal()` before its thread is stopped (ms, default 1000). */
   interruptGrace?: number;
+  /**
+   * At most `max` jobs start in `interval` ms, across every worker of the queue: BullMQ's own `limiter`
+   * (`{ max, duration }`), which counts fixed windows (one opens at the first start after the last closed), so
+   * any stretch of `interval` ms may see up to `2 * max`; a `map` chunk is one job (`chunksize: 1` counts items).
+   * Default: no limit. A `TypeError` for what is not `{ max, interval }` of numbers, a `RangeError` for `max` not
+   * an integer >= 1 or `interval` not finite and > 0 (BullMQ counts whole ms: a fraction is rounded up).
+   */
+  rateLimit?: {
+    /** Task starts at most in any window. */
+    max: number;
+    /** The window, in ms. */
+    interval: number;
+  };
 }
 
 /** A running worker. */
@@ -111,6 +125,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   if (!Number.isInteger(maxStalledCount) || maxStalledCount < 0) throw new RangeError('runWorker(): maxStalledCount must be an integer >= 0');
   if (typeof quickTasksInline !== 'boolean') throw new TypeError(`runWorker(): quickTasksInline must be a boolean, got ${typeof quickTasksInline}`);
   if (typeof interruptGrace !== 'number' || !(interruptGrace >= 0)) throw new RangeError('runWorker(): interruptGrace must be a number of milliseconds >= 0');
+  const rateLimit = checkRateLimit(options.rateLimit, 'runWorker()');
 
   const table = await loadTasks(modules);
   // How a thread finds each task: by its module and its key there.
@@ -236,6 +251,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     stalledInterval,
     maxStalledCount,
     ...(prefix === undefined ? {} : { prefix }),
+    ...(rateLimit === undefined ? {} : { limiter: { max: rateLimit.max, duration: Math.ceil(rateLimit.interval) } }),
   };
   const ownConnection = workerOptions.connection as unknown as Redis;
   ownConnection.on('error', () => {});

@@ -5,7 +5,12 @@ import { describe } from '../checks.js';
 export interface MapOptions {
   /** Milliseconds, counted from the call to `map`, within which each result must be ready (default: no timeout). */
   timeout?: number;
-  /** Items sent to a worker in one message (default 1; executors without workers ignore it). */
+  /**
+   * Items sent to a worker as one task (executors without workers ignore it). Default: on the thread,
+   * process and BullMQ executors, chunks sized by measured time (one item at first, then about 1 ms of
+   * work per chunk on a pool, 25 ms on BullMQ; slow items one per chunk); `1` is Python's one future per
+   * item. A `RangeError` below 1 (`chunksize must be >= 1.`), a `TypeError` for a non-integer.
+   */
   chunksize?: number;
   /** At most this many results outstanding; input is then read lazily (default: all input is read and submitted at once). */
   buffersize?: number;

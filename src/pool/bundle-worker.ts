@@ -9,8 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { BUNDLING_DOC, bundleFile, loadUpTo, loadedCalls } from '../bundle.js';
 import { packageUrl } from '../package-url.js';
-import { serveChild } from '../process/serve.js';
-import { serveThread } from '../thread/serve.js';
 import type { WorkerConfig } from './protocol.js';
 
 /** The `workerData` key of a thread started from the bundle: how many `defineTasks()` calls it loads. */
@@ -72,21 +70,28 @@ function childMark(): string | undefined {
   }
 }
 
-// The bundle, started by a pool as its worker: serve the pool once the task modules have loaded.
-const threadLoads = isMainThread ? undefined : (workerData as Record<string, unknown> | null)?.[THREAD_KEY];
-const childLoads = isMainThread && typeof process.send === 'function' ? childMark() : undefined;
-if (childLoads !== undefined) {
+/**
+ * Where this thread is the bundle, started by a thread pool as its worker: `serve` the pool once the
+ * task modules have loaded. Called by the thread pool's module as it loads, so it runs in every bundle
+ * that has thread pools.
+ */
+export function serveIfBundleThread(serve: (config: WorkerConfig) => void): void {
+  const loads = isMainThread ? undefined : (workerData as Record<string, unknown> | null)?.[THREAD_KEY];
+  if (loads !== undefined && isBundle() && typeof loads === 'number') loadUpTo(loads, () => serve(workerData as WorkerConfig));
+}
+
+/** The same for the bundle started by a process pool as its child. */
+export function serveIfBundleChild(serve: () => void): void {
+  const loads = isMainThread && typeof process.send === 'function' ? childMark() : undefined;
+  if (loads === undefined) return;
   // Not for the child's own children: each is told for itself.
   delete process.env[CHILD_ENV];
+  if (isBundle()) loadUpTo(Number(loads), serve);
 }
-if (threadLoads !== undefined || childLoads !== undefined) {
-  if (bundleFile() === null) {
-    // A pool took for a bundle a program that is none: running it would start that pool again, and so on.
-    console.error(`concurrent-futures: this worker was started as a bundle, but the program runs the package from its files: not running it; ${BUNDLING_DOC}`);
-    process.exit(1);
-  } else if (typeof threadLoads === 'number') {
-    loadUpTo(threadLoads, () => serveThread(workerData as WorkerConfig));
-  } else {
-    loadUpTo(Number(childLoads), serveChild);
-  }
+
+/** A worker started as the bundle must be one: a program that is none would start its pool again, and so on. */
+function isBundle(): boolean {
+  if (bundleFile() !== null) return true;
+  console.error(`concurrent-futures: this worker was started as a bundle, but the program runs the package from its files: not running it; ${BUNDLING_DOC}`);
+  process.exit(1);
 }

@@ -12,6 +12,8 @@ import { microtask } from '../microtask.js';
 import { BARE_MS, OK, RING, isChunk } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
 import { findUnsendable, unsendableError, type Probe } from './unsendable.js';
+import type { RateLimit } from '../checks.js';
+import { RateGate } from './rate-gate.js';
 
 /** Tasks a worker holds: enough for ~TARGET_MS of work, so that it never waits for the next message. */
 const TARGET_MS = 4;
@@ -40,6 +42,8 @@ export interface FeederHost {
   settle(task: PoolTask<any>, status: number, value: unknown): void;
   /** A batch was sent to the worker. */
   fed(w: PoolWorker): void;
+  /** At most `max` task starts in any `interval` ms: submitted tasks wait in a gate (rate-gate.ts) for their turn. */
+  readonly rateLimit: RateLimit | undefined;
 }
 
 export class Feeder {
@@ -55,11 +59,39 @@ export class Feeder {
   private dispatchScheduled = false;
   private rebalanceTimer: NodeJS.Timeout | null = null;
   private readonly dispatchNow = (): void => this.dispatch();
+  /** With a rate limit, where submitted tasks wait for their turn. */
+  private readonly gate: RateGate | null;
 
   constructor(
     private readonly workers: readonly PoolWorker[],
     private readonly host: FeederHost,
-  ) {}
+  ) {
+    this.gate = host.rateLimit === undefined ? null : new RateGate(host.rateLimit, {
+      maxWorkers: host.maxWorkers,
+      idleWorkers: () => {
+        let idle = 0;
+        for (const w of workers) if (w.accepts() && w.loaded && w.inflight.length === 0) idle++;
+        return idle;
+      },
+      release: (task) => this.queue.push(task),
+      dispatch: () => this.dispatch(),
+    });
+  }
+
+  /** Queues a submitted task, dispatched on a promise job; under a rate limit it waits for its turn first. */
+  add(task: PoolTask<any>): void {
+    if (this.gate !== null) this.gate.hold(task);
+    else {
+      this.queue.push(task);
+      this.scheduleDispatch();
+    }
+  }
+
+  /** Takes every task not sent to a worker, those waiting for their turn included (a shutdown, a broken pool). */
+  takeAll(): PoolTask<any>[] {
+    const queued = this.queue.takeAll();
+    return this.gate === null ? queued : [...queued, ...this.gate.takeAll()];
+  }
 
   /** Learns how long tasks take from a worker's answer: `n` tasks in `ms`. */
   tasksTook(ms: number, n: number): void {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { checkMaxWorkers, describe } from '../checks.js';
+import { checkMaxWorkers, checkRateLimit, describe, type RateLimit } from '../checks.js';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 
 /** Options every worker pool takes. @internal */
@@ -11,13 +11,16 @@ export interface PoolOptions {
   idleTimeout: number;
   /** Tasks a worker runs at once (1: one at a time). */
   tasksPerWorker: number;
+  /** At most `max` task starts in any `interval` ms (rate-gate.ts); undefined: no limit. */
+  rateLimit: RateLimit | undefined;
 }
 
 /** The options thread and process pools share, checked, with Python's defaults. @internal */
 export function poolOptions(
-  opts: { maxWorkers?: unknown; initializer?: unknown; initargs?: unknown; idleTimeout?: unknown; tasksPerWorker?: unknown },
+  opts: { maxWorkers?: unknown; initializer?: unknown; initargs?: unknown; idleTimeout?: unknown; tasksPerWorker?: unknown; rateLimit?: unknown },
   maxTasks: unknown,
   maxTasksName: string,
+  caller: string,
 ): PoolOptions {
   const { initializer, initargs, idleTimeout, tasksPerWorker } = opts;
   const maxWorkers = checkMaxWorkers(opts.maxWorkers) ?? availableParallelism();
@@ -39,5 +42,6 @@ export function poolOptions(
     maxTasksPerWorker: (maxTasks as number | undefined) ?? Infinity,
     idleTimeout: (idleTimeout as number | undefined) ?? Infinity,
     tasksPerWorker: (tasksPerWorker as number | undefined) ?? 1,
+    rateLimit: checkRateLimit(opts.rateLimit, caller),
   };
 }

@@ -24,6 +24,7 @@ import { HeldWatch } from './held-watch.js';
 import { failTask, settleAnswer } from './answer.js';
 import { END_NOW, END_SOON, NOT_RUNNING, SIGNAL_ONLY } from './interrupt.js';
 import { Retries, TaskControl, type TaskSettings } from '../task-options.js';
+import { poolChunking, type AutoChunking } from '../map/auto-chunks.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -52,13 +53,17 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** How the worker that could not start ended, for every error of the broken pool. */
   private brokenExit: WorkerExit | undefined;
   /** @internal */ protected readonly _options: PoolOptions;
+  /** How `map` sizes chunks without `chunksize` (null under a rate limit: each item's start counts); a pool sets its own. @internal */
+  _autoChunks: AutoChunking | null;
 
   /** @internal */
   constructor(options: PoolOptions) {
     super();
     this._options = options;
     this.maxWorkers = options.maxWorkers;
+    this._autoChunks = options.rateLimit === undefined ? poolChunking(options.maxWorkers, 2) : null;
     this.feeder = new Feeder(this.workers, {
+      rateLimit: options.rateLimit,
       maxWorkers: options.maxWorkers,
       maxTasksPerWorker: options.maxTasksPerWorker,
       start: () => this.start(),
@@ -114,9 +119,8 @@ export abstract class WorkerPoolExecutor extends Executor {
       const arg = payload[i];
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
     }
-    this.feeder.queue.push(task);
     if (this._counters.pending++ === 0) this._keepAlive.hold();
-    this.feeder.scheduleDispatch();
+    this.feeder.add(task);
     return task;
   }
 
@@ -184,7 +188,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
     if (cancelFutures) {
-      for (const task of [...this.feeder.queue.takeAll(), ...this.retries.takeAll()]) task.cancel();
+      for (const task of [...this.feeder.takeAll(), ...this.retries.takeAll()]) task.cancel();
       for (const w of this.workers) {
         let running = w.deferred.live() > 0;
         for (let i = 0; i < w.inflight.length; i++) {
@@ -263,16 +267,19 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (n > 0 && (r[1] as number) >= 0) this.feeder.tasksTook(r[1] as number, n);
     // Seqs skipped over were answered in a message the channel dropped.
     while (w.inflight.head < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
-    for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1]);
+    // How long a task answered alone ran: a rate limit's gate corrects its start with it.
+    const ranMs = n === 1 && this._options.rateLimit !== undefined ? (r[1] as number) : -1;
+    for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1], ranMs);
     // Not after results taken from shared memory (ms -1): the call behind them has run a while already.
     if ((r[1] as number) >= 0) w.progressed();
   }
 
   /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
-  private answer(w: PoolWorker, status: number | null, value?: unknown): void {
+  private answer(w: PoolWorker, status: number | null, value?: unknown, ranMs = -1): void {
     // DEFERRED: it awaits in the worker, which goes on to the next; its result comes late.
     const task = w.answered(status === DEFERRED);
     if (task === null || task.done() || status === SKIPPED) return; // taken back, deferred, cancelled or interrupted
+    if (ranMs >= 0) task.ranMs = ranMs;
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;
@@ -381,7 +388,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     // A worker that could not start is told of in the message: said once.
     if (exit !== undefined || cause === undefined) console.error(`concurrent-futures: ${this.brokenError.message}`);
     else console.error(`concurrent-futures: ${this.brokenError.message}:`, cause);
-    for (const task of [...this.feeder.queue.takeAll(), ...this.retries.takeAll()]) this.fail(task, this._brokenPoolError(cause, message, exit));
+    for (const task of [...this.feeder.takeAll(), ...this.retries.takeAll()]) this.fail(task, this._brokenPoolError(cause, message, exit));
     for (const w of [...this.workers]) {
       for (const task of w.deferred.takeAll()) this.fail(task, this._brokenPoolError(cause, message, exit));
       for (let i = 0; i < w.inflight.length; i++) {

@@ -34,6 +34,8 @@ export class PoolTask<T> extends Future<T> {
   items = 1;
   /** A chunk cut short before an item that cannot be sent: that item's error, its outcome's failure. */
   cut: TypeError | null = null;
+  /** How long it ran on its worker (ms), when its answer came alone and said so; else -1. */
+  ranMs = -1;
   constructor(
     owner: FutureOwner,
     /** The task id * 2, + 1 for a chunk of `map` items. */

@@ -4,10 +4,12 @@ import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
+import { poolChunking } from '../map/auto-chunks.js';
 import { describeExit, type Transport, type WorkerExit, type WorkerHooks } from '../pool/transport.js';
 import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
-import { childEnv, workerStart } from '../pool/bundle-worker.js';
+import { childEnv, serveIfBundleChild, workerStart } from '../pool/bundle-worker.js';
+import { serveChild } from './serve.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {
@@ -30,6 +32,18 @@ export interface ProcessPoolOptions {
   tasksPerWorker?: number;
   /** An idle child exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
+  /**
+   * At most `max` tasks start in any `interval` ms (a sliding window; a start is the hand-off to a child that runs
+   * it at once; each `map` item is then a task of its own, whatever its `chunksize`). Default: no limit. A
+   * `TypeError` for what is not `{ max, interval }` of numbers, a `RangeError` for `max` not an integer >= 1 or
+   * `interval` not finite and > 0.
+   */
+  rateLimit?: {
+    /** Task starts at most in any window. */
+    max: number;
+    /** The window, in ms. */
+    interval: number;
+  };
   /** The children's environment; default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** Node flags of the children (e.g. `--max-old-space-size=512`); default `process.execArgv`. */
@@ -37,6 +51,9 @@ export interface ProcessPoolOptions {
 }
 
 /** The child's entry file, from the package's root folder. */
+// A program bundled with this package starts itself as its pool's child: there it serves the pool.
+serveIfBundleChild(serveChild);
+
 const CHILD_ENTRY = './process/child.js';
 
 /**
@@ -57,7 +74,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
    */
   constructor(options?: number | ProcessPoolOptions) {
     const opts: ProcessPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
-    const pool = poolOptions(opts, opts.maxTasksPerChild, 'maxTasksPerChild');
+    const pool = poolOptions(opts, opts.maxTasksPerChild, 'maxTasksPerChild', 'new ProcessPoolExecutor()');
     if (opts.execArgv !== undefined && (!Array.isArray(opts.execArgv) || opts.execArgv.some((a) => typeof a !== 'string'))) {
       throw new TypeError('execArgv must be an array of strings');
     }
@@ -65,6 +82,8 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     super(pool);
     this.env = opts.env;
     this.execArgv = opts.execArgv;
+    // A chunk sent to a child cannot be withdrawn: one out per child, so that leaving map early finishes no more.
+    if (this._autoChunks !== null) this._autoChunks = poolChunking(this.maxWorkers, 1);
   }
 
   /** @internal */

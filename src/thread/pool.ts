@@ -8,7 +8,8 @@ import type { WorkerConfig } from '../pool/protocol.js';
 import { SharedTaskStates } from '../pool/task-states.js';
 import { MirrorReader, newMirror } from '../pool/held-results.js';
 import { poolOptions } from '../pool/options.js';
-import { threadData, workerStart } from '../pool/bundle-worker.js';
+import { serveIfBundleThread, threadData, workerStart } from '../pool/bundle-worker.js';
+import { serveThread } from './serve.js';
 
 /** The options of `ThreadPoolExecutor`. */
 export interface ThreadPoolOptions {
@@ -33,11 +34,26 @@ export interface ThreadPoolOptions {
   tasksPerWorker?: number;
   /** An idle worker exits after this many milliseconds (default: it stays until shutdown, without keeping the process alive). */
   idleTimeout?: number;
+  /**
+   * At most `max` tasks start in any `interval` ms (a sliding window; a start is the hand-off to a worker that runs
+   * it at once; each `map` item is then a task of its own, whatever its `chunksize`). Default: no limit. A
+   * `TypeError` for what is not `{ max, interval }` of numbers, a `RangeError` for `max` not an integer >= 1 or
+   * `interval` not finite and > 0.
+   */
+  rateLimit?: {
+    /** Task starts at most in any window. */
+    max: number;
+    /** The window, in ms. */
+    interval: number;
+  };
   /** Heap limits of each worker (default Node's); a worker that runs out fails its task with `BrokenThreadPoolError`. */
   resourceLimits?: ResourceLimits;
 }
 
 /** The worker's entry file, from the package's root folder. */
+// A program bundled with this package starts itself as its pool's worker: there it serves the pool.
+serveIfBundleThread(serveThread);
+
 const WORKER_ENTRY = './thread/worker.js';
 let pools = 0;
 
@@ -56,7 +72,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
    */
   constructor(options?: number | ThreadPoolOptions) {
     const opts: ThreadPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
-    const pool = poolOptions(opts, opts.maxTasksPerWorker, 'maxTasksPerWorker');
+    const pool = poolOptions(opts, opts.maxTasksPerWorker, 'maxTasksPerWorker', 'new ThreadPoolExecutor()');
     super(pool);
     pools++;
     if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') throw new TypeError('threadNamePrefix must be a string');

@@ -47,7 +47,12 @@ export async function check(): Promise<void> {
   void reported;
   const buffer: ArrayBuffer = await threads.submit((b: ArrayBuffer) => b, transfer(new ArrayBuffer(8))).result();
   await using processes = new ProcessPoolExecutor({ maxTasksPerChild: 10, env: {}, execArgv: [] });
-  const futures: Future<unknown>[] = [fibs, processes.submit(() => 1)];
+  await using limited = new AsyncPoolExecutor({ maxWorkers: 4, rateLimit: { max: 10, interval: 1000 } });
+  await using limitedThreads = new ThreadPoolExecutor({ rateLimit: { max: 5, interval: 100 } });
+  await using limitedProcesses = new ProcessPoolExecutor({ rateLimit: { max: 5, interval: 100 } });
+  // @ts-expect-error a rate limit needs both max and interval
+  void new AsyncPoolExecutor({ rateLimit: { max: 10 } });
+  const futures: Future<unknown>[] = [fibs, processes.submit(() => 1), limited.submit(() => 1), limitedThreads.submit(() => 1), limitedProcesses.submit(() => 1)];
   void futures;
   void buffer;
   void n;

@@ -17,7 +17,7 @@ export async function check(): Promise<void> {
     const v: number = n;
     void v;
   }
-  const worker: WorkerHandle = await runWorker({ connection: { host: '127.0.0.1', port: 6379 }, queueName: 'q', modules: [new URL(import.meta.url)], concurrency: 4, lockDuration: 5000, stalledInterval: 2000 });
+  const worker: WorkerHandle = await runWorker({ connection: { host: '127.0.0.1', port: 6379 }, queueName: 'q', modules: [new URL(import.meta.url)], concurrency: 4, lockDuration: 5000, stalledInterval: 2000, rateLimit: { max: 100, interval: 1000 } });
   const names: readonly string[] = worker.tasks;
   void names;
   await worker.close();
