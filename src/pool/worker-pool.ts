@@ -32,9 +32,6 @@ import { poolChunking, type AutoChunking } from '../map/auto-chunks.js';
  */
 const STARTUP_TIMEOUT = 5000;
 
-/** How long a task interrupted by its signal alone (it shares its worker) has to end before the worker drains (ms). */
-const SHARED_INTERRUPT_GRACE = 1000;
-
 export abstract class WorkerPoolExecutor extends Executor {
   /** The most workers that run at once. */
   readonly maxWorkers: number;
@@ -46,10 +43,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private readonly held = new HeldWatch(this.workers, (w, results) => this.onResults(w, results));
   private brokenError: BrokenExecutorError | null = null;
   /** Tasks waiting for another try (`withOptions({ retries })`): pending, in no queue. */
-  private readonly retries = new Retries<PoolTask<any>>((task) => {
-    this.feeder.queue.push(task);
-    this.feeder.scheduleDispatch();
-  });
+  private readonly retries = new Retries<PoolTask<any>>((task) => this.feeder.add(task));
   /** How the worker that could not start ended, for every error of the broken pool. */
   private brokenExit: WorkerExit | undefined;
   /** @internal */ protected readonly _options: PoolOptions;
@@ -166,7 +160,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (how === NOT_RUNNING) return false;
     if (how === END_NOW) this.retire(w, true);
     else if (how === END_SOON) this.endWhenDue(w);
-    else if (how === SIGNAL_ONLY) w.watchInterrupted(task, SHARED_INTERRUPT_GRACE, this.feeder.queue, () => this.afterAnswers(w));
+    else if (how === SIGNAL_ONLY) w.watchInterrupted(task, this.feeder.queue, () => this.afterAnswers(w));
     this._counters.interrupted(task, task.items);
     this.taskEnded();
     return true;
