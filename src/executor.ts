@@ -4,7 +4,7 @@ import { KeepAlive } from './keep-alive.js';
 import type { Future } from './future.js';
 import { MapIterator } from './map.js';
 import { splitMapArgs, type IterablesOf, type MapOptions } from './map/input.js';
-import { followSignal, mergeTaskOptions, settle, type TaskOptions, type TaskSettings } from './task-options.js';
+import { followSignal, mergeTaskOptions, taskSettings, type TaskOptions, type TaskSettings } from './task-options.js';
 
 /** A snapshot of an executor's work, for progress displays and monitoring. */
 export interface ExecutorStats {
@@ -116,7 +116,7 @@ export abstract class Executor {
    */
   withOptions(options: TaskOptions): Executor {
     const given = mergeTaskOptions({}, options, 'withOptions()');
-    return new ExecutorView(this, given, settle(given));
+    return new ExecutorView(this, given, taskSettings(given));
   }
 
   /**
@@ -218,7 +218,7 @@ class ExecutorView extends Executor {
 
   override withOptions(options: TaskOptions): Executor {
     const given = mergeTaskOptions(this._given, options, 'withOptions()');
-    return new ExecutorView(this._base, given, settle(given));
+    return new ExecutorView(this._base, given, taskSettings(given));
   }
 
   override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {

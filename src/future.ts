@@ -89,6 +89,7 @@ export class Future<T> {
     return this._extras === null ? null : this._extras.control;
   }
 
+  /** @internal */
   set _control(control: TaskControl | null) {
     (this._extras ??= new FutureExtras()).control = control;
   }

@@ -65,12 +65,12 @@ export function mergeTaskOptions(given: TaskOptions, options: unknown, caller: s
     const value = (options as Record<string, unknown>)[key];
     if (value !== undefined) merged[key] = value;
   }
-  settle(merged, caller);
+  taskSettings(merged, caller);
   return merged as TaskOptions;
 }
 
 /** Checks options and fills in the defaults. @internal */
-export function settle(options: TaskOptions, caller = 'withOptions()'): TaskSettings {
+export function taskSettings(options: TaskOptions, caller = 'withOptions()'): TaskSettings {
   const { priority, timeout, retries, signal } = options;
   if (priority !== undefined && (typeof priority !== 'number' || !Number.isFinite(priority))) {
     throw new TypeError(`${caller}: priority must be a finite number, got ${describe(priority)}`);

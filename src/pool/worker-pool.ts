@@ -31,9 +31,6 @@ import { Retries, TaskControl, type TaskSettings } from '../task-options.js';
  */
 const STARTUP_TIMEOUT = 5000;
 
-/** How long a task interrupted by its signal alone (it shares its worker) has to end before the worker drains (ms). */
-const SHARED_INTERRUPT_GRACE = 1000;
-
 export abstract class WorkerPoolExecutor extends Executor {
   /** The most workers that run at once. */
   readonly maxWorkers: number;
@@ -160,7 +157,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (how === NOT_RUNNING) return false;
     if (how === END_NOW) this.retire(w, true);
     else if (how === END_SOON) this.endWhenDue(w);
-    else if (how === SIGNAL_ONLY) w.watchInterrupted(task, SHARED_INTERRUPT_GRACE, this.feeder.queue, () => this.afterAnswers(w));
+    else if (how === SIGNAL_ONLY) w.watchInterrupted(task, this.feeder.queue, () => this.afterAnswers(w));
     this._counters.interrupted(task, task.items);
     this.taskEnded();
     return true;

@@ -22,6 +22,9 @@ import { DeferredTasks } from './deferred.js';
 import { BATCH_TASKS, isBare, isChunk, keyId, type BatchMessage, type ResultMessage, type ToWorker } from './protocol.js';
 import type { Transport } from './transport.js';
 
+/** How long a task interrupted by its signal alone (it shares its worker) has to end before the worker drains (ms). */
+const SHARED_INTERRUPT_GRACE = 1000;
+
 /** A submitted call, as the pool tracks it: its future, what to run, and where. */
 export class PoolTask<T> extends Future<T> {
   /** The worker it was sent to, until it is answered or taken back (set by that worker). */
@@ -224,11 +227,7 @@ export class PoolWorker {
     }
   }
 
-  /**
-   * Its head task was answered, or its answer lost: that task (null where it
-   * was taken back), no longer held here. One answered `deferred` awaits here
-   * still (null is returned): its result comes late (`lateAnswer`).
-   */
+  /** Its head task was answered, or its answer lost: that task (null if taken back), no longer held here; one answered `deferred` awaits here still (null). */
   answered(deferred = false): PoolTask<any> | null {
     const task = this.inflight.answer();
     if (task !== null && deferred) {
@@ -283,9 +282,9 @@ export class PoolWorker {
     return how;
   }
 
-  /** After `ms`, if `task` (interrupted by its signal alone) still runs here, it takes no more work: what it has not started goes back to `queue`, and `check` sees whether it can end. */
-  watchInterrupted(task: PoolTask<any>, ms: number, queue: TaskQueue<PoolTask<any>>, check: () => void): void {
-    this.deferred.watch(task, ms, this.inflight, () => {
+  /** A second on, if `task` (interrupted by its signal alone) still runs here, it takes no more work: what it has not started goes back to `queue`, and `check` sees whether it can end. */
+  watchInterrupted(task: PoolTask<any>, queue: TaskQueue<PoolTask<any>>, check: () => void): void {
+    this.deferred.watch(task, SHARED_INTERRUPT_GRACE, this.inflight, () => {
       if (!this.live) return;
       this.takeBack(queue);
       check();

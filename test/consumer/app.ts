@@ -20,6 +20,7 @@ import {
   TimeoutError,
   asCompleted,
   defineTasks,
+  reportProgress,
   taskRef,
   taskSignal,
   transfer,
@@ -33,6 +34,7 @@ import {
   type ProcessPoolOptions,
   type ReturnWhen,
   type ShutdownOptions,
+  type TaskOptions,
   type TaskRef,
   type ThreadPoolOptions,
 } from 'concurrent-futures';
@@ -77,6 +79,16 @@ await assert.rejects(new Future<void>().result(0), TimeoutError);
   assert.deepEqual(doubled, [3, 6, 9]);
   const stats: ExecutorStats = io.stats();
   assert.equal(stats.workers, 4);
+  // Per-task options through a view of the same executor, and progress reported by a task.
+  const taskOptions: TaskOptions = { priority: 1, timeout: 5_000, retries: { attempts: 1, backoff: 10 } };
+  const halves: unknown[] = [];
+  const reporting: Future<number> = io.withOptions(taskOptions).submit(async (n: number) => {
+    reportProgress(0.5);
+    return n;
+  }, 3);
+  reporting.addProgressCallback((value) => halves.push(value));
+  assert.equal(await reporting.result(), 3);
+  assert.deepEqual(halves, [0.5]);
 }
 
 // Worker threads and child processes run `defineTasks` functions by reference.
