@@ -385,6 +385,21 @@ t('two executors on one queue never see each other\'s results; shutdown touches 
   }
 });
 
+/** Jobs 1..count of `ex` each started once and never stalled: none lost its lock. */
+async function assertRanOnce(queueName, ex, count) {
+  const { Queue } = await import('bullmq');
+  const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+  try {
+    for (let n = 1; n <= count; n++) {
+      const job = await queue.getJob(`${ex.id}-${n}`);
+      assert.equal(job.attemptsStarted, 1, `job ${n} ran more than once`);
+      assert.equal(job.stalledCounter ?? 0, 0, `job ${n} stalled`);
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
 t('a CPU-bound task longer than the lock duration does not lose its lock (it runs once)', async () => {
   const queueName = newQueue();
   const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], lockDuration: 1000, stalledInterval: 500 });
@@ -393,15 +408,7 @@ t('a CPU-bound task longer than the lock duration does not lose its lock (it run
     // 3 s of computing against a 1 s lock: on the worker's own event loop the lock would lapse and the job stall.
     const f = ex.submit(tasks.spin, 3000);
     assert.equal(await within(20_000, f.result()), 3000);
-    const { Queue } = await import('bullmq');
-    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
-    try {
-      const job = await queue.getJob(`${ex.id}-1`);
-      assert.equal(job.attemptsStarted, 1, 'the job ran more than once');
-      assert.equal(job.stalledCounter ?? 0, 0);
-    } finally {
-      await queue.close();
-    }
+    await assertRanOnce(queueName, ex, 1);
   } finally {
     await ex.shutdown();
     await worker.close();
@@ -445,17 +452,7 @@ t('a CPU-bound job among 30 waiting ones at concurrency 20 keeps its lock: every
     const spin = ex.submit(tasks.spin, 3000);
     assert.equal(await within(30_000, spin.result()), 3000);
     assert.deepEqual(await within(30_000, Promise.all(naps.map((f) => f.result()))), naps.map((_, i) => i));
-    const { Queue } = await import('bullmq');
-    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
-    try {
-      for (let n = 1; n <= 31; n++) {
-        const job = await queue.getJob(`${ex.id}-${n}`);
-        assert.equal(job.attemptsStarted, 1, `job ${n} ran more than once`);
-        assert.equal(job.stalledCounter ?? 0, 0, `job ${n} stalled`);
-      }
-    } finally {
-      await queue.close();
-    }
+    await assertRanOnce(queueName, ex, 31);
   } finally {
     await ex.shutdown();
     await worker.close();
