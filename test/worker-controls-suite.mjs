@@ -115,6 +115,24 @@ export function workerControlsSuite(name, make, pool) {
     assert.equal(s.cancelled, 2);
   });
 
+  t('tasksPerWorker: a task awaiting alone in its worker is interrupted (and timed out) at once, as with one task per worker', async (ctx) => {
+    const ex = use(ctx, make({ maxWorkers: 1, tasksPerWorker: 2 }));
+    const worker = await ex.submit(controls.whoami).result();
+    const alone = ex.submit(controls.nap, 60_000, 'alone');
+    await until(() => alone.running(), 'the task to run');
+    await sleep(50);
+    assert.equal(alone.cancel({ interrupt: true }), true);
+    assert.equal(alone.cancelled(), true);
+    // Nothing else ran there: the worker was ended for it, not left running the task.
+    assert.notEqual(await ex.submit(controls.whoami).result(), worker);
+    const started = performance.now();
+    const late = ex.withOptions({ timeout: 100 }).submit(controls.nap, 3000, 'late');
+    assert.ok((await late.exception()) instanceof TimeoutError);
+    const took = performance.now() - started;
+    assert.ok(took < 2000, `timed out after ${Math.round(took)} ms, not 100`);
+    assert.equal(await ex.submit(controls.nap, 1, 'next').result(), 'next');
+  });
+
   t('tasksPerWorker: a worker that dies fails the tasks awaiting in it (or retries them), nothing else', async (ctx) => {
     const ex = use(ctx, make({ maxWorkers: 1, tasksPerWorker: 3 }));
     const dir = mkdtempSync(join(tmpdir(), 'cf-controls-'));
