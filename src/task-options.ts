@@ -261,6 +261,14 @@ export class Retries<T extends ControlledFuture> {
   }
 }
 
+/** The futures that follow a signal, under one listener: a signal shared by many tasks must not pile up listeners (Node warns past 10). */
+interface Followers {
+  readonly futures: Set<ControlledFuture>;
+  readonly onAbort: () => void;
+}
+
+const following = new WeakMap<AbortSignal, Followers>();
+
 /** Cancels the future, interrupting it, when `signal` aborts (at once if it has). @internal */
 export function followSignal(future: ControlledFuture, signal: AbortSignal): void {
   if (future.done()) return;
@@ -268,7 +276,24 @@ export function followSignal(future: ControlledFuture, signal: AbortSignal): voi
     future.cancel({ interrupt: true });
     return;
   }
-  const onAbort = (): void => void future.cancel({ interrupt: true });
-  signal.addEventListener('abort', onAbort, { once: true });
-  future._addWaiter({ futureDone: () => signal.removeEventListener('abort', onAbort) });
+  let followers = following.get(signal);
+  if (followers === undefined) {
+    const futures = new Set<ControlledFuture>();
+    const onAbort = (): void => {
+      following.delete(signal);
+      for (const f of [...futures]) f.cancel({ interrupt: true });
+    };
+    followers = { futures, onAbort };
+    following.set(signal, followers);
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+  const { futures, onAbort } = followers;
+  futures.add(future);
+  future._addWaiter({
+    futureDone: () => {
+      if (!futures.delete(future) || futures.size > 0 || following.get(signal) !== followers) return;
+      following.delete(signal);
+      signal.removeEventListener('abort', onAbort);
+    },
+  });
 }

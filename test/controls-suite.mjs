@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getEventListeners } from 'node:events';
 import { CancelledError, ExecutorShutdownError, TimeoutError, reportProgress } from 'concurrent-futures';
 import { controls } from './fixtures/control-tasks.mjs';
 import { sleep, within, until } from './helpers.mjs';
@@ -114,6 +115,27 @@ export function controlsSuite(name, make, skip = {}) {
     const after = view.submit(controls.nap, 1, 'after');
     assert.equal(after.cancelled(), true);
     assert.equal(await ex.submit(controls.nap, 1, 'other').result(), 'other');
+  });
+
+  t('withOptions signal shared by many tasks and views: no listener pile-up (no MaxListenersExceededWarning), none left once they are done', async (ctx) => {
+    const ex = use(ctx, make(2));
+    const warnings = [];
+    const onWarning = (w) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    ctx.after(() => process.off('warning', onWarning));
+    const controller = new AbortController();
+    const view = ex.withOptions({ signal: controller.signal });
+    const futures = Array.from({ length: 15 }, (_, i) => view.submit(controls.nap, 10_000, i));
+    for (let i = 0; i < 15; i++) futures.push(ex.withOptions({ signal: controller.signal, priority: 1 }).submit(controls.nap, 10_000, i));
+    assert.ok(getEventListeners(controller.signal, 'abort').length <= 1, `${getEventListeners(controller.signal, 'abort').length} abort listeners`);
+    controller.abort();
+    assert.ok(futures.every((f) => f.cancelled()));
+    const other = new AbortController();
+    const done = Array.from({ length: 12 }, (_, i) => ex.withOptions({ signal: other.signal }).submit(controls.nap, 1, i));
+    assert.deepEqual(await Promise.all(done.map((f) => f.result())), Array.from({ length: 12 }, (_, i) => i));
+    assert.equal(getEventListeners(other.signal, 'abort').length, 0);
+    await sleep(10); // a warning is emitted on a later tick
+    assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
   });
 
   t('withOptions views nest (the latest wins per key), map through them, and share the executor\'s stats and shutdown', async (ctx) => {
