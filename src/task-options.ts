@@ -240,7 +240,8 @@ export class Retries<T extends ControlledFuture> {
     task._setPending();
     this.waiting.add(task);
     if (delay === 0) queueMicrotask(() => this.again(task));
-    else setTimeout(() => this.again(task), delay).unref();
+    // Doubling passes Node's timer limit (2^31 - 1 ms) within ~21 tries of a 1 s backoff: setTimeout would fire at once.
+    else longTimeout((t) => this.again(t), delay, task).unref();
     return true;
   }
 

@@ -91,6 +91,17 @@ export function controlsSuite(name, make, skip = {}) {
     assert.equal(s.failed, 2);
   });
 
+  t('withOptions retries: a backoff past Node\'s timer limit (2^31 ms) waits, rather than retrying at once', async (ctx) => {
+    const ex = use(ctx, make(1));
+    const file = counterDir(ctx);
+    const f = ex.withOptions({ retries: { attempts: 3, backoff: 2 ** 31 } }).submit(controls.flaky, file('l'), 9);
+    await until(() => count(file('l')) === 1, 'the first try');
+    await sleep(300);
+    assert.equal(count(file('l')), 1);
+    assert.equal(f.done(), false);
+    assert.equal(f.cancel(), true);
+  });
+
   t('withOptions retries never run a cancelled task again', async (ctx) => {
     const ex = use(ctx, make(1));
     const file = counterDir(ctx);
