@@ -90,6 +90,9 @@ export interface RateLimit {
 export function checkRateLimit(value: unknown, caller: string): RateLimit | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') throw new TypeError(`${caller}: rateLimit must be an object { max, interval } or undefined, got ${describe(value)}`);
+  for (const key of Object.keys(value)) {
+    if (key !== 'max' && key !== 'interval') throw new TypeError(`${caller}: unknown rateLimit option '${key}' (the options are max and interval)`);
+  }
   const { max, interval } = value as Partial<Record<keyof RateLimit, unknown>>;
   if (typeof max !== 'number') throw new TypeError(`${caller}: rateLimit.max must be a number of task starts, got ${describe(max)}`);
   if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`${caller}: rateLimit.max must be an integer >= 1, got ${describe(max)}`);

@@ -103,6 +103,8 @@ for (const { name, make, slack } of pools) {
       [{ max: 10, interval: 0 }, RangeError, /rateLimit\.interval must be a finite number of milliseconds > 0, got number 0/],
       [{ max: 10, interval: Infinity }, RangeError, /got number Infinity/],
       [{ max: 10, interval: NaN }, RangeError, /got number NaN/],
+      // p-queue's names: silently ignored, they would leave a limit other than the one meant.
+      [{ max: 10, interval: 100, intervalCap: 5 }, TypeError, /unknown rateLimit option 'intervalCap' \(the options are max and interval\)/],
     ];
     for (const [rateLimit, type, message] of bad) {
       assert.throws(() => make({ rateLimit }), (e) => e instanceof type && message.test(e.message) && e.message.startsWith(`new ${name}(): `), `rateLimit ${String(rateLimit)}`);
