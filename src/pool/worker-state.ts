@@ -273,18 +273,12 @@ export class PoolWorker {
 
   /** Interrupts one of its tasks (interrupt.ts): what the pool must do. */
   interrupt(task: PoolTask<any>): number {
-    if (this.perWorker > 1) {
-      if (this.deferred.shares(task, this.inflight)) {
-        this.tell({ abort: true, seq: task.seq });
-        return SIGNAL_ONLY;
-      }
-      // It awaits here alone, past the head the interrupt rule reads: nothing else runs, so the worker ends now.
-      if (this.deferred.get(task.seq) === task) {
-        this.setReason('ended to interrupt its task');
-        return END_NOW;
-      }
+    if (this.perWorker > 1 && this.deferred.shares(task, this.inflight)) {
+      this.tell({ abort: true, seq: task.seq });
+      return SIGNAL_ONLY;
     }
-    const how = this.interrupts.request(this.transport.states, task.seq, this.inflight.head);
+    // One awaiting here alone is past the head the interrupt rule reads: nothing else runs, so the worker ends now.
+    const how = this.deferred.get(task.seq) === task ? END_NOW : this.interrupts.request(this.transport.states, task.seq, this.inflight.head);
     if (how === END_NOW) this.setReason('ended to interrupt its task');
     return how;
   }
