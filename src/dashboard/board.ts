@@ -1,0 +1,230 @@
+/**
+ * What the dashboard knows of one executor, aggregated in place from the
+ * tracing channel: counts per task name, the tasks in flight (the channel's
+ * own context objects, nothing more per task), a ring of finished bars per
+ * worker and the per-second series. The page and `/state.json` read it
+ * through `snapshot()` and `state()`, a few times a second at most.
+ * @internal
+ */
+import type { Executor, ExecutorStats } from '../executor.js';
+import { BarRing, CANCELLED, FAILED, type BarTuple } from './bars.js';
+import { Series, type SeriesPoint } from './series.js';
+
+/** The tracing channel's context (API.md, "Observing executors"), the fields the dashboard reads. */
+export interface TaskTrace {
+  executor: unknown;
+  kind?: string;
+  name?: unknown;
+  future?: { cancelled(): boolean } | undefined;
+  queuedAt?: number;
+  startedAt?: number;
+  endedAt?: number;
+  worker?: unknown;
+  error?: unknown;
+}
+
+/** One worker as its executor tells it: the id the tracing channel gives its tasks, busy, memory in bytes when known. */
+export interface WorkerView {
+  id: string | number;
+  busy: boolean;
+  memory?: number | undefined;
+}
+
+/** What an executor may offer beyond `stats()`: its workers, idle ones included (thread and process pools). */
+interface WorkerSource {
+  _workerView?(): WorkerView[];
+}
+
+/** `/state.json`'s entry for one executor (API.md). */
+export interface ExecutorState {
+  name: string;
+  kind: string;
+  stats: ExecutorStats;
+  tasks: Record<string, { queued: number; running: number; completed: number; failed: number; cancelled: number }>;
+  workers: Array<{ id: string | number; busy: boolean }>;
+}
+
+/** What the page receives of one executor; `bars` and `series` are new or changed ones, or all of the last minute. */
+export interface ExecutorSnapshot {
+  name: string;
+  kind: string;
+  stats: ExecutorStats;
+  /** By name id: `[name, queued, running, completed, failed, cancelled]`. */
+  tasks: Array<[string, number, number, number, number, number]>;
+  /** `[row, busy, memory bytes or -1, tasks finished there]`; a row is a worker id as text. */
+  workers: Array<[string, boolean, number, number]>;
+  /** Tasks running now: `[row, name id, start]`. */
+  running: Array<[string, number, number]>;
+  bars: Array<[string, BarTuple[]]>;
+  series: SeriesPoint[];
+}
+
+interface NameCounts {
+  id: number;
+  label: string;
+  submitted: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** Counted afresh by each snapshot. */
+  running: number;
+}
+
+/** Distinct task names kept apart; the rest count together, so that generated names cannot grow the page without end. */
+const MAX_NAMES = 200;
+/** Their key in `names`, which no task name can be. */
+const OTHER = Symbol('other names');
+/** The task stream's span, ms. */
+export const WINDOW_MS = 60_000;
+/** The most bars a message carries per worker: more would be narrower than a pixel. */
+const MAX_BARS = 2000;
+
+const KINDS: Record<string, string> = { AsyncPoolExecutor: 'async', ThreadPoolExecutor: 'thread', ProcessPoolExecutor: 'process', BullMQExecutor: 'bullmq' };
+
+/** The kind the tracing channel gives an executor's tasks, known before the first task: by its class (or the one it extends). */
+function kindOf(executor: Executor): string {
+  for (let proto = Object.getPrototypeOf(executor); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const kind = KINDS[(proto.constructor as { name?: string } | undefined)?.name ?? ''];
+    if (kind !== undefined) return kind;
+  }
+  return 'custom';
+}
+
+export class Board {
+  readonly kind: string;
+  private readonly names = new Map<unknown, NameCounts>();
+  private readonly byId: NameCounts[] = [];
+  private readonly inflight = new Set<TaskTrace>();
+  private readonly rows = new Map<string, BarRing>();
+  private readonly series = new Series();
+
+  constructor(
+    readonly name: string,
+    readonly executor: Executor,
+    /** The name a task is shown by (the CLI shows its batches by the user's function). */
+    private readonly label: (name: string) => string = (name) => name,
+  ) {
+    this.kind = kindOf(executor);
+  }
+
+  /** The channel's `start`: a task was submitted. */
+  submitted(trace: TaskTrace): void {
+    this.counts(trace.name).submitted++;
+    this.inflight.add(trace);
+  }
+
+  /** The channel's `asyncEnd`: the task is done (its `error` set when it failed). */
+  ended(trace: TaskTrace): void {
+    const counts = this.counts(trace.name);
+    // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
+    if (!this.inflight.delete(trace)) counts.submitted++;
+    const now = performance.now();
+    let outcome = 0;
+    if (trace.future?.cancelled() === true) {
+      counts.cancelled++;
+      outcome = 2;
+    } else {
+      counts.completed++;
+      if (trace.error !== undefined) {
+        counts.failed++;
+        outcome = 1;
+      }
+    }
+    const { startedAt, queuedAt } = trace;
+    const endedAt = trace.endedAt ?? now;
+    if (startedAt !== undefined) {
+      this.row(trace.worker).push(counts.id, startedAt, endedAt, outcome === 1 ? FAILED : outcome === 2 ? CANCELLED : 0);
+    }
+    const run = startedAt === undefined ? -1 : endedAt - startedAt;
+    const wait = startedAt === undefined || queuedAt === undefined ? -1 : startedAt - queuedAt;
+    this.series.add(endedAt, outcome, run, wait);
+  }
+
+  /** `/state.json`'s entry. */
+  state(): ExecutorState {
+    this.countRunning(null);
+    const tasks: ExecutorState['tasks'] = Object.create(null);
+    for (const c of this.byId) {
+      tasks[c.label] = { queued: this.queued(c), running: c.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
+    }
+    return { name: this.name, kind: this.kind, stats: this.executor.stats(), tasks, workers: this.workers().map(([id, busy]) => ({ id, busy })) };
+  }
+
+  /** What the page receives: `full` for a page that has nothing (the last minute), else what changed since the last call. */
+  snapshot(full: boolean): ExecutorSnapshot {
+    const now = performance.now();
+    this.series.advance(now);
+    const running: ExecutorSnapshot['running'] = [];
+    this.countRunning(running);
+    const bars: ExecutorSnapshot['bars'] = [];
+    for (const [row, ring] of this.rows) {
+      const changed = full ? ring.recent(now - WINDOW_MS, MAX_BARS) : ring.changed(MAX_BARS);
+      if (changed.length > 0) bars.push([row, changed]);
+    }
+    const workers = this.workers().map(([id, busy, memory]): [string, boolean, number, number] => [String(id), busy, memory ?? -1, this.rows.get(String(id))?.tasks ?? 0]);
+    return {
+      name: this.name,
+      kind: this.kind,
+      stats: this.executor.stats(),
+      tasks: this.byId.map((c) => [c.label, this.queued(c), c.running, c.completed, c.failed, c.cancelled]),
+      workers,
+      running,
+      bars,
+      series: full ? this.series.all() : this.series.fresh(),
+    };
+  }
+
+  private queued(c: NameCounts): number {
+    return Math.max(0, c.submitted - c.completed - c.cancelled - c.running);
+  }
+
+  /** Counts the running tasks per name afresh; lists them when asked. */
+  private countRunning(list: ExecutorSnapshot['running'] | null): void {
+    for (const c of this.byId) c.running = 0;
+    for (const trace of this.inflight) {
+      if (trace.startedAt === undefined) continue;
+      const counts = this.counts(trace.name);
+      counts.running++;
+      list?.push([rowOf(trace.worker), counts.id, trace.startedAt]);
+    }
+  }
+
+  /** The executor's workers, idle ones included where it says; else those seen running tasks in the last minute. */
+  private workers(): Array<[string | number, boolean, number | undefined]> {
+    const view = (this.executor as WorkerSource)._workerView?.();
+    if (view !== undefined) return view.map((w) => [w.id, w.busy, w.memory]);
+    const busy = new Set<string>();
+    for (const trace of this.inflight) if (trace.startedAt !== undefined) busy.add(rowOf(trace.worker));
+    const out: Array<[string, boolean, undefined]> = [];
+    for (const row of new Set([...this.rows.keys(), ...busy])) out.push([row, busy.has(row), undefined]);
+    return out;
+  }
+
+  private counts(name: unknown): NameCounts {
+    let counts = this.names.get(name);
+    if (counts === undefined) {
+      const other = this.byId.length >= MAX_NAMES;
+      counts = other ? this.names.get(OTHER) : undefined;
+      if (counts === undefined) {
+        const label = other ? '(other names)' : this.label(typeof name === 'string' && name !== '' ? name : '(anonymous)');
+        counts = { id: this.byId.length, label, submitted: 0, completed: 0, failed: 0, cancelled: 0, running: 0 };
+        this.byId.push(counts);
+        if (other) this.names.set(OTHER, counts);
+      }
+      if (!other) this.names.set(name, counts);
+    }
+    return counts;
+  }
+
+  private row(worker: unknown): BarRing {
+    const key = rowOf(worker);
+    let ring = this.rows.get(key);
+    if (ring === undefined) this.rows.set(key, (ring = new BarRing()));
+    return ring;
+  }
+}
+
+/** A worker's row: its id as text; tasks of no worker (the event loop's) share one. */
+function rowOf(worker: unknown): string {
+  return worker === undefined || worker === null ? '' : String(worker);
+}

@@ -1,0 +1,400 @@
+/**
+ * The page's script, served as it is (plain ES2017, no build, no library).
+ * It keeps what the stream sends (a full picture first, then changes),
+ * draws the task stream and the charts on canvases, and puts every text in
+ * with `textContent`. Messages come a few times a second whatever the
+ * number of tasks: the server samples.
+ * @internal
+ */
+
+export const PAGE_SCRIPT = String.raw`'use strict';
+(function () {
+  // Tableau's palette without its reds: red means a failure here.
+  var PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#86bcb6', '#8cd17d', '#a0cbe8', '#ffbe7d', '#d4a6c8', '#499894', '#79706e', '#bab0ac', '#f1ce63'];
+  var RED = '#d93a3a', GREY = '#a3a9b4', FAILED = 1, CANCELLED = 2, LANE = 14, MAX_LANES = 6, GUTTER = 112, AXIS = 20;
+  var state = { execs: [], selected: 0, offset: 0, window: 60000, rss: 0, messages: 0, lastAt: 0, hits: [] };
+  var nf = new Intl.NumberFormat('en');
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = String(text);
+    return e;
+  }
+  function colorOf(id) { return PALETTE[id % PALETTE.length]; }
+  function num(n) { return nf.format(n); }
+  function ms(v) {
+    if (v < 0) return '–';
+    if (v < 1) return v.toFixed(2) + ' ms';
+    if (v < 10) return v.toFixed(1) + ' ms';
+    if (v < 1000) return Math.round(v) + ' ms';
+    if (v < 60000) return (v / 1000).toFixed(v < 10000 ? 2 : 1) + ' s';
+    return (v / 60000).toFixed(1) + ' min';
+  }
+  function bytes(b) { return b < 0 ? '–' : b < 1048576 ? Math.round(b / 1024) + ' KB' : (b / 1048576).toFixed(b < 104857600 ? 1 : 0) + ' MB'; }
+  function rowLabel(ex, row) { return row === '' ? (ex.kind === 'async' ? 'event loop' : 'main thread') : 'worker ' + row; }
+  function current() { return state.execs[state.selected] || state.execs[0]; }
+  function serverNow() { return performance.now() + state.offset; }
+
+  // The stream: a full picture on (re)connecting, then what changed, a few times a second.
+  function connect() {
+    var source = new EventSource('events');
+    source.addEventListener('full', function (e) { receive(JSON.parse(e.data), true); });
+    source.onmessage = function (e) { receive(JSON.parse(e.data), false); };
+    source.onopen = function () { setConn('live', 'live'); };
+    source.onerror = function () {
+      setConn('down', 'disconnected, retrying…');
+      // A browser retries by itself unless the server answered with an error: then so do we.
+      if (source.readyState === 2) setTimeout(connect, 2000);
+    };
+  }
+  function setConn(cls, text) { var c = $('conn'); c.className = 'conn ' + cls; c.textContent = text; }
+
+  function receive(msg, full) {
+    state.messages++;
+    document.body.dataset.messages = String(state.messages);
+    state.offset = msg.now - performance.now();
+    state.window = msg.window;
+    state.rss = msg.rss;
+    state.lastAt = performance.now();
+    if ($('conn').className !== 'conn live') setConn('live', 'live');
+    if (full) state.execs = [];
+    msg.executors.forEach(function (m, i) {
+      var ex = state.execs[i];
+      if (!ex || ex.name !== m.name) ex = state.execs[i] = { name: m.name, rows: new Map(), series: [] };
+      ex.kind = m.kind; ex.stats = m.stats; ex.tasks = m.tasks; ex.workers = m.workers; ex.running = m.running;
+      m.bars.forEach(function (entry) { upsert(ex, entry[0], entry[1]); });
+      m.series.forEach(function (p) {
+        var s = ex.series, last = s[s.length - 1];
+        if (last && last[0] === p[0]) s[s.length - 1] = p;
+        else if (!last || last[0] < p[0]) s.push(p);
+      });
+      if (ex.series.length > 300) ex.series.splice(0, ex.series.length - 300);
+      prune(ex, msg.now - msg.window - 2000);
+    });
+    render();
+  }
+  // Bars by seq: a new one goes last; a known one (quick tasks joined it since) is replaced.
+  function upsert(ex, row, bars) {
+    var list = ex.rows.get(row);
+    if (!list) ex.rows.set(row, list = []);
+    bars.forEach(function (b) {
+      var i = list.length - 1;
+      while (i >= 0 && list[i][0] > b[0]) i--;
+      if (i >= 0 && list[i][0] === b[0]) list[i] = b;
+      else list.splice(i + 1, 0, b);
+    });
+  }
+  function prune(ex, before) {
+    ex.rows.forEach(function (list) {
+      var n = 0;
+      while (n < list.length && list[n][3] < before) n++;
+      if (n > 0) list.splice(0, n);
+    });
+  }
+
+  function render() {
+    var ex = current();
+    if (!ex) return;
+    renderTabs();
+    renderSummary(ex);
+    renderProgress(ex);
+    renderWorkers(ex);
+    renderLegend(ex);
+    drawStream(ex);
+    drawThroughput(ex);
+    drawLatency(ex);
+  }
+
+  function renderTabs() {
+    var nav = $('tabs');
+    if (state.execs.length < 2) { nav.replaceChildren(); return; }
+    if (nav.children.length !== state.execs.length) {
+      nav.replaceChildren();
+      state.execs.forEach(function (ex, i) {
+        var b = el('button', '', ex.name);
+        b.setAttribute('role', 'tab');
+        b.addEventListener('click', function () { state.selected = i; render(); });
+        nav.appendChild(b);
+      });
+    }
+    Array.prototype.forEach.call(nav.children, function (b, i) {
+      b.textContent = state.execs[i].name + ' (' + state.execs[i].kind + ')';
+      b.setAttribute('aria-selected', String(i === state.selected));
+    });
+  }
+
+  function tile(box, key, value, sub, cls) {
+    var t = el('div', 'tile' + (cls ? ' ' + cls : ''));
+    t.appendChild(el('div', 'k', key));
+    t.appendChild(el('div', 'v', value));
+    if (sub) t.appendChild(el('div', 's', sub));
+    box.appendChild(t);
+  }
+  function recent(ex, seconds) {
+    var s = ex.series.slice(-seconds), ended = 0, run = -1;
+    s.forEach(function (p) { ended += p[1] + p[2] + p[3]; if (p[4] >= 0) run = p[4]; });
+    return { rate: s.length ? ended / s.length : 0, run: run };
+  }
+  function renderSummary(ex) {
+    var st = ex.stats, box = $('summary'), r = recent(ex, 10);
+    box.replaceChildren();
+    tile(box, 'workers busy', num(st.workers - st.idleWorkers) + ' / ' + num(st.workers), ex.name + ' (' + ex.kind + ')');
+    tile(box, 'queued', num(st.queued));
+    tile(box, 'running', num(st.running));
+    tile(box, 'done', num(st.completed - st.failed), 'succeeded');
+    tile(box, 'failed', num(st.failed), '', st.failed > 0 ? 'bad' : '');
+    tile(box, 'cancelled', num(st.cancelled));
+    tile(box, 'throughput', num(Math.round(r.rate)) + ' /s', 'tasks ended, last 10 s');
+    tile(box, 'run time', ms(r.run), 'median, last second with tasks');
+    if (typeof st.utilization === 'number') tile(box, 'utilization', Math.round(st.utilization * 100) + ' %', 'worker time running tasks');
+    tile(box, 'memory', bytes(state.rss), 'this process (RSS)');
+  }
+
+  // Table rows kept by key, their cells' text changed in place: no flicker, no markup.
+  function sync(tbody, keys, make) {
+    var have = new Map();
+    Array.prototype.forEach.call(tbody.rows, function (tr) { have.set(tr.dataset.key, tr); });
+    keys.forEach(function (key, i) {
+      var tr = have.get(key);
+      if (!tr) { tr = make(); tr.dataset.key = key; }
+      have.delete(key);
+      if (tbody.rows[i] !== tr) tbody.insertBefore(tr, tbody.rows[i] || null);
+    });
+    have.forEach(function (tr) { tr.remove(); });
+  }
+  function cell(tr, i, text, cls) {
+    var td = tr.cells[i];
+    td.textContent = text;
+    if (cls !== undefined) td.className = cls;
+  }
+  function renderProgress(ex) {
+    var tbody = $('progress').tBodies[0];
+    sync(tbody, ex.tasks.map(function (t, i) { return String(i); }), function () {
+      var tr = el('tr');
+      for (var i = 0; i < 7; i++) tr.appendChild(el('td'));
+      tr.cells[0].className = 'name';
+      tr.cells[1].className = 'bar';
+      return tr;
+    });
+    ex.tasks.forEach(function (t, i) {
+      var tr = tbody.rows[i], queued = t[1], running = t[2], done = t[3] - t[4], failed = t[4], cancelled = t[5];
+      var total = queued + running + done + failed + cancelled || 1;
+      var name = tr.cells[0];
+      name.replaceChildren(el('i', 'sw'), document.createTextNode(t[0]));
+      name.firstChild.style.background = colorOf(i);
+      name.title = t[0];
+      var bar = el('div', 'pbar');
+      [[done, ''], [failed, 'f'], [running, 'r'], [cancelled, 'c'], [queued, 'q']].forEach(function (part) {
+        if (part[0] <= 0) return;
+        var s = el('span', part[1]);
+        s.style.width = (100 * part[0] / total) + '%';
+        if (part[1] === '') s.style.background = colorOf(i);
+        bar.appendChild(s);
+      });
+      tr.cells[1].replaceChildren(bar);
+      [queued, running, done, failed, cancelled].forEach(function (v, k) {
+        cell(tr, k + 2, num(v), (v === 0 ? 'zero' : '') + (k === 3 ? ' failed' : ''));
+      });
+    });
+    $('progress-empty').hidden = ex.tasks.length > 0;
+  }
+
+  function renderWorkers(ex) {
+    var tbody = $('workers').tBodies[0], now = {};
+    ex.running.forEach(function (r) { (now[r[0]] = now[r[0]] || []).push(ex.tasks[r[1]] ? ex.tasks[r[1]][0] : '?'); });
+    sync(tbody, ex.workers.map(function (w) { return w[0]; }), function () {
+      var tr = el('tr');
+      for (var i = 0; i < 5; i++) tr.appendChild(el('td'));
+      tr.cells[2].className = 'left';
+      return tr;
+    });
+    ex.workers.forEach(function (w, i) {
+      var tr = tbody.rows[i], names = now[w[0]] || [];
+      cell(tr, 0, rowLabel(ex, w[0]));
+      tr.cells[1].replaceChildren(el('span', 'pill ' + (w[1] ? 'busy' : 'idle'), w[1] ? 'busy' : 'idle'));
+      cell(tr, 2, names.length === 0 ? '' : names.length === 1 ? names[0] : names[0] + ' +' + (names.length - 1));
+      tr.cells[2].title = names.join(', ');
+      cell(tr, 3, num(w[3]));
+      cell(tr, 4, bytes(w[2]));
+    });
+    $('workers-empty').hidden = ex.workers.length > 0;
+  }
+
+  function renderLegend(ex) {
+    var box = $('legend');
+    box.replaceChildren();
+    ex.tasks.forEach(function (t, i) {
+      var s = el('span');
+      var sw = el('i', 'sw');
+      sw.style.background = colorOf(i);
+      s.appendChild(sw);
+      s.appendChild(document.createTextNode(t[0]));
+      s.title = t[0];
+      box.appendChild(s);
+    });
+    [['failed', 'failed'], ['off', 'cancelled while running'], ['running', 'running now (open end)']].forEach(function (k) {
+      var s = el('span');
+      s.appendChild(el('i', 'sw ' + k[0]));
+      s.appendChild(document.createTextNode(k[1]));
+      box.appendChild(s);
+    });
+  }
+
+  function canvasFor(id, height) {
+    var c = $(id), dpr = window.devicePixelRatio || 1, w = c.parentNode.clientWidth;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(height * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(height * dpr);
+      c.style.height = height + 'px';
+    }
+    var g = c.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, height);
+    g.font = '11px ' + getComputedStyle(document.body).fontFamily;
+    return { g: g, w: w, h: height, c: c };
+  }
+
+  // Rows: every worker the executor has (idle ones too), then any other that ran a task in view.
+  function drawStream(ex) {
+    var now = serverNow(), t0 = now - state.window, keys = [], seen = new Set();
+    ex.workers.forEach(function (w) { keys.push(w[0]); seen.add(w[0]); });
+    ex.rows.forEach(function (list, row) { if (!seen.has(row) && list.length && list[list.length - 1][3] > t0) { keys.push(row); seen.add(row); } });
+    ex.running.forEach(function (r) { if (!seen.has(r[0])) { keys.push(r[0]); seen.add(r[0]); } });
+    var rows = keys.map(function (row) {
+      var items = (ex.rows.get(row) || []).filter(function (b) { return b[3] > t0; })
+        .map(function (b) { return { name: b[1], start: b[2], end: b[3], flags: b[4], count: b[5], running: false }; });
+      ex.running.forEach(function (r) { if (r[0] === row) items.push({ name: r[1], start: r[2], end: now, flags: 0, count: 1, running: true }); });
+      items.sort(function (a, b) { return a.start - b.start; });
+      // Tasks that overlap on one worker (tasksPerWorker, the event loop) take lanes.
+      var ends = [];
+      items.forEach(function (it) {
+        var lane = 0;
+        while (lane < ends.length && ends[lane] > it.start + 0.01) lane++;
+        if (lane >= MAX_LANES) lane = MAX_LANES - 1;
+        ends[lane] = Math.max(ends[lane] || 0, it.end);
+        it.lane = lane;
+      });
+      return { row: row, items: items, lanes: Math.max(1, ends.length) };
+    });
+    var height = AXIS + 6;
+    rows.forEach(function (r) { height += r.lanes * LANE + 6; });
+    if (rows.length === 0) height += 40;
+    var v = canvasFor('stream', height), g = v.g, span = v.w - GUTTER - 8, y = 4, tasks = 0, hits = [];
+    var x = function (t) { return GUTTER + (t - t0) / state.window * span; };
+    g.strokeStyle = '#eef0f3';
+    for (var s = 0; s <= 60; s += 10) { g.beginPath(); g.moveTo(x(t0 + s * 1000) + 0.5, 0); g.lineTo(x(t0 + s * 1000) + 0.5, height - AXIS); g.stroke(); }
+    if (rows.length === 0) { g.fillStyle = '#6b7383'; g.fillText('No task has run yet: bars appear here as tasks run.', GUTTER, 30); }
+    rows.forEach(function (r) {
+      var h = r.lanes * LANE;
+      g.fillStyle = '#f5f6f8';
+      g.fillRect(GUTTER, y, span, h);
+      g.fillStyle = '#1d2330';
+      g.textBaseline = 'middle';
+      g.fillText(rowLabel(ex, r.row), 6, y + Math.min(h, LANE) / 2 + 1, GUTTER - 10);
+      r.items.forEach(function (it) {
+        var x1 = Math.max(GUTTER, x(it.start)), x2 = Math.min(GUTTER + span, x(it.end)), by = y + it.lane * LANE + 1, bw = Math.max(1.5, x2 - x1);
+        tasks += it.count;
+        g.globalAlpha = it.running ? 0.55 : 1;
+        g.fillStyle = it.flags & FAILED ? RED : it.flags & CANCELLED ? GREY : colorOf(it.name);
+        g.fillRect(x1, by, bw, LANE - 2);
+        g.globalAlpha = 1;
+        if (it.flags & FAILED && bw > 3) { g.strokeStyle = '#7a1010'; g.lineWidth = 1; g.strokeRect(x1 + 0.5, by + 0.5, bw - 1, LANE - 3); }
+        if (it.running) { g.fillStyle = colorOf(it.name); g.fillRect(x2 - 2, by, 2, LANE - 2); }
+        hits.push([x1, by, bw, LANE - 2, it, r.row]);
+      });
+      y += h + 6;
+    });
+    g.fillStyle = '#6b7383';
+    g.textBaseline = 'alphabetic';
+    for (var k = 0; k <= 60; k += 10) {
+      var label = k === 60 ? 'now' : (60 - k) + ' s ago', tx = x(t0 + k * 1000);
+      g.textAlign = k === 60 ? 'right' : k === 0 ? 'left' : 'center';
+      g.fillText(label, tx, height - 6);
+    }
+    g.textAlign = 'left';
+    state.hits = hits;
+    v.c.dataset.tasks = String(tasks);
+    v.c.dataset.rows = String(rows.length);
+  }
+
+  function frame(id, height, empty) {
+    var v = canvasFor(id, height);
+    v.left = 52; v.right = v.w - 8; v.top = 8; v.bottom = height - 20;
+    if (empty) { v.g.fillStyle = '#6b7383'; v.g.fillText('No task has ended yet.', v.left, height / 2); }
+    v.g.fillStyle = '#6b7383';
+    v.g.textAlign = 'left'; v.g.fillText('5 min ago', v.left, height - 5);
+    v.g.textAlign = 'right'; v.g.fillText('now', v.right, height - 5);
+    v.g.textAlign = 'left';
+    return v;
+  }
+  function nice(n) { var p = Math.pow(10, Math.floor(Math.log10(n))); return [1, 2, 5, 10].map(function (m) { return m * p; }).find(function (m) { return m >= n; }); }
+  function gridLine(v, y, text) {
+    var g = v.g;
+    g.strokeStyle = '#eef0f3'; g.beginPath(); g.moveTo(v.left, Math.round(y) + 0.5); g.lineTo(v.right, Math.round(y) + 0.5); g.stroke();
+    g.fillStyle = '#6b7383'; g.textAlign = 'right'; g.textBaseline = 'middle'; g.fillText(text, v.left - 6, y); g.textAlign = 'left'; g.textBaseline = 'alphabetic';
+  }
+  function drawThroughput(ex) {
+    var s = ex.series, v = frame('throughput', 180, s.length === 0), g = v.g, top = 1;
+    if (s.length === 0) return;
+    var last = s[s.length - 1][0], bw = (v.right - v.left) / 300;
+    s.forEach(function (p) { top = Math.max(top, p[1] + p[2] + p[3]); });
+    top = nice(top);
+    [0, 0.5, 1].forEach(function (f) { gridLine(v, v.bottom - f * (v.bottom - v.top), num(top * f) + '/s'); });
+    s.forEach(function (p) {
+      var x = v.right - (last - p[0] + 1) * bw, y = v.bottom;
+      [[p[1], '#3b7dd8'], [p[2], RED], [p[3], GREY]].forEach(function (part) {
+        var h = part[0] / top * (v.bottom - v.top);
+        g.fillStyle = part[1];
+        g.fillRect(x, y - h, Math.max(1, bw - 0.5), h);
+        y -= h;
+      });
+    });
+  }
+  function drawLatency(ex) {
+    var s = ex.series, has = s.some(function (p) { return p[4] >= 0; }), v = frame('latency', 180, !has), g = v.g;
+    if (!has) return;
+    var lo = Infinity, hi = 0;
+    s.forEach(function (p) { [p[4], p[6], p[7]].forEach(function (t) { if (t > 0) { lo = Math.min(lo, t); hi = Math.max(hi, t); } }); });
+    var a = Math.floor(Math.log10(lo)), b = Math.max(a + 1, Math.ceil(Math.log10(hi)));
+    var y = function (t) { return v.bottom - (Math.log10(Math.max(t, Math.pow(10, a))) - a) / (b - a) * (v.bottom - v.top); };
+    for (var e = a; e <= b; e++) gridLine(v, y(Math.pow(10, e)), ms(Math.pow(10, e)));
+    var last = s[s.length - 1][0], step = (v.right - v.left) / 300;
+    [[4, '#3b7dd8', []], [6, '#9b59b6', []], [7, '#e08a1e', [5, 3]]].forEach(function (line) {
+      g.strokeStyle = line[1]; g.lineWidth = 2; g.setLineDash(line[2]); g.beginPath();
+      var pen = false;
+      s.forEach(function (p) {
+        var t = p[line[0]], px = v.right - (last - p[0] + 0.5) * step;
+        if (t < 0) { pen = false; return; }
+        if (pen) g.lineTo(px, y(t)); else g.moveTo(px, y(t));
+        pen = true;
+      });
+      g.stroke(); g.setLineDash([]); g.lineWidth = 1;
+    });
+  }
+
+  // What a bar is, under the pointer.
+  $('stream').addEventListener('mousemove', function (e) {
+    var r = e.target.getBoundingClientRect(), mx = e.clientX - r.left, my = e.clientY - r.top, tip = $('tip'), ex = current();
+    var hit = state.hits.find(function (h) { return mx >= h[0] - 1 && mx <= h[0] + h[2] + 1 && my >= h[1] && my <= h[1] + h[3]; });
+    if (!hit || !ex) { tip.hidden = true; return; }
+    var it = hit[4], name = ex.tasks[it.name] ? ex.tasks[it.name][0] : '?', now = serverNow();
+    var lines = [(it.count > 1 ? it.count + ' tasks of ' : '') + name, rowLabel(ex, hit[5]),
+      it.running ? 'running for ' + ms(now - it.start) : (it.count > 1 ? 'from ' : 'ran ') + ms(it.end - it.start) + (it.count > 1 ? ' in all' : ''),
+      'started ' + ms(now - it.start) + ' ago'];
+    if (it.flags & FAILED) lines.push(it.count > 1 ? 'failed' : 'FAILED');
+    if (it.flags & CANCELLED) lines.push('cancelled while running');
+    tip.textContent = lines.join('\n');
+    tip.hidden = false;
+    tip.style.left = Math.min(e.clientX + 12, window.innerWidth - 370) + 'px';
+    tip.style.top = (e.clientY + 14) + 'px';
+  });
+  $('stream').addEventListener('mouseleave', function () { $('tip').hidden = true; });
+  window.addEventListener('resize', render);
+  // A silent stream says so: the picture is not live.
+  setInterval(function () {
+    if (state.lastAt && performance.now() - state.lastAt > 3000 && $('conn').className.indexOf('live') >= 0) setConn('wait', 'no update for ' + Math.round((performance.now() - state.lastAt) / 1000) + ' s');
+  }, 1000);
+  connect();
+})();
+`;

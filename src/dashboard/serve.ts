@@ -1,0 +1,186 @@
+/**
+ * `serveDashboard()`: a node:http server of one page, its script and style,
+ * `/state.json`, and the live stream at `/events`. It listens on the tracing
+ * channel for the executors it serves and samples them a few times a second
+ * while a page is open; it holds no timer while none is.
+ * @internal
+ */
+import { tracingChannel } from 'node:diagnostics_channel';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { describe } from '../checks.js';
+import { Executor } from '../executor.js';
+import { Board, WINDOW_MS, type TaskTrace } from './board.js';
+import { PAGE_CSS, PAGE_HTML } from './page.js';
+import { PAGE_SCRIPT } from './page-script.js';
+import { EventStream } from './stream.js';
+
+/** The options of `serveDashboard()`. */
+export interface DashboardOptions {
+  /** The port to listen on (default 0: a free one, chosen by the system). */
+  port?: number;
+  /** The address to listen on (default `127.0.0.1`: this machine only). */
+  host?: string;
+}
+
+/** A running dashboard. */
+export interface Dashboard {
+  /** Where the page is, as `http://host:port/`. */
+  readonly url: string;
+  /** Ends the pages' streams, stops listening and stops observing the executors. */
+  close(): Promise<void>;
+}
+
+/** How a task's name is shown (the CLI shows its batches by the user's function). @internal */
+export type TaskLabel = (name: string) => string;
+
+/** Messages to the pages per second. */
+const TICK_MS = 250;
+
+const STATIC: Record<string, [string, string]> = {
+  '/': ['text/html; charset=utf-8', PAGE_HTML],
+  '/app.js': ['text/javascript; charset=utf-8', PAGE_SCRIPT],
+  '/app.css': ['text/css; charset=utf-8', PAGE_CSS],
+};
+
+/** Nothing runs or loads but the page's own files: a task name that reaches the page as markup still does nothing. */
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+};
+
+function checkExecutors(executors: unknown): Array<[string, Executor]> {
+  if (executors instanceof Executor) return [[executors.constructor.name, executors]];
+  if (executors === null || typeof executors !== 'object' || Array.isArray(executors)) {
+    throw new TypeError(`serveDashboard() expects an executor or an object of executors by name, got ${describe(executors)}`);
+  }
+  const entries = Object.entries(executors);
+  if (entries.length === 0) throw new TypeError('serveDashboard() got an object with no executors');
+  for (const [name, executor] of entries) {
+    if (!(executor instanceof Executor)) throw new TypeError(`serveDashboard(): '${name}' is not an executor, got ${describe(executor)}`);
+  }
+  return entries;
+}
+
+function checkListen(options: unknown): { port: number; host: string } {
+  if (options === undefined) return { port: 0, host: '127.0.0.1' };
+  if (options === null || typeof options !== 'object') throw new TypeError(`serveDashboard(): options must be an object or undefined, got ${describe(options)}`);
+  for (const key of Object.keys(options)) {
+    if (key !== 'port' && key !== 'host') throw new TypeError(`serveDashboard(): unknown option '${key}' (the options are port and host)`);
+  }
+  const { port = 0, host = '127.0.0.1' } = options as DashboardOptions;
+  if (typeof port !== 'number') throw new TypeError(`serveDashboard(): port must be a number, got ${describe(port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`serveDashboard(): port must be an integer from 0 to 65535, got ${describe(port)}`);
+  if (typeof host !== 'string' || host === '') throw new TypeError(`serveDashboard(): host must be a non-empty string, got ${describe(host)}`);
+  return { port, host };
+}
+
+/** The `Host` headers a page on a loopback address may send: its own, under any name for this machine. */
+function allowedHosts(host: string, port: number): Set<string> | null {
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (!loopback) return null;
+  return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${isIP(host) === 6 ? `[${host}]` : host}:${port}`]);
+}
+
+/**
+ * Serves a live page of `executors` (one, or several by name): the task
+ * stream, progress per task name, workers and throughput and latency over
+ * time, and `/state.json`, the same data as JSON. Resolves once it listens;
+ * `close()` ends it. Throws a `TypeError` for what is not an executor or bad
+ * options, a `RangeError` for a port out of range; rejects when it cannot listen.
+ */
+export function serveDashboard(executors: Executor | Record<string, Executor>, options?: DashboardOptions): Promise<Dashboard> {
+  return serveWith(executors, options, undefined);
+}
+
+/** `serveDashboard`, its tasks shown by `label`. @internal */
+export async function serveWith(executors: Executor | Record<string, Executor>, options: DashboardOptions | undefined, label: TaskLabel | undefined): Promise<Dashboard> {
+  const entries = checkExecutors(executors);
+  const { port, host } = checkListen(options);
+  const boards = new Map<unknown, Board>(entries.map(([name, executor]) => [executor, new Board(name, executor, label)]));
+  const stream = new EventStream();
+  const message = (full: boolean): string =>
+    JSON.stringify({ now: performance.now(), window: WINDOW_MS, rss: process.memoryUsage.rss(), executors: [...boards.values()].map((b) => b.snapshot(full)) });
+
+  let ticker: NodeJS.Timeout | null = null;
+  const tick = (): void => stream.send(() => message(false), () => message(true));
+  const pagesChanged = (): void => {
+    if (stream.size > 0 && ticker === null) {
+      ticker = setInterval(tick, TICK_MS);
+      ticker.unref();
+      // The new page has its picture at once, not a tick later.
+      setImmediate(tick);
+    } else if (stream.size === 0 && ticker !== null) {
+      clearInterval(ticker);
+      ticker = null;
+    }
+  };
+
+  // Two of the channel's five events are enough: a task submitted, a task done.
+  const channel = tracingChannel('concurrent-futures:task');
+  const onStart = (message: unknown): void => {
+    boards.get((message as TaskTrace).executor)?.submitted(message as TaskTrace);
+  };
+  const onDone = (message: unknown): void => {
+    boards.get((message as TaskTrace).executor)?.ended(message as TaskTrace);
+  };
+
+  let hosts: Set<string> | null = null;
+  const server = createServer((req, res) => handle(req, res));
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    res.on('error', () => {});
+    // A page elsewhere that resolves its own name to this machine (DNS rebinding) reads nothing.
+    if (hosts !== null && !hosts.has((req.headers.host ?? '').toLowerCase())) {
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('this dashboard answers to its own address only\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('GET only\n');
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0]!;
+    const file = STATIC[path];
+    if (file !== undefined) {
+      res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': file[0] }).end(req.method === 'HEAD' ? undefined : file[1]);
+    } else if (path === '/state.json') {
+      const state = { executors: [...boards.values()].map((b) => b.state()) };
+      res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(state));
+    } else if (path === '/events') {
+      stream.open(req, res, pagesChanged);
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found: the page is at /\n');
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  hosts = allowedHosts(host, bound);
+  channel.start.subscribe(onStart);
+  channel.asyncEnd.subscribe(onDone);
+  const shown = isIP(host) === 6 ? `[${host}]` : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${shown}:${bound}/`,
+    close(): Promise<void> {
+      return (closing ??= new Promise<void>((resolve) => {
+        channel.start.unsubscribe(onStart);
+        channel.asyncEnd.unsubscribe(onDone);
+        if (ticker !== null) clearInterval(ticker);
+        ticker = null;
+        stream.closeAll();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }));
+    },
+  };
+}
