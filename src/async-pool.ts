@@ -9,6 +9,7 @@ import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, t
 import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit } from './checks.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { StartWindow } from './rate-limit.js';
+import type { WorkerView } from './worker-view.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
 class AsyncTask<T> extends Future<T> implements TaskContext {
@@ -143,6 +144,14 @@ export class AsyncPoolExecutor extends Executor {
 
   stats(): ExecutorStats {
     return this._counters.snapshot(this.maxWorkers, this.maxWorkers - this.occupied, this.running);
+  }
+
+  /**
+   * @internal For the dashboard: the slots made so far, by the number the tracing channel gives as a task's
+   * `worker`, idle ones included (the channel tells of busy ones only, as their tasks end).
+   */
+  _workerView(): WorkerView[] {
+    return this.slots.map((entry, id) => ({ id, busy: entry !== null, memory: undefined }));
   }
 
   /** @internal */

@@ -6,7 +6,9 @@
  * through `snapshot()` and `state()`, a few times a second at most.
  * @internal
  */
+import { CancelledError } from '../errors.js';
 import type { Executor, ExecutorStats } from '../executor.js';
+import type { WorkerView } from '../worker-view.js';
 import { BarRing, CANCELLED, FAILED, type BarTuple } from './bars.js';
 import { Series, type SeriesPoint } from './series.js';
 
@@ -15,7 +17,6 @@ export interface TaskTrace {
   executor: unknown;
   kind?: string;
   name?: unknown;
-  future?: { cancelled(): boolean } | undefined;
   queuedAt?: number;
   startedAt?: number;
   endedAt?: number;
@@ -23,14 +24,7 @@ export interface TaskTrace {
   error?: unknown;
 }
 
-/** One worker as its executor tells it: the id the tracing channel gives its tasks, busy, memory in bytes when known. */
-export interface WorkerView {
-  id: string | number;
-  busy: boolean;
-  memory?: number | undefined;
-}
-
-/** What an executor may offer beyond `stats()`: its workers, idle ones included (thread and process pools). */
+/** What an executor may offer beyond `stats()`: its workers, idle ones included (the pools). */
 interface WorkerSource {
   _workerView?(): WorkerView[];
 }
@@ -113,14 +107,14 @@ export class Board {
     this.inflight.add(trace);
   }
 
-  /** The channel's `asyncEnd`: the task is done (its `error` set when it failed). */
+  /** The channel's `asyncEnd`: the task is done (its `error` set when it failed, a `CancelledError` when cancelled). */
   ended(trace: TaskTrace): void {
     const counts = this.counts(trace.name);
     // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
     if (!this.inflight.delete(trace)) counts.submitted++;
     const now = performance.now();
     let outcome = 0;
-    if (trace.future?.cancelled() === true) {
+    if (trace.error instanceof CancelledError) {
       counts.cancelled++;
       outcome = 2;
     } else {

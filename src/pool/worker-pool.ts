@@ -34,7 +34,7 @@ const STARTUP_TIMEOUT = 5000;
 export abstract class WorkerPoolExecutor extends Executor {
   /** The most workers that run at once. */
   readonly maxWorkers: number;
-  private readonly workers: PoolWorker[] = [];
+  /** @internal */ protected readonly workers: PoolWorker[] = [];
   private readonly feeder: Feeder;
   private nextIndex = 0;
   /** Workers told to stop that have not exited yet. */

@@ -10,6 +10,9 @@ import type { ConfigMessage, WorkerConfig } from '../pool/protocol.js';
 import { OrderedTaskStates } from '../pool/task-states.js';
 import { childEnv, serveIfBundleChild, workerStart } from '../pool/bundle-worker.js';
 import { serveChild } from './serve.js';
+import { viewWorkers } from '../pool/worker-view.js';
+import { MemoryProbe, type WorkerView } from '../worker-view.js';
+import { childMemory } from './memory.js';
 
 /** The options of `ProcessPoolExecutor`. */
 export interface ProcessPoolOptions {
@@ -66,6 +69,8 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
   private readonly env: NodeJS.ProcessEnv | undefined;
   private readonly execArgv: string[] | undefined;
   private readonly children = new Set<ChildProcess>();
+  /** Each live child's resident memory, by worker index, where the system tells it. */
+  private readonly rss = new Map<number, MemoryProbe>();
   /** How `map` sizes chunks without `chunksize`; null under a rate limit (each item's start counts). @internal */
   readonly _autoChunks: AutoChunking | null;
 
@@ -88,6 +93,14 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     this._autoChunks = pool.rateLimit === undefined ? poolChunking(this.maxWorkers, 1) : null;
   }
 
+  /**
+   * @internal For the dashboard: every child, idle ones included, busy or not, and its resident memory where the
+   * system tells it; the tracing channel tells of busy children only, as their tasks end, and `stats()` counts them.
+   */
+  _workerView(): WorkerView[] {
+    return viewWorkers(this.workers, this.rss);
+  }
+
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
     const start = workerStart(CHILD_ENTRY);
@@ -98,11 +111,14 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
     this.children.add(child);
+    const pid = child.pid;
+    if (pid !== undefined) this.rss.set(hooks.index, new MemoryProbe(() => childMemory(pid)));
     child.on('message', hooks.onMessage as (m: unknown) => void);
     child.on('error', (error) => hooks.setReason(`${error.name}: ${error.message}`));
     // 'close', not 'exit': only then has every message the child sent been read.
     child.on('close', (code, signal) => {
       this.children.delete(child);
+      this.rss.delete(hooks.index);
       hooks.onExit(code, signal);
     });
     const config: WorkerConfig = {

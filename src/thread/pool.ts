@@ -11,6 +11,8 @@ import { poolOptions } from '../pool/options.js';
 import { poolChunking, type AutoChunking } from '../map/auto-chunks.js';
 import { serveIfBundleThread, threadData, workerStart } from '../pool/bundle-worker.js';
 import { serveThread } from './serve.js';
+import { viewWorkers } from '../pool/worker-view.js';
+import { MemoryProbe, type WorkerView } from '../worker-view.js';
 
 /** The options of `ThreadPoolExecutor`. */
 export interface ThreadPoolOptions {
@@ -65,6 +67,8 @@ let pools = 0;
 export class ThreadPoolExecutor extends WorkerPoolExecutor {
   private readonly prefix: string;
   private readonly resourceLimits: ResourceLimits | undefined;
+  /** Each live thread's heap, by worker index, where Node can read it. */
+  private readonly heaps = new Map<number, MemoryProbe>();
   /** How `map` sizes chunks without `chunksize`; null under a rate limit (each item's start counts). @internal */
   readonly _autoChunks: AutoChunking | null;
 
@@ -83,6 +87,14 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     this.resourceLimits = checkResourceLimits(opts.resourceLimits);
     // A chunk sent ahead to a thread can be withdrawn until it starts: two out per thread.
     this._autoChunks = pool.rateLimit === undefined ? poolChunking(this.maxWorkers, 2) : null;
+  }
+
+  /**
+   * @internal For the dashboard: every thread, idle ones included, busy or not, and its heap where Node tells it;
+   * the tracing channel tells of busy threads only, as their tasks end, and `stats()` counts them.
+   */
+  _workerView(): WorkerView[] {
+    return viewWorkers(this.workers, this.heaps);
   }
 
   /** @internal */
@@ -109,6 +121,12 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     // marking its task cancelled, a retire) must finish first, as it does on Node and Bun.
     let terminating = false;
     worker.on('exit', (code) => (terminating ? process.nextTick(hooks.onExit, code) : hooks.onExit(code)));
+    // Node 22.16 and later tell a thread's heap; before, the dashboard shows no memory for threads.
+    const heap = (worker as { getHeapStatistics?: () => Promise<{ used_heap_size: number }> }).getHeapStatistics;
+    if (typeof heap === 'function') {
+      this.heaps.set(hooks.index, new MemoryProbe(() => heap.call(worker).then((h) => h.used_heap_size)));
+      worker.once('exit', () => this.heaps.delete(hooks.index));
+    }
 
     // The pool holds the process open while it has work; an idle worker must not.
     // (After the listeners: adding a 'message' listener refs the worker again.)
