@@ -1,5 +1,6 @@
 /** The arguments of `concurrent-futures map`, read with `node:util`'s `parseArgs`. */
 import { parseArgs } from 'node:util';
+import { takeDashboardFlag } from '../dashboard/flag.js';
 import { UsageError } from './usage-error.js';
 
 export const mapUsage = `usage: concurrent-futures map [options] MODULE#EXPORT
@@ -24,6 +25,8 @@ output:
   -u, --unordered        write results as they complete, as {"line":N,"result":R}
       --progress         progress lines on stderr even when it is not a terminal
       --no-progress      no progress bar on a terminal
+      --dashboard[=PORT] serve a live page of the run on 127.0.0.1 (default: a free
+                         port); its address is printed on stderr
   -h, --help             this help
 
 MODULE is a path (./tasks.mjs, tasks.ts through tsx), a file: URL or a package
@@ -57,11 +60,19 @@ export interface MapConfig {
   failFast: boolean;
   /** `true` forces lines where there is no terminal, `false` hides the bar, `undefined` is the default. */
   progress: boolean | undefined;
+  /** `--dashboard[=PORT]`: the port (0: a free one), or `undefined` for none. */
+  dashboard: number | undefined;
 }
 
 /** The parsed arguments, or `'help'`. Throws a `UsageError` for anything wrong. */
 export function parseMapArgs(argv: string[]): MapConfig | 'help' {
   let parsed;
+  let dashboard: number | undefined;
+  try {
+    ({ rest: argv, port: dashboard } = takeDashboardFlag(argv));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message} (see concurrent-futures map --help)`);
+  }
   try {
     parsed = parseArgs({
       args: argv,
@@ -109,6 +120,7 @@ export function parseMapArgs(argv: string[]): MapConfig | 'help' {
     unordered: values.unordered ?? false,
     failFast: values['fail-fast'] ?? false,
     progress: values.progress ? true : values['no-progress'] ? false : undefined,
+    dashboard,
   };
 }
 

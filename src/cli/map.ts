@@ -27,6 +27,7 @@ export async function mapCommand(argv: string[]): Promise<number> {
   // Without workers, a chunk would run its lines one after another: no chunks there.
   const chunksize = config.executor === 'async' ? 1 : config.chunksize;
   const executor = await startExecutor(config, loaded, workers);
+  const dashboard = config.dashboard === undefined ? null : await openDashboard(executor, config.dashboard, loaded.path.join('.'), chunksize);
   const display = await ProgressDisplay.open({ stream: process.stderr, label: loaded.path.join('.'), total, lines: config.progress === true, disable: config.progress === false });
   const output = new Output(process.stdout);
   // Results printed on the bar's terminal must not break it.
@@ -58,6 +59,7 @@ export async function mapCommand(argv: string[]): Promise<number> {
     display.close();
   }
   if (end === 'done') await executor.shutdown();
+  await dashboard?.close();
   process.off('SIGINT', onInterrupt);
 
   if (interrupted) return 130;
@@ -87,6 +89,20 @@ async function openInput(config: MapConfig): Promise<{ stream: Readable; total: 
   // A regular file can be counted first, so that the bar knows the total; a FIFO cannot.
   const total = statSync(config.input).isFile() ? await countLines(config.input, config.json) : undefined;
   return { stream: createReadStream(config.input), total };
+}
+
+/** The run's live page: each batch shown by the user's function, its URL on stderr. */
+async function openDashboard(executor: Executor, port: number, name: string, chunksize: number): Promise<{ close(): Promise<void> }> {
+  const { serveWith } = await import('../dashboard/serve.js');
+  const label = chunksize > 1 ? `${name} (batches of ${chunksize} lines)` : name;
+  let dashboard;
+  try {
+    dashboard = await serveWith(executor, { port }, () => label);
+  } catch (error) {
+    throw new UsageError(`cannot serve the dashboard on port ${port}: ${(error as Error).message}`);
+  }
+  process.stderr.write(`concurrent-futures: dashboard at ${dashboard.url}\n`);
+  return dashboard;
 }
 
 async function startExecutor(config: MapConfig, loaded: LoadedFunction, workers: number): Promise<Executor> {

@@ -88,30 +88,36 @@ export class Board {
   readonly kind: string;
   private readonly names = new Map<unknown, NameCounts>();
   private readonly byId: NameCounts[] = [];
-  private readonly inflight = new Set<TaskTrace>();
+  /** Submitted and not done, each with its name's counts. */
+  private readonly inflight = new Map<TaskTrace, NameCounts>();
   private readonly rows = new Map<string, BarRing>();
   private readonly series = new Series();
 
   constructor(
     readonly name: string,
     readonly executor: Executor,
-    /** The name a task is shown by (the CLI shows its batches by the user's function). */
-    private readonly label: (name: string) => string = (name) => name,
+    /** The name a task is shown by, when not its trace's (the CLI shows its batches by the user's function). */
+    private readonly label: ((trace: TaskTrace) => string) | undefined = undefined,
   ) {
     this.kind = kindOf(executor);
   }
 
   /** The channel's `start`: a task was submitted. */
   submitted(trace: TaskTrace): void {
-    this.counts(trace.name).submitted++;
-    this.inflight.add(trace);
+    const counts = this.countsOf(trace);
+    counts.submitted++;
+    this.inflight.set(trace, counts);
   }
 
   /** The channel's `asyncEnd`: the task is done (its `error` set when it failed, a `CancelledError` when cancelled). */
   ended(trace: TaskTrace): void {
-    const counts = this.counts(trace.name);
-    // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
-    if (!this.inflight.delete(trace)) counts.submitted++;
+    let counts = this.inflight.get(trace);
+    if (counts !== undefined) this.inflight.delete(trace);
+    else {
+      // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
+      counts = this.countsOf(trace);
+      counts.submitted++;
+    }
     const now = performance.now();
     let outcome = 0;
     if (trace.error instanceof CancelledError) {
@@ -175,9 +181,8 @@ export class Board {
   /** Counts the running tasks per name afresh; lists them when asked. */
   private countRunning(list: ExecutorSnapshot['running'] | null): void {
     for (const c of this.byId) c.running = 0;
-    for (const trace of this.inflight) {
+    for (const [trace, counts] of this.inflight) {
       if (trace.startedAt === undefined) continue;
-      const counts = this.counts(trace.name);
       counts.running++;
       list?.push([rowOf(trace.worker), counts.id, trace.startedAt]);
     }
@@ -188,10 +193,14 @@ export class Board {
     const view = (this.executor as WorkerSource)._workerView?.();
     if (view !== undefined) return view.map((w) => [w.id, w.busy, w.memory]);
     const busy = new Set<string>();
-    for (const trace of this.inflight) if (trace.startedAt !== undefined) busy.add(rowOf(trace.worker));
+    for (const trace of this.inflight.keys()) if (trace.startedAt !== undefined) busy.add(rowOf(trace.worker));
     const out: Array<[string, boolean, undefined]> = [];
     for (const row of new Set([...this.rows.keys(), ...busy])) out.push([row, busy.has(row), undefined]);
     return out;
+  }
+
+  private countsOf(trace: TaskTrace): NameCounts {
+    return this.counts(this.label === undefined ? trace.name : this.label(trace));
   }
 
   private counts(name: unknown): NameCounts {
@@ -200,7 +209,7 @@ export class Board {
       const other = this.byId.length >= MAX_NAMES;
       counts = other ? this.names.get(OTHER) : undefined;
       if (counts === undefined) {
-        const label = other ? '(other names)' : this.label(typeof name === 'string' && name !== '' ? name : '(anonymous)');
+        const label = other ? '(other names)' : typeof name === 'string' && name !== '' ? name : '(anonymous)';
         counts = { id: this.byId.length, label, submitted: 0, completed: 0, failed: 0, cancelled: 0, running: 0 };
         this.byId.push(counts);
         if (other) this.names.set(OTHER, counts);

@@ -31,8 +31,8 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** How a task's name is shown (the CLI shows its batches by the user's function). @internal */
-export type TaskLabel = (name: string) => string;
+/** The name a task is shown by, from its trace (the CLI shows its batches by the user's function). @internal */
+export type TaskLabel = (trace: TaskTrace) => string;
 
 /** Messages to the pages per second. */
 const TICK_MS = 250;
@@ -147,6 +147,8 @@ export async function serveWith(executors: Executor | Record<string, Executor>, 
     } else if (path === '/state.json') {
       const state = { executors: [...boards.values()].map((b) => b.state()) };
       res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(state));
+    } else if (path === '/favicon.ico') {
+      res.writeHead(204).end();
     } else if (path === '/events') {
       stream.open(req, res, pagesChanged);
     } else {
