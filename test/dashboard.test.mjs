@@ -1,0 +1,401 @@
+// concurrent-futures/dashboard in a real browser: Debian's chromium, driven by playwright-core. The page must
+// show what ran (counts per task name, a bar per task), update itself, show hostile names as text, and the
+// server must outlive browsers that vanish and runs of many quick tasks without flooding them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { chromium } from 'playwright-core';
+import { AsyncPoolExecutor, ProcessPoolExecutor, ThreadPoolExecutor } from '../dist/index.js';
+import { serveDashboard } from '../dist/dashboard/index.js';
+import { CLI, fixture } from './cli-helpers.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+let browser;
+
+before(async () => {
+  // Never skipped: without the browser this file fails, saying what to install (.ci/run installs it).
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: the dashboard tests need Debian's chromium package (apt-get install chromium)`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A task that holds its thread for `ms`. */
+function nap(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  return ms;
+}
+
+function fails(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  throw new Error('this task fails');
+}
+
+async function getJson(url) {
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+/** The progress table as the page shows it: name -> [queued, running, done, failed, cancelled]. */
+function progressTable(page) {
+  return page.$$eval('#progress tbody tr', (rows) =>
+    Object.fromEntries(rows.map((tr) => [tr.cells[0].textContent, [...tr.cells].slice(2).map((td) => Number(td.textContent.replace(/,/g, '')))])),
+  );
+}
+
+/** Waits until the page's progress table shows `expected` for `name`. */
+async function untilRow(page, name, expected, timeout = 20_000) {
+  const deadline = Date.now() + timeout;
+  let seen;
+  while (Date.now() < deadline) {
+    seen = await progressTable(page);
+    if (JSON.stringify(seen[name]) === JSON.stringify(expected)) return seen;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`the page showed ${JSON.stringify(seen)}, not ${name}: ${JSON.stringify(expected)}`);
+}
+
+async function openPage(url) {
+  const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('dialog', (dialog) => {
+    problems.push(`a dialog opened: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => Number(document.body.dataset.messages) > 0);
+  return { page, problems };
+}
+
+/** Reads `/events` raw until `stop()`, which gives the sizes of the messages read. */
+function streamReader(url) {
+  const sizes = [];
+  let buffer = '';
+  const req = request(new URL('events', url), (res) => {
+    res.setEncoding('utf8');
+    res.on('data', (chunk) => {
+      buffer += chunk;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const message = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (message.includes('data: ')) sizes.push(message.length);
+      }
+    });
+    res.on('error', () => {});
+  });
+  req.on('error', () => {});
+  req.end();
+  return {
+    stop() {
+      req.destroy();
+      return sizes;
+    },
+  };
+}
+
+test('state.json has the shape API.md gives, and the server binds 127.0.0.1 on a free port by default', async () => {
+  const executor = new ThreadPoolExecutor(2);
+  const dashboard = await serveDashboard(executor);
+  try {
+    assert.match(dashboard.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.notEqual(new URL(dashboard.url).port, '0');
+    const futures = [];
+    for (let i = 0; i < 5; i++) futures.push(executor.submit(nap, 5));
+    for (let i = 0; i < 2; i++) futures.push(executor.submit(fails, 1));
+    await Promise.allSettled(futures.map((f) => f.result()));
+    const state = await getJson(new URL('state.json', dashboard.url));
+    assert.deepEqual(Object.keys(state), ['executors']);
+    assert.equal(state.executors.length, 1);
+    const [entry] = state.executors;
+    assert.deepEqual(Object.keys(entry).sort(), ['kind', 'name', 'stats', 'tasks', 'workers']);
+    assert.equal(entry.name, 'ThreadPoolExecutor');
+    assert.equal(entry.kind, 'thread');
+    assert.equal(entry.stats.completed, 7);
+    assert.equal(entry.stats.failed, 2);
+    assert.deepEqual(entry.tasks, {
+      nap: { queued: 0, running: 0, completed: 5, failed: 0, cancelled: 0 },
+      fails: { queued: 0, running: 0, completed: 2, failed: 2, cancelled: 0 },
+    });
+    assert.ok(entry.workers.length >= 1 && entry.workers.length <= 2, JSON.stringify(entry.workers));
+    for (const w of entry.workers) {
+      assert.deepEqual(Object.keys(w), ['id', 'busy']);
+      assert.equal(typeof w.id, 'number');
+      assert.equal(w.busy, false);
+    }
+    // Another name for this machine's address (DNS rebinding) gets nothing; only GET is served.
+    const foreign = await new Promise((resolve, reject) => {
+      const req = request(new URL('state.json', dashboard.url), { headers: { host: 'attacker.example:80' } }, (res) => resolve(res.statusCode));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(foreign, 403);
+    assert.equal((await fetch(new URL('state.json', dashboard.url), { method: 'POST' })).status, 405);
+  } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('serveDashboard refuses what is not an executor and bad options, naming them', async () => {
+  const executor = new AsyncPoolExecutor(1);
+  await assert.rejects(serveDashboard(42), { name: 'TypeError', message: /expects an executor or an object of executors by name, got number 42/ });
+  await assert.rejects(serveDashboard({ a: executor, b: {} }), { name: 'TypeError', message: /'b' is not an executor/ });
+  await assert.rejects(serveDashboard(executor, { port: -1 }), { name: 'RangeError', message: /port must be an integer from 0 to 65535, got number -1/ });
+  await assert.rejects(serveDashboard(executor, { prot: 1 }), { name: 'TypeError', message: /unknown option 'prot'/ });
+  await executor.shutdown();
+});
+
+test('thread pool: the page shows the counts per task name and a bar per task, live, without a reload', async () => {
+  const executor = new ThreadPoolExecutor(2);
+  const dashboard = await serveDashboard(executor);
+  const { page, problems } = await openPage(dashboard.url);
+  try {
+    await page.evaluate(() => (window.sameDocument = true));
+    const futures = [];
+    for (let i = 0; i < 6; i++) futures.push(executor.submit(nap, 120));
+    futures.push(executor.submit(fails, 60), executor.submit(fails, 60));
+    // Mid-run the page already shows work queued or running.
+    await page.waitForFunction(() => [...document.querySelectorAll('#progress tbody tr')].some((tr) => Number(tr.cells[3].textContent) > 0));
+    await Promise.allSettled(futures.map((f) => f.result()));
+    await untilRow(page, 'nap', [0, 0, 6, 0, 0]);
+    await untilRow(page, 'fails', [0, 0, 0, 2, 0]);
+    const stream = await page.waitForFunction(() => {
+      const c = document.getElementById('stream');
+      return c.dataset.bars === '8' && c.dataset.failed === '2' && c.dataset.tasks === '8' ? c.dataset : null;
+    });
+    assert.ok(await stream.jsonValue());
+    const workers = await page.$$eval('#workers tbody tr', (rows) => rows.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent, Number(tr.cells[3].textContent)]));
+    assert.equal(workers.length, 2, JSON.stringify(workers));
+    assert.equal(workers.reduce((n, w) => n + w[2], 0), 8);
+    assert.deepEqual(workers.map((w) => w[1]), ['idle', 'idle']);
+    assert.equal(await page.evaluate(() => window.sameDocument), true);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('async pool: a task named as markup is shown as text and runs nothing in the page', async () => {
+  const executor = new AsyncPoolExecutor(3);
+  const hostile = '<img src=x onerror="window.__xss=1;alert(1)">';
+  const fn = async (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  Object.defineProperty(fn, 'name', { value: hostile });
+  const dashboard = await serveDashboard(executor);
+  const { page, problems } = await openPage(dashboard.url);
+  try {
+    await Promise.all([1, 2, 3, 4].map(() => executor.submit(fn, 80).result()));
+    await untilRow(page, hostile, [0, 0, 4, 0, 0]);
+    assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    const legend = await page.$$eval('#legend span', (spans) => spans.map((s) => s.textContent));
+    assert.ok(legend.includes(hostile), JSON.stringify(legend));
+    await page.waitForFunction(() => document.getElementById('stream').dataset.bars === '4');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('browsers that vanish mid-stream, or stop reading it, break neither the server nor the pool', async () => {
+  const executor = new ThreadPoolExecutor(2);
+  const dashboard = await serveDashboard(executor);
+  const url = new URL(dashboard.url);
+  try {
+    const running = executor.map((n) => n * 2, Array.from({ length: 20_000 }, (_, i) => i));
+    const { page } = await openPage(dashboard.url);
+    await page.close();
+    // One that never reads: its buffer fills, and it is sent nothing more until it drains.
+    const stuck = connect(Number(url.port), url.hostname);
+    stuck.write(`GET /events HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    stuck.pause();
+    // One that goes away without a word.
+    const gone = connect(Number(url.port), url.hostname);
+    gone.write(`GET /events HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    gone.destroy();
+    let n = 0;
+    for await (const value of running) assert.equal(value, 2 * n++);
+    assert.equal(n, 20_000);
+    const again = await openPage(dashboard.url);
+    await untilRow(again.page, '(anonymous)', [0, 0, 20_000, 0, 0]);
+    await again.page.close();
+    stuck.destroy();
+    const state = await getJson(new URL('state.json', dashboard.url));
+    assert.equal(state.executors[0].stats.completed, 20_000);
+  } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('100,000 quick tasks: the stream stays at a few messages a second, each of bounded size, and the counts are exact', async () => {
+  const executor = new ThreadPoolExecutor(2);
+  const dashboard = await serveDashboard(executor);
+  const { page, problems } = await openPage(dashboard.url);
+  try {
+    const started = performance.now();
+    const reader = streamReader(dashboard.url);
+    const futures = [];
+    for (let i = 0; i < 100_000; i++) futures.push(executor.submit(function quick(x) { return x + 1; }, i));
+    await Promise.all(futures.map((f) => f.result()));
+    await untilRow(page, 'quick', [0, 0, 100_000, 0, 0], 30_000);
+    const sizes = reader.stop();
+    const seconds = (performance.now() - started) / 1000;
+    // 4 a second, and the first at once: never one per task.
+    assert.ok(sizes.length <= 4 * seconds + 3, `${sizes.length} messages in ${seconds.toFixed(1)} s`);
+    assert.ok(Math.max(...sizes) < 1_000_000, `largest message ${Math.max(...sizes)} bytes`);
+    const messages = await page.evaluate(() => Number(document.body.dataset.messages));
+    const elapsed = (performance.now() - started) / 1000;
+    assert.ok(messages <= 4 * elapsed + 3, `the page got ${messages} messages in ${elapsed.toFixed(1)} s`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('process pool: the page lists its children with their memory and counts their tasks', async () => {
+  const executor = new ProcessPoolExecutor(2);
+  const dashboard = await serveDashboard({ children: executor });
+  const { page, problems } = await openPage(dashboard.url);
+  try {
+    await Promise.all([1, 2, 3, 4].map(() => executor.submit(nap, 50).result()));
+    await untilRow(page, 'nap', [0, 0, 4, 0, 0]);
+    await page.waitForFunction(() => document.getElementById('stream').dataset.bars === '4');
+    // Memory is read in the background every two seconds, where the system tells it (Linux: /proc).
+    if (process.platform === 'linux') {
+      await page.waitForFunction(() => [...document.querySelectorAll('#workers tbody tr')].every((tr) => / MB$/.test(tr.cells[4].textContent)), null, { timeout: 10_000 });
+    }
+    const state = await getJson(new URL('state.json', dashboard.url));
+    assert.equal(state.executors[0].name, 'children');
+    assert.equal(state.executors[0].kind, 'process');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('several executors: one page, a tab each, each with its own counts', async () => {
+  const io = new AsyncPoolExecutor(4);
+  const cpu = new ThreadPoolExecutor(1);
+  const dashboard = await serveDashboard({ io, cpu });
+  const { page, problems } = await openPage(dashboard.url);
+  try {
+    async function fetchLike(ms) {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    }
+    await Promise.all([io.submit(fetchLike, 20).result(), io.submit(fetchLike, 20).result(), cpu.submit(nap, 20).result()]);
+    const tabs = await page.$$eval('#tabs button', (buttons) => buttons.map((b) => b.textContent));
+    assert.deepEqual(tabs, ['io (async)', 'cpu (thread)']);
+    await untilRow(page, 'fetchLike', [0, 0, 2, 0, 0]);
+    await page.click('#tabs button:nth-child(2)');
+    await untilRow(page, 'nap', [0, 0, 1, 0, 0]);
+    const state = await getJson(new URL('state.json', dashboard.url));
+    assert.deepEqual(state.executors.map((e) => [e.name, e.kind, Object.keys(e.tasks)]), [['io', 'async', ['fetchLike']], ['cpu', 'thread', ['nap']]]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await dashboard.close();
+    await Promise.all([io.shutdown(), cpu.shutdown()]);
+  }
+});
+
+test('close() ends the streams and the server: a program that served a page exits by itself', { timeout: 30_000 }, async () => {
+  const program = `
+    import { request } from 'node:http';
+    import { ThreadPoolExecutor } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+    import { serveDashboard } from ${JSON.stringify(new URL('../dist/dashboard/index.js', import.meta.url).href)};
+    const executor = new ThreadPoolExecutor(1);
+    const dashboard = await serveDashboard(executor);
+    await executor.submit((x) => x, 1).result();
+    // A page's stream, open when close() is called.
+    await new Promise((resolve) => request(new URL('events', dashboard.url), (res) => { res.once('data', resolve); res.resume(); }).end());
+    await (await fetch(new URL('state.json', dashboard.url))).json();
+    await dashboard.close();
+    await executor.shutdown();
+    console.log('closed');
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+  const code = await new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve('still running 20 s later');
+    }, 20_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /closed/);
+});
+
+test('a page open when close() is called says it is disconnected', async () => {
+  const executor = new AsyncPoolExecutor(1);
+  const dashboard = await serveDashboard(executor);
+  const { page } = await openPage(dashboard.url);
+  try {
+    await dashboard.close();
+    await page.waitForFunction(() => /disconnected/.test(document.getElementById('conn').textContent));
+  } finally {
+    await page.close();
+    await executor.shutdown();
+  }
+});
+
+test('CLI: map --dashboard prints a URL on stderr that serves the run, its tasks named by the function', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [CLI, 'map', '--dashboard', '-j', '2', `${fixture('cli-fns.mjs')}#slow`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+  const url = await new Promise((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk) => {
+      stderr += chunk;
+      const m = /dashboard at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`exited (${code}) before printing a URL: ${stderr}`)));
+  });
+  try {
+    child.stdin.write('1\n2\n3\n');
+    const { page, problems } = await openPage(url);
+    await untilRow(page, 'slow', [0, 0, 3, 0, 0]);
+    assert.deepEqual(problems, []);
+    await page.close();
+    const html = await (await fetch(url)).text();
+    assert.match(html, /<title>concurrent-futures dashboard<\/title>/);
+  } finally {
+    child.stdin.end();
+  }
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(stdout.trim().split('\n'), ['1', '2', '3']);
+});
+
+test('CLI: --dashboard=PORT takes a port number, and nothing else', async () => {
+  const { runCli } = await import('./cli-helpers.mjs');
+  const bad = await runCli(['map', '--dashboard=http', `${fixture('cli-fns.mjs')}#slow`]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--dashboard=PORT must be a port number from 0 to 65535, got 'http'/);
+  const help = await runCli(['map', '--help']);
+  assert.match(help.stdout, /--dashboard\[=PORT\]/);
+});
