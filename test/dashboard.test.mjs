@@ -46,7 +46,7 @@ async function getJson(url) {
 /** The progress table as the page shows it: name -> [queued, running, done, failed, cancelled]. */
 function progressTable(page) {
   return page.$$eval('#progress tbody tr', (rows) =>
-    Object.fromEntries(rows.map((tr) => [tr.cells[0].textContent, [...tr.cells].slice(2).map((td) => Number(td.textContent.replace(/,/g, '')))])),
+    Object.fromEntries(rows.map((tr) => [tr.cells[0].textContent, [...tr.cells].slice(2, 7).map((td) => Number(td.textContent.replace(/,/g, '')))])),
   );
 }
 
@@ -70,8 +70,10 @@ async function openPage(url) {
     problems.push(`a dialog opened: ${dialog.message()}`);
     void dialog.dismiss();
   });
+  const failed = new Promise((resolve, reject) => page.once('pageerror', reject));
   await page.goto(url);
-  await page.waitForFunction(() => Number(document.body.dataset.messages) > 0);
+  // A script that does not run says why at once, rather than as a timeout.
+  await Promise.race([page.waitForFunction(() => Number(document.body.dataset.messages) > 0), failed]);
   return { page, problems };
 }
 

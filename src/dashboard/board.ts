@@ -43,8 +43,8 @@ export interface ExecutorSnapshot {
   name: string;
   kind: string;
   stats: ExecutorStats;
-  /** By name id: `[name, queued, running, completed, failed, cancelled]`. */
-  tasks: Array<[string, number, number, number, number, number]>;
+  /** By name id: `[name, queued, running, completed, failed, cancelled, mean run time in ms or -1]`. */
+  tasks: Array<[string, number, number, number, number, number, number]>;
   /** `[row, busy, memory bytes or -1, tasks finished there]`; a row is a worker id as text. */
   workers: Array<[string, boolean, number, number]>;
   /** Tasks running now: `[row, name id, start]`. */
@@ -62,6 +62,9 @@ interface NameCounts {
   cancelled: number;
   /** Counted afresh by each snapshot. */
   running: number;
+  /** The run times of those that ran, summed, and how many. */
+  runMs: number;
+  runs: number;
 }
 
 /** Distinct task names kept apart; the rest count together, so that generated names cannot grow the page without end. */
@@ -136,6 +139,10 @@ export class Board {
       this.row(trace.worker).push(counts.id, startedAt, endedAt, outcome === 1 ? FAILED : outcome === 2 ? CANCELLED : 0);
     }
     const run = startedAt === undefined ? -1 : endedAt - startedAt;
+    if (run >= 0) {
+      counts.runMs += run;
+      counts.runs++;
+    }
     const wait = startedAt === undefined || queuedAt === undefined ? -1 : startedAt - queuedAt;
     this.series.add(endedAt, outcome, run, wait);
   }
@@ -166,7 +173,7 @@ export class Board {
       name: this.name,
       kind: this.kind,
       stats: this.executor.stats(),
-      tasks: this.byId.map((c) => [c.label, this.queued(c), c.running, c.completed, c.failed, c.cancelled]),
+      tasks: this.byId.map((c) => [c.label, this.queued(c), c.running, c.completed, c.failed, c.cancelled, c.runs === 0 ? -1 : c.runMs / c.runs]),
       workers,
       running,
       bars,
@@ -210,7 +217,7 @@ export class Board {
       counts = other ? this.names.get(OTHER) : undefined;
       if (counts === undefined) {
         const label = other ? '(other names)' : typeof name === 'string' && name !== '' ? name : '(anonymous)';
-        counts = { id: this.byId.length, label, submitted: 0, completed: 0, failed: 0, cancelled: 0, running: 0 };
+        counts = { id: this.byId.length, label, submitted: 0, completed: 0, failed: 0, cancelled: 0, running: 0, runMs: 0, runs: 0 };
         this.byId.push(counts);
         if (other) this.names.set(OTHER, counts);
       }

@@ -23,8 +23,11 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   }
   function colorOf(id) { return PALETTE[id % PALETTE.length]; }
   function num(n) { return nf.format(n); }
+  function keysWidth() { return $('stream-box').clientWidth - GUTTER - 8; }
+  function compact(n) { return n >= 1e6 ? (n / 1e6) + 'M' : n >= 1e3 ? (n / 1e3) + 'k' : String(n); }
   function ms(v) {
     if (v < 0) return '–';
+    if (v < 0.01) return Math.round(v * 1000) + ' µs';
     if (v < 1) return v.toFixed(2) + ' ms';
     if (v < 10) return v.toFixed(1) + ' ms';
     if (v < 1000) return Math.round(v) + ' ms';
@@ -32,10 +35,11 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     return (v / 60000).toFixed(1) + ' min';
   }
   function bytes(b) { return b < 0 ? '–' : b < 1048576 ? Math.round(b / 1024) + ' KB' : (b / 1048576).toFixed(b < 104857600 ? 1 : 0) + ' MB'; }
-  function rowLabel(ex, row) { return row === '' ? 'no worker' : (ex.kind === 'async' ? 'slot ' : 'worker ') + row; }
+  function rowLabel(ex, row) { return row === '' ? 'worker unknown' : (ex.kind === 'async' ? 'slot ' : 'worker ') + row; }
   function byRow(a, b) {
     var na = Number(a), nb = Number(b);
-    return a !== '' && b !== '' && !isNaN(na) && !isNaN(nb) ? na - nb : a < b ? -1 : a > b ? 1 : 0;
+    if (a === '' || b === '') return a === b ? 0 : a === '' ? 1 : -1;
+    return !isNaN(na) && !isNaN(nb) ? na - nb : a < b ? -1 : a > b ? 1 : 0;
   }
   function current() { return state.execs[state.selected] || state.execs[0]; }
   function serverNow() { return performance.now() + state.offset; }
@@ -150,7 +154,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     tile(box, 'failed', num(st.failed), '', st.failed > 0 ? 'bad' : '');
     tile(box, 'cancelled', num(st.cancelled));
     tile(box, 'throughput', num(Math.round(r.rate)) + ' /s', 'tasks ended, last 10 s');
-    tile(box, 'run time', ms(r.run), 'median, last second with tasks');
+    if (st.runTime && st.runTime.count > 0) tile(box, 'run time', ms(st.runTime.p50), 'median of recent tasks; p99 ' + ms(st.runTime.p99));
+    else tile(box, 'run time', ms(r.run), 'median, last second with tasks');
     if (typeof st.utilization === 'number') tile(box, 'utilization', Math.round(st.utilization * 100) + ' %', 'worker time running tasks');
     tile(box, 'memory', bytes(state.rss), 'this process (RSS)');
   }
@@ -176,7 +181,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     var tbody = $('progress').tBodies[0];
     sync(tbody, ex.tasks.map(function (t, i) { return String(i); }), function () {
       var tr = el('tr');
-      for (var i = 0; i < 7; i++) tr.appendChild(el('td'));
+      for (var i = 0; i < 8; i++) tr.appendChild(el('td'));
       tr.cells[0].className = 'name';
       tr.cells[1].className = 'bar';
       return tr;
@@ -200,6 +205,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       [queued, running, done, failed, cancelled].forEach(function (v, k) {
         cell(tr, k + 2, num(v), (v === 0 ? 'zero' : '') + (k === 3 ? ' failed' : ''));
       });
+      cell(tr, 7, ms(t[6]));
     });
     $('progress-empty').hidden = ex.tasks.length > 0;
   }
@@ -224,6 +230,11 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       cell(tr, 4, bytes(w[2]));
     });
     $('workers-empty').hidden = ex.workers.length > 0;
+    var note = $('workers-note'), unknown = ex.workers.length > 0 && ex.workers.every(function (w) { return w[2] < 0; });
+    note.hidden = !unknown;
+    note.textContent = ex.kind === 'async' ? "Tasks run on this process's event loop: its memory is in the summary above."
+      : ex.kind === 'thread' ? "A thread's heap is known from Node 22.16 on (worker.getHeapStatistics()); this process's memory is in the summary above."
+      : 'Memory is not known here.';
   }
 
   function renderLegend(ex) {
@@ -272,11 +283,14 @@ export const PAGE_SCRIPT = String.raw`'use strict';
         .map(function (b) { return { name: b[1], start: b[2], end: b[3], flags: b[4], count: b[5], running: false }; });
       ex.running.forEach(function (r) { if (r[0] === row) items.push({ name: r[1], start: r[2], end: now, flags: 0, count: 1, running: true }); });
       items.sort(function (a, b) { return a.start - b.start; });
-      // Tasks that overlap on one worker (tasksPerWorker, the event loop) take lanes.
-      var ends = [];
+      // Tasks that overlap on one worker (tasksPerWorker > 1) take lanes; a few pixels of overlap are the
+      // pool's estimate of when a task started (it infers it from the answers), not two tasks at once.
+      var ends = [], slack = 3 * state.window / Math.max(100, keysWidth());
       items.forEach(function (it) {
         var lane = 0;
-        while (lane < ends.length && ends[lane] > it.start + 0.01) lane++;
+        // Overlapping by less than half of itself: an estimate's error, drawn from where the one before ended.
+        while (lane < ends.length && ends[lane] > it.start + Math.max(slack, (it.end - it.start) / 2)) lane++;
+        if (lane < ends.length && ends[lane] > it.start) it.start = Math.min(ends[lane], it.end);
         if (lane >= MAX_LANES) lane = MAX_LANES - 1;
         ends[lane] = Math.max(ends[lane] || 0, it.end);
         it.lane = lane;
@@ -350,7 +364,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     var last = s[s.length - 1][0], bw = (v.right - v.left) / 300;
     s.forEach(function (p) { top = Math.max(top, p[1] + p[2] + p[3]); });
     top = nice(top);
-    [0, 0.5, 1].forEach(function (f) { gridLine(v, v.bottom - f * (v.bottom - v.top), num(top * f) + '/s'); });
+    [0, 0.5, 1].forEach(function (f) { gridLine(v, v.bottom - f * (v.bottom - v.top), compact(top * f) + '/s'); });
     s.forEach(function (p) {
       var x = v.right - (last - p[0] + 1) * bw, y = v.bottom;
       [[p[1], '#3b7dd8'], [p[2], RED], [p[3], GREY]].forEach(function (part) {

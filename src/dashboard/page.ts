@@ -16,7 +16,7 @@ export const PAGE_HTML = `<!doctype html>
 </head>
 <body>
 <header>
-  <h1>concurrent-futures</h1>
+  <h1>concurrent-futures <span>dashboard</span></h1>
   <nav id="tabs" aria-label="executors"></nav>
   <span id="conn" class="conn wait" role="status">connecting…</span>
 </header>
@@ -31,7 +31,7 @@ export const PAGE_HTML = `<!doctype html>
     <section class="panel">
       <h2>Progress by task name</h2>
       <table id="progress">
-        <thead><tr><th>task</th><th class="bar-col"></th><th>queued</th><th>running</th><th>done</th><th>failed</th><th>cancelled</th></tr></thead>
+        <thead><tr><th>task</th><th class="bar-col"></th><th>queued</th><th>running</th><th>done</th><th>failed</th><th>cancelled</th><th title="mean time from start to end">avg run</th></tr></thead>
         <tbody></tbody>
       </table>
       <p class="empty" id="progress-empty">No task submitted yet.</p>
@@ -43,6 +43,7 @@ export const PAGE_HTML = `<!doctype html>
         <tbody></tbody>
       </table>
       <p class="empty" id="workers-empty">No worker started yet (workers start with the first tasks).</p>
+      <p class="note" id="workers-note" hidden></p>
     </section>
   </div>
   <div class="grid">
@@ -78,7 +79,7 @@ nav button[aria-selected="true"] { background: #3a4356; color: #fff; }
 .conn.live::before { background: #3ccf6e; }
 .conn.down::before { background: #e0473d; }
 main { padding: 16px 20px 28px; max-width: 1500px; margin: 0 auto; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(128px, 1fr)); gap: 10px; margin-bottom: 14px; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(112px, 1fr)); gap: 10px; margin-bottom: 14px; }
 .tile { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; }
 .tile .k { color: var(--muted); font-size: 12px; }
 .tile .v { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
@@ -116,7 +117,9 @@ td.failed:not(.zero) { color: var(--bad); font-weight: 600; }
 .pill.busy { background: #dff3e6; color: #1f7a43; } .pill.idle { background: #eef0f3; color: var(--muted); }
 td.left { text-align: left; max-width: 220px; overflow: hidden; text-overflow: ellipsis; }
 .empty { color: var(--muted); margin: 8px 0 2px; }
-.empty[hidden] { display: none; }
+.empty[hidden], .note[hidden] { display: none; }
+.note { color: var(--muted); font-size: 12px; margin: 8px 0 0; }
+h1 span { font-weight: 400; color: #aab3c5; }
 .tip { position: fixed; pointer-events: none; background: #1d2330; color: #fff; font-size: 12px; padding: 6px 8px; border-radius: 5px; max-width: 360px; white-space: pre-line; z-index: 5; }
 .tip[hidden] { display: none; }
 `;
