@@ -11,10 +11,13 @@ import { chromium } from 'playwright-core';
 import { AsyncPoolExecutor, ProcessPoolExecutor, ThreadPoolExecutor } from '../dist/index.js';
 import { serveDashboard } from '../dist/dashboard/index.js';
 import { CLI, fixture } from './cli-helpers.mjs';
+import { redisForTests, redisSkipReason } from './redis-server.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 let browser;
+const redisSkip = redisSkipReason();
+const redis = redisForTests(redisSkip);
 
 before(async () => {
   // Never skipped: without the browser this file fails, saying what to install (.ci/run installs it).
@@ -400,4 +403,35 @@ test('CLI: --dashboard=PORT takes a port number, and nothing else', async () => 
   assert.match(bad.stderr, /--dashboard=PORT must be a port number from 0 to 65535, got 'http'/);
   const help = await runCli(['map', '--help']);
   assert.match(help.stdout, /--dashboard\[=PORT\]/);
+});
+
+test('CLI: worker --dashboard serves the worker\'s own pool, its calls named by their tasks', redisSkip ? { skip: redisSkip } : { timeout: 60_000 }, async () => {
+  const { BullMQExecutor } = await import('../dist/bullmq/index.js');
+  const { tasks } = await import('./fixtures/bullmq-tasks.mjs');
+  const queueName = `dash${process.pid}`;
+  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--queue', queueName, '--concurrency', '2', '--no-quick-inline', '--dashboard', fixture('bullmq-tasks.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stdout.resume();
+  const url = await new Promise((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk) => {
+      stderr += chunk;
+      const m = /dashboard at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`exited (${code}) before printing a URL: ${stderr}`)));
+  });
+  const executor = new BullMQExecutor({ connection: redis.url, queueName });
+  try {
+    const { page, problems } = await openPage(url);
+    assert.deepEqual(await Promise.all([2, 3, 4].map((n) => executor.submit(tasks.square, n).result())), [4, 9, 16]);
+    await untilRow(page, 'square', [0, 0, 3, 0, 0]);
+    const state = await getJson(new URL('state.json', url));
+    assert.deepEqual(state.executors.map((e) => [e.name, e.kind]), [[`queue ${queueName}`, 'thread']]);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await executor.shutdown();
+    child.kill('SIGTERM');
+  }
+  assert.equal(await new Promise((resolve) => child.on('close', resolve)), 0, stderr);
 });

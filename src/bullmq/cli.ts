@@ -3,9 +3,15 @@
  * a worker from the command line, stopped gracefully by SIGTERM or SIGINT.
  */
 import { parseArgs } from 'node:util';
+import { takeDashboardFlag } from '../dashboard/flag.js';
+import { submittingTask } from './thread-call.js';
 import { runWorker, type WorkerHandle } from './worker.js';
 
-const USAGE = 'usage: concurrent-futures worker --redis URL --queue NAME [--concurrency N] [--lock-duration MS] [--stalled-interval MS] [--prefix PREFIX] [--no-quick-inline] MODULE...';
+const USAGE = `usage: concurrent-futures worker --redis URL --queue NAME [--concurrency N] [--lock-duration MS] [--stalled-interval MS] [--prefix PREFIX] [--no-quick-inline] [--dashboard[=PORT]] MODULE...
+
+  --dashboard[=PORT]  serve a live page of this worker's thread pool on 127.0.0.1 (default: a free port);
+                      its address is printed on stderr. Tasks the worker runs on its own event loop (quick
+                      ones, see --no-quick-inline) are not on it.`;
 
 /** Redis URLs may hold a password: what is printed shows the host only. */
 export function redactUrl(url: string): string {
@@ -22,6 +28,12 @@ export function redactUrl(url: string): string {
 export async function workerCommand(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
+  let dashboardPort: number | undefined;
+  try {
+    ({ rest: argv, port: dashboardPort } = takeDashboardFlag(argv));
+  } catch (error) {
+    return usage((error as Error).message);
+  }
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
@@ -77,6 +89,16 @@ export async function workerCommand(argv: string[]): Promise<number> {
     console.error(`concurrent-futures worker: ${(error as Error)?.message ?? error}`);
     return 1;
   }
+  let dashboard: { close(): Promise<void> } | null = null;
+  if (dashboardPort !== undefined) {
+    try {
+      dashboard = await openDashboard(handle, dashboardPort, queueName);
+    } catch (error) {
+      console.error(`concurrent-futures worker: cannot serve the dashboard on port ${dashboardPort}: ${(error as Error)?.message ?? error}`);
+      await handle.close();
+      return 1;
+    }
+  }
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -87,7 +109,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       }
       stopping = true;
       console.log(`concurrent-futures worker: ${signal}, finishing the running jobs`);
-      handle.close().then(
+      Promise.all([handle.close(), dashboard?.close()]).then(
         () => {
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
@@ -104,6 +126,16 @@ export async function workerCommand(argv: string[]): Promise<number> {
     // Only now: whoever waits for this line may signal at once, and before `process.on` a signal kills outright.
     console.log(`concurrent-futures worker: queue '${queueName}' on ${redactUrl(url)}, tasks ${handle.tasks.join(', ')}`);
   });
+}
+
+/** The worker's live page: its thread pool, each call shown by its job's task name; the URL on stderr. */
+async function openDashboard(handle: WorkerHandle, port: number, queueName: string): Promise<{ close(): Promise<void> }> {
+  const pool = handle._pool;
+  if (pool == null) throw new Error('this worker has no thread pool (threads: 0): its tasks run on its event loop');
+  const { serveWith } = await import('../dashboard/serve.js');
+  const dashboard = await serveWith({ [`queue ${queueName}`]: pool }, { port }, (trace) => submittingTask() ?? String(trace.name));
+  console.error(`concurrent-futures worker: dashboard at ${dashboard.url}`);
+  return dashboard;
 }
 
 /** A usage error is one line, as for every command: the usage is one `--help` away. */

@@ -153,10 +153,24 @@ export interface ThreadRun {
 
 let tokens = 0;
 
+/** The task whose call is being submitted to the pool, during `submit()` only: its name, which the pool's tracing context (`call`, for every job) cannot give. */
+let submitting: string | null = null;
+
+/** For `worker --dashboard`, which shows each call by its task's name. */
+export function submittingTask(): string | null {
+  return submitting;
+}
+
 /** In the worker: submits `def` to the pool through `call`. */
 export function runOnThread(pool: ThreadPoolExecutor, def: TaskDef, args: unknown[], chunk: boolean, onProgress: (value: unknown) => void): ThreadRun {
   const token = ++tokens;
-  const future = pool.submit(threadCall.call, def as TaskDef & { module: string }, token, chunk, args) as Future<unknown>;
+  let future: Future<unknown>;
+  submitting = def.name;
+  try {
+    future = pool.submit(threadCall.call, def as TaskDef & { module: string }, token, chunk, args) as Future<unknown>;
+  } finally {
+    submitting = null;
+  }
   future.addProgressCallback(onProgress);
   let port: MessagePort | null = null;
   let aborted = false;

@@ -84,6 +84,8 @@ export interface WorkerHandle {
   readonly tasks: readonly string[];
   /** Stops taking jobs, lets the running ones finish, then resolves. Calling it again returns the same promise. */
   close(): Promise<void>;
+  /** @internal Its thread pool (null with `threads: 0`), for `worker --dashboard`. */
+  readonly _pool?: ThreadPoolExecutor | null;
 }
 
 /** A job the worker runs: its task's call on the thread pool, or inline. */
@@ -263,6 +265,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   let closing: Promise<void> | null = null;
   return {
     tasks: names,
+    _pool: pool,
     close() {
       closing ??= (async () => {
         await worker.close();
