@@ -18,6 +18,7 @@ options:
 examples:
   seq 1000 | concurrent-futures map ./square.mjs#square > squares.jsonl
   concurrent-futures map --input urls.txt -e async -j 20 --unordered ./fetch.mjs#status
+  concurrent-futures map --dashboard --input jobs.txt ./work.mjs#run   # a live page: its URL on stderr
   concurrent-futures demo`;
 
 export function version(): string {

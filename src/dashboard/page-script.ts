@@ -27,6 +27,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   function compact(n) { return n >= 1e6 ? (n / 1e6) + 'M' : n >= 1e3 ? (n / 1e3) + 'k' : String(n); }
   function ms(v) {
     if (v < 0) return '–';
+    if (v < 0.001) return '< 1 µs';
     if (v < 0.01) return Math.round(v * 1000) + ' µs';
     if (v < 1) return v.toFixed(2) + ' ms';
     if (v < 10) return v.toFixed(1) + ' ms';
@@ -363,6 +364,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     if (s.length === 0) return;
     var last = s[s.length - 1][0], bw = (v.right - v.left) / 300;
     s.forEach(function (p) { top = Math.max(top, p[1] + p[2] + p[3]); });
+    var peak = top, r = recent(ex, 10), box = $('throughput-now');
+    box.textContent = 'last 10 s: ' + num(Math.round(r.rate)) + '/s · peak: ' + num(peak) + '/s';
     top = nice(top);
     [0, 0.5, 1].forEach(function (f) { gridLine(v, v.bottom - f * (v.bottom - v.top), compact(top * f) + '/s'); });
     s.forEach(function (p) {

@@ -50,7 +50,7 @@ export const PAGE_HTML = `<!doctype html>
     <section class="panel">
       <h2>Throughput <small>tasks ended per second, the last 5 minutes</small></h2>
       <div class="canvas-box"><canvas id="throughput" aria-label="throughput"></canvas></div>
-      <div class="legend"><span><i class="sw ok"></i>done</span><span><i class="sw bad"></i>failed</span><span><i class="sw off"></i>cancelled</span></div>
+      <div class="legend"><span><i class="sw ok"></i>done</span><span><i class="sw bad"></i>failed</span><span><i class="sw off"></i>cancelled</span><span id="throughput-now"></span></div>
     </section>
     <section class="panel">
       <h2>Latency <small>per second, the last 5 minutes (log scale)</small></h2>
