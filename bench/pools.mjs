@@ -4,7 +4,7 @@
 // 'concurrent-futures, chunksize 1' map the same with automatic chunks and with a future per item), W2 (round trip of one task at a time on a warm
 // worker: median and p99 µs), W3 (64 CPU-bound ~20 ms tasks on 2 workers: speedup over serial),
 // MEM (1M tiny tasks queued at once: peak RSS is the figure).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { report } from './harness.mjs';
 import { work } from './tasks.mjs';
@@ -21,6 +21,31 @@ const WORKERS = 2;
 const peerFile = new URL('./peer-workers.mjs', import.meta.url);
 const N = { W1: 100_000, 'W1-map': 100_000, W2: 20_000, W3: 64, MEM: 1_000_000 }[workload] / (kind === 'process' && workload === 'W1' ? 5 : 1);
 
+/**
+ * BENCH_DASHBOARD=served: a dashboard serves the executor, no page open; =page: and a page is open in headless
+ * chromium (another process, bench/dashboard-page.mjs) for the whole run. What the dashboard costs the pool.
+ */
+async function watch(ex) {
+  const mode = process.env.BENCH_DASHBOARD;
+  if (mode === undefined) return { close: async () => {} };
+  const { serveDashboard } = await import('concurrent-futures/dashboard');
+  const dashboard = await serveDashboard(ex);
+  let page = null;
+  if (mode === 'page') {
+    page = spawn(process.execPath, [fileURLToPath(new URL('./dashboard-page.mjs', import.meta.url)), dashboard.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve, reject) => {
+      page.stdout.once('data', resolve);
+      page.once('exit', (code) => reject(new Error(`the page did not open (exit ${code})`)));
+    });
+  }
+  return {
+    close: async () => {
+      page?.kill();
+      await dashboard.close();
+    },
+  };
+}
+
 /** Each pool as: submit(name, arg) → promise, map (optional), close. */
 async function open(name) {
   if (name.startsWith('concurrent-futures')) {
@@ -29,6 +54,7 @@ async function open(name) {
     const ex = kind === 'process' ? new ProcessPoolExecutor(WORKERS) : new ThreadPoolExecutor(WORKERS);
     const mapOptions = { 'concurrent-futures': { chunksize: 256 }, 'concurrent-futures, no chunksize': {}, 'concurrent-futures, chunksize 1': { chunksize: 1 } }[name];
     if (mapOptions === undefined) throw new Error(`unknown contender ${name}`);
+    const watched = await watch(ex);
     return {
       submit: (fn, x) => ex.submit(tasks[fn], x),
       settle: (f) => f.result(),
@@ -37,7 +63,10 @@ async function open(name) {
         for await (const _ of ex.map(tasks.tiny, items, mapOptions)) n++;
         return n;
       },
-      close: () => ex.shutdown(),
+      close: async () => {
+        await ex.shutdown();
+        await watched.close();
+      },
     };
   }
   if (name === 'piscina') {

@@ -10,7 +10,7 @@ import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit } from './
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { StartWindow } from './rate-limit.js';
 import { TaskTrace, traceName, tracing } from './tracing.js';
-import type { WorkerView } from './worker-view.js';
+import { addRunning, type WorkerView } from './worker-view.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
 class AsyncTask<T> extends Future<T> implements TaskContext {
@@ -184,7 +184,11 @@ export class AsyncPoolExecutor extends Executor {
    * `worker`, idle ones included (the channel tells of busy ones only, as their tasks end).
    */
   _workerView(): WorkerView[] {
-    return this.slots.map((entry, id) => ({ id, busy: entry !== null, memory: undefined }));
+    return this.slots.map((entry, id) => {
+      const running: TaskTrace[] = [];
+      if (entry !== null) addRunning(running, entry instanceof MapItem ? entry.batch.traces?.[entry.index] : entry._trace);
+      return { id, busy: entry !== null, memory: undefined, running };
+    });
   }
 
   /** @internal */

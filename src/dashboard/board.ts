@@ -91,9 +91,15 @@ export class Board {
   readonly kind: string;
   private readonly names = new Map<unknown, NameCounts>();
   private readonly byId: NameCounts[] = [];
-  /** Submitted and not done, each with its name's counts. */
-  private readonly inflight = new Map<TaskTrace, NameCounts>();
+  /**
+   * Submitted and not done, each with its name's counts: kept only where the executor cannot list its running
+   * tasks (`_workerView`), or where a task's name is a label chosen at its submit. Elsewhere a task costs two
+   * lookups by name and a few stores, and nothing lives per task.
+   */
+  private readonly inflight: Map<TaskTrace, NameCounts> | null;
   private readonly rows = new Map<string, BarRing>();
+  /** The same rings by the trace's own `worker` value: no text made per task. */
+  private readonly rowsByWorker = new Map<unknown, BarRing>();
   private readonly series = new Series();
 
   constructor(
@@ -103,25 +109,27 @@ export class Board {
     private readonly label: ((trace: TaskTrace) => string) | undefined = undefined,
   ) {
     this.kind = kindOf(executor);
+    this.inflight = typeof (executor as WorkerSource)._workerView === 'function' && label === undefined ? null : new Map();
   }
 
   /** The channel's `start`: a task was submitted. */
   submitted(trace: TaskTrace): void {
     const counts = this.countsOf(trace);
     counts.submitted++;
-    this.inflight.set(trace, counts);
+    this.inflight?.set(trace, counts);
   }
 
   /** The channel's `asyncEnd`: the task is done (its `error` set when it failed, a `CancelledError` when cancelled). */
   ended(trace: TaskTrace): void {
-    let counts = this.inflight.get(trace);
-    if (counts !== undefined) this.inflight.delete(trace);
+    const inflight = this.inflight;
+    let counts: NameCounts | undefined;
+    if (inflight === null) counts = this.countsOf(trace);
+    else if ((counts = inflight.get(trace)) !== undefined) inflight.delete(trace);
     else {
       // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
       counts = this.countsOf(trace);
       counts.submitted++;
     }
-    const now = performance.now();
     let outcome = 0;
     if (trace.error instanceof CancelledError) {
       counts.cancelled++;
@@ -134,7 +142,7 @@ export class Board {
       }
     }
     const { startedAt, queuedAt } = trace;
-    const endedAt = trace.endedAt ?? now;
+    const endedAt = trace.endedAt ?? performance.now();
     if (startedAt !== undefined) {
       this.row(trace.worker).push(counts.id, startedAt, endedAt, outcome === 1 ? FAILED : outcome === 2 ? CANCELLED : 0);
     }
@@ -149,26 +157,28 @@ export class Board {
 
   /** `/state.json`'s entry. */
   state(): ExecutorState {
-    this.countRunning(null);
+    const view = this.view();
+    this.countRunning(view, null);
     const tasks: ExecutorState['tasks'] = Object.create(null);
     for (const c of this.byId) {
       tasks[c.label] = { queued: this.queued(c), running: c.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
     }
-    return { name: this.name, kind: this.kind, stats: this.executor.stats(), tasks, workers: this.workers().map(([id, busy]) => ({ id, busy })) };
+    return { name: this.name, kind: this.kind, stats: this.executor.stats(), tasks, workers: this.workers(view).map(([id, busy]) => ({ id, busy })) };
   }
 
   /** What the page receives: `full` for a page that has nothing (the last minute), else what changed since the last call. */
   snapshot(full: boolean): ExecutorSnapshot {
     const now = performance.now();
     this.series.advance(now);
+    const view = this.view();
     const running: ExecutorSnapshot['running'] = [];
-    this.countRunning(running);
+    this.countRunning(view, running);
     const bars: ExecutorSnapshot['bars'] = [];
     for (const [row, ring] of this.rows) {
       const changed = full ? ring.recent(now - WINDOW_MS, MAX_BARS) : ring.changed(MAX_BARS);
       if (changed.length > 0) bars.push([row, changed]);
     }
-    const workers = this.workers().map(([id, busy, memory]): [string, boolean, number, number] => [String(id), busy, memory ?? -1, this.rows.get(String(id))?.tasks ?? 0]);
+    const workers = this.workers(view).map(([id, busy, memory]): [string, boolean, number, number] => [String(id), busy, memory ?? -1, this.rows.get(String(id))?.tasks ?? 0]);
     return {
       name: this.name,
       kind: this.kind,
@@ -185,22 +195,30 @@ export class Board {
     return Math.max(0, c.submitted - c.completed - c.cancelled - c.running);
   }
 
-  /** Counts the running tasks per name afresh; lists them when asked. */
-  private countRunning(list: ExecutorSnapshot['running'] | null): void {
+  private view(): WorkerView[] | undefined {
+    return (this.executor as WorkerSource)._workerView?.();
+  }
+
+  /** Counts the running tasks per name afresh (from the tasks in flight, or those the workers run); lists them when asked. */
+  private countRunning(view: WorkerView[] | undefined, list: ExecutorSnapshot['running'] | null): void {
     for (const c of this.byId) c.running = 0;
-    for (const [trace, counts] of this.inflight) {
-      if (trace.startedAt === undefined) continue;
+    const running = (trace: TaskTrace, counts: NameCounts, row: string): void => {
+      if (trace.startedAt === undefined) return;
       counts.running++;
-      list?.push([rowOf(trace.worker), counts.id, trace.startedAt]);
+      list?.push([row, counts.id, trace.startedAt]);
+    };
+    if (this.inflight !== null) {
+      for (const [trace, counts] of this.inflight) running(trace, counts, rowOf(trace.worker));
+    } else if (view !== undefined) {
+      for (const w of view) for (const trace of w.running) running(trace as TaskTrace, this.countsOf(trace as TaskTrace), String(w.id));
     }
   }
 
   /** The executor's workers, idle ones included where it says; else those seen running tasks in the last minute. */
-  private workers(): Array<[string | number, boolean, number | undefined]> {
-    const view = (this.executor as WorkerSource)._workerView?.();
+  private workers(view: WorkerView[] | undefined): Array<[string | number, boolean, number | undefined]> {
     if (view !== undefined) return view.map((w) => [w.id, w.busy, w.memory]);
     const busy = new Set<string>();
-    for (const trace of this.inflight.keys()) if (trace.startedAt !== undefined) busy.add(rowOf(trace.worker));
+    for (const trace of this.inflight?.keys() ?? []) if (trace.startedAt !== undefined) busy.add(rowOf(trace.worker));
     const out: Array<[string, boolean, undefined]> = [];
     for (const row of new Set([...this.rows.keys(), ...busy])) out.push([row, busy.has(row), undefined]);
     return out;
@@ -227,9 +245,13 @@ export class Board {
   }
 
   private row(worker: unknown): BarRing {
-    const key = rowOf(worker);
-    let ring = this.rows.get(key);
-    if (ring === undefined) this.rows.set(key, (ring = new BarRing()));
+    let ring = this.rowsByWorker.get(worker);
+    if (ring === undefined) {
+      const key = rowOf(worker);
+      ring = this.rows.get(key);
+      if (ring === undefined) this.rows.set(key, (ring = new BarRing()));
+      this.rowsByWorker.set(worker, ring);
+    }
     return ring;
   }
 }

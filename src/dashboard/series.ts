@@ -2,12 +2,12 @@
  * Throughput and latency over time: per second of the submitting thread's
  * clock, tasks ended (done, failed, cancelled) and the run and wait times'
  * percentiles. Each second's times go into a histogram of quarter-octave
- * bins (within 9% of the true value), so a second of a million tasks costs
- * what a second of ten does.
+ * bins (within 12% of the true value), found with integer steps, so a
+ * second of a million tasks costs what a second of ten does.
  * @internal
  */
 
-/** Quarter-octaves from 1 µs: bin 119 starts at 2^29.75 µs, about 15 minutes. */
+/** Quarter-octaves from 1 µs (each octave cut in four equal steps): the last bin holds 2^29.75 µs and more, about 15 minutes. */
 const BINS = 120;
 /** Seconds kept: five minutes. */
 const KEEP = 300;
@@ -20,7 +20,17 @@ export type SeriesPoint = number[];
 
 function binOf(ms: number): number {
   const us = ms * 1000;
-  return us < 1 ? 0 : Math.min(BINS - 1, Math.floor(Math.log2(us) * 4));
+  if (!(us >= 4)) return us >= 2 ? 4 : 0;
+  if (us >= 2 ** 30) return BINS - 1;
+  // The octave is the top bit; the two bits after it are the quarter.
+  const n = us | 0;
+  const octave = 31 - Math.clz32(n);
+  return octave * 4 + ((n >>> (octave - 2)) & 3);
+}
+
+/** The middle of a bin, in ms. */
+function middleOf(bin: number): number {
+  return (2 ** (bin >> 2) * (1 + ((bin & 3) + 0.5) / 4)) / 1000;
 }
 
 /** The `q` quantile of a histogram, as its bin's geometric middle; -1 when it is empty. */
@@ -30,9 +40,9 @@ function quantile(hist: Uint32Array, total: number, q: number): number {
   let seen = 0;
   for (let i = 0; i < BINS; i++) {
     seen += hist[i]!;
-    if (seen >= rank) return 2 ** ((i + 0.5) / 4) / 1000;
+    if (seen >= rank) return middleOf(i);
   }
-  return 2 ** (BINS / 4) / 1000;
+  return middleOf(BINS - 1);
 }
 
 export class Series {

@@ -44,6 +44,11 @@ export class DeferredTasks<T extends { seq: number; done(): boolean }> {
     return n;
   }
 
+  /** Those not done, awaiting in the worker: running (for the dashboard's view of the worker). */
+  *awaiting(): IterableIterator<T> {
+    for (const task of this.tasks.values()) if (!task.done()) yield task;
+  }
+
   /** Removes and returns them all (their worker has exited, or the pool is broken). */
   takeAll(): T[] {
     const all = [...this.tasks.values()];

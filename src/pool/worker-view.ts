@@ -6,18 +6,21 @@
  * memory from the probe its pool keeps.
  * @internal
  */
-import type { MemoryProbe, WorkerView } from '../worker-view.js';
+import { addRunning, type MemoryProbe, type WorkerView } from '../worker-view.js';
+import type { TaskTrace } from '../tracing.js';
 import type { PoolWorker } from './worker-state.js';
 
 export function viewWorkers(workers: readonly PoolWorker[], memory: ReadonlyMap<number, MemoryProbe>): WorkerView[] {
-  return workers.map((w) => ({ id: w.index, busy: busy(w), memory: memory.get(w.index)?.get() }));
-}
-
-function busy(w: PoolWorker): boolean {
-  if (w.deferred.size > 0) return true;
-  for (let i = 0; i < w.inflight.length; i++) {
-    const task = w.inflight.at(i);
-    if (task != null && !task.done()) return true;
-  }
-  return false;
+  return workers.map((w) => {
+    const running: TaskTrace[] = [];
+    let busy = w.deferred.size > 0;
+    for (const task of w.deferred.awaiting()) addRunning(running, task._trace);
+    for (let i = 0; i < w.inflight.length; i++) {
+      const task = w.inflight.at(i);
+      if (task == null || task.done()) continue;
+      busy = true;
+      if (task.running()) addRunning(running, task._trace);
+    }
+    return { id: w.index, busy, memory: memory.get(w.index)?.get(), running };
+  });
 }
