@@ -13,7 +13,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   var PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#86bcb6', '#8cd17d', '#a0cbe8', '#ffbe7d', '#d4a6c8', '#499894', '#79706e', '#bab0ac', '#f1ce63'];
   var RED = '#d93a3a', GREY = '#a3a9b4', FAILED = 1, CANCELLED = 2, LANE = 14, MAX_LANES = 6, GUTTER = 112, AXIS = 20;
   var state = { execs: [], selected: 0, offset: 0, window: 60000, rss: 0, messages: 0, lastAt: 0, hits: [] };
-  var nf = new Intl.NumberFormat('en');
+  // The charts' script (charts.js) draws on canvases and formats numbers and times.
+  var C = window.cfCharts, num = C.num, ms = C.ms, canvasFor = C.canvasFor;
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -22,19 +23,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     return e;
   }
   function colorOf(id) { return PALETTE[id % PALETTE.length]; }
-  function num(n) { return nf.format(n); }
   function keysWidth() { return $('stream-box').clientWidth - GUTTER - 8; }
-  function compact(n) { return n >= 1e6 ? (n / 1e6) + 'M' : n >= 1e3 ? (n / 1e3) + 'k' : String(n); }
-  function ms(v) {
-    if (v < 0) return '–';
-    if (v < 0.001) return '< 1 µs';
-    if (v < 0.01) return Math.round(v * 1000) + ' µs';
-    if (v < 1) return v.toFixed(2) + ' ms';
-    if (v < 10) return v.toFixed(1) + ' ms';
-    if (v < 1000) return Math.round(v) + ' ms';
-    if (v < 60000) return (v / 1000).toFixed(v < 10000 ? 2 : 1) + ' s';
-    return (v / 60000).toFixed(1) + ' min';
-  }
   function bytes(b) { return b < 0 ? '–' : b < 1048576 ? Math.round(b / 1024) + ' KB' : (b / 1048576).toFixed(b < 104857600 ? 1 : 0) + ' MB'; }
   function rowLabel(ex, row) { return row === '' ? 'worker unknown' : (ex.kind === 'async' ? 'slot ' : 'worker ') + row; }
   function byRow(a, b) {
@@ -111,8 +100,9 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     renderWorkers(ex);
     renderLegend(ex);
     drawStream(ex);
-    drawThroughput(ex);
-    drawLatency(ex);
+    var peak = C.throughput(ex.series), r = recent(ex, 10);
+    $('throughput-now').textContent = ex.series.length ? 'last 10 s: ' + num(Math.round(r.rate)) + '/s · peak: ' + num(peak) + '/s' : '';
+    C.latency(ex.series);
   }
 
   function renderTabs() {
@@ -258,20 +248,6 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     });
   }
 
-  function canvasFor(id, height) {
-    var c = $(id), dpr = window.devicePixelRatio || 1, w = c.parentNode.clientWidth;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(height * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(height * dpr);
-      c.style.height = height + 'px';
-    }
-    var g = c.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, height);
-    g.font = '11px ' + getComputedStyle(document.body).fontFamily;
-    return { g: g, w: w, h: height, c: c };
-  }
-
   // Rows: every worker the executor has (idle ones too), then any other that ran a task in view.
   function drawStream(ex) {
     var now = serverNow(), t0 = now - state.window, keys = [], seen = new Set();
@@ -341,63 +317,6 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     v.c.dataset.tasks = String(tasks);
     v.c.dataset.failed = String(hits.filter(function (h) { return h[4].flags & FAILED; }).length);
     v.c.dataset.rows = String(rows.length);
-  }
-
-  function frame(id, height, empty) {
-    var v = canvasFor(id, height);
-    v.left = 52; v.right = v.w - 8; v.top = 8; v.bottom = height - 20;
-    if (empty) { v.g.fillStyle = '#6b7383'; v.g.fillText('No task has ended yet.', v.left, height / 2); }
-    v.g.fillStyle = '#6b7383';
-    v.g.textAlign = 'left'; v.g.fillText('5 min ago', v.left, height - 5);
-    v.g.textAlign = 'right'; v.g.fillText('now', v.right, height - 5);
-    v.g.textAlign = 'left';
-    return v;
-  }
-  function nice(n) { var p = Math.pow(10, Math.floor(Math.log10(n))); return [1, 2, 5, 10].map(function (m) { return m * p; }).find(function (m) { return m >= n; }); }
-  function gridLine(v, y, text) {
-    var g = v.g;
-    g.strokeStyle = '#eef0f3'; g.beginPath(); g.moveTo(v.left, Math.round(y) + 0.5); g.lineTo(v.right, Math.round(y) + 0.5); g.stroke();
-    g.fillStyle = '#6b7383'; g.textAlign = 'right'; g.textBaseline = 'middle'; g.fillText(text, v.left - 6, y); g.textAlign = 'left'; g.textBaseline = 'alphabetic';
-  }
-  function drawThroughput(ex) {
-    var s = ex.series, v = frame('throughput', 180, s.length === 0), g = v.g, top = 1;
-    if (s.length === 0) return;
-    var last = s[s.length - 1][0], bw = (v.right - v.left) / 300;
-    s.forEach(function (p) { top = Math.max(top, p[1] + p[2] + p[3]); });
-    var peak = top, r = recent(ex, 10), box = $('throughput-now');
-    box.textContent = 'last 10 s: ' + num(Math.round(r.rate)) + '/s · peak: ' + num(peak) + '/s';
-    top = nice(top);
-    [0, 0.5, 1].forEach(function (f) { gridLine(v, v.bottom - f * (v.bottom - v.top), compact(top * f) + '/s'); });
-    s.forEach(function (p) {
-      var x = v.right - (last - p[0] + 1) * bw, y = v.bottom;
-      [[p[1], '#3b7dd8'], [p[2], RED], [p[3], GREY]].forEach(function (part) {
-        var h = part[0] / top * (v.bottom - v.top);
-        g.fillStyle = part[1];
-        g.fillRect(x, y - h, Math.max(1, bw - 0.5), h);
-        y -= h;
-      });
-    });
-  }
-  function drawLatency(ex) {
-    var s = ex.series, has = s.some(function (p) { return p[4] >= 0; }), v = frame('latency', 180, !has), g = v.g;
-    if (!has) return;
-    var lo = Infinity, hi = 0;
-    s.forEach(function (p) { [p[4], p[6], p[7]].forEach(function (t) { if (t > 0) { lo = Math.min(lo, t); hi = Math.max(hi, t); } }); });
-    var a = Math.floor(Math.log10(lo)), b = Math.max(a + 1, Math.ceil(Math.log10(hi)));
-    var y = function (t) { return v.bottom - (Math.log10(Math.max(t, Math.pow(10, a))) - a) / (b - a) * (v.bottom - v.top); };
-    for (var e = a; e <= b; e++) gridLine(v, y(Math.pow(10, e)), ms(Math.pow(10, e)));
-    var last = s[s.length - 1][0], step = (v.right - v.left) / 300;
-    [[4, '#3b7dd8', []], [6, '#9b59b6', []], [7, '#e08a1e', [5, 3]]].forEach(function (line) {
-      g.strokeStyle = line[1]; g.lineWidth = 2; g.setLineDash(line[2]); g.beginPath();
-      var pen = false;
-      s.forEach(function (p) {
-        var t = p[line[0]], px = v.right - (last - p[0] + 0.5) * step;
-        if (t < 0) { pen = false; return; }
-        if (pen) g.lineTo(px, y(t)); else g.moveTo(px, y(t));
-        pen = true;
-      });
-      g.stroke(); g.setLineDash([]); g.lineWidth = 1;
-    });
   }
 
   // What a bar is, under the pointer.

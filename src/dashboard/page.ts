@@ -12,6 +12,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>concurrent-futures dashboard</title>
 <link rel="stylesheet" href="app.css">
+<script src="charts.js" defer></script>
 <script src="app.js" defer></script>
 </head>
 <body>

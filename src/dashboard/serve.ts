@@ -13,6 +13,7 @@ import { Executor } from '../executor.js';
 import { Board, WINDOW_MS, type TaskTrace } from './board.js';
 import { PAGE_CSS, PAGE_HTML } from './page.js';
 import { PAGE_SCRIPT } from './page-script.js';
+import { CHARTS_SCRIPT } from './page-charts.js';
 import { EventStream } from './stream.js';
 
 /** The options of `serveDashboard()`. */
@@ -40,6 +41,7 @@ const TICK_MS = 250;
 const STATIC: Record<string, [string, string]> = {
   '/': ['text/html; charset=utf-8', PAGE_HTML],
   '/app.js': ['text/javascript; charset=utf-8', PAGE_SCRIPT],
+  '/charts.js': ['text/javascript; charset=utf-8', CHARTS_SCRIPT],
   '/app.css': ['text/css; charset=utf-8', PAGE_CSS],
 };
 
