@@ -29,13 +29,37 @@ interface WorkerSource {
   _workerView?(): WorkerView[];
 }
 
-/** `/state.json`'s entry for one executor (API.md). */
+/** One executor in `/state.json`: `{ executors: ExecutorState[] }`. */
 export interface ExecutorState {
+  /** Its name: the key it was given under, or its class's name when served alone. */
   name: string;
+  /** `'async'`, `'thread'`, `'process'` or `'bullmq'`, as the tracing channel's `kind` (`'custom'` for other executors). */
   kind: string;
+  /** Its `stats()`. */
   stats: ExecutorStats;
-  tasks: Record<string, { queued: number; running: number; completed: number; failed: number; cancelled: number }>;
-  workers: Array<{ id: string | number; busy: boolean }>;
+  /** Its tasks by name, counted from the tracing channel since the dashboard started. */
+  tasks: Record<string, TaskCounts>;
+  /** Its workers, idle ones too where the executor lists them (the pools); otherwise those seen running tasks lately. */
+  workers: Array<{
+    /** The worker's id, as the tracing channel's `worker`. */
+    id: string | number;
+    /** Whether it runs a task now. */
+    busy: boolean;
+  }>;
+}
+
+/** The tasks of one name, counted as `stats()` counts. */
+export interface TaskCounts {
+  /** Submitted, not started, not cancelled. */
+  queued: number;
+  /** Started, not done. */
+  running: number;
+  /** Successes and failures. */
+  completed: number;
+  /** Failures only. */
+  failed: number;
+  /** Cancellations. */
+  cancelled: number;
 }
 
 /** What the page receives of one executor; `bars` and `series` are new or changed ones, or all of the last minute. */

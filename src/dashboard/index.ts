@@ -13,4 +13,4 @@
  * @module concurrent-futures/dashboard
  */
 export { serveDashboard, type Dashboard, type DashboardOptions } from './serve.js';
-export type { ExecutorState } from './board.js';
+export type { ExecutorState, TaskCounts } from './board.js';
