@@ -11,7 +11,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
 (function () {
   // Tableau's palette without its reds: red means a failure here.
   var PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#86bcb6', '#8cd17d', '#a0cbe8', '#ffbe7d', '#d4a6c8', '#499894', '#79706e', '#bab0ac', '#f1ce63'];
-  var RED = '#d93a3a', GREY = '#a3a9b4', FAILED = 1, CANCELLED = 2, LANE = 14, MAX_LANES = 6, GUTTER = 112, AXIS = 20;
+  var RED = '#d93a3a', GREY = '#a3a9b4', FAILED = 1, CANCELLED = 2, LANE = 18, MAX_LANES = 6, GUTTER = 112, AXIS = 20;
   var state = { execs: [], selected: 0, offset: 0, window: 60000, rss: 0, messages: 0, lastAt: 0, hits: [] };
   // The charts' script (charts.js) draws on canvases and formats numbers and times.
   var C = window.cfCharts, num = C.num, ms = C.ms, canvasFor = C.canvasFor;
