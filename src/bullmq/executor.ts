@@ -21,6 +21,7 @@ import { interruptChannel, type InterruptMessage } from './interrupts.js';
 import { Reconciler, type JobBook } from './reconcile.js';
 import { checkQueueName, taskName } from './naming.js';
 import { DEFAULT_JOB_OPTIONS, JobFuture, jobOptionsOf, parseJobJson } from './job-future.js';
+import { activeTrace } from './trace-context.js';
 import { TaskControl, type TaskSettings } from '../task-options.js';
 
 /** The options of `BullMQExecutor`; the rest of BullMQ's `QueueOptions` (`prefix`, `defaultJobOptions`, …) pass through. */
@@ -167,6 +168,8 @@ export class BullMQExecutor extends Executor {
   }
 
   private enqueue(name: string, data: JobData): JobFuture<any> {
+    const trace = activeTrace();
+    if (trace !== undefined) data.t = trace;
     const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, name, data);
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
