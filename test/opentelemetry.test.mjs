@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { context, propagation, trace, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context, propagation, trace, ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -141,4 +141,119 @@ bull('map items, one per job and in chunks, run inside the context of the map ca
       });
     });
   }
+});
+
+// examples/opentelemetry: the tracing channel as spans.
+const { traceTasks, ATTRIBUTES } = await import('../examples/opentelemetry/tracing.mjs');
+const { AsyncPoolExecutor, ThreadPoolExecutor, wait } = await import('concurrent-futures');
+const { tasks: exampleTasks } = await import('../examples/opentelemetry/tasks.mjs');
+
+const ms = ([s, ns]) => s * 1e3 + ns / 1e6;
+
+/** Runs `fn` inside a new active span 'parent' with the example's subscriber on; the finished spans, and the parent. */
+async function traced(fn) {
+  exporter.reset();
+  const stop = traceTasks();
+  try {
+    const parent = await tracer.startActiveSpan('parent', async (span) => {
+      try {
+        await fn();
+      } finally {
+        span.end();
+      }
+      return span;
+    });
+    const spans = exporter.getFinishedSpans().filter((s) => s !== undefined && s.name !== 'parent');
+    return { spans, parent };
+  } finally {
+    stop();
+  }
+}
+
+function assertTaskSpan(span, parent, { kind, name, minRunMs = 0 }) {
+  assert.equal(span.name, `task ${name}`);
+  assert.equal(span.attributes[ATTRIBUTES.kind], kind);
+  assert.equal(span.attributes[ATTRIBUTES.name], name);
+  assert.equal(span.spanContext().traceId, parent.spanContext().traceId);
+  assert.equal(span.parentSpanContext?.spanId, parent.spanContext().spanId, `${name}: a child of the span active at submit`);
+  const wait = span.attributes[ATTRIBUTES.queueWait];
+  const run = span.attributes[ATTRIBUTES.runTime];
+  assert.ok(typeof wait === 'number' && wait >= 0, `${name}: queue wait ${wait}`);
+  assert.ok(typeof run === 'number' && run >= minRunMs, `${name}: run time ${run} >= ${minRunMs}`);
+  // The span covers queue wait and run time.
+  assert.ok(ms(span.duration) >= wait + run - 1, `${name}: span ${ms(span.duration)} ms covers ${wait} + ${run}`);
+}
+
+function assertFailed(span, message) {
+  assert.equal(span.status.code, SpanStatusCode.ERROR);
+  assert.match(span.status.message, message);
+  const exception = span.events.find((e) => e.name === 'exception');
+  assert.ok(exception, 'the exception is recorded');
+  assert.match(exception.attributes['exception.message'], message);
+}
+
+test('examples/opentelemetry: a span per task on AsyncPoolExecutor, queue wait and run time as attributes, the error recorded', { timeout: 30_000 }, async () => {
+  const ex = new AsyncPoolExecutor(1);
+  const { spans, parent } = await traced(async () => {
+    const nap = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    async function fails() {
+      throw new RangeError('this task fails');
+    }
+    await wait([ex.submit(nap, 40), ex.submit(nap, 20), ex.submit(fails)]);
+  });
+  await ex.shutdown();
+  assert.equal(spans.length, 3);
+  const naps = spans.filter((s) => s.attributes[ATTRIBUTES.name] === 'nap').sort((a, b) => ms(a.startTime) - ms(b.startTime));
+  assert.equal(naps.length, 2);
+  assertTaskSpan(naps[0], parent, { kind: 'async', name: 'nap', minRunMs: 35 });
+  assertTaskSpan(naps[1], parent, { kind: 'async', name: 'nap', minRunMs: 15 });
+  const failed = spans.find((s) => s.attributes[ATTRIBUTES.name] === 'fails');
+  assertTaskSpan(failed, parent, { kind: 'async', name: 'fails' });
+  assertFailed(failed, /this task fails/);
+  // One worker: each task waited for those before it (40 + 20 ms before the failing one).
+  assert.ok(naps[1].attributes[ATTRIBUTES.queueWait] >= 35, `queue wait behind 40 ms: ${naps[1].attributes[ATTRIBUTES.queueWait]}`);
+  assert.ok(failed.attributes[ATTRIBUTES.queueWait] >= 55, `queue wait behind 60 ms: ${failed.attributes[ATTRIBUTES.queueWait]}`);
+});
+
+test('examples/opentelemetry: a span per task on ThreadPoolExecutor, map items included, on their worker, the error recorded', { timeout: 30_000 }, async () => {
+  const ex = new ThreadPoolExecutor(2);
+  await ex.submit(exampleTasks.fib, 1).result(); // the workers started, outside the traced part
+  const { spans, parent } = await traced(async () => {
+    await wait([ex.submit(exampleTasks.fib, 27), ex.submit(exampleTasks.checkedFib, -1)]);
+    for await (const _ of ex.map(exampleTasks.fib, [5, 6, 7], { chunksize: 3 }));
+  });
+  await ex.shutdown();
+  assert.equal(spans.length, 5, spans.map((s) => s.name).join(', '));
+  const fibs = spans.filter((s) => s.attributes[ATTRIBUTES.name] === 'fib');
+  assert.equal(fibs.length, 4, 'the task and each of the 3 map items');
+  for (const span of fibs) {
+    assertTaskSpan(span, parent, { kind: 'thread', name: 'fib' });
+    assert.notEqual(span.attributes[ATTRIBUTES.worker], undefined, 'the worker that ran it');
+  }
+  const failed = spans.find((s) => s.attributes[ATTRIBUTES.name] === 'checkedFib');
+  assertTaskSpan(failed, parent, { kind: 'thread', name: 'checkedFib' });
+  assertFailed(failed, /fib of a negative number: -1/);
+});
+
+bull('examples/opentelemetry: the BullMQ worker\'s span is a child of the submit span (same trace, its parent the submit span)', async () => {
+  await withQueue({ threads: 1, quickTasksInline: false, modules: [fileURLToPath(new URL('../examples/opentelemetry/tasks.mjs', import.meta.url))] }, async (ex) => {
+    const { spans, parent } = await traced(() => ex.submit(exampleTasks.fib, 15).result());
+    const submitSide = spans.filter((s) => s.attributes[ATTRIBUTES.kind] === 'bullmq');
+    const workerSide = spans.filter((s) => s.attributes[ATTRIBUTES.kind] !== 'bullmq');
+    assert.equal(submitSide.length, 1, 'the executor\'s span, on the submitting side');
+    assert.ok(workerSide.length >= 1, `a span on the worker's side: ${spans.map((s) => `${s.name} (${s.attributes[ATTRIBUTES.kind]})`).join(', ')}`);
+    for (const span of [...submitSide, ...workerSide]) {
+      assert.equal(span.spanContext().traceId, parent.spanContext().traceId);
+      assert.equal(span.parentSpanContext?.spanId, parent.spanContext().spanId);
+    }
+  });
+});
+
+test('examples/opentelemetry: main.mjs runs and prints its spans under main', { timeout: 60_000 }, async () => {
+  const { execFile } = await import('node:child_process');
+  const { stdout } = await new Promise((resolve, reject) => execFile(process.execPath, ['main.mjs'], { cwd: fileURLToPath(new URL('../examples/opentelemetry/', import.meta.url)), timeout: 50_000 }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout }))));
+  const lines = stdout.trim().split('\n');
+  assert.match(lines[0], /^main {2}/);
+  assert.ok(lines.filter((l) => /^ {2}task /.test(l)).length >= 8, stdout);
+  assert.match(stdout, /task checkedFib .*FAILED: fib of a negative number/);
 });
