@@ -81,7 +81,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       throw new TypeError('execArgv must be an array of strings');
     }
     if (opts.env !== undefined && (opts.env === null || typeof opts.env !== 'object')) throw new TypeError('env must be an object');
-    super(pool);
+    super(pool, 'process');
     this.env = opts.env;
     this.execArgv = opts.execArgv;
     // A chunk sent to a child cannot be withdrawn: one out per child, so that leaving map early finishes no more.

@@ -76,7 +76,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   constructor(options?: number | ThreadPoolOptions) {
     const opts: ThreadPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
     const pool = poolOptions(opts, opts.maxTasksPerWorker, 'maxTasksPerWorker', 'new ThreadPoolExecutor()');
-    super(pool);
+    super(pool, 'thread');
     pools++;
     if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') throw new TypeError('threadNamePrefix must be a string');
     this.prefix = opts.threadNamePrefix || `ThreadPoolExecutor-${pools}`;
