@@ -57,6 +57,7 @@ function printTree(spans) {
     children.set(parent, [...(children.get(parent) ?? []), span]);
   }
   const ms = ([s, ns]) => s * 1e3 + ns / 1e6;
+  for (const list of children.values()) list.sort((a, b) => ms(a.startTime) - ms(b.startTime));
   const print = (span, depth) => {
     const attributes = Object.entries(span.attributes).map(([k, v]) => `${k.replace('concurrent_futures.', '')}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v}`);
     const failed = span.status.code === 2 ? `  FAILED: ${span.status.message}` : '';
