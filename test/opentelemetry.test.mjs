@@ -143,6 +143,27 @@ bull('map items, one per job and in chunks, run inside the context of the map ca
   }
 });
 
+test('trace context without a propagator: traceparent read as W3C Trace Context says, anything else in the job ignored', async () => {
+  const { inTrace } = await import('../dist/bullmq/trace-context.js');
+  const { decodeJob } = await import('../dist/bullmq/envelope.js');
+  const seen = (carrier) => inTrace(carrier, () => trace.getSpanContext(context.active()) ?? null);
+  const id = '0af7651916cd43dd8448eb211c80319c';
+  const span = 'b7ad6b7169203331';
+  assert.deepEqual(seen({ traceparent: `00-${id}-${span}-01` }), { traceId: id, spanId: span, traceFlags: 1, isRemote: true });
+  assert.equal(seen({ traceparent: `00-${id}-${span}-00` }).traceFlags, 0);
+  // A later version may add fields; the flags' other bits are not ours to keep.
+  assert.equal(seen({ traceparent: `01-${id}-${span}-03-more` }).traceFlags, 1);
+  assert.equal(seen({ traceparent: `00-${id}-${span}-01`, tracestate: 'a=1,b=2' }).traceState.get('b'), '2');
+  for (const bad of [`ff-${id}-${span}-01`, `00-${id}-${span}-01-more`, `00-${'0'.repeat(32)}-${span}-01`, `00-${id}-${'0'.repeat(16)}-01`,
+    `00-${id.toUpperCase()}-${span}-01`, `00-${id}-${span}`, 42, '']) {
+    assert.equal(seen({ traceparent: bad }), null, `${bad} is ignored`);
+  }
+  assert.equal(seen(Object.create({ traceparent: `00-${id}-${span}-01` })), null, 'only own fields are read');
+  // A job's `t` that is not an object is ignored: tracing never fails a task.
+  for (const t of ['x', 1, null, ['00'], undefined]) assert.equal(decodeJob({ a: [1], t }).trace, undefined);
+  assert.deepEqual(decodeJob({ a: [1], t: { traceparent: 'x' } }).trace, { traceparent: 'x' });
+});
+
 // examples/opentelemetry: the tracing channel as spans.
 const { traceTasks, ATTRIBUTES } = await import('../examples/opentelemetry/tracing.mjs');
 const { AsyncPoolExecutor, ThreadPoolExecutor, wait } = await import('concurrent-futures');
