@@ -25,8 +25,9 @@ export interface ExecutorStats {
   cancelled: number;
   /**
    * How long recent tasks ran, started to done, in ms: over the last 1024 timed
-   * tasks (every task while fewer than ~20,000 are submitted a second; above
-   * that a regular sample of them), `map` items each counted; all 0 while `count` is 0.
+   * tasks (every task while fewer than ~20,000 are submitted a second, and the
+   * first 64 of a burst; above that a regular sample of them), `map` items
+   * each counted; all 0 while `count` is 0.
    */
   runTime: { count: number; mean: number; p50: number; p90: number; p99: number };
   /** How long the same tasks waited, queued (submitted) to started, in ms. */

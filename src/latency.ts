@@ -4,9 +4,10 @@
  * busy the workers were lately.
  *
  * A clock read costs ~65 ns here, a tenth of a tiny task on the event loop:
- * so not every task is timed. A task is timed while tasks are submitted at
- * most one per SAMPLE_GAP_MS; faster than that, one in `stride` is, the
- * stride set so that timed submits stay about SAMPLE_GAP_MS apart. A timed
+ * so not every task is timed. Submits are timed as a token bucket allows (a
+ * token per SAMPLE_GAP_MS, BURST at most): every task while they come slower
+ * than that, and the first BURST of a burst; past them one in `stride` is,
+ * the stride set so that timed submits stay about SAMPLE_GAP_MS apart. A timed
  * task holds a ticket: its times live in typed arrays here, so no task
  * carries a number that would cost an allocation. Every traced task is timed.
  * @internal
@@ -19,6 +20,8 @@ const TICKETS = 4096;
 /** Submits faster than one per this many ms are sampled. */
 const SAMPLE_GAP_MS = 0.05;
 const MAX_STRIDE = 256;
+/** Submits timed in a burst before sampling starts: a few slow tasks submitted at once are all timed. */
+const BURST = 64;
 /** Utilization is over the last WINDOW_MS (or since the first task, when that is less), in buckets of BUCKET_MS. */
 export const WINDOW_MS = 5000;
 const BUCKET_MS = 250;
@@ -45,8 +48,12 @@ export class Latency {
   /** The ticket that owns each slot, -1 when none. */
   private readonly owner = new Int32Array(TICKETS).fill(-1);
   private nextTicket = 0;
+  /** Timed submits allowed at once (a token per SAMPLE_GAP_MS, up to BURST); past them, one in `stride`. */
+  private tokens = BURST;
   private countdown = 1;
   private stride = 1;
+  /** Submits not timed since the last timed one: that one stands for them too. */
+  private skipped = 0;
   private lastSample = -Infinity;
   private readonly busyMs = new Float64Array(BUCKETS);
   private readonly bucketOf = new Float64Array(BUCKETS).fill(-1);
@@ -55,12 +62,18 @@ export class Latency {
 
   /** A ticket if the task submitted now is to be timed, else -1. */
   queued(): number {
-    if (--this.countdown > 0) return -1;
+    if (this.tokens < 1 && --this.countdown > 0) {
+      this.skipped++;
+      return -1;
+    }
     const now = performance.now();
-    const gap = (now - this.lastSample) / this.stride;
-    const weight = this.stride;
+    const elapsed = now - this.lastSample;
+    const weight = this.skipped + 1;
+    const perTask = elapsed / weight;
     this.lastSample = now;
-    this.stride = gap >= SAMPLE_GAP_MS ? 1 : Math.min(MAX_STRIDE, Math.ceil(SAMPLE_GAP_MS / gap));
+    this.skipped = 0;
+    this.tokens = Math.min(BURST, this.tokens - 1 + elapsed / SAMPLE_GAP_MS);
+    this.stride = perTask >= SAMPLE_GAP_MS ? 1 : Math.min(MAX_STRIDE, Math.ceil(SAMPLE_GAP_MS / perTask));
     this.countdown = this.stride;
     return this.ticket(now, weight);
   }

@@ -45,8 +45,8 @@ export interface Trace {
   readonly startedAt: number | undefined;
   /** The task started at `at` (the submitting thread's clock), on `worker`. */
   started(at: number, worker: number | string | undefined): void;
-  /** It ran from `startedAt` to `endedAt`: the executor's best measure, given before the future is done. */
-  ran(startedAt: number, endedAt: number): void;
+  /** It ran from `startedAt` to `endedAt` (on `worker`, when given): the executor's best measure, given before the future is done. */
+  ran(startedAt: number, endedAt: number, worker?: number | string): void;
   /** Its future is done: publishes `error` (if it failed), `asyncStart`, `asyncEnd`. */
   done(future: DoneFuture): void;
 }
@@ -87,9 +87,10 @@ export class TaskTrace implements Trace {
     this.worker = worker;
   }
 
-  ran(startedAt: number, endedAt: number): void {
+  ran(startedAt: number, endedAt: number, worker?: number | string): void {
     this.startedAt = Math.max(this.queuedAt, startedAt);
     this.endedAt = Math.max(this.startedAt, endedAt);
+    if (worker !== undefined) this.worker = worker;
   }
 
   done(future: DoneFuture): void {
@@ -146,9 +147,10 @@ export class ChunkTrace implements Trace {
     this.items[0]?.started(at, worker);
   }
 
-  ran(startedAt: number, endedAt: number): void {
+  ran(startedAt: number, endedAt: number, worker?: number | string): void {
     this.startedAt = startedAt;
     this.endedAt = endedAt;
+    if (worker !== undefined) for (const item of this.items) item.worker = worker;
   }
 
   /**

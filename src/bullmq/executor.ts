@@ -228,6 +228,7 @@ export class BullMQExecutor extends Executor {
     const future = this.pending.get(event.jobId);
     if (future === undefined) return;
     this.reconciler.heard();
+    this.times.heard(future, event);
     switch (event.event) {
       case 'active':
         this.markRunning(future);

@@ -36,6 +36,9 @@ export class JobFuture<T> extends Future<T> {
   items = 1;
   /** Its latency ticket (latency.ts), -1 when not timed. */
   ticket = -1;
+  /** When Redis wrote its last `active` event, and its `completed`/`failed` one (ms, Redis's clock), or -1. */
+  activeAt = -1;
+  endAt = -1;
   constructor(
     owner: FutureOwner,
     readonly jobId: string,

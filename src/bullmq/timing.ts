@@ -1,8 +1,9 @@
 /**
  * What a BullMQ executor knows of its jobs' times and how it counts their
  * items, for `stats()` (latency.ts) and tracing (tracing.ts). It sees a job
- * start and end as its `active` and `completed`/`failed` events reach it
- * (read in batches from the event stream: a few ms late at most); the
+ * start as its `active` event reaches it (read in batches from the event
+ * stream: a few ms late), and ends as its `completed`/`failed` one does; its
+ * run time is the two events' difference on Redis's clock. The
  * worker that runs it is on another machine, so a context's `worker` is
  * `undefined`. A `map` chunk's items share its run time evenly.
  * @internal
@@ -11,6 +12,7 @@ import type { ChunkOutcome } from '../chunk.js';
 import type { Counters } from '../executor.js';
 import { Future } from '../future.js';
 import { ChunkTrace, TaskTrace, traceName, tracing } from '../tracing.js';
+import type { QueueEvent } from './events.js';
 import type { JobFuture } from './job-future.js';
 
 export class JobTiming {
@@ -47,6 +49,13 @@ export class JobTiming {
     return none;
   }
 
+  /** An event of its job: when a worker started it, and when it ended, on Redis's clock (one clock for both). */
+  heard(future: JobFuture<any>, event: QueueEvent): void {
+    if (event.at === undefined) return;
+    if (event.event === 'active') future.activeAt = event.at;
+    else if (event.event === 'completed' || event.event === 'failed') future.endAt = event.at;
+  }
+
   /** Its `active` event: a worker started it. */
   started(future: JobFuture<any>): void {
     if (future.ticket < 0 && future._trace === null) return;
@@ -59,10 +68,17 @@ export class JobTiming {
   ended(future: JobFuture<any>, ok: boolean, value: unknown): void {
     const c = this.counters;
     if (future.ticket >= 0 || future._trace !== null) {
+      // Run time from the job's two events, on Redis's clock (not the reading's delays); else as the events were read.
       const now = performance.now();
-      const start = future._trace?.startedAt ?? NaN;
-      c.latency.ended(future.ticket, now, future.items);
-      future._trace?.ran(Number.isNaN(start) ? now : start, now);
+      const seen = future._trace?.startedAt ?? NaN;
+      if (future.activeAt >= 0 && future.endAt >= future.activeAt) {
+        const runMs = future.endAt - future.activeAt;
+        c.latency.ran(future.ticket, now, runMs, future.items, false);
+        future._trace?.ran(now - runMs, now);
+      } else {
+        c.latency.ended(future.ticket, now, future.items);
+        future._trace?.ran(Number.isNaN(seen) ? now : seen, now);
+      }
     }
     if (!ok) {
       c.completed += future.items;

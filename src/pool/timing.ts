@@ -54,12 +54,12 @@ export class PoolTiming {
     this.next = now - ms;
   }
 
-  /** The message's next result is `task`'s. */
-  answered(task: PoolTask<any>): void {
+  /** The message's next result, from `w`, is `task`'s. */
+  answered(task: PoolTask<any>, w: PoolWorker): void {
     const from = this.next;
     this.next += this.share;
     if (task.ticket >= 0) this.latency.ran(task.ticket, this.next, this.share, task.items, false);
-    task._trace?.ran(from, this.next);
+    if (task._trace !== null) task._trace.ran(from, this.next, w.index);
   }
 
   /** A task that awaited in its worker (tasksPerWorker > 1) has its result, late: it ran from when it was answered deferred. */

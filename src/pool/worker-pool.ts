@@ -274,7 +274,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = w.answered(status === DEFERRED);
     if (task === null || task.done() || status === SKIPPED) return; // taken back, deferred, cancelled or interrupted
     if (ranMs >= 0) task.ranMs = ranMs;
-    this.times.answered(task);
+    this.times.answered(task, w);
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;
