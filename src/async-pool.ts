@@ -94,7 +94,7 @@ export class AsyncPoolExecutor extends Executor {
    */
   constructor(maxWorkers?: number | { maxWorkers?: number; rateLimit?: { max: number; interval: number } }) {
     super();
-    const options = typeof maxWorkers === 'object' && maxWorkers !== null ? checkOptions<{ maxWorkers?: number; rateLimit?: unknown }>(maxWorkers, 'new AsyncPoolExecutor()') : { maxWorkers };
+    const options = typeof maxWorkers === 'object' && maxWorkers !== null ? checkOptions<{ maxWorkers?: number; rateLimit?: unknown }>(maxWorkers, 'new AsyncPoolExecutor()', ['maxWorkers', 'rateLimit']) : { maxWorkers };
     this.maxWorkers = checkMaxWorkers(options.maxWorkers) ?? Math.min(32, availableParallelism() + 4);
     const rateLimit = checkRateLimit(options.rateLimit, 'new AsyncPoolExecutor()');
     this.window = rateLimit === undefined ? null : new StartWindow(rateLimit.max, rateLimit.interval);
