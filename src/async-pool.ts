@@ -9,7 +9,7 @@ import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, t
 import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit } from './checks.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { StartWindow } from './rate-limit.js';
-import { TaskTrace, traceName, tracing } from './tracing.js';
+import { TaskTrace, TraceSource, traceName, tracing } from './tracing.js';
 import { addRunning, type WorkerView } from './worker-view.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
@@ -67,6 +67,8 @@ export class AsyncPoolExecutor extends Executor {
   /** Running tasks by slot, interrupted ones included until they really end; slots are made as needed. */
   private readonly slots: (Running | null)[] = [];
   private readonly freeSlots: number[] = [];
+  /** What its tracing contexts share. */
+  private readonly traceSource = new TraceSource(this, 'async');
   private occupied = 0;
   private looping = false;
   private runScheduled = false;
@@ -93,7 +95,7 @@ export class AsyncPoolExecutor extends Executor {
    */
   constructor(maxWorkers?: number | { maxWorkers?: number; rateLimit?: { max: number; interval: number } }) {
     super();
-    const options = typeof maxWorkers === 'object' && maxWorkers !== null ? checkOptions<{ maxWorkers?: number; rateLimit?: unknown }>(maxWorkers, 'new AsyncPoolExecutor()') : { maxWorkers };
+    const options = typeof maxWorkers === 'object' && maxWorkers !== null ? checkOptions<{ maxWorkers?: number; rateLimit?: unknown }>(maxWorkers, 'new AsyncPoolExecutor()', ['maxWorkers', 'rateLimit']) : { maxWorkers };
     this.maxWorkers = checkMaxWorkers(options.maxWorkers) ?? Math.min(32, availableParallelism() + 4);
     const rateLimit = checkRateLimit(options.rateLimit, 'new AsyncPoolExecutor()');
     this.window = rateLimit === undefined ? null : new StartWindow(rateLimit.max, rateLimit.interval);
@@ -127,9 +129,8 @@ export class AsyncPoolExecutor extends Executor {
       this.enqueue(task, 1);
       return;
     }
-    const now = performance.now();
-    const trace = (task._trace = new TaskTrace(this, 'async', traceName(task.fn), task, now));
-    task.ticket = this._counters.latency.ticket(now);
+    const trace = (task._trace = new TaskTrace(this.traceSource, traceName(task.fn), task, performance.now()));
+    task.ticket = this._counters.latency.queued();
     trace.submitted();
     this.enqueue(task, 1);
     trace.submitEnded();
@@ -144,7 +145,7 @@ export class AsyncPoolExecutor extends Executor {
       const name = traceName(batch.fn);
       for (let i = 0; i < batch.count; i++) {
         // No future per item: a map item's context has none.
-        const trace = (traces[i] = new TaskTrace(this, 'async', name, undefined, batch.queuedAt));
+        const trace = (traces[i] = new TaskTrace(this.traceSource, name, undefined, batch.queuedAt));
         trace.submitted();
         trace.submitEnded();
       }

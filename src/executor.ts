@@ -192,7 +192,7 @@ export abstract class Executor {
    * `cancelFutures: false`; a `TypeError` when either is not a boolean.
    */
   async shutdown(options?: ShutdownOptions): Promise<void> {
-    const { wait = true, cancelFutures = false } = checkOptions<ShutdownOptions>(options, 'shutdown()');
+    const { wait = true, cancelFutures = false } = checkOptions<ShutdownOptions>(options, 'shutdown()', ['wait', 'cancelFutures']);
     if (typeof wait !== 'boolean') throw new TypeError('shutdown(): wait must be a boolean');
     if (typeof cancelFutures !== 'boolean') throw new TypeError('shutdown(): cancelFutures must be a boolean');
     if (wait && this._runsCurrentTask()) {

@@ -86,7 +86,7 @@ export class Future<T> {
   private _extras: FutureExtras | null = null;
   /**
    * @internal Its tracing context (tracing.ts), built only while the channel has a subscriber:
-   * a `TaskTrace`, or a `ChunkTrace` (`.items`) for a chunk of `map` items; else null.
+   * a `TaskTrace`, or a `ChunkTrace` (`.items`) for a chunk of `map` items, held until the future is done; else null.
    */
   _trace: Trace | null = null;
 
@@ -299,7 +299,12 @@ export class Future<T> {
   /** Wakes the waiters, then runs the callbacks: the order API.md promises. */
   private _complete(): void {
     // Published first: what the subscriber records is in place before anyone sees the outcome.
-    if (this._trace !== null) this._trace.done(this);
+    const trace = this._trace;
+    if (trace !== null) {
+      // Let go first: a done future kept by the program keeps no context alive (the subscriber has it).
+      this._trace = null;
+      trace.done(this);
+    }
     const waiters = this._waiters;
     if (waiters !== null) {
       this._waiters = null;

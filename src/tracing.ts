@@ -51,26 +51,86 @@ export interface Trace {
   done(future: DoneFuture): void;
 }
 
-/**
- * The context of one task (or `map` item), the message of all its events.
- * A class of fixed fields: one small object per task, alive until the task ends.
- */
-export class TaskTrace implements Trace {
-  startedAt: number | undefined = undefined;
-  endedAt: number | undefined = undefined;
-  worker: number | string | undefined = undefined;
-  /** The value, set at `asyncStart` when the task succeeded. */
-  result: unknown = undefined;
-  /** The error, set at `error` when the task failed; a `CancelledError` when it was cancelled. */
-  error: unknown = undefined;
+/** What the contexts of one executor share, one object for all of them. */
+export class TraceSource {
   constructor(
     readonly executor: object,
     readonly kind: ExecutorKind,
+  ) {}
+}
+
+/**
+ * Times are kept in units of 10 µs: whole numbers that V8 holds in the object
+ * itself, where a fraction of a millisecond is one more heap object per time
+ * per task — the collector's load while 100,000 traced tasks wait. (Past a few
+ * hours of process life they are heap numbers again: still right, only dearer.)
+ */
+const UNITS_PER_MS = 100;
+const units = (ms: number): number => Math.round(ms * UNITS_PER_MS);
+const NOT_YET = -1;
+
+const PENDING_OUTCOME = 0;
+const OK = 1;
+const FAILED = 2;
+const CANCELLED_OUTCOME = 3;
+
+/**
+ * The context of one task (or `map` item), the message of all its events.
+ * Kept small, since one lives as long as its task: the executor and kind on a
+ * shared `TraceSource`, the times in 10 µs units, the value or error in one field.
+ */
+export class TaskTrace implements Trace {
+  private q: number;
+  private s = NOT_YET;
+  private e = NOT_YET;
+  /** The worker that runs it: an id, or `undefined`. */
+  worker: number | string | undefined = undefined;
+  private outcome: unknown = undefined;
+  private status = PENDING_OUTCOME;
+  constructor(
+    private readonly source: TraceSource,
+    /** The task's name: its `defineTasks` key, or the function's name. */
     readonly name: string,
     /** The task's future; for a `map` item, the future of the chunk that carries it, or `undefined` where there is none. */
     readonly future: object | undefined,
-    readonly queuedAt: number,
-  ) {}
+    queuedAt: number,
+  ) {
+    this.q = units(queuedAt);
+  }
+
+  /** The executor that runs it. */
+  get executor(): object {
+    return this.source.executor;
+  }
+
+  get kind(): ExecutorKind {
+    return this.source.kind;
+  }
+
+  /** When it was submitted (`performance.now()` of the submitting thread). */
+  get queuedAt(): number {
+    return this.q / UNITS_PER_MS;
+  }
+
+  /** When it started, once the executor knows. */
+  get startedAt(): number | undefined {
+    return this.s === NOT_YET ? undefined : this.s / UNITS_PER_MS;
+  }
+
+  /** When it ended, by the time its future is done. */
+  get endedAt(): number | undefined {
+    return this.e === NOT_YET ? undefined : this.e / UNITS_PER_MS;
+  }
+
+  /** The value, from `asyncStart` on, when the task succeeded. */
+  get result(): unknown {
+    return this.status === OK ? this.outcome : undefined;
+  }
+
+  /** The error, from `error` on, when the task failed; a `CancelledError` when it was cancelled. */
+  get error(): unknown {
+    return this.status >= FAILED ? this.outcome : undefined;
+  }
 
   /** Publishes `start`: inside the submit, once the future exists. */
   submitted(): void {
@@ -83,13 +143,13 @@ export class TaskTrace implements Trace {
   }
 
   started(at: number, worker: number | string | undefined): void {
-    this.startedAt = at;
+    this.s = Math.max(this.q, units(at));
     this.worker = worker;
   }
 
   ran(startedAt: number, endedAt: number, worker?: number | string): void {
-    this.startedAt = Math.max(this.queuedAt, startedAt);
-    this.endedAt = Math.max(this.startedAt, endedAt);
+    this.s = Math.max(this.q, units(startedAt));
+    this.e = Math.max(this.s, units(endedAt));
     if (worker !== undefined) this.worker = worker;
   }
 
@@ -100,10 +160,11 @@ export class TaskTrace implements Trace {
 
   /** Done with this outcome. */
   settled(ok: boolean, value: unknown): void {
-    this.endedAt ??= Math.max(this.queuedAt, performance.now());
-    if (ok) this.result = value;
+    this.ending();
+    this.outcome = value;
+    if (ok) this.status = OK;
     else {
-      this.error = value;
+      this.status = FAILED;
       errorChannel.publish(this);
     }
     asyncStart.publish(this);
@@ -112,10 +173,16 @@ export class TaskTrace implements Trace {
 
   /** Cancelled: `asyncStart` and `asyncEnd` with a `CancelledError` for `error`, and no `error` event (nothing failed). */
   cancelled(): void {
-    this.endedAt ??= Math.max(this.queuedAt, performance.now());
-    this.error = new CancelledError();
+    this.ending();
+    this.outcome = new CancelledError();
+    this.status = CANCELLED_OUTCOME;
     asyncStart.publish(this);
     asyncEnd.publish(this);
+  }
+
+  /** Its end is now, unless the executor measured it. */
+  private ending(): void {
+    if (this.e === NOT_YET) this.e = Math.max(this.s, this.q, units(performance.now()));
   }
 }
 
@@ -129,11 +196,11 @@ export class ChunkTrace implements Trace {
   ) {}
 
   /** A context per item of a chunk about to be submitted as `future`: `start` and `end` for each. */
-  static submit(executor: object, kind: ExecutorKind, name: string, future: object, count: number): ChunkTrace {
+  static submit(source: TraceSource, name: string, future: object, count: number): ChunkTrace {
     const now = performance.now();
     const items = new Array<TaskTrace>(count);
     for (let i = 0; i < count; i++) {
-      const item = (items[i] = new TaskTrace(executor, kind, name, future, now));
+      const item = (items[i] = new TaskTrace(source, name, future, now));
       item.submitted();
       item.submitEnded();
     }

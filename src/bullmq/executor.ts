@@ -21,6 +21,7 @@ import { interruptChannel, type InterruptMessage } from './interrupts.js';
 import { Reconciler, type JobBook } from './reconcile.js';
 import { checkQueueName, taskName } from './naming.js';
 import { DEFAULT_JOB_OPTIONS, JobFuture, jobOptionsOf, parseJobJson } from './job-future.js';
+import { activeTrace } from './trace-context.js';
 import { TaskControl, type TaskSettings } from '../task-options.js';
 import { JobTiming } from './timing.js';
 
@@ -163,6 +164,8 @@ export class BullMQExecutor extends Executor {
   }
 
   private enqueue(fn: (...args: any[]) => unknown, data: JobData, items = 0, cut: TypeError | null = null): JobFuture<any> {
+    const context = activeTrace();
+    if (context !== undefined) data.t = context;
     const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, taskName(fn), data);
     future.cut = cut;
     const trace = this.times.submitted(future, fn, items);

@@ -11,15 +11,20 @@
 import type { ChunkOutcome } from '../chunk.js';
 import type { Counters } from '../executor.js';
 import { Future } from '../future.js';
-import { ChunkTrace, TaskTrace, traceName, tracing } from '../tracing.js';
+import { ChunkTrace, TaskTrace, TraceSource, traceName, tracing } from '../tracing.js';
 import type { QueueEvent } from './events.js';
 import type { JobFuture } from './job-future.js';
 
 export class JobTiming {
+  /** What this executor's contexts share. */
+  private readonly source: TraceSource;
+
   constructor(
     private readonly counters: Counters,
-    private readonly executor: object,
-  ) {}
+    executor: object,
+  ) {
+    this.source = new TraceSource(executor, 'bullmq');
+  }
 
   /** A job is being submitted for `fn` (`items` > 0: a chunk of that many): timed if sampled, traced while subscribed. */
   submitted(future: JobFuture<any>, fn: unknown, items: number): TaskTrace | null {
@@ -33,16 +38,16 @@ export class JobTiming {
     const now = performance.now();
     future.ticket = latency.ticket(now);
     if (items > 0) {
-      future._trace = ChunkTrace.submit(this.executor, 'bullmq', traceName(fn), future, items);
+      future._trace = ChunkTrace.submit(this.source, traceName(fn), future, items);
       return null;
     }
-    return (future._trace = new TaskTrace(this.executor, 'bullmq', traceName(fn), future, now));
+    return (future._trace = new TaskTrace(this.source, traceName(fn), future, now));
   }
 
   /** A chunk whose first item cannot travel: that item's failure is the whole outcome, and no job is needed. */
   unsent(fn: unknown, items: number, cut: TypeError | null): Future<ChunkOutcome<any>> {
     const none = new Future<ChunkOutcome<any>>();
-    if (tracing()) none._trace = ChunkTrace.submit(this.executor, 'bullmq', traceName(fn), none, items);
+    if (tracing()) none._trace = ChunkTrace.submit(this.source, traceName(fn), none, items);
     const outcome = { values: [], failed: true, error: cut };
     this.counters.chunkEnded(outcome, items);
     none.setResult(outcome);

@@ -10,7 +10,7 @@
 import { chunkLength, type Chunk } from '../chunk.js';
 import type { Counters, ExecutorStats } from '../executor.js';
 import type { Latency } from '../latency.js';
-import { ChunkTrace, TaskTrace, traceName, tracing, type ExecutorKind } from '../tracing.js';
+import { ChunkTrace, TaskTrace, TraceSource, traceName, tracing, type ExecutorKind } from '../tracing.js';
 import { isChunk } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
 
@@ -19,11 +19,16 @@ export class PoolTiming {
   private next = 0;
   private share = 0;
 
+  /** What this pool's contexts share. */
+  private readonly source: TraceSource;
+
   constructor(
     private readonly latency: Latency,
-    private readonly executor: object,
-    private readonly kind: ExecutorKind,
-  ) {}
+    executor: object,
+    kind: ExecutorKind,
+  ) {
+    this.source = new TraceSource(executor, kind);
+  }
 
   /**
    * A task is being submitted: timed if sampled; traced while the channel has a
@@ -34,13 +39,12 @@ export class PoolTiming {
       task.ticket = this.latency.queued();
       return null;
     }
-    const now = performance.now();
-    task.ticket = this.latency.ticket(now);
+    task.ticket = this.latency.queued();
     if (isChunk(task.key)) {
-      task._trace = ChunkTrace.submit(this.executor, this.kind, traceName(fn), task, chunkLength(task.payload as Chunk));
+      task._trace = ChunkTrace.submit(this.source, traceName(fn), task, chunkLength(task.payload as Chunk));
       return null;
     }
-    const trace = new TaskTrace(this.executor, this.kind, traceName(fn), task, now);
+    const trace = new TaskTrace(this.source, traceName(fn), task, performance.now());
     task._trace = trace;
     return trace;
   }
