@@ -100,6 +100,10 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     renderWorkers(ex);
     renderLegend(ex);
     drawStream(ex);
+    // The charts change once a second, with each new point: drawn then, or for another executor or size.
+    var last = ex.series.length ? ex.series[ex.series.length - 1][0] : -1, key = last + ' ' + state.selected + ' ' + window.innerWidth;
+    if (key === state.charted) return;
+    state.charted = key;
     var peak = C.throughput(ex.series), r = recent(ex, 10);
     $('throughput-now').textContent = ex.series.length ? 'last 10 s: ' + num(Math.round(r.rate)) + '/s · peak: ' + num(peak) + '/s' : '';
     C.latency(ex.series);
@@ -123,12 +127,20 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     });
   }
 
+  // The summary's tiles, made once and their text changed in place.
   function tile(box, key, value, sub, cls) {
-    var t = el('div', 'tile' + (cls ? ' ' + cls : ''));
-    t.appendChild(el('div', 'k', key));
-    t.appendChild(el('div', 'v', value));
-    if (sub) t.appendChild(el('div', 's', sub));
-    box.appendChild(t);
+    var t = box.children[box.dataset.n++];
+    if (!t) {
+      t = el('div');
+      t.appendChild(el('div', 'k'));
+      t.appendChild(el('div', 'v'));
+      t.appendChild(el('div', 's'));
+      box.appendChild(t);
+    }
+    t.className = 'tile' + (cls ? ' ' + cls : '');
+    t.children[0].textContent = key;
+    t.children[1].textContent = value;
+    t.children[2].textContent = sub || '';
   }
   function recent(ex, seconds) {
     var s = ex.series.slice(-seconds), ended = 0, run = -1;
@@ -137,7 +149,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   }
   function renderSummary(ex) {
     var st = ex.stats, box = $('summary'), r = recent(ex, 10);
-    box.replaceChildren();
+    box.dataset.n = 0;
     tile(box, 'workers busy', num(st.workers - st.idleWorkers) + ' / ' + num(st.workers), ex.name + ' (' + ex.kind + ')');
     tile(box, 'queued', num(st.queued));
     tile(box, 'running', num(st.running));
@@ -149,6 +161,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     else tile(box, 'run time', ms(r.run), 'median, last second with tasks');
     if (typeof st.utilization === 'number') tile(box, 'utilization', Math.round(st.utilization * 100) + ' %', 'worker time running tasks');
     tile(box, 'memory', bytes(state.rss), 'this process (RSS)');
+    while (box.children.length > Number(box.dataset.n)) box.lastChild.remove();
   }
 
   // Table rows kept by key, their cells' text changed in place: no flicker, no markup.
@@ -229,7 +242,9 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   }
 
   function renderLegend(ex) {
-    var box = $('legend');
+    var box = $('legend'), key = ex.name + '\u0000' + ex.tasks.map(function (t) { return t[0]; }).join('\u0000');
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
     box.replaceChildren();
     ex.tasks.forEach(function (t, i) {
       var s = el('span');
