@@ -125,6 +125,8 @@ export class Board {
   /** The same rings by the trace's own `worker` value: no text made per task. */
   private readonly rowsByWorker = new Map<unknown, BarRing>();
   private readonly series = new Series();
+  private lastName: unknown = undefined;
+  private lastCounts: NameCounts | null = null;
 
   constructor(
     readonly name: string,
@@ -155,15 +157,15 @@ export class Board {
       counts.submitted++;
     }
     let outcome = 0;
-    if (trace.error instanceof CancelledError) {
+    const error = trace.error;
+    if (error === undefined) counts.completed++;
+    else if (error instanceof CancelledError) {
       counts.cancelled++;
       outcome = 2;
     } else {
       counts.completed++;
-      if (trace.error !== undefined) {
-        counts.failed++;
-        outcome = 1;
-      }
+      counts.failed++;
+      outcome = 1;
     }
     const { startedAt, queuedAt } = trace;
     const endedAt = trace.endedAt ?? performance.now();
@@ -249,7 +251,14 @@ export class Board {
   }
 
   private countsOf(trace: TaskTrace): NameCounts {
-    return this.counts(this.label === undefined ? trace.name : this.label(trace));
+    if (this.label !== undefined) return this.counts(this.label(trace));
+    // Tasks come in runs of one name: the last one's counts first.
+    const name = trace.name;
+    if (name === this.lastName && this.lastCounts !== null) return this.lastCounts;
+    const counts = this.counts(name);
+    this.lastName = name;
+    this.lastCounts = counts;
+    return counts;
   }
 
   private counts(name: unknown): NameCounts {

@@ -122,11 +122,17 @@ export async function serveWith(executors: Executor | Record<string, Executor>, 
 
   // Two of the channel's five events are enough: a task submitted, a task done.
   const channel = tracingChannel('concurrent-futures:task');
+  // One executor (the usual case): a comparison, not a lookup, per event.
+  const sole = boards.size === 1 ? [...boards.values()][0]! : null;
   const onStart = (message: unknown): void => {
-    boards.get((message as TaskTrace).executor)?.submitted(message as TaskTrace);
+    const trace = message as TaskTrace;
+    const board = sole !== null ? (trace.executor === sole.executor ? sole : undefined) : boards.get(trace.executor);
+    board?.submitted(trace);
   };
   const onDone = (message: unknown): void => {
-    boards.get((message as TaskTrace).executor)?.ended(message as TaskTrace);
+    const trace = message as TaskTrace;
+    const board = sole !== null ? (trace.executor === sole.executor ? sole : undefined) : boards.get(trace.executor);
+    board?.ended(trace);
   };
 
   let hosts: Set<string> | null = null;
