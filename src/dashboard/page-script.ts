@@ -178,8 +178,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   }
   function cell(tr, i, text, cls) {
     var td = tr.cells[i];
-    td.textContent = text;
-    if (cls !== undefined) td.className = cls;
+    if (td.textContent !== text) td.textContent = text;
+    if (cls !== undefined && td.className !== cls) td.className = cls;
   }
   function renderProgress(ex) {
     var tbody = $('progress').tBodies[0];
@@ -187,25 +187,22 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       var tr = el('tr');
       for (var i = 0; i < 8; i++) tr.appendChild(el('td'));
       tr.cells[0].className = 'name';
+      tr.cells[0].append(el('i', 'sw'), document.createTextNode(''));
       tr.cells[1].className = 'bar';
+      var bar = el('div', 'pbar');
+      ['', 'f', 'r', 'c', 'q'].forEach(function (cls) { bar.appendChild(el('span', cls)); });
+      tr.cells[1].appendChild(bar);
       return tr;
     });
     ex.tasks.forEach(function (t, i) {
       var tr = tbody.rows[i], queued = t[1], running = t[2], done = t[3] - t[4], failed = t[4], cancelled = t[5];
       var total = queued + running + done + failed + cancelled || 1;
       var name = tr.cells[0];
-      name.replaceChildren(el('i', 'sw'), document.createTextNode(t[0]));
       name.firstChild.style.background = colorOf(i);
-      name.title = t[0];
-      var bar = el('div', 'pbar');
-      [[done, ''], [failed, 'f'], [running, 'r'], [cancelled, 'c'], [queued, 'q']].forEach(function (part) {
-        if (part[0] <= 0) return;
-        var s = el('span', part[1]);
-        s.style.width = (100 * part[0] / total) + '%';
-        if (part[1] === '') s.style.background = colorOf(i);
-        bar.appendChild(s);
-      });
-      tr.cells[1].replaceChildren(bar);
+      if (name.lastChild.data !== t[0]) { name.lastChild.data = t[0]; name.title = t[0]; }
+      var spans = tr.cells[1].firstChild.children;
+      spans[0].style.background = colorOf(i);
+      [done, failed, running, cancelled, queued].forEach(function (n, k) { spans[k].style.width = (100 * n / total) + '%'; });
       [queued, running, done, failed, cancelled].forEach(function (v, k) {
         cell(tr, k + 2, num(v), (v === 0 ? 'zero' : '') + (k === 3 ? ' failed' : ''));
       });
@@ -221,13 +218,15 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     sync(tbody, ex.workers.map(function (w) { return w[0]; }), function () {
       var tr = el('tr');
       for (var i = 0; i < 5; i++) tr.appendChild(el('td'));
+      tr.cells[1].appendChild(el('span', 'pill'));
       tr.cells[2].className = 'left';
       return tr;
     });
     ex.workers.forEach(function (w, i) {
       var tr = tbody.rows[i], names = now[w[0]] || [];
       cell(tr, 0, rowLabel(ex, w[0]));
-      tr.cells[1].replaceChildren(el('span', 'pill ' + (w[1] ? 'busy' : 'idle'), w[1] ? 'busy' : 'idle'));
+      var pill = tr.cells[1].firstChild, st = w[1] ? 'busy' : 'idle';
+      if (pill.textContent !== st) { pill.textContent = st; pill.className = 'pill ' + st; }
       cell(tr, 2, names.length === 0 ? '' : names.length === 1 ? names[0] : names[0] + ' +' + (names.length - 1));
       tr.cells[2].title = names.join(', ');
       cell(tr, 3, num(w[3]));
@@ -281,7 +280,9 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       items.forEach(function (it) {
         var lane = 0;
         // Overlapping by less than half of itself: an estimate's error, drawn from where the one before ended.
-        while (lane < ends.length && ends[lane] > it.start + Math.max(slack, (it.end - it.start) / 2)) lane++;
+        // A bar of a few pixels never opens a lane: the estimate's error would be all there is to it.
+        var tolerance = it.end - it.start < slack ? Infinity : Math.max(slack, (it.end - it.start) / 2);
+        while (lane < ends.length && ends[lane] > it.start + tolerance) lane++;
         if (lane < ends.length && ends[lane] > it.start) it.start = Math.min(ends[lane], it.end);
         if (lane >= MAX_LANES) lane = MAX_LANES - 1;
         ends[lane] = Math.max(ends[lane] || 0, it.end);
