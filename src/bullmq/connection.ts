@@ -41,14 +41,19 @@ export function refClient(client: Redis, ref: boolean): void {
 }
 
 /**
- * Closes a client for good. Its socket may have just failed a TLS handshake
- * (a certificate not trusted): ending it then draws a second error from the
- * server, and ioredis, which listens for one error per socket, would leave
- * that one uncaught and end the process.
+ * Closes a client for good, its queued commands rejected. Its socket may have
+ * just failed a TLS handshake (a certificate not trusted): ending it then draws
+ * a second error from the server, and ioredis, which listens for one error per
+ * socket, would leave that one uncaught and end the process.
  * @internal
  */
 export function closeClient(client: Redis): void {
+  if (client.status === 'end') return;
   (client as unknown as { stream?: { on?(event: 'error', listener: () => void): void } }).stream?.on?.('error', () => {});
+  // Waiting to retry, a client has no socket whose close would end it: ioredis' disconnect() would stop the
+  // retries but leave it 'reconnecting' for good, every command queued on it pending forever (and hold the
+  // process for 2 s on the dead socket). A client in 'wait' it ends at once, rejecting what is queued.
+  if (client.status === 'reconnecting') client.status = 'wait';
   client.disconnect();
 }
 
