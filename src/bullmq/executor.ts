@@ -14,7 +14,7 @@ import { Future } from '../future.js';
 import { microtask } from '../microtask.js';
 import { cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
 import type { AutoChunking } from '../map/auto-chunks.js';
-import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
+import { checkConnection, closeClient, FirstConnect, ownClient, refClient, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
@@ -77,6 +77,7 @@ export class BullMQExecutor extends Executor {
   private readonly reconciler: Reconciler<JobFuture<any>>;
   private closed = false;
   private broken: BrokenExecutorError | null = null;
+  private readonly firstConnect: FirstConnect;
 
   constructor(options: BullMQExecutorOptions) {
     super();
@@ -107,15 +108,17 @@ export class BullMQExecutor extends Executor {
     // The position is taken now, before anything is added: no event of ours can come before it.
     this.reader.pin().catch(() => {});
     refClient(this.commands, false);
-    // A refused login never comes right by waiting: every future fails, and later submits throw.
-    untilReady(this.commands, 'BullMQExecutor').catch((error) => this.breakWith(error));
+    // A refused login never comes right by waiting, nor at shutdown a Redis never reached: futures fail, submits throw.
+    this.firstConnect = new FirstConnect(this.commands, 'BullMQExecutor', (why) => this.breakWith(why));
   }
 
   private breakWith(cause: unknown): void {
     this.broken = new BrokenExecutorError(`the executor cannot reach its queue: ${(cause as Error)?.message ?? cause}`, { cause });
     this.toAdd = [];
     for (const f of [...this.pending.values()]) this.fail(f, this.broken);
+    // The adds on their way fail with the commands queued on the clients, and end.
     this.reader.close();
+    closeClient(this.commands);
     this.checkIdle();
   }
 
@@ -376,6 +379,7 @@ export class BullMQExecutor extends Executor {
 
   /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
+    this.firstConnect.giveUp();
     if (cancelFutures) {
       for (const f of [...this.pending.values()]) {
         if (f.state === 'PENDING') f.cancel();
