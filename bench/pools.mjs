@@ -10,6 +10,12 @@ import { report } from './harness.mjs';
 import { work } from './tasks.mjs';
 
 const [kind, contender, workload, unitsArg] = process.argv.slice(2);
+// BENCH_SUBSCRIBER=noop: a subscriber that does nothing on all five tracing events, for what tracing costs when on.
+if (process.env.BENCH_SUBSCRIBER === 'noop') {
+  const { tracingChannel } = await import('node:diagnostics_channel');
+  const noop = () => {};
+  tracingChannel('concurrent-futures:task').subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop });
+}
 const units = Number(unitsArg ?? 2_000_000);
 const WORKERS = 2;
 const peerFile = new URL('./peer-workers.mjs', import.meta.url);

@@ -9,12 +9,15 @@ import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, t
 import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit } from './checks.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { StartWindow } from './rate-limit.js';
+import { TaskTrace, TraceSource, traceName, tracing } from './tracing.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
 class AsyncTask<T> extends Future<T> implements TaskContext {
   abort: TaskContext['abort'] = null;
   /** Its place in the executor's slots while it runs. */
   slot = -1;
+  /** Its latency ticket (latency.ts), -1 when not timed. */
+  ticket = -1;
   constructor(
     owner: FutureOwner,
     public fn: ((...args: any[]) => unknown) | null,
@@ -36,6 +39,7 @@ class AsyncTask<T> extends Future<T> implements TaskContext {
 class MapItem implements TaskContext {
   abort: TaskContext['abort'] = null;
   slot = -1;
+  ticket = -1;
   constructor(
     readonly owner: AsyncPoolExecutor,
     readonly batch: MapBatch,
@@ -62,6 +66,8 @@ export class AsyncPoolExecutor extends Executor {
   /** Running tasks by slot, interrupted ones included until they really end; slots are made as needed. */
   private readonly slots: (Running | null)[] = [];
   private readonly freeSlots: number[] = [];
+  /** What its tracing contexts share. */
+  private readonly traceSource = new TraceSource(this, 'async');
   private occupied = 0;
   private looping = false;
   private runScheduled = false;
@@ -88,7 +94,7 @@ export class AsyncPoolExecutor extends Executor {
    */
   constructor(maxWorkers?: number | { maxWorkers?: number; rateLimit?: { max: number; interval: number } }) {
     super();
-    const options = typeof maxWorkers === 'object' && maxWorkers !== null ? checkOptions<{ maxWorkers?: number; rateLimit?: unknown }>(maxWorkers, 'new AsyncPoolExecutor()') : { maxWorkers };
+    const options = typeof maxWorkers === 'object' && maxWorkers !== null ? checkOptions<{ maxWorkers?: number; rateLimit?: unknown }>(maxWorkers, 'new AsyncPoolExecutor()', ['maxWorkers', 'rateLimit']) : { maxWorkers };
     this.maxWorkers = checkMaxWorkers(options.maxWorkers) ?? Math.min(32, availableParallelism() + 4);
     const rateLimit = checkRateLimit(options.rateLimit, 'new AsyncPoolExecutor()');
     this.window = rateLimit === undefined ? null : new StartWindow(rateLimit.max, rateLimit.interval);
@@ -101,7 +107,7 @@ export class AsyncPoolExecutor extends Executor {
       args.length === 1
         ? new AsyncTask<Awaited<R>>(this, fn as (...args: any[]) => unknown, args[0], false)
         : new AsyncTask<Awaited<R>>(this, fn as (...args: any[]) => unknown, args, true);
-    this.enqueue(task, 1);
+    this.enqueueTask(task);
     return task;
   }
 
@@ -111,13 +117,38 @@ export class AsyncPoolExecutor extends Executor {
     checkFunction(fn, 'submit()');
     const task = new AsyncTask<any>(this, fn, args, true);
     task._control = new TaskControl(settings, task);
-    this.enqueue(task, 1);
+    this.enqueueTask(task);
     return task;
+  }
+
+  /** Queues a task, timed if sampled (latency.ts); traced if the channel has a subscriber (tracing.ts). */
+  private enqueueTask(task: AsyncTask<any>): void {
+    if (!tracing()) {
+      task.ticket = this._counters.latency.queued();
+      this.enqueue(task, 1);
+      return;
+    }
+    const trace = (task._trace = new TaskTrace(this.traceSource, traceName(task.fn), task, performance.now()));
+    task.ticket = this._counters.latency.queued();
+    trace.submitted();
+    this.enqueue(task, 1);
+    trace.submitEnded();
   }
 
   /** @internal `map` queues its items here in batches, with no future per item. */
   queueBatch(batch: MapBatch): void {
     this._checkOpen();
+    batch.queuedAt = performance.now();
+    if (tracing()) {
+      const traces = (batch.traces = new Array<TaskTrace>(batch.count));
+      const name = traceName(batch.fn);
+      for (let i = 0; i < batch.count; i++) {
+        // No future per item: a map item's context has none.
+        const trace = (traces[i] = new TaskTrace(this.traceSource, name, undefined, batch.queuedAt));
+        trace.submitted();
+        trace.submitEnded();
+      }
+    }
     this.enqueue(batch, batch.count);
   }
 
@@ -142,7 +173,10 @@ export class AsyncPoolExecutor extends Executor {
   }
 
   stats(): ExecutorStats {
-    return this._counters.snapshot(this.maxWorkers, this.maxWorkers - this.occupied, this.running);
+    const now = performance.now();
+    let runningMs = 0;
+    for (const entry of this.slots) if (entry !== null) runningMs += this._counters.latency.runningIn(entry.ticket, now);
+    return this._counters.snapshot(this.maxWorkers, this.maxWorkers - this.occupied, this.running, runningMs);
   }
 
   /** @internal */
@@ -209,6 +243,7 @@ export class AsyncPoolExecutor extends Executor {
           const args = entry.take();
           if (entry.unstarted === 0) this.queue.shift();
           this.occupy(item);
+          this.itemStarted(item);
           this.start(item, entry.fn, args);
         } else {
           // A cancelled task takes no start from the window.
@@ -216,6 +251,11 @@ export class AsyncPoolExecutor extends Executor {
           this.queue.shift();
           if (!entry.setRunningOrNotifyCancel()) continue;
           this.occupy(entry);
+          if (entry.ticket >= 0) {
+            const now = performance.now();
+            this._counters.latency.started(entry.ticket, now);
+            entry._trace?.started(now, entry.slot);
+          }
           const { fn, args } = entry;
           // Kept for another try where the task has options (retries).
           if (entry._control === null) entry.fn = entry.args = null;
@@ -243,6 +283,21 @@ export class AsyncPoolExecutor extends Executor {
       this.rateTimer.unref();
     }
     return false;
+  }
+
+  /** A `map` item starts: timed if sampled, as if submitted when its batch was; traced with its batch. */
+  private itemStarted(item: MapItem): void {
+    const l = this._counters.latency;
+    const traces = item.batch.traces;
+    if (traces === null) {
+      item.ticket = l.queued();
+      if (item.ticket >= 0) l.startedNow(item.ticket, item.batch.queuedAt);
+      return;
+    }
+    const now = performance.now();
+    item.ticket = l.ticket(item.batch.queuedAt);
+    l.started(item.ticket, now);
+    traces[item.index]!.started(now, item.slot);
   }
 
   private readonly rateWake = (): void => {
@@ -296,6 +351,7 @@ export class AsyncPoolExecutor extends Executor {
         return;
       }
       const c = this._counters;
+      if (entry.ticket >= 0) c.latency.ended(entry.ticket, performance.now());
       c.pending--;
       c.completed++;
       if (!ok) c.failed++;

@@ -64,10 +64,20 @@ export function checkCount(value: unknown, name: string, message: string): numbe
 }
 
 /** Checks an options argument: an object or undefined. */
-export function checkOptions<T extends object>(options: unknown, caller: string): Partial<T> {
+export function checkOptions<T extends object>(options: unknown, caller: string, known?: readonly (keyof T & string)[]): Partial<T> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') throw new TypeError(`${caller}: options must be an object or undefined, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${caller}: options must be an object or undefined, got ${describe(options)}`);
+  }
+  if (known !== undefined) checkKnownKeys(options, caller, known);
   return options as Partial<T>;
+}
+
+/** A misspelt option (`maxworkers`) is an error, as Python's unexpected keyword argument is, not a silent default. */
+export function checkKnownKeys(options: object, caller: string, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TypeError(`${caller}: unknown option '${key}' (the options are ${known.join(', ')})`);
+  }
 }
 
 /** Whether a value is a promise-like to wait for; one whose `then` cannot even be read is not. */

@@ -2,6 +2,7 @@ import { checkFunction, checkTimeout } from './checks.js';
 import { CancelledError, InvalidStateError, TimeoutError, timerTimeoutError } from './errors.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { FutureExtras, type TaskControl } from './task-options.js';
+import type { Trace } from './tracing.js';
 
 /** The states of a future, as in Python. */
 export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
@@ -83,6 +84,11 @@ export class Future<T> {
   private _callbacks: ((future: any) => unknown) | Array<(future: any) => unknown> | null = null;
   /** What few futures have: task options, progress callbacks. One field, so that every other future stays as small. */
   private _extras: FutureExtras | null = null;
+  /**
+   * @internal Its tracing context (tracing.ts), built only while the channel has a subscriber:
+   * a `TaskTrace`, or a `ChunkTrace` (`.items`) for a chunk of `map` items, held until the future is done; else null.
+   */
+  _trace: Trace | null = null;
 
   /** @internal The options of a task submitted through `withOptions()`, or null. */
   get _control(): TaskControl | null {
@@ -292,6 +298,13 @@ export class Future<T> {
 
   /** Wakes the waiters, then runs the callbacks: the order API.md promises. */
   private _complete(): void {
+    // Published first: what the subscriber records is in place before anyone sees the outcome.
+    const trace = this._trace;
+    if (trace !== null) {
+      // Let go first: a done future kept by the program keeps no context alive (the subscriber has it).
+      this._trace = null;
+      trace.done(this);
+    }
     const waiters = this._waiters;
     if (waiters !== null) {
       this._waiters = null;

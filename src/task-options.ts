@@ -58,7 +58,7 @@ const KEYS = new Set(['priority', 'timeout', 'retries', 'signal']);
  * Throws a `TypeError` or `RangeError` naming the option that is wrong.
  */
 export function mergeTaskOptions(given: TaskOptions, options: unknown, caller: string): TaskOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${caller} expects an options object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`${caller} expects an options object, got ${describe(options)}`);
   const merged: Record<string, unknown> = { ...given };
   for (const key of Object.keys(options)) {
     if (!KEYS.has(key)) throw new TypeError(`${caller}: unknown option '${key}' (the options are priority, timeout, retries and signal)`);

@@ -152,14 +152,28 @@ export function wait<T>(
   }
 }
 
-/** Queues futures as they complete, for one `asCompleted()` iterator. */
+type Settle<T> = (result: IteratorResult<Future<T>>) => void;
+type Fail = (error: unknown) => void;
+
+const NO_FUTURES: Future<any>[] = [];
+
+/**
+ * Queues futures as they complete, for one `asCompleted()` iterator. One
+ * waiting `next()` is the common case: it is held in two fields, and only the
+ * calls behind it in an array, so that a timed iteration costs little more
+ * than its timer.
+ */
 class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter {
-  private readonly finished: Future<T>[] = [];
+  /** Done futures not yet yielded, from `head` on; made when the first is queued. */
+  private finished: Future<T>[] | undefined;
   private head = 0;
   private pending = 0;
   private readonly total: number;
-  /** `next()` calls waiting for a completion, oldest first: each gets its own future. */
-  private sleepers: Array<{ resolve: (r: IteratorResult<Future<T>>) => void; reject: (e: unknown) => void }> = [];
+  /** How many `next()` calls wait: the oldest in `resolveFirst`/`rejectFirst`, the others in `later`. */
+  private sleeping = 0;
+  private resolveFirst: Settle<T> | undefined;
+  private rejectFirst: Fail | undefined;
+  private later: Array<{ resolve: Settle<T>; reject: Fail }> | undefined;
   private timer: LongTimeout | undefined;
   private closed = false;
 
@@ -169,7 +183,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   ) {
     this.total = futures.length;
     for (const f of futures) {
-      if (f.done()) this.finished.push(f);
+      if (f.done()) (this.finished ??= []).push(f);
       else {
         this.pending++;
         f._addWaiter(this);
@@ -179,37 +193,47 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
 
   futureDone(future: Future<any>): void {
     this.pending--;
-    const sleeper = this.sleepers.shift();
-    if (sleeper !== undefined) {
-      sleeper.resolve({ value: future, done: false });
-      if (this.sleepers.length > 0) return;
-      this.timer?.clear();
-      this.timer = undefined;
-      if (this.pending === 0) this.close();
-    } else {
-      this.finished.push(future);
+    if (this.sleeping === 0) {
+      (this.finished ??= []).push(future);
+      return;
     }
+    const resolve = this.resolveFirst!;
+    this.wakeNext();
+    resolve({ value: future, done: false });
+    if (this.sleeping > 0) return;
+    this.timer?.clear();
+    this.timer = undefined;
+    if (this.pending === 0) this.close();
   }
 
   next(): Promise<IteratorResult<Future<T>>> {
-    if (this.head < this.finished.length) {
-      const f = this.finished[this.head]!;
-      this.finished[this.head++] = undefined as any;
-      if (this.head > 1024 && this.head * 2 > this.finished.length) {
-        this.finished.splice(0, this.head);
+    const finished = this.finished;
+    if (finished !== undefined && this.head < finished.length) {
+      const f = finished[this.head]!;
+      finished[this.head++] = undefined as any;
+      if (this.head > 1024 && this.head * 2 > finished.length) {
+        finished.splice(0, this.head);
         this.head = 0;
       }
       return Promise.resolve({ value: f, done: false });
     }
-    if (this.closed || this.pending - this.sleepers.length <= 0) {
+    if (this.closed || this.pending - this.sleeping <= 0) {
       // Every future left is promised to an earlier next(): this one ends the iteration, after them.
-      if (this.sleepers.length === 0) this.close();
+      if (this.sleeping === 0) this.close();
       return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve, reject) => {
       const remaining = this.deadline === undefined ? undefined : this.deadline - performance.now();
-      if (remaining !== undefined && remaining <= 0) return reject(this.timedOut(false));
-      this.sleepers.push({ resolve, reject });
+      if (remaining !== undefined && remaining <= 0) {
+        // Made here, not by the timer, so that its stack shows the caller.
+        const error = new TimeoutError(this.unfinished());
+        this.close();
+        return reject(error);
+      }
+      if (this.sleeping++ === 0) {
+        this.resolveFirst = resolve;
+        this.rejectFirst = reject;
+      } else (this.later ??= []).push({ resolve, reject });
       if (remaining !== undefined && this.timer === undefined) this.timer = longTimeout(expireAsCompleted, remaining, this);
     });
   }
@@ -236,18 +260,25 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   /** The deadline passed: every waiting `next()` rejects, and the iterator ends. */
   expire(): void {
     this.timer = undefined;
-    const sleepers = this.sleepers;
-    this.sleepers = [];
-    const error = this.timedOut(true);
-    for (const sleeper of sleepers) sleeper.reject(error);
+    const error = timerTimeoutError(this.unfinished());
+    while (this.sleeping > 0) {
+      const reject = this.rejectFirst!;
+      this.wakeNext();
+      reject(error);
+    }
+    this.close();
   }
 
-  /** From a `next()` that found the deadline passed, it is made there, so that its stack shows the caller. */
-  private timedOut(byTimer: boolean): TimeoutError {
-    const message = `${this.pending} (of ${this.total}) futures unfinished`;
-    const error = byTimer ? timerTimeoutError(message) : new TimeoutError(message);
-    this.close();
-    return error;
+  /** The oldest waiting `next()` is answered: the one behind it moves up. */
+  private wakeNext(): void {
+    this.sleeping--;
+    const next = this.sleeping > 0 ? this.later!.shift()! : undefined;
+    this.resolveFirst = next?.resolve;
+    this.rejectFirst = next?.reject;
+  }
+
+  private unfinished(): string {
+    return `${this.pending} (of ${this.total}) futures unfinished`;
   }
 
   /** Ends the iteration; a `next()` still waiting resolves as done, as an async generator's would. */
@@ -258,13 +289,14 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
     this.timer = undefined;
     if (this.pending > 0) for (const f of this.futures) if (!f.done()) f._removeWaiter(this);
     this.pending = 0;
-    this.futures = [];
-    this.finished.length = 0;
+    this.futures = NO_FUTURES;
+    this.finished = undefined;
     this.head = 0;
-    if (this.sleepers.length === 0) return;
-    const sleepers = this.sleepers;
-    this.sleepers = [];
-    for (const sleeper of sleepers) sleeper.resolve({ value: undefined, done: true });
+    while (this.sleeping > 0) {
+      const resolve = this.resolveFirst!;
+      this.wakeNext();
+      resolve({ value: undefined, done: true });
+    }
   }
 }
 

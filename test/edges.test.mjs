@@ -82,6 +82,39 @@ test('bad values get messages that name them', { timeout: 10_000 }, async () => 
   }
 });
 
+test('a misspelt option is refused naming it and the real ones, not ignored for a default', { timeout: 10_000 }, async () => {
+  assert.throws(() => new ThreadPoolExecutor({ maxworkers: 2 }), {
+    name: 'TypeError',
+    message: /^new ThreadPoolExecutor\(\): unknown option 'maxworkers' \(the options are maxWorkers, .*resourceLimits\)$/,
+  });
+  assert.throws(() => new ProcessPoolExecutor({ maxTasksPerWorker: 5 }), { name: 'TypeError', message: /unknown option 'maxTasksPerWorker' .*maxTasksPerChild/ });
+  assert.throws(() => new AsyncPoolExecutor({ concurrency: 5 }), { name: 'TypeError', message: "new AsyncPoolExecutor(): unknown option 'concurrency' (the options are maxWorkers, rateLimit)" });
+  assert.throws(() => new ThreadPoolExecutor([2]), { name: 'TypeError', message: /^new ThreadPoolExecutor\(\): options must be an object/ });
+  const ex = new AsyncPoolExecutor(1);
+  try {
+    assert.throws(() => ex.withOptions([]), { name: 'TypeError', message: /^withOptions\(\) expects an options object/ });
+    await assert.rejects(ex.shutdown({ cancel_futures: true }), { name: 'TypeError', message: "shutdown(): unknown option 'cancel_futures' (the options are wait, cancelFutures)" });
+    // Every documented option is still taken, and the executor still works after the refusals.
+    assert.equal(await ex.submit(() => 7).result(), 7);
+  } finally {
+    await ex.shutdown();
+  }
+  const full = new ThreadPoolExecutor({
+    maxWorkers: 1, threadNamePrefix: 'edge', initializer: () => {}, initargs: [], maxTasksPerWorker: 10,
+    tasksPerWorker: 1, idleTimeout: 1000, rateLimit: { max: 100, interval: 100 }, resourceLimits: {},
+  });
+  const child = new ProcessPoolExecutor({
+    maxWorkers: 1, initializer: () => {}, initargs: [], maxTasksPerChild: 10, tasksPerWorker: 1,
+    idleTimeout: 1000, rateLimit: { max: 100, interval: 100 }, env: process.env, execArgv: [],
+  });
+  try {
+    assert.equal(await full.submit((x) => x + 1, 1).result(), 2);
+    assert.equal(await child.submit((x) => x + 1, 2).result(), 3);
+  } finally {
+    await Promise.all([full.shutdown(), child.shutdown()]);
+  }
+});
+
 test('the closure hint appears once, in the message and in the stack', { timeout: 20_000 }, async () => {
   const ex = new ThreadPoolExecutor(1);
   try {

@@ -1,4 +1,5 @@
-// The main entry must work where neither bullmq nor ioredis is installed: it never loads them.
+// Each entry must work where its optional peers are not installed: the main entry never loads bullmq
+// nor ioredis, and concurrent-futures/bullmq needs no @opentelemetry/api.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,4 +24,33 @@ test('import "concurrent-futures" loads neither bullmq nor ioredis, and works wh
   const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(out.status, 0, out.stderr);
   assert.deepEqual(out.stdout.trim().split('\n'), ['5', 'bullmq entry: ERR_MODULE_NOT_FOUND']);
+});
+
+test('concurrent-futures/bullmq loads without @opentelemetry/api, and its trace context then does nothing', { timeout: 30_000 }, () => {
+  // import() goes through the loader hook; the package's require() of the API through the CommonJS resolver.
+  const hooks = `data:text/javascript,${encodeURIComponent(`
+    export async function resolve(specifier, context, next) {
+      if (/^@opentelemetry\\/api(\\/|$)/.test(specifier)) throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' });
+      return next(specifier, context);
+    }`)}`;
+  const traceContext = new URL('../dist/bullmq/trace-context.js', import.meta.url).href;
+  const script = `
+    import { register, createRequire } from 'node:module';
+    import Module from 'node:module';
+    register(${JSON.stringify(hooks)});
+    const resolveFilename = Module._resolveFilename;
+    Module._resolveFilename = function (request, ...rest) {
+      if (/^@opentelemetry\\/api(\\/|$)/.test(request)) throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
+      return resolveFilename.call(this, request, ...rest);
+    };
+    await import('@opentelemetry/api').then(() => console.log('api imported'), (e) => console.log('import:', e.code));
+    try { createRequire(import.meta.url)('@opentelemetry/api'); console.log('api required'); } catch (e) { console.log('require:', e.code); }
+    const { BullMQExecutor, runWorker } = await import('concurrent-futures/bullmq');
+    console.log(typeof BullMQExecutor, typeof runWorker);
+    const { activeTrace, inTrace } = await import(${JSON.stringify(traceContext)});
+    console.log(activeTrace() === undefined, inTrace({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, (a, b) => a + b, 2, 3));
+  `;
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(out.status, 0, out.stderr);
+  assert.deepEqual(out.stdout.trim().split('\n'), ['import: ERR_MODULE_NOT_FOUND', 'require: MODULE_NOT_FOUND', 'function function', 'true 5']);
 });

@@ -26,6 +26,7 @@ import { describe } from '../checks.js';
 import { decodeError, encodeError } from '../codec.js';
 import { chunkHead, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { findUnsendable, unsendableError } from '../pool/unsendable.js';
+import type { TraceCarrier } from './trace-context.js';
 
 /** A job's data on the queue. @internal */
 export interface JobData {
@@ -36,6 +37,8 @@ export interface JobData {
   a: string | JsonExact[];
   /** Set for a chunk of `map` items. */
   c?: 1;
+  /** The OpenTelemetry context active at `submit` (trace-context.ts); only when there was one. */
+  t?: TraceCarrier;
 }
 
 /** How a job ended, as the worker reports it. @internal */
@@ -111,6 +114,8 @@ function cannotTravel(error: unknown): TypeError {
 export interface DecodedJob {
   args: unknown[];
   chunk: boolean;
+  /** The submitting side's trace context; a `t` that is not an object is ignored, as W3C's rules ignore a bad `traceparent`. */
+  trace: TraceCarrier | undefined;
 }
 
 /**
@@ -120,7 +125,8 @@ export interface DecodedJob {
  */
 export function decodeJob(data: unknown): DecodedJob {
   if (data === null || typeof data !== 'object') throw new TypeError(`the job's data is not an object (got ${describe(data)})`);
-  const { a, c } = data as Partial<Record<'a' | 'c', unknown>>;
+  const { a, c, t } = data as Partial<Record<'a' | 'c' | 't', unknown>>;
+  const trace = t !== null && typeof t === 'object' && !Array.isArray(t) ? (t as TraceCarrier) : undefined;
   if (c !== undefined && c !== 1) throw new TypeError(`the job's chunk mark 'c' must be 1 or absent, got ${describe(c)}`);
   const chunk = c === 1;
   let args: unknown[];
@@ -141,7 +147,7 @@ export function decodeJob(data: unknown): DecodedJob {
   }
   if (!chunk) {
     if (args.length > MAX_ARGS) throw new TypeError(`the job passes ${args.length} arguments, more than the ${MAX_ARGS} a task may take`);
-    return { args, chunk };
+    return { args, chunk, trace };
   }
   const arity = args[0];
   if (typeof arity !== 'number' || !Number.isInteger(arity) || arity < 1 || arity > MAX_ARGS) {
@@ -151,7 +157,7 @@ export function decodeJob(data: unknown): DecodedJob {
   if (rest === 0 || rest % arity !== 0) {
     throw new TypeError(`the chunk carries ${rest} arguments after its arity, which is not a positive multiple of ${arity}`);
   }
-  return { args, chunk };
+  return { args, chunk, trace };
 }
 
 /** Encodes a task's outcome in the worker. A result that cannot travel becomes the task's error. @internal */

@@ -12,6 +12,8 @@ import { closeClient, refClient } from './connection.js';
 export interface QueueEvent {
   event: string;
   jobId: string;
+  /** When Redis wrote it (ms, Redis's clock: its stream id). */
+  at?: number;
   returnvalue?: string;
   failedReason?: string;
   /** A `progress` event's value, as JSON. */
@@ -105,7 +107,7 @@ export class EventReader {
         for (const [id, fields] of entries) {
           this.position = id;
           const event = parse(fields, this.ours);
-          if (event !== null) this.onEvent(event);
+          if (event !== null) this.onEvent(((event.at = parseInt(id, 10)), event));
         }
       }
     } finally {

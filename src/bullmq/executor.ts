@@ -10,9 +10,9 @@ import { Queue, type JobsOptions, type QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BrokenExecutorError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
-import { Future } from '../future.js';
+import type { Future } from '../future.js';
 import { microtask } from '../microtask.js';
-import { cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
+import { chunkLength, cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
 import type { AutoChunking } from '../map/auto-chunks.js';
 import { checkConnection, closeClient, FirstConnect, ownClient, refClient, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
@@ -21,7 +21,9 @@ import { interruptChannel, type InterruptMessage } from './interrupts.js';
 import { Reconciler, type JobBook } from './reconcile.js';
 import { checkQueueName, taskName } from './naming.js';
 import { DEFAULT_JOB_OPTIONS, JobFuture, jobOptionsOf, parseJobJson } from './job-future.js';
+import { activeTrace } from './trace-context.js';
 import { TaskControl, type TaskSettings } from '../task-options.js';
+import { JobTiming } from './timing.js';
 
 /** The options of `BullMQExecutor`; the rest of BullMQ's `QueueOptions` (`prefix`, `defaultJobOptions`, …) pass through. */
 export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> {
@@ -75,6 +77,7 @@ export class BullMQExecutor extends Executor {
   /** Jobs a worker has started, of those pending. */
   private running = 0;
   private readonly reconciler: Reconciler<JobFuture<any>>;
+  private readonly times = new JobTiming(this._counters, this);
   private closed = false;
   private broken: BrokenExecutorError | null = null;
   private readonly firstConnect: FirstConnect;
@@ -129,7 +132,7 @@ export class BullMQExecutor extends Executor {
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.checkUsable();
-    return this.enqueue(taskName(fn), { a: encodeArgs(args) });
+    return this.enqueue(fn, { a: encodeArgs(args) });
   }
 
   /**
@@ -139,7 +142,7 @@ export class BullMQExecutor extends Executor {
   override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
     this.checkUsable();
     const opts = jobOptionsOf(settings);
-    const future = this.enqueue(taskName(fn), { a: encodeArgs(args) });
+    const future = this.enqueue(fn, { a: encodeArgs(args) });
     future.opts = opts;
     future._control = new TaskControl({ ...settings, attempts: 0 }, future);
     return future;
@@ -150,33 +153,33 @@ export class BullMQExecutor extends Executor {
   /** @internal */
   submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
-    const name = taskName(fn);
     const { a, cut } = encodeChunk(chunk);
     if (a === null) {
       // Its first item cannot travel: that item's failure is the whole outcome, and no job is needed.
-      const none = new Future<ChunkOutcome<any>>();
-      this._counters.completed++;
-      none.setResult({ values: [], failed: true, error: cut });
-      return none;
+      return this.times.unsent(fn, chunkLength(chunk), cut);
     }
-    const future = this.enqueue(name, { a, c: 1 });
-    future.cut = cut;
-    return future;
+    return this.enqueue(fn, { a, c: 1 }, chunkLength(chunk), cut);
   }
 
   stats(): ExecutorStats {
-    // Workers live on other machines: the executor does not see them.
-    return this._counters.snapshot(0, 0, this.running);
+    // Workers live on other machines: the executor does not see them (nor their utilization).
+    return this._counters.snapshot(0, 0, this.running, NaN);
   }
 
-  private enqueue(name: string, data: JobData): JobFuture<any> {
-    const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, name, data);
+  private enqueue(fn: (...args: any[]) => unknown, data: JobData, items = 0, cut: TypeError | null = null): JobFuture<any> {
+    const context = activeTrace();
+    if (context !== undefined) data.t = context;
+    const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, taskName(fn), data);
+    future.cut = cut;
+    const trace = this.times.submitted(future, fn, items);
+    trace?.submitted(); // start and end wrap the queueing (tracing.ts)
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
     this._counters.pending++;
     if (this.pending.size === 1) this.watchJobs(true);
     this.toAdd.push(future);
     this.scheduleFlush(0);
+    trace?.submitEnded();
     return future;
   }
 
@@ -228,6 +231,7 @@ export class BullMQExecutor extends Executor {
     const future = this.pending.get(event.jobId);
     if (future === undefined) return;
     this.reconciler.heard();
+    this.times.heard(future, event);
     switch (event.event) {
       case 'active':
         this.markRunning(future);
@@ -252,6 +256,7 @@ export class BullMQExecutor extends Executor {
   private markRunning(future: JobFuture<any>): void {
     if (future.state !== 'PENDING') return;
     future._setRunning();
+    this.times.started(future);
     this.running++;
     future._control?.started();
   }
@@ -275,8 +280,8 @@ export class BullMQExecutor extends Executor {
     if (kind === INTERRUPTED) return; // cancelled here already
     if (kind === ERROR) return this.fail(future, value);
     if (!this.forget(future)) return;
-    this._counters.completed++;
     if (future.cut !== null) value = cutShort(value as ChunkOutcome<unknown>, future.cut);
+    this.times.ended(future, true, value);
     // A chunk's outcome (values, and the failure that ended it) is what `map` reads.
     future.setResult(value);
     this.checkIdle();
@@ -284,8 +289,7 @@ export class BullMQExecutor extends Executor {
 
   private fail(future: JobFuture<any>, error: unknown): void {
     if (!this.forget(future)) return;
-    this._counters.completed++;
-    this._counters.failed++;
+    this.times.ended(future, false, error);
     future.setException(error);
     this.checkIdle();
   }
@@ -303,7 +307,7 @@ export class BullMQExecutor extends Executor {
     const f = future as JobFuture<any>;
     if (!this.pending.has(f.jobId)) return false;
     this.forget(f);
-    this._counters.cancelled++;
+    this._counters.cancelled += f.items;
     // Not added yet: the flush skips it. Added: the job is taken back unless a worker has it.
     if (f.added) this.withdraw(f);
     this.checkIdle();
@@ -315,7 +319,7 @@ export class BullMQExecutor extends Executor {
     const f = future as JobFuture<any>;
     if (f.state !== 'RUNNING' || !this.pending.has(f.jobId)) return false;
     this.forget(f);
-    this._counters.interrupted(f);
+    this._counters.interrupted(f, f.items);
     this.publish({ jobId: f.jobId, cancel: true });
     this.checkIdle();
     return true;

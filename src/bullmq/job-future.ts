@@ -31,6 +31,14 @@ export class JobFuture<T> extends Future<T> {
   cut: TypeError | null = null;
   /** Job options of its own (`withOptions()`), over the executor's. */
   opts: JobsOptions | null = null;
+  /** Whether it runs a chunk of `map` items, and how many (1 for a task), for `stats()`. */
+  chunk = false;
+  items = 1;
+  /** Its latency ticket (latency.ts), -1 when not timed. */
+  ticket = -1;
+  /** When Redis wrote its last `active` event, and its `completed`/`failed` one (ms, Redis's clock), or -1. */
+  activeAt = -1;
+  endAt = -1;
   constructor(
     owner: FutureOwner,
     readonly jobId: string,

@@ -23,6 +23,7 @@ import { runCall, type ChunkOutcome } from '../chunk.js';
 import { defineTasks, loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, interruptedReason, type TaskContext } from '../task-signal.js';
 import type { ThreadPoolExecutor } from '../thread/pool.js';
+import { inTrace, type TraceCarrier } from './trace-context.js';
 
 type AnyFunction = (...args: any[]) => unknown;
 
@@ -60,26 +61,27 @@ function watchExit(): void {
 
 export const threadCall = defineTasks(import.meta.url, {
   /**
-   * Runs the task `def` on `args` (a chunk of `map` items with `chunk`). What it
-   * returns at once is the answer; a promise is answered by `[token, port]`.
+   * Runs the task `def` on `args` (a chunk of `map` items with `chunk`), inside the
+   * submitting side's trace context when the job carries one. What it returns at
+   * once is the answer; a promise is answered by `[token, port]`.
    */
-  call(def: TaskDef & { module: string }, token: number, chunk: boolean, args: unknown[]): unknown {
+  call(def: TaskDef & { module: string }, token: number, chunk: boolean, args: unknown[], trace?: TraceCarrier): unknown {
     const fn = loaded.get(`${def.module}#${def.name}`);
     if (fn === undefined) {
       return loadTask(def).then((loadedFn) => {
         loaded.set(`${def.module}#${def.name}`, loadedFn);
-        return start(loadedFn, token, chunk, args);
+        return start(loadedFn, token, chunk, args, trace);
       });
     }
-    return start(fn, token, chunk, args);
+    return start(fn, token, chunk, args, trace);
   },
 });
 
-function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[]): unknown {
+function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[], trace: TraceCarrier | undefined): unknown {
   // While `call` runs, the task's progress goes as the call's own, over the pool's channel.
   const outer = currentTask();
   const context: TaskContext = { abort: null, report: (value) => outer?.report?.(value) };
-  const value = runCall(context, fn, args, chunk);
+  const value = inTrace(trace, runCall, context, fn, args, chunk);
   if (!isThenable(value)) return chunk ? encodeChunk(value as ChunkOutcome<unknown>) : value;
   const { port1, port2 } = new MessageChannel();
   let answered = false;
@@ -154,9 +156,13 @@ export interface ThreadRun {
 let tokens = 0;
 
 /** In the worker: submits `def` to the pool through `call`. */
-export function runOnThread(pool: ThreadPoolExecutor, def: TaskDef, args: unknown[], chunk: boolean, onProgress: (value: unknown) => void): ThreadRun {
+export function runOnThread(
+  pool: ThreadPoolExecutor, def: TaskDef, args: unknown[], chunk: boolean, onProgress: (value: unknown) => void, trace: TraceCarrier | undefined,
+): ThreadRun {
   const token = ++tokens;
-  const future = pool.submit(threadCall.call, def as TaskDef & { module: string }, token, chunk, args) as Future<unknown>;
+  const call = def as TaskDef & { module: string };
+  // No trace, no fifth argument: the message stays as it was.
+  const future = (trace === undefined ? pool.submit(threadCall.call, call, token, chunk, args) : pool.submit(threadCall.call, call, token, chunk, args, trace)) as Future<unknown>;
   future.addProgressCallback(onProgress);
   let port: MessagePort | null = null;
   let aborted = false;

@@ -22,6 +22,7 @@ import { CHUNK, decodeJob, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcom
 import { interruptChannel, parseInterrupt } from './interrupts.js';
 import { runInline } from './inline.js';
 import { runOnThread, type ThreadRun } from './thread-call.js';
+import { inTrace, type TraceCarrier } from './trace-context.js';
 import { Placement } from './placement.js';
 import { checkQueueName, mergeTasks, tasksOf } from './naming.js';
 
@@ -151,8 +152,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     }
     let args: unknown[];
     let chunk: boolean;
+    let trace: TraceCarrier | undefined;
     try {
-      ({ args, chunk } = decodeJob(job.data));
+      ({ args, chunk, trace } = decodeJob(job.data));
     } catch (error) {
       throw new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`);
     }
@@ -179,7 +181,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     const encode = (result: { ok: boolean; value: unknown }): Outcome | TryAgain =>
       !result.ok && retried ? new TryAgain(result.value) : encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
     if (pool === null || placement.inline(key)) {
-      const run = runInline(fn, args, chunk, onProgress);
+      // The submitting side's context is active around the call: the task's spans are the submit span's children.
+      const run = inTrace(trace, runInline, fn, args, chunk, onProgress);
       const settled = (result: { ok: boolean; value: unknown }): Outcome | TryAgain => {
         placement.ranInline(key, performance.now() - started);
         return encode(result);
@@ -193,7 +196,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       entry = { thread: null, abort: run.abort, interrupted: null };
       outcome = run.outcome.then(settled);
     } else {
-      const thread = runOnThread(pool, defs.get(job.name)!, args, chunk, onProgress);
+      // Here around the submit to the pool (its channel's subscribers), and on the thread around the call.
+      const thread = inTrace(trace, runOnThread, pool, defs.get(job.name)!, args, chunk, onProgress, trace);
       entry = { thread, abort: () => thread.abort(), interrupted: null };
       outcome = thread.outcome.then((result) => {
         placement.ranOnThread(key, performance.now() - started);

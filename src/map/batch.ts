@@ -4,6 +4,7 @@
  * its input and its unread results, and nothing else per item.
  */
 import { Deque } from '../deque.js';
+import type { TaskTrace } from '../tracing.js';
 import { ITEM_CANCELLED, ITEM_FAILED, ITEM_OK, ITEM_PENDING, type MapConsumer, type MapSource } from './source.js';
 
 /** An executor that queues a batch of items as one entry, with no future per item: `AsyncPoolExecutor`. @internal */
@@ -31,6 +32,10 @@ export class MapBatch {
   private readonly states: Uint8Array;
   /** Each finished item's value, or its error. */
   private readonly values: unknown[];
+  /** When the executor queued it (its items' wait counts from here). */
+  queuedAt = 0;
+  /** A tracing context per item, while the channel had a subscriber at the queueing; else null. */
+  traces: TaskTrace[] | null = null;
 
   constructor(
     readonly fn: (...args: any[]) => unknown,
@@ -69,6 +74,7 @@ export class MapBatch {
   settle(index: number, ok: boolean, value: unknown): void {
     this.states[index] = ok ? ITEM_OK : ITEM_FAILED;
     this.values[index] = value;
+    if (this.traces !== null) this.traces[index]!.settled(ok, value);
     this.sink.itemDone(this, index);
   }
 
@@ -90,6 +96,7 @@ export class MapBatch {
   cancel(): number {
     const count = this.unstarted;
     if (count > 0) this.cancelledFrom = this.next;
+    if (this.traces !== null) for (let i = this.next; i < this.next + count; i++) this.traces[i]!.cancelled();
     this.args = null;
     return count;
   }

@@ -25,21 +25,19 @@ export function settleAnswer(task: PoolTask<any>, status: number, value: unknown
     failTask(task, decodeError(value), c);
     return;
   }
-  if ((status & ENCODED) !== 0) value = decodeError(value);
-  else if (isChunk(task.key)) {
+  if ((status & ENCODED) !== 0) {
+    value = decodeError(value);
+    c.completed++;
+  } else if (isChunk(task.key)) {
     // Each item counts: those that ran, the one that failed, and those after it as never run.
     const outcome = value as ChunkOutcome<unknown>;
     outcome.error = decodeError(outcome.error);
     if (task.cut !== null) cutShort(outcome, task.cut);
-    const ran = outcome.values.length + (outcome.failed ? 1 : 0);
-    c.completed += ran - 1;
-    c.failed += outcome.failed ? 1 : 0;
-    c.cancelled += task.items - ran;
-  }
+    c.chunkEnded(outcome, task.items);
+  } else c.completed++;
   task.payload = null;
   task.transfers = null;
   task.cut = null;
-  c.completed++;
   task.setResult(value);
 }
 

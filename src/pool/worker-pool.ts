@@ -24,6 +24,8 @@ import { HeldWatch } from './held-watch.js';
 import { failTask, settleAnswer } from './answer.js';
 import { END_NOW, END_SOON, NOT_RUNNING, SIGNAL_ONLY } from './interrupt.js';
 import { Retries, TaskControl, type TaskSettings } from '../task-options.js';
+import { PoolTiming } from './timing.js';
+import type { ExecutorKind } from '../tracing.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -46,11 +48,13 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** How the worker that could not start ended, for every error of the broken pool. */
   private brokenExit: WorkerExit | undefined;
   /** @internal */ protected readonly _options: PoolOptions;
+  private readonly times: PoolTiming;
 
   /** @internal */
-  constructor(options: PoolOptions) {
+  constructor(options: PoolOptions, kind: ExecutorKind) {
     super();
     this._options = options;
+    this.times = new PoolTiming(this._counters.latency, this, kind);
     this.maxWorkers = options.maxWorkers;
     this.feeder = new Feeder(this.workers, {
       rateLimit: options.rateLimit,
@@ -78,21 +82,19 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.checkUsable();
-    return this.enqueue(taskKey(taskId(fn), false), args);
+    return this.enqueue(fn, taskKey(taskId(fn), false), args);
   }
 
   /** @internal */
   override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
     this.checkUsable();
-    return this.enqueue(taskKey(taskId(fn), false), args, settings);
+    return this.enqueue(fn, taskKey(taskId(fn), false), args, settings);
   }
 
   /** @internal */
   submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
     this.checkUsable();
-    const task = this.enqueue(taskKey(taskId(fn), true), chunk);
-    task.items = chunkLength(chunk);
-    return task;
+    return this.enqueue(fn, taskKey(taskId(fn), true), chunk);
   }
 
   private checkUsable(): void {
@@ -100,8 +102,11 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause, this.brokenError.message, this.brokenExit);
   }
 
-  private enqueue(key: number, payload: unknown[], settings?: TaskSettings): PoolTask<any> {
+  private enqueue(fn: unknown, key: number, payload: unknown[], settings?: TaskSettings): PoolTask<any> {
     const task = new PoolTask<any>(this, key, payload);
+    if (isChunk(key)) task.items = chunkLength(payload);
+    const trace = this.times.submitted(task, fn);
+    trace?.submitted();
     if (settings !== undefined) {
       task._control = new TaskControl(settings, task);
       if (settings.priority !== 0) this.feeder.prioritize(settings.priority);
@@ -112,18 +117,12 @@ export abstract class WorkerPoolExecutor extends Executor {
     }
     if (this._counters.pending++ === 0) this._keepAlive.hold();
     this.feeder.add(task);
+    trace?.submitEnded();
     return task;
   }
 
   stats(): ExecutorStats {
-    let idle = 0;
-    let running = 0;
-    for (const w of this.workers) {
-      if (w.inflight.length === 0 && w.deferred.size === 0) idle++;
-      for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
-      running += w.deferred.live();
-    }
-    return this._counters.snapshot(this.workers.length, idle, running);
+    return this.times.stats(this.workers, this._counters);
   }
 
   /** @internal */
@@ -239,6 +238,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** The value of the next task, which took under BARE_MS, sent bare (protocol.ts). */
   private onBareResult(w: PoolWorker, value: BareResult): void {
     this.feeder.tasksTook(BARE_MS, 1);
+    this.times.message(w, 1, BARE_MS);
     this.answer(w, OK, value);
     w.progressed();
     this.afterAnswers(w);
@@ -251,11 +251,13 @@ export abstract class WorkerPoolExecutor extends Executor {
       const task = w.deferred.take(-1 - (r[0] as number));
       if (task === undefined) return;
       task.worker = null;
+      this.times.late(task);
       if (!task.done()) this.settle(task, r[RESULTS] as number, r[RESULTS + 1]);
       return;
     }
     const n = (r.length - RESULTS) >> 1;
     if (n > 0 && (r[1] as number) >= 0) this.feeder.tasksTook(r[1] as number, n);
+    this.times.message(w, n, r[1] as number);
     // Seqs skipped over were answered in a message the channel dropped.
     while (w.inflight.head < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
     // How long a task answered alone ran: a rate limit's gate corrects its start with it.
@@ -263,6 +265,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1], ranMs);
     // Not after results taken from shared memory (ms -1): the call behind them has run a while already.
     if ((r[1] as number) >= 0) w.progressed();
+    this.times.headStarted(w);
   }
 
   /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
@@ -271,6 +274,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = w.answered(status === DEFERRED);
     if (task === null || task.done() || status === SKIPPED) return; // taken back, deferred, cancelled or interrupted
     if (ranMs >= 0) task.ranMs = ranMs;
+    this.times.answered(task, w);
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;

@@ -39,6 +39,7 @@ export class PoolTask<T> extends Future<T> {
   cut: TypeError | null = null;
   /** How long it ran on its worker (ms), when its answer came alone and said so; else -1. */
   ranMs = -1;
+  /** Its latency ticket (latency.ts), -1 when not timed. */ ticket = -1;
   constructor(
     owner: FutureOwner,
     /** The task id * 2, + 1 for a chunk of `map` items. */
@@ -195,6 +196,7 @@ export class PoolWorker {
       if (!states.withdrawable) task._setRunning();
     }
     if (wasIdle) this.progressAt = performance.now();
+    if (wasIdle && tasks[0]!._trace !== null) tasks[0]!._trace.started(this.progressAt, this.index);
     this.assigned += tasks.length;
     this.stopIdleTimer();
     if (defs !== undefined) flat[0] = defs;

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { serialize } from 'node:v8';
+import { checkOptions } from '../checks.js';
 import { BrokenProcessPoolError } from '../errors.js';
 import { poolOptions } from '../pool/options.js';
 import { inheritedExecArgv } from '../exec-argv.js';
@@ -55,6 +56,11 @@ export interface ProcessPoolOptions {
 serveIfBundleChild(serveChild);
 
 const CHILD_ENTRY = './process/child.js';
+/** Every option's name, once: the compiler checks that none is missing. */
+const OPTION_KEYS = Object.keys({
+  maxWorkers: 1, initializer: 1, initargs: 1, maxTasksPerChild: 1, tasksPerWorker: 1,
+  idleTimeout: 1, rateLimit: 1, env: 1, execArgv: 1,
+} satisfies Record<keyof ProcessPoolOptions, 1>) as (keyof ProcessPoolOptions)[];
 
 /**
  * Runs tasks in child processes (`child_process.fork`): isolation for code
@@ -75,13 +81,13 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
    * count, a `TypeError` for an option of the wrong type.
    */
   constructor(options?: number | ProcessPoolOptions) {
-    const opts: ProcessPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
+    const opts: ProcessPoolOptions = typeof options === 'object' && options !== null ? checkOptions<ProcessPoolOptions>(options, 'new ProcessPoolExecutor()', OPTION_KEYS) : { maxWorkers: options };
     const pool = poolOptions(opts, opts.maxTasksPerChild, 'maxTasksPerChild', 'new ProcessPoolExecutor()');
     if (opts.execArgv !== undefined && (!Array.isArray(opts.execArgv) || opts.execArgv.some((a) => typeof a !== 'string'))) {
       throw new TypeError('execArgv must be an array of strings');
     }
     if (opts.env !== undefined && (opts.env === null || typeof opts.env !== 'object')) throw new TypeError('env must be an object');
-    super(pool);
+    super(pool, 'process');
     this.env = opts.env;
     this.execArgv = opts.execArgv;
     // A chunk sent to a child cannot be withdrawn: one out per child, so that leaving map early finishes no more.

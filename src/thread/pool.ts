@@ -1,5 +1,5 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { describe } from '../checks.js';
+import { checkOptions, describe } from '../checks.js';
 import { BrokenThreadPoolError } from '../errors.js';
 import { inheritedExecArgv } from '../exec-argv.js';
 import { WorkerPoolExecutor } from '../pool/worker-pool.js';
@@ -56,6 +56,11 @@ export interface ThreadPoolOptions {
 serveIfBundleThread(serveThread);
 
 const WORKER_ENTRY = './thread/worker.js';
+/** Every option's name, once: the compiler checks that none is missing. */
+const OPTION_KEYS = Object.keys({
+  maxWorkers: 1, threadNamePrefix: 1, initializer: 1, initargs: 1, maxTasksPerWorker: 1,
+  tasksPerWorker: 1, idleTimeout: 1, rateLimit: 1, resourceLimits: 1,
+} satisfies Record<keyof ThreadPoolOptions, 1>) as (keyof ThreadPoolOptions)[];
 let pools = 0;
 
 /**
@@ -74,9 +79,9 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
    * count, a `TypeError` for an option of the wrong type.
    */
   constructor(options?: number | ThreadPoolOptions) {
-    const opts: ThreadPoolOptions = typeof options === 'object' && options !== null ? options : { maxWorkers: options };
+    const opts: ThreadPoolOptions = typeof options === 'object' && options !== null ? checkOptions<ThreadPoolOptions>(options, 'new ThreadPoolExecutor()', OPTION_KEYS) : { maxWorkers: options };
     const pool = poolOptions(opts, opts.maxTasksPerWorker, 'maxTasksPerWorker', 'new ThreadPoolExecutor()');
-    super(pool);
+    super(pool, 'thread');
     pools++;
     if (opts.threadNamePrefix !== undefined && typeof opts.threadNamePrefix !== 'string') throw new TypeError('threadNamePrefix must be a string');
     this.prefix = opts.threadNamePrefix || `ThreadPoolExecutor-${pools}`;

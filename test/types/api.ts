@@ -33,7 +33,8 @@ export async function check(): Promise<void> {
     void v;
   }
   const stats: ExecutorStats = ex.stats();
-  void stats;
+  const p99: number = stats.runTime.p99 + stats.waitTime.mean + stats.waitTime.count + stats.utilization;
+  void p99;
   await using threads = new ThreadPoolExecutor({ maxWorkers: 2, threadNamePrefix: 'x' });
   const fibs: Future<number> = threads.submit(tasks.fib, 20);
   const options: TaskOptions = { priority: 1, timeout: 1000, retries: { attempts: 2, backoff: 10 }, signal: new AbortController().signal };

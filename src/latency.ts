@@ -1,0 +1,198 @@
+/**
+ * The latency figures of `stats()`, one rule for every executor: how long
+ * recent tasks waited (queued to started) and ran (started to done), and how
+ * busy the workers were lately.
+ *
+ * A clock read costs ~65 ns here, a tenth of a tiny task on the event loop:
+ * so not every task is timed. Submits are timed as a token bucket allows (a
+ * token per SAMPLE_GAP_MS, BURST at most): every task while they come slower
+ * than that, and the first BURST of a burst; past them one in `stride` is,
+ * the stride set so that timed submits stay about SAMPLE_GAP_MS apart. A timed
+ * task holds a ticket: its times live in typed arrays here, so no task
+ * carries a number that would cost an allocation. Every traced task is timed.
+ * @internal
+ */
+
+/** The recent timed tasks the figures are over. */
+export const RING = 1024;
+/** Timed tasks in flight at once; past that, the oldest tickets are dropped (those tasks go untimed). */
+const TICKETS = 4096;
+/** Submits faster than one per this many ms are sampled. */
+const SAMPLE_GAP_MS = 0.05;
+const MAX_STRIDE = 256;
+/** Submits timed in a burst before sampling starts: a few slow tasks submitted at once are all timed. */
+const BURST = 64;
+/** Utilization is over the last WINDOW_MS (or since the first task, when that is less), in buckets of BUCKET_MS. */
+export const WINDOW_MS = 5000;
+const BUCKET_MS = 250;
+const BUCKETS = WINDOW_MS / BUCKET_MS + 2;
+
+/** What `stats()` says of wait or run times, in ms; all 0 while `count` is 0. */
+export interface Durations {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+export class Latency {
+  private readonly waits = new Float64Array(RING);
+  private readonly runs = new Float64Array(RING);
+  /** Timed tasks recorded, ever: the next goes at `recorded % RING`. */
+  private recorded = 0;
+  private readonly queuedAt = new Float64Array(TICKETS);
+  private readonly startedAt = new Float64Array(TICKETS);
+  /** How many submitted tasks each timed one stands for, for utilization. */
+  private readonly weight = new Float64Array(TICKETS);
+  /** The ticket that owns each slot, -1 when none. */
+  private readonly owner = new Int32Array(TICKETS).fill(-1);
+  private nextTicket = 0;
+  /** Timed submits allowed at once (a token per SAMPLE_GAP_MS, up to BURST); past them, one in `stride`. */
+  private tokens = BURST;
+  private countdown = 1;
+  private stride = 1;
+  /** Submits not timed since the last timed one: that one stands for them too. */
+  private skipped = 0;
+  private lastSample = -Infinity;
+  private readonly busyMs = new Float64Array(BUCKETS);
+  private readonly bucketOf = new Float64Array(BUCKETS).fill(-1);
+  /** When the first task was timed: before it, nothing was measured. */
+  private origin = -1;
+
+  /** A ticket if the task submitted now is to be timed, else -1. */
+  queued(): number {
+    if (this.tokens < 1 && --this.countdown > 0) {
+      this.skipped++;
+      return -1;
+    }
+    const now = performance.now();
+    const elapsed = now - this.lastSample;
+    const weight = this.skipped + 1;
+    const perTask = elapsed / weight;
+    this.lastSample = now;
+    this.skipped = 0;
+    this.tokens = Math.min(BURST, this.tokens - 1 + elapsed / SAMPLE_GAP_MS);
+    this.stride = perTask >= SAMPLE_GAP_MS ? 1 : Math.min(MAX_STRIDE, Math.ceil(SAMPLE_GAP_MS / perTask));
+    this.countdown = this.stride;
+    return this.ticket(now, weight);
+  }
+
+  /** A ticket for a task queued at `now` that is timed anyway (traced, or a `map` item of a batch timed at its start). */
+  ticket(now: number, weight = 1): number {
+    const t = this.nextTicket;
+    this.nextTicket = (t + 1) & 0x3fffffff;
+    const i = t & (TICKETS - 1);
+    this.owner[i] = t;
+    this.queuedAt[i] = now;
+    this.startedAt[i] = NaN;
+    this.weight[i] = weight;
+    if (this.origin < 0) this.origin = now;
+    return t;
+  }
+
+  /** The timed task started at `now`. */
+  started(t: number, now: number): void {
+    const i = t & (TICKETS - 1);
+    if (this.owner[i] === t) this.startedAt[i] = now;
+  }
+
+  /** The ticket was taken as its task (a `map` item) started: it was queued at `queuedAt`. */
+  startedNow(t: number, queuedAt: number): void {
+    const i = t & (TICKETS - 1);
+    this.startedAt[i] = this.queuedAt[i]!;
+    this.queuedAt[i] = queuedAt;
+  }
+
+  /** What the timed task, still running, has run inside the utilization window ending `now`, times its weight; 0 when not timed. */
+  runningIn(t: number, now: number): number {
+    const i = t & (TICKETS - 1);
+    const start = this.startedAt[i]!;
+    if (t < 0 || this.owner[i] !== t || Number.isNaN(start)) return 0;
+    return Math.max(0, now - Math.max(start, this.windowStart(now))) * this.weight[i]!;
+  }
+
+  /** The timed task (of `items`) ended at `now`, having started when `started()` said; its run counts as busy time. */
+  ended(t: number, now: number, items = 1): void {
+    const i = t & (TICKETS - 1);
+    if (this.owner[i] !== t) return;
+    const start = this.startedAt[i]!;
+    this.ran(t, now, Number.isNaN(start) ? 0 : now - start, items, true);
+  }
+
+  /**
+   * The timed task (or chunk of `items`) ended at `endedAt` after running `runMs`
+   * (the worker's measure); the items ran one after another, each an even share.
+   * With `busy`, the run counts as busy time (else the executor counts it itself).
+   */
+  ran(t: number, endedAt: number, runMs: number, items: number, busy: boolean): void {
+    const i = t & (TICKETS - 1);
+    if (this.owner[i] !== t) return;
+    this.owner[i] = -1;
+    const queued = this.queuedAt[i]!;
+    const start = Math.max(queued, endedAt - runMs);
+    const share = Math.max(0, endedAt - start) / items;
+    for (let k = 0, n = Math.min(items, RING); k < n; k++) {
+      const at = this.recorded++ % RING;
+      this.waits[at] = start + k * share - queued;
+      this.runs[at] = share;
+    }
+    if (busy) this.busy(start, endedAt, this.weight[i]!);
+  }
+
+  /** Workers were busy from `from` to `to`, `weight` of them (a sampled task stands for the tasks around it). */
+  busy(from: number, to: number, weight: number): void {
+    if (this.origin < 0 || this.origin > from) this.origin = from;
+    let b = Math.floor(from / BUCKET_MS);
+    const last = Math.floor(to / BUCKET_MS);
+    if (last - b >= BUCKETS) b = last - BUCKETS + 1;
+    for (; b <= last; b++) {
+      const ms = Math.min(to, (b + 1) * BUCKET_MS) - Math.max(from, b * BUCKET_MS);
+      if (ms <= 0) continue;
+      const i = b % BUCKETS;
+      if (this.bucketOf[i] !== b) {
+        this.bucketOf[i] = b;
+        this.busyMs[i] = 0;
+      }
+      this.busyMs[i] = this.busyMs[i]! + ms * weight;
+    }
+  }
+
+  /** Where the utilization window starts, seen at `now`. */
+  windowStart(now: number): number {
+    return this.origin < 0 ? now : Math.max(this.origin, now - WINDOW_MS);
+  }
+
+  /**
+   * The share of `workers`' time spent running tasks over the window ending
+   * `now`, `runningMs` being what tasks still running have run inside it. NaN for NaN.
+   */
+  utilization(now: number, workers: number, runningMs: number): number {
+    const from = this.windowStart(now);
+    const span = now - from;
+    if (Number.isNaN(runningMs)) return NaN;
+    if (workers <= 0 || span <= 0) return 0;
+    let busy = runningMs;
+    const first = Math.floor(from / BUCKET_MS);
+    for (let i = 0; i < BUCKETS; i++) if (this.bucketOf[i]! >= first) busy += this.busyMs[i]!;
+    return Math.min(1, Math.max(0, busy / (workers * span)));
+  }
+
+  waitTime(): Durations {
+    return durations(this.waits, Math.min(this.recorded, RING));
+  }
+
+  runTime(): Durations {
+    return durations(this.runs, Math.min(this.recorded, RING));
+  }
+}
+
+/** Count, mean and nearest-rank percentiles of the first `n` values; computed when asked, never per task. */
+function durations(values: Float64Array, n: number): Durations {
+  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0 };
+  const sorted = values.slice(0, n).sort();
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i]!;
+  const at = (q: number): number => sorted[Math.min(n - 1, Math.ceil(q * n) - 1)]!;
+  return { count: n, mean: sum / n, p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+}

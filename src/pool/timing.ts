@@ -1,0 +1,103 @@
+/**
+ * What a worker pool shows of its work: `stats()`, and what it knows of its
+ * tasks' times, for `stats()` (latency.ts) and for tracing (tracing.ts). The pool sees a task start only by inference:
+ * a worker fed while idle starts at once; otherwise a task starts when the one
+ * before it on its worker is answered. A worker times what it runs: a result
+ * message says how long its tasks ran together, and each is given an even
+ * share of it, ending one after another at the message's arrival.
+ * @internal
+ */
+import { chunkLength, type Chunk } from '../chunk.js';
+import type { Counters, ExecutorStats } from '../executor.js';
+import type { Latency } from '../latency.js';
+import { ChunkTrace, TaskTrace, TraceSource, traceName, tracing, type ExecutorKind } from '../tracing.js';
+import { isChunk } from './protocol.js';
+import type { PoolTask, PoolWorker } from './worker-state.js';
+
+export class PoolTiming {
+  /** Where the next result of the message being read began running, and each result's share of its time. */
+  private next = 0;
+  private share = 0;
+
+  /** What this pool's contexts share. */
+  private readonly source: TraceSource;
+
+  constructor(
+    private readonly latency: Latency,
+    executor: object,
+    kind: ExecutorKind,
+  ) {
+    this.source = new TraceSource(executor, kind);
+  }
+
+  /**
+   * A task is being submitted: timed if sampled; traced while the channel has a
+   * subscriber. Returns the trace whose `start`/`end` wrap its queueing (a chunk's items publish theirs here).
+   */
+  submitted(task: PoolTask<any>, fn: unknown): TaskTrace | null {
+    if (!tracing()) {
+      task.ticket = this.latency.queued();
+      return null;
+    }
+    task.ticket = this.latency.queued();
+    if (isChunk(task.key)) {
+      task._trace = ChunkTrace.submit(this.source, traceName(fn), task, chunkLength(task.payload as Chunk));
+      return null;
+    }
+    const trace = new TaskTrace(this.source, traceName(fn), task, performance.now());
+    task._trace = trace;
+    return trace;
+  }
+
+  /** A message of `n` results arrives from `w`, which ran them for `ms` (-1: not known, they were held). */
+  message(w: PoolWorker, n: number, ms: number): void {
+    const now = performance.now();
+    if (ms < 0) ms = Math.max(0, now - w.lastProgress);
+    this.latency.busy(now - ms, now, 1);
+    this.share = n > 0 ? ms / n : 0;
+    this.next = now - ms;
+  }
+
+  /** The message's next result, from `w`, is `task`'s. */
+  answered(task: PoolTask<any>, w: PoolWorker): void {
+    const from = this.next;
+    this.next += this.share;
+    if (task.ticket >= 0) this.latency.ran(task.ticket, this.next, this.share, task.items, false);
+    if (task._trace !== null) task._trace.ran(from, this.next, w.index);
+  }
+
+  /** A task that awaited in its worker (tasksPerWorker > 1) has its result, late: it ran from when it was answered deferred. */
+  late(task: PoolTask<any>): void {
+    const now = performance.now();
+    if (task.ticket >= 0) this.latency.ended(task.ticket, now);
+  }
+
+  /** `w`'s answers are read: the task now at its head has started, if the trace does not know yet. */
+  headStarted(w: PoolWorker): void {
+    const head = w.inflight.at(0);
+    if (head == null) return;
+    if (head.ticket >= 0) this.latency.started(head.ticket, w.lastProgress);
+    if (head._trace !== null && head._trace.startedAt === undefined) head._trace.started(w.lastProgress, w.index);
+  }
+
+  /** What the tasks running now have run inside the utilization window: a worker with tasks out runs since its last answer. */
+  runningMs(workers: readonly PoolWorker[]): number {
+    const now = performance.now();
+    const from = this.latency.windowStart(now);
+    let ms = 0;
+    for (const w of workers) if (w.inflight.length > 0) ms += Math.max(0, now - Math.max(from, w.lastProgress));
+    return ms;
+  }
+
+  /** `stats()`: a worker is idle with no task out; a task runs once its worker may have started it. */
+  stats(workers: readonly PoolWorker[], counters: Counters): ExecutorStats {
+    let idle = 0;
+    let running = 0;
+    for (const w of workers) {
+      if (w.inflight.length === 0 && w.deferred.size === 0) idle++;
+      for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
+      running += w.deferred.live();
+    }
+    return counters.snapshot(workers.length, idle, running, this.runningMs(workers));
+  }
+}

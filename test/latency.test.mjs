@@ -1,0 +1,115 @@
+// stats() runTime, waitTime and utilization against tasks of known length, on every executor;
+// map items counted as items (BullMQ's chunks included).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor } from 'concurrent-futures';
+import { redisForTests, redisSkipReason } from './redis-server.mjs';
+import { until } from './helpers.mjs';
+import { tasks } from './fixtures/bullmq-tasks.mjs';
+
+const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
+const skipReason = redisSkipReason();
+const redis = skipReason ? null : redisForTests(skipReason);
+const { BullMQExecutor, runWorker } = skipReason ? {} : await import('concurrent-futures/bullmq');
+let queues = 0;
+
+const executors = {
+  async: { make: (n) => new AsyncPoolExecutor(n) },
+  thread: { make: (n) => new ThreadPoolExecutor(n) },
+  process: { make: (n) => new ProcessPoolExecutor(n) },
+  bullmq: {
+    skip: skipReason,
+    make: (n) => {
+      const queueName = `lat${process.pid}-${++queues}`;
+      const ex = new BullMQExecutor({ connection: redis.url, queueName });
+      const worker = runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: n });
+      const shutdown = ex.shutdown.bind(ex);
+      ex.shutdown = async (options) => {
+        await shutdown(options);
+        await (await worker).close();
+      };
+      ex.ready = worker;
+      return ex;
+    },
+  },
+};
+
+// Tight below (a figure too low is wrong), loose above: on a loaded machine timers fire late, so tasks do run longer.
+const near = (actual, expected, slack, what) =>
+  assert.ok(actual >= expected - 5 && actual <= expected + slack, `${what}: ${actual.toFixed(1)} ms, expected about ${expected}`);
+
+for (const [kind, { make, skip }] of Object.entries(executors)) {
+  const t = (title, n, fn) => test(`${kind}: ${title}`, skip ? { skip } : { timeout: 60_000 }, async () => {
+    const ex = make(n);
+    try {
+      await ex.ready;
+      // Warm: the first task on a pool waits for its worker to start.
+      await ex.submit(tasks.square, 1).result();
+      await fn(ex);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
+  t('no task timed yet: counts of 0 and zeros; utilization a number in 0..1 (BullMQ: NaN)', 1, async (ex) => {
+    const fresh = make(1);
+    try {
+      const s = fresh.stats();
+      assert.deepEqual(s.runTime, { count: 0, mean: 0, p50: 0, p90: 0, p99: 0 });
+      assert.deepEqual(s.waitTime, { count: 0, mean: 0, p50: 0, p90: 0, p99: 0 });
+      if (kind === 'bullmq') assert.ok(Number.isNaN(s.utilization));
+      else assert.equal(s.utilization, 0);
+    } finally {
+      await fresh.shutdown();
+    }
+    const s = ex.stats();
+    assert.equal(s.runTime.count, 1);
+  });
+
+  t('runTime near what tasks of 50 and 100 ms took; waitTime near how long each waited for the one worker', 1, async (ex) => {
+    const before = ex.stats().runTime.count;
+    // One worker: the second waits ~100 ms, the third ~150 ms, the fourth ~250 ms.
+    const futures = [100, 50, 100, 50].map((ms) => ex.submit(tasks.napThen, ms, ms));
+    for (const f of futures) await f.result();
+    const s = ex.stats();
+    assert.equal(s.runTime.count, before + 4);
+    assert.equal(s.completed, 5);
+    near(s.runTime.p99, 100, 150, 'the longest run');
+    near(s.runTime.p50, 50, 150, 'the median run (of 1, 50, 50, 100, 100 ms)');
+    near(s.waitTime.p99, 250, 200, 'the last task\'s wait');
+    near(s.waitTime.mean, (0 + 0 + 100 + 150 + 250) / 5, 150, 'the mean wait');
+    for (const d of [s.runTime, s.waitTime]) assert.ok(d.p50 <= d.p90 && d.p90 <= d.p99);
+    if (kind !== 'bullmq') assert.ok(s.utilization > 0.3 && s.utilization <= 1, `utilization ${s.utilization}`);
+  });
+
+  if (kind !== 'bullmq') {
+    t('utilization: near 1 while every worker runs, lower once they idle', 2, async (ex) => {
+      // The window starts at the first task, whose worker had to start first: the busy part outweighs that.
+      await Promise.all(Array.from({ length: 16 }, () => ex.submit(tasks.napThen, 150, 0).result()));
+      const busy = ex.stats().utilization;
+      assert.ok(busy > 0.6, `utilization ${busy} after 1.2 s of both workers busy`);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const later = ex.stats().utilization;
+      assert.ok(later < busy, `utilization ${later} after idling, ${busy} before`);
+    });
+  }
+
+  t('map items count as items: 200 with chunksize 64 complete as 200, a failing item inside a chunk as one failure', 2, async (ex) => {
+    const before = ex.stats();
+    let n = 0;
+    for await (const _ of ex.map(tasks.square, Array.from({ length: 200 }, (_, i) => i), { chunksize: 64 })) n++;
+    assert.equal(n, 200);
+    const after = ex.stats();
+    assert.equal(after.completed - before.completed, 200);
+    assert.ok(after.runTime.count > before.runTime.count, 'items are timed');
+    const items = Array.from({ length: 200 }, (_, i) => i);
+    await assert.rejects(async () => {
+      for await (const _ of ex.map(tasks.failIf, items, items.map(() => 70), { chunksize: 64 }));
+    }, RangeError);
+    await until(() => ex.stats().queued === 0 && ex.stats().running === 0, 'the map to end');
+    const s = ex.stats();
+    assert.equal(s.failed - after.failed, 1);
+    assert.equal(s.completed - after.completed + (s.cancelled - after.cancelled), 200);
+  });
+}
