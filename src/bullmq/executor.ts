@@ -31,19 +31,13 @@ export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> 
   connection: RedisConnection;
   /** The queue the workers take jobs from. */
   queueName: string;
-  /**
-   * After this many milliseconds without an event for its jobs while some are
-   * pending, the executor looks at the jobs in Redis directly (default 10000).
-   */
+  /** After this many ms without an event for its jobs while some are pending, it reads the jobs in Redis (default 10000). */
   reconcileInterval?: number;
 }
 
 /**
- * Events the queue's stream keeps (BullMQ's default is 10,000). A job makes
- * about four; an executor that adds 10,000 jobs at once reads their events
- * while it is still adding, and at 10,000 the stream was trimmed past its
- * position in every such run here: the futures of the lost events then had
- * to be read job by job.
+ * Events the queue's stream keeps (BullMQ's default, 10,000, is ~2,500 jobs: adding 10,000 at once, the
+ * stream was trimmed past the reader in every run here, and the lost events' futures read job by job).
  */
 const EVENTS_KEPT = 100_000;
 
