@@ -6,8 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { redisSkipReason, startRedis } from './redis-server.mjs';
+import { freePort, redisSkipReason, startRedis } from './redis-server.mjs';
 import { captureStderr, within } from './helpers.mjs';
 
 const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
@@ -161,3 +162,121 @@ t('a wrong password over TLS, or a certificate not trusted, fails at once with a
     cli.kill('SIGKILL');
   }
 });
+
+/**
+ * A TCP proxy to Redis that holds back what Redis sends on its first connection (an executor's
+ * commands) until 600 ms after the later ones (its event reader, retrying) have failed six times.
+ * The executor then learns of the failure while the reader waits over a second to retry (ioredis'
+ * backoff) and an add waits on it (retried 500 ms after the reader's last failure), as load makes
+ * it happen at random.
+ */
+async function skewingProxy(port) {
+  const sockets = new Set();
+  let connections = 0;
+  let closed = 0;
+  let release = () => {};
+  const server = createServer((client) => {
+    const n = ++connections;
+    const upstream = connect(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    if (n === 1) release = () => upstream.pipe(client);
+    else upstream.pipe(client);
+    if (n > 1) client.on('close', () => ++closed === 6 && setTimeout(release, 600));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    close: () => new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(resolve);
+    }),
+  };
+}
+
+/**
+ * Runs `body` (module code that has `connection`, and prints one line of JSON when it is done) in a
+ * process of its own, which must then exit by itself: resolves to what it printed.
+ */
+async function failingProcess(what, connection, body) {
+  const script = `
+    import { BullMQExecutor, runWorker } from 'concurrent-futures/bullmq';
+    import { readFileSync } from 'node:fs';
+    import { tasks } from ${JSON.stringify(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url).href)};
+    const connection = ${connection};
+    const TASKS = ${JSON.stringify(TASKS)};
+    ${body}
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await within(20_000, (async () => {
+      while (!stdout.includes('\n') && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+    })(), `${what}: shutdown()`);
+    // Nothing left holding the process: it ends by itself.
+    const code = await within(5000, exited, `${what}: the process to exit by itself once done`);
+    assert.equal(code, 0, stderr);
+    for (const text of [stdout, stderr]) assert.ok(!text.includes(WRONG) && !text.includes(SECRET), text);
+    return JSON.parse(stdout);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+t('an executor whose connection failed shuts down at once, its futures failed naming why, and its process then exits by itself', async () => {
+  const queueName = `tls${process.pid}-3`;
+  const ca = JSON.stringify(files.ca);
+  // Submits, waits for shutdown(), and prints how each future ended; never calls process.exit.
+  const executorBody = `
+    const ex = new BullMQExecutor({ connection, queueName: ${JSON.stringify(queueName)} });
+    const futures = [ex.submit(tasks.square, 2), ex.submit(tasks.square, 3)];
+    const results = ex.map(tasks.square, [1, 2, 3]);
+    await ex.shutdown();
+    const ended = [];
+    for (const f of futures) ended.push(f.done() ? { name: (await f.exception())?.name, message: (await f.exception())?.message } : 'pending');
+    const mapped = await results.next().then(() => 'a value', (e) => e.message);
+    console.log(JSON.stringify({ ended, mapped }));
+  `;
+  const port = await freePort();
+  const proxy = await skewingProxy(redis.port);
+  const untrustingProxy = await skewingProxy(redis.port);
+  try {
+    const cases = [
+      ['a wrong password', `{ host: '127.0.0.1', port: ${proxy.port}, password: ${JSON.stringify(WRONG)}, tls: { ca: readFileSync(${ca}) } }`, /refused the login: WRONGPASS/],
+      ['a certificate not trusted', JSON.stringify(`rediss://:${SECRET}@127.0.0.1:${untrustingProxy.port}`), /TLS certificate is not trusted \(SELF_SIGNED_CERT_IN_CHAIN\)/],
+      ['a port where nothing listens', JSON.stringify(`redis://127.0.0.1:${port}`), new RegExp(`Redis could not be reached: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}`)],
+      ['a host that does not exist', JSON.stringify('redis://no-such-host.invalid:6379'), /Redis could not be reached: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid/],
+    ];
+    for (const [what, connection, why] of cases) {
+      const report = await failingProcess(what, connection, executorBody);
+      for (const ended of report.ended) {
+        assert.equal(ended.name, 'BrokenExecutorError', `${what}: ${JSON.stringify(ended)}`);
+        assert.match(ended.message, /^the executor cannot reach its queue: BullMQExecutor: /);
+        assert.match(ended.message, why);
+      }
+      assert.match(report.mapped, why, what);
+    }
+    // runWorker: its start fails; nothing it opened holds the process.
+    const workerBody = `
+      const error = await runWorker({ connection, queueName: ${JSON.stringify(queueName)}, modules: [TASKS] }).then(() => null, (e) => e.message);
+      console.log(JSON.stringify({ error }));
+    `;
+    const report = await failingProcess('runWorker', `{ host: '127.0.0.1', port: ${proxy.port}, password: ${JSON.stringify(WRONG)}, tls: { ca: readFileSync(${ca}) } }`, workerBody);
+    assert.match(report.error, /^runWorker\(\): Redis refused the login/);
+  } finally {
+    await proxy.close();
+    await untrustingProxy.close();
+  }
+}, 120_000);

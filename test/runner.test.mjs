@@ -9,9 +9,13 @@ const runner = fileURLToPath(new URL('./run.mjs', import.meta.url));
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/runner/${name}.mjs`, import.meta.url));
 
 function runTests(...names) {
+  return runTestsWith({}, ...names);
+}
+
+function runTestsWith(extraEnv, ...names) {
   // Without NODE_TEST_CONTEXT, the inner runner reports as at top level, not to this one.
-  const { CF_TEST_OUTPUT, NODE_TEST_CONTEXT, ...env } = process.env;
-  return spawnSync(process.execPath, [runner, ...names.map(fixture)], { encoding: 'utf8', timeout: 60_000, env });
+  const { CF_TEST_OUTPUT, NODE_TEST_CONTEXT, CF_TEST_FILES, ...env } = process.env;
+  return spawnSync(process.execPath, [runner, ...names.map(fixture)], { encoding: 'utf8', timeout: 60_000, env: { ...env, ...extraEnv } });
 }
 
 test('passing tests print dots and the summary, not the output they provoke on purpose', { timeout: 60_000 }, () => {
@@ -37,4 +41,17 @@ test('a test that leaves something in the temporary directory fails the run, nam
   assert.equal(out.status, 1);
   assert.match(out.stdout, /1 passed, 0 failed/);
   assert.match(out.stderr, /the tests left 1 entries in the temporary directory: forgotten-/);
+});
+
+test('a file whose process outlives its tests, and a test that never ends, fail the run alone, named; the other files still run and report', { timeout: 60_000 }, () => {
+  const out = runTestsWith({ CF_TEST_LINGER_MS: '1000', CF_TEST_HANG_MS: '2000' }, 'hangs-after', 'hangs-forever', 'noisy');
+  assert.equal(out.error, undefined, `the run itself hung: ${out.error}`);
+  assert.equal(out.status, 1, out.stdout + out.stderr);
+  assert.match(out.stdout, /✖ .*hangs-after\.mjs/);
+  assert.match(out.stdout, /hangs-after\.mjs: its tests have ended, but 1000 ms later its process is still alive \(active: .*Timeout/);
+  assert.match(out.stdout, /✖ .*hangs-forever\.mjs/);
+  assert.match(out.stdout, /hangs-forever\.mjs: the test "a test that never ends" has run for 2000 ms without ending/);
+  // The passing tests, those of the held files and the file after them, are counted; the summary is printed.
+  assert.match(out.stdout, /ℹ pass 3\n/);
+  assert.match(out.stdout, /\n3 passed, 2 failed, 0 skipped\n$/);
 });

@@ -41,46 +41,94 @@ export function refClient(client: Redis, ref: boolean): void {
 }
 
 /**
- * Closes a client for good. Its socket may have just failed a TLS handshake
- * (a certificate not trusted): ending it then draws a second error from the
- * server, and ioredis, which listens for one error per socket, would leave
- * that one uncaught and end the process.
+ * Closes a client for good, its queued commands rejected. Its socket may have
+ * just failed a TLS handshake (a certificate not trusted): ending it then draws
+ * a second error from the server, and ioredis, which listens for one error per
+ * socket, would leave that one uncaught and end the process.
  * @internal
  */
 export function closeClient(client: Redis): void {
+  if (client.status === 'end') return;
   (client as unknown as { stream?: { on?(event: 'error', listener: () => void): void } }).stream?.on?.('error', () => {});
+  // Waiting to retry, a client has no socket whose close would end it: ioredis' disconnect() would stop the
+  // retries but leave it 'reconnecting' for good, every command queued on it pending forever (and hold the
+  // process for 2 s on the dead socket). A client in 'wait' it ends at once, rejecting what is queued.
+  if (client.status === 'reconnecting') client.status = 'wait';
   client.disconnect();
 }
 
 /** Node's codes for a server certificate that is not trusted: waiting does not change them. */
 const CERTIFICATE_REFUSED = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_REJECTED|CERT_SIGNATURE_FAILURE|HOSTNAME_MISMATCH)$/;
 
+/** Why waiting for Redis cannot help after this error of a client not connected yet; null when it may. */
+function refusal(error: Error & { code?: unknown }): string | null {
+  if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(error?.message ?? '')) return 'Redis refused the login';
+  if (typeof error?.code === 'string' && CERTIFICATE_REFUSED.test(error.code)) return `Redis's TLS certificate is not trusted (${error.code})`;
+  return null;
+}
+
 /**
- * Resolves once the client is connected. A refused login or a server
- * certificate that is not trusted rejects (retrying cannot help); an
- * unreachable server is waited for, as ioredis does.
+ * Follows a client until it first reaches Redis. A refused login or a server
+ * certificate not trusted fails it at once (retrying cannot help); a server
+ * that cannot be reached (a port closed, a host unknown) is waited for, as
+ * ioredis does, until `giveUp()`: then the last failed attempt fails it, or
+ * the next one when none has failed yet. It fails at most once, and never
+ * once Redis has answered.
+ * @internal
+ */
+export class FirstConnect {
+  private last: (Error & { code?: unknown }) | null = null;
+  private givenUp = false;
+  private readonly onError = (error: Error & { code?: unknown }): void => {
+    this.last = error;
+    const why = refusal(error);
+    if (why !== null || this.givenUp) this.fail(why ?? 'Redis could not be reached');
+  };
+  private readonly onReady = (): void => {
+    this.stop();
+    this.reached();
+  };
+
+  constructor(
+    private readonly client: Redis,
+    private readonly where: string,
+    private readonly failed: (why: Error) => void,
+    private readonly reached: () => void = () => {},
+  ) {
+    client.once('ready', this.onReady);
+    client.on('error', this.onError);
+  }
+
+  giveUp(): void {
+    this.givenUp = true;
+    if (this.last !== null) this.fail('Redis could not be reached');
+  }
+
+  private fail(why: string): void {
+    const error = this.last!;
+    this.stop();
+    // Neither ioredis' nor Node's message names a password; nothing of the connection options is added here.
+    this.failed(new Error(`${this.where}: ${why}: ${error.message || String(error.code)}`));
+  }
+
+  private stop(): void {
+    this.client.off('ready', this.onReady);
+    this.client.off('error', this.onError);
+    this.last = null;
+  }
+}
+
+/**
+ * Resolves once the client is connected; rejects, the client closed, when
+ * Redis refuses it for good (FirstConnect).
  * @internal
  */
 export function untilReady(client: Redis, where: string): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const onReady = (): void => {
-      client.off('error', onError);
-      resolve();
-    };
-    const onError = (error: Error & { code?: unknown }): void => {
-      const message = error?.message ?? '';
-      let why: string;
-      if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(message)) why = 'Redis refused the login';
-      else if (typeof error?.code === 'string' && CERTIFICATE_REFUSED.test(error.code)) why = `Redis's TLS certificate is not trusted (${error.code})`;
-      else return;
-      client.off('ready', onReady);
-      client.off('error', onError);
+    new FirstConnect(client, where, (why) => {
       closeClient(client);
-      // Neither ioredis' nor Node's message names a password; nothing of the connection options is added here.
-      reject(new Error(`${where}: ${why}: ${message}`));
-    };
-    client.once('ready', onReady);
-    client.on('error', onError);
+      reject(why);
+    }, resolve);
   });
 }

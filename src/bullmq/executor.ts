@@ -14,7 +14,7 @@ import type { Future } from '../future.js';
 import { microtask } from '../microtask.js';
 import { chunkLength, cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
 import type { AutoChunking } from '../map/auto-chunks.js';
-import { checkConnection, closeClient, ownClient, refClient, untilReady, type RedisConnection } from './connection.js';
+import { checkConnection, closeClient, FirstConnect, ownClient, refClient, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
 import { interruptChannel, type InterruptMessage } from './interrupts.js';
@@ -31,19 +31,13 @@ export interface BullMQExecutorOptions extends Omit<QueueOptions, 'connection'> 
   connection: RedisConnection;
   /** The queue the workers take jobs from. */
   queueName: string;
-  /**
-   * After this many milliseconds without an event for its jobs while some are
-   * pending, the executor looks at the jobs in Redis directly (default 10000).
-   */
+  /** After this many ms without an event for its jobs while some are pending, it reads the jobs in Redis (default 10000). */
   reconcileInterval?: number;
 }
 
 /**
- * Events the queue's stream keeps (BullMQ's default is 10,000). A job makes
- * about four; an executor that adds 10,000 jobs at once reads their events
- * while it is still adding, and at 10,000 the stream was trimmed past its
- * position in every such run here: the futures of the lost events then had
- * to be read job by job.
+ * Events the queue's stream keeps (BullMQ's default, 10,000, is ~2,500 jobs: adding 10,000 at once, the
+ * stream was trimmed past the reader in every run here, and the lost events' futures read job by job).
  */
 const EVENTS_KEPT = 100_000;
 
@@ -80,6 +74,7 @@ export class BullMQExecutor extends Executor {
   private readonly times = new JobTiming(this._counters, this);
   private closed = false;
   private broken: BrokenExecutorError | null = null;
+  private readonly firstConnect: FirstConnect;
 
   constructor(options: BullMQExecutorOptions) {
     super();
@@ -110,15 +105,17 @@ export class BullMQExecutor extends Executor {
     // The position is taken now, before anything is added: no event of ours can come before it.
     this.reader.pin().catch(() => {});
     refClient(this.commands, false);
-    // A refused login never comes right by waiting: every future fails, and later submits throw.
-    untilReady(this.commands, 'BullMQExecutor').catch((error) => this.breakWith(error));
+    // A refused login never comes right by waiting, nor at shutdown a Redis never reached: futures fail, submits throw.
+    this.firstConnect = new FirstConnect(this.commands, 'BullMQExecutor', (why) => this.breakWith(why));
   }
 
   private breakWith(cause: unknown): void {
     this.broken = new BrokenExecutorError(`the executor cannot reach its queue: ${(cause as Error)?.message ?? cause}`, { cause });
     this.toAdd = [];
     for (const f of [...this.pending.values()]) this.fail(f, this.broken);
+    // The adds on their way fail with the commands queued on the clients, and end.
     this.reader.close();
+    closeClient(this.commands);
     this.checkIdle();
   }
 
@@ -380,6 +377,7 @@ export class BullMQExecutor extends Executor {
 
   /** @internal */
   protected _beginShutdown(cancelFutures: boolean, wait: boolean): void {
+    this.firstConnect.giveUp();
     if (cancelFutures) {
       for (const f of [...this.pending.values()]) {
         if (f.state === 'PENDING') f.cancel();
