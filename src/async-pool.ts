@@ -264,9 +264,9 @@ export class AsyncPoolExecutor extends Executor {
           this.queue.shift();
           if (!entry.setRunningOrNotifyCancel()) continue;
           this.occupy(entry);
-          if (entry.ticket >= 0) {
+          if (entry.ticket >= 0 || entry._trace !== null) {
             const now = performance.now();
-            this._counters.latency.started(entry.ticket, now);
+            if (entry.ticket >= 0) this._counters.latency.started(entry.ticket, now);
             entry._trace?.started(now, entry.slot);
           }
           const { fn, args } = entry;

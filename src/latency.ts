@@ -9,7 +9,8 @@
  * than that, and the first BURST of a burst; past them one in `stride` is,
  * the stride set so that timed submits stay about SAMPLE_GAP_MS apart. A timed
  * task holds a ticket: its times live in typed arrays here, so no task
- * carries a number that would cost an allocation. Every traced task is timed.
+ * carries a number that would cost an allocation. Traced tasks are sampled alike
+ * (BullMQ jobs and async `map` items excepted: timed whenever traced).
  * @internal
  */
 

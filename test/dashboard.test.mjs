@@ -403,6 +403,18 @@ test('CLI: --dashboard=PORT takes a port number, and nothing else', async () => 
   assert.match(bad.stderr, /--dashboard=PORT must be a port number from 0 to 65535, got 'http'/);
   const help = await runCli(['map', '--help']);
   assert.match(help.stdout, /--dashboard\[=PORT\]/);
+  // A port another server holds: a usage error that names it, and the command ends (its pool shut down).
+  const { createServer } = await import('node:net');
+  const holder = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => holder.once('listening', resolve));
+  try {
+    const port = holder.address().port;
+    const taken = await runCli(['map', `--dashboard=${port}`, `${fixture('cli-fns.mjs')}#slow`], { input: '1\n' });
+    assert.equal(taken.code, 2);
+    assert.match(taken.stderr, new RegExp(`cannot serve the dashboard on port ${port}: .*EADDRINUSE`));
+  } finally {
+    holder.close();
+  }
 });
 
 test('CLI: worker --dashboard serves the worker\'s own pool, its calls named by their tasks', redisSkip ? { skip: redisSkip } : { timeout: 60_000 }, async () => {

@@ -117,6 +117,18 @@ for (const [kind, { make, worker, skip }] of Object.entries(executors)) {
     assert.equal(await f.result(), 'late');
   });
 
+  t('every task of a burst gets its times and worker, past the first ones stats() times (sampled)', async (ctx, ex) => {
+    const { seen } = listen(ctx, ex);
+    const futures = Array.from({ length: 500 }, (_, i) => ex.submit(tasks.square, i));
+    for (const f of futures) await f.result();
+    const contexts = [...seen.keys()];
+    assert.equal(contexts.length, 500);
+    for (const c of contexts) {
+      checkTimes(c);
+      assert.equal(typeof c.worker, worker, `worker of task ${c.result}`);
+    }
+  });
+
   for (const chunksize of [1, 5, undefined]) {
     t(`map with chunksize ${chunksize ?? 'automatic'}: one context per item, each with its own value and times`, async (ctx, ex) => {
       const { seen, named } = listen(ctx, ex);

@@ -27,7 +27,10 @@ export async function mapCommand(argv: string[]): Promise<number> {
   // Without workers, a chunk would run its lines one after another: no chunks there.
   const chunksize = config.executor === 'async' ? 1 : config.chunksize;
   const executor = await startExecutor(config, loaded, workers);
-  const dashboard = config.dashboard === undefined ? null : await openDashboard(executor, config.dashboard, loaded.path.join('.'), chunksize);
+  const dashboard = config.dashboard === undefined ? null : await openDashboard(executor, config.dashboard, loaded.path.join('.'), chunksize).catch(async (error: unknown) => {
+    await executor.shutdown({ wait: false, cancelFutures: true });
+    throw error;
+  });
   const display = await ProgressDisplay.open({ stream: process.stderr, label: loaded.path.join('.'), total, lines: config.progress === true, disable: config.progress === false });
   const output = new Output(process.stdout);
   // Results printed on the bar's terminal must not break it.
@@ -54,12 +57,16 @@ export async function mapCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onInterrupt);
   let end;
   try {
-    end = await run.run();
+    try {
+      end = await run.run();
+    } finally {
+      display.close();
+    }
+    if (end === 'done') await executor.shutdown();
   } finally {
-    display.close();
+    // Its open streams would hold the process: closed however the run ended.
+    await dashboard?.close();
   }
-  if (end === 'done') await executor.shutdown();
-  await dashboard?.close();
   process.off('SIGINT', onInterrupt);
 
   if (interrupted) return 130;

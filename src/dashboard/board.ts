@@ -35,7 +35,7 @@ export interface ExecutorState {
   name: string;
   /** `'async'`, `'thread'`, `'process'` or `'bullmq'`, as the tracing channel's `kind` (`'custom'` for other executors). */
   kind: string;
-  /** Its `stats()`. */
+  /** Its `stats()` (in JSON a `BullMQExecutor`'s `utilization`, NaN, reads `null`: its workers are not seen from here). */
   stats: ExecutorStats;
   /** Its tasks by name, counted from the tracing channel since the dashboard started. */
   tasks: Record<string, TaskCounts>;
@@ -187,7 +187,13 @@ export class Board {
     this.countRunning(view, null);
     const tasks: ExecutorState['tasks'] = Object.create(null);
     for (const c of this.byId) {
-      tasks[c.label] = { queued: this.queued(c), running: c.running, completed: c.completed, failed: c.failed, cancelled: c.cancelled };
+      // A task really named '(anonymous)' or '(other names)' shares that label: added, not overwritten.
+      const t = (tasks[c.label] ??= { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
+      t.queued += this.queued(c);
+      t.running += c.running;
+      t.completed += c.completed;
+      t.failed += c.failed;
+      t.cancelled += c.cancelled;
     }
     return { name: this.name, kind: this.kind, stats: this.executor.stats(), tasks, workers: this.workers(view).map(([id, busy]) => ({ id, busy })) };
   }

@@ -160,6 +160,9 @@ export async function serveWith(executors: Executor | Record<string, Executor>, 
       res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(state));
     } else if (path === '/favicon.ico') {
       res.writeHead(204).end();
+    } else if (path === '/events' && req.method === 'HEAD') {
+      // A stream nobody will read: its headers only.
+      res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream' }).end();
     } else if (path === '/events') {
       stream.open(req, res, pagesChanged);
     } else {
