@@ -4,7 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { chromium } from 'playwright-core';
@@ -16,17 +18,22 @@ import { redisForTests, redisSkipReason } from './redis-server.mjs';
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 let browser;
+// Chromium's own temporary files (its singleton lock, shared memory) go here, removed once it has closed:
+// otherwise one it failed to remove at close is left in the test run's temporary directory.
+let browserTmp;
 const redisSkip = redisSkipReason();
 const redis = redisForTests(redisSkip);
 
 before(async () => {
   // Never skipped: without the browser this file fails, saying what to install (.ci/run installs it).
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: the dashboard tests need Debian's chromium package (apt-get install chromium)`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browserTmp = mkdtempSync(join(tmpdir(), 'chromium-'));
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, env: { ...process.env, TMPDIR: browserTmp } });
 });
 
 after(async () => {
   await browser?.close();
+  if (browserTmp !== undefined) rmSync(browserTmp, { recursive: true, force: true });
 });
 
 /** A task that holds its thread for `ms`. */
