@@ -5,28 +5,15 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, ProcessPoolExecutor, ThreadPoolExecutor } from 'concurrent-futures';
 import { chunkTasks } from './fixtures/chunk-tasks.mjs';
-import { redisForTests, redisSkipReason } from './redis-server.mjs';
+import { executorWithWorker, redisForTests, redisSkipReason } from './redis-server.mjs';
 import { within } from './helpers.mjs';
 
 const CHUNK_TASKS = fileURLToPath(new URL('./fixtures/chunk-tasks.mjs', import.meta.url));
 const skipRedis = redisSkipReason();
-const { BullMQExecutor, runWorker } = skipRedis ? {} : await import('concurrent-futures/bullmq');
+const bullmq = skipRedis ? null : await import('concurrent-futures/bullmq');
 
 const redis = redisForTests(skipRedis);
-let queues = 0;
-
-/** An executor on a queue of its own with one worker of `concurrency`; its shutdown closes the worker too. */
-function bullmqExecutor(concurrency = 2) {
-  const queueName = `auto${process.pid}-${++queues}`;
-  const ex = new BullMQExecutor({ connection: redis.url, queueName });
-  const worker = runWorker({ connection: redis.url, queueName, modules: [CHUNK_TASKS], concurrency });
-  const shutdown = ex.shutdown.bind(ex);
-  ex.shutdown = async (options) => {
-    await shutdown(options);
-    await (await worker).close();
-  };
-  return ex;
-}
+const bullmqExecutor = (concurrency) => executorWithWorker(bullmq, redis, { modules: [CHUNK_TASKS], concurrency });
 
 const executors = [
   // chunksOut: the chunks a worker may hold at once (README: two per thread, sent ahead; one per child process).

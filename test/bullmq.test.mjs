@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { CancelledError, wait } from 'concurrent-futures';
 import { executorSuite } from './executor-suite.mjs';
-import { redisForTests, redisSkipReason, startRedis } from './redis-server.mjs';
+import { executorWithWorker, redisForTests, redisSkipReason, startRedis } from './redis-server.mjs';
 import { within, until } from './helpers.mjs';
 
 const skipReason = redisSkipReason();
@@ -15,7 +15,8 @@ const CLASH = fileURLToPath(new URL('./fixtures/bullmq-clash.mjs', import.meta.u
 const CONTROLS = fileURLToPath(new URL('./fixtures/control-tasks.mjs', import.meta.url));
 
 // Loaded only when redis-server is there, so that a machine without it skips rather than fails.
-const { BullMQExecutor, runWorker } = skipReason ? {} : await import('concurrent-futures/bullmq');
+const bullmq = skipReason ? null : await import('concurrent-futures/bullmq');
+const { BullMQExecutor, runWorker } = bullmq ?? {};
 const { tasks } = await import('./fixtures/bullmq-tasks.mjs');
 const { more } = await import('./fixtures/bullmq-more-tasks.mjs');
 
@@ -24,18 +25,8 @@ let queues = 0;
 const newQueue = () => `t${process.pid}-${++queues}`;
 
 /** An executor with an in-process worker of `concurrency` on its own queue; shutdown closes both. */
-function executorWithWorker(concurrency = 2, workerOptions = {}, executorOptions = {}) {
-  const queueName = newQueue();
-  const ex = new BullMQExecutor({ connection: redis.url, queueName, ...executorOptions });
-  const worker = runWorker({ connection: redis.url, queueName, modules: [TASKS, CONTROLS], concurrency, ...workerOptions });
-  const shutdown = ex.shutdown.bind(ex);
-  ex.shutdown = async (options) => {
-    await shutdown(options);
-    await (await worker).close();
-  };
-  ex.worker = worker;
-  return ex;
-}
+const withWorker = (concurrency = 2, workerOptions = {}, executorOptions = {}) =>
+  executorWithWorker(bullmq, redis, { modules: [TASKS, CONTROLS], concurrency, workerOptions, executorOptions });
 
 /** Runs a command to its end without blocking this process; kills it after `timeout` ms. */
 function run(command, args, timeout) {
@@ -60,7 +51,7 @@ if (skipReason) {
 } else {
   executorSuite('BullMQExecutor', (n) => {
     if (!Number.isInteger(n) || n <= 0) throw new RangeError('maxWorkers must be greater than 0');
-    return executorWithWorker(n);
+    return withWorker(n);
   }, null, {
     fns: tasks,
     skip: {
@@ -133,7 +124,7 @@ t('a job naming an unknown task fails at once, without retry; __proto__, constru
 });
 
 t('Date, BigInt, Map, Set, undefined and typed arrays round-trip exactly; what cannot travel fails clearly', async () => {
-  const ex = executorWithWorker(2);
+  const ex = withWorker(2);
   try {
     const value = {
       date: new Date(1234567890123), big: 2n ** 70n, map: new Map([[1, { x: [1, 2] }]]), set: new Set(['a', 3]),
@@ -159,7 +150,7 @@ t('Date, BigInt, Map, Set, undefined and typed arrays round-trip exactly; what c
 });
 
 t('map with chunksize: an item that cannot travel throws at its own position, after the values before it', async () => {
-  const ex = executorWithWorker(2);
+  const ex = withWorker(2);
   try {
     for (const bad of [357, 355]) {
       const items = Array.from({ length: 400 }, (_, i) => (i === bad ? () => i : i));
@@ -182,7 +173,7 @@ t('map with chunksize: an item that cannot travel throws at its own position, af
 });
 
 t('numbers, strings, booleans and null round-trip exactly, also where JSON would change them; such jobs read as JSON', async () => {
-  const ex = executorWithWorker(2);
+  const ex = withWorker(2);
   const { Redis } = await import('ioredis');
   const client = new Redis(redis.url);
   try {
@@ -210,7 +201,7 @@ t('numbers, strings, booleans and null round-trip exactly, also where JSON would
 });
 
 t('errors keep their class, message, own properties, cause and the worker\'s stack', async () => {
-  const ex = executorWithWorker(1);
+  const ex = withWorker(1);
   try {
     const range = await ex.submit(tasks.fail, 'range').exception();
     assert.ok(range instanceof RangeError);
@@ -228,7 +219,7 @@ t('errors keep their class, message, own properties, cause and the worker\'s sta
 });
 
 t('cancel() never turns a completed future into a cancelled one', async () => {
-  const ex = executorWithWorker(1);
+  const ex = withWorker(1);
   try {
     const f = ex.submit(tasks.square, 9);
     assert.equal(await f.result(), 81);
@@ -247,7 +238,7 @@ t('cancel() never turns a completed future into a cancelled one', async () => {
 });
 
 t('cancel() removes a job that has not started from Redis', async () => {
-  const ex = executorWithWorker(1);
+  const ex = withWorker(1);
   const { Queue } = await import('bullmq');
   try {
     const blocker = ex.submit(tasks.napThen, 300, 'b');
@@ -269,7 +260,7 @@ t('cancel() removes a job that has not started from Redis', async () => {
 
 for (const threads of [undefined, 0]) {
   t(`cancel({ interrupt: true }) reaches the worker and aborts the task's taskSignal() (threads: ${threads ?? 'default'})`, async () => {
-    const ex = executorWithWorker(1, { threads });
+    const ex = withWorker(1, { threads });
     const { Redis } = await import('ioredis');
     const client = new Redis(redis.url);
     try {
@@ -292,7 +283,7 @@ for (const threads of [undefined, 0]) {
 }
 
 t('a task whose calls prove quick runs on the worker\'s event loop; one slow call sends it back to threads', async () => {
-  const ex = executorWithWorker(1);
+  const ex = withWorker(1);
   try {
     const quick = () => ex.submit(tasks.placed, 0).result();
     assert.equal(await quick(), 'thread', 'a task starts on threads');
@@ -316,7 +307,7 @@ t('the queue\'s event stream keeps 100,000 events unless the options say otherwi
   const admin = new Redis(redis.url);
   try {
     for (const [streams, kept] of [[undefined, '100000'], [{ events: { maxLen: 2000 } }, '2000']]) {
-      const ex = executorWithWorker(1, {}, streams ? { streams } : {});
+      const ex = withWorker(1, {}, streams ? { streams } : {});
       try {
         assert.equal(await ex.submit(tasks.square, 2).result(), 4);
         assert.equal(await admin.hget(`bull:${ex.queueName}:meta`, 'opts.maxLenEvents'), kept);
@@ -330,7 +321,7 @@ t('the queue\'s event stream keeps 100,000 events unless the options say otherwi
 });
 
 t('quickTasksInline: false keeps every call on threads', async () => {
-  const ex = executorWithWorker(1, { quickTasksInline: false });
+  const ex = withWorker(1, { quickTasksInline: false });
   try {
     for (let i = 0; i < 40; i++) assert.equal(await ex.submit(tasks.placed, 0).result(), 'thread', `call ${i}`);
     await assert.rejects(runWorker({ connection: redis.url, queueName: newQueue(), modules: [TASKS], quickTasksInline: 'no' }), /quickTasksInline must be a boolean/);
@@ -340,7 +331,7 @@ t('quickTasksInline: false keeps every call on threads', async () => {
 });
 
 t('cancel({ interrupt: true }) of a task that ignores its signal stops its thread after interruptGrace; the worker carries on', async () => {
-  const ex = executorWithWorker(1, { interruptGrace: 200 });
+  const ex = withWorker(1, { interruptGrace: 200 });
   try {
     const f = ex.submit(tasks.spin, 8000);
     await within(10_000, (async () => { while (!f.running()) await new Promise((r) => setTimeout(r, 5)); })(), 'the task to start');
@@ -417,7 +408,7 @@ t('a CPU-bound task longer than the lock duration does not lose its lock (it run
 
 t('a worker runs as many jobs at once as its concurrency: 40 waits of 200 ms at concurrency 20 take two rounds, not twenty', async () => {
   // On a thread per core, each wait once held its thread: on 2 cores that was 20 rounds, 4 s.
-  const ex = executorWithWorker(20);
+  const ex = withWorker(20);
   try {
     const started = performance.now();
     const values = await within(20_000, Promise.all(Array.from({ length: 40 }, (_, i) => ex.submit(tasks.napThen, 200, i).result())));
@@ -431,7 +422,7 @@ t('a worker runs as many jobs at once as its concurrency: 40 waits of 200 ms at 
 
 t('jobs of 1,200, 100 and 600 ms at concurrency 3 end in the order of their lengths, on any number of threads', async () => {
   for (const threads of [undefined, 1]) {
-    const ex = executorWithWorker(3, threads === undefined ? {} : { threads });
+    const ex = withWorker(3, threads === undefined ? {} : { threads });
     try {
       const order = [];
       await within(20_000, Promise.all([1200, 100, 600].map((ms) => ex.submit(tasks.napThen, ms, ms).result().then((v) => order.push(v)))));
@@ -460,7 +451,7 @@ t('a CPU-bound job among 30 waiting ones at concurrency 20 keeps its lock: every
 });
 
 t('a callback that throws while its task waits on a thread fails that job alone; the tasks waiting beside it go on', async () => {
-  const ex = executorWithWorker(4, { threads: 1 });
+  const ex = withWorker(4, { threads: 1 });
   try {
     const naps = [ex.submit(tasks.napThen, 500, 'a'), ex.submit(tasks.napThen, 500, 'b')];
     const thrower = ex.submit(tasks.throwLater, 300);
@@ -474,7 +465,7 @@ t('a callback that throws while its task waits on a thread fails that job alone;
 });
 
 t('a thread that ends while tasks wait on it fails them with BrokenThreadPoolError, none is left hanging; the worker goes on', async () => {
-  const ex = executorWithWorker(3, { threads: 1 });
+  const ex = withWorker(3, { threads: 1 });
   try {
     const waiting = ex.submit(tasks.napThen, 1500, 'w');
     const exits = ex.submit(tasks.exitAfter, 300);
@@ -490,7 +481,7 @@ t('a thread that ends while tasks wait on it fails them with BrokenThreadPoolErr
 });
 
 t('cancel({ interrupt: true }) of a computing task leaves its thread running while other tasks wait on the threads', async () => {
-  const ex = executorWithWorker(2, { threads: 1, interruptGrace: 200 });
+  const ex = withWorker(2, { threads: 1, interruptGrace: 200 });
   try {
     const waiting = ex.submit(tasks.napThen, 1500, 'w');
     await until(() => waiting.running(), 'the waiting task to start');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { chromium } from 'playwright-core';
-import { AsyncPoolExecutor, ProcessPoolExecutor, ThreadPoolExecutor } from '../dist/index.js';
+import { AsyncPoolExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor } from '../dist/index.js';
 import { serveDashboard } from '../dist/dashboard/index.js';
 import { CLI, fixture } from './cli-helpers.mjs';
 import { redisForTests, redisSkipReason } from './redis-server.mjs';
@@ -70,6 +70,22 @@ async function untilRow(page, name, expected, timeout = 20_000) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.fail(`the page showed ${JSON.stringify(seen)}, not ${name}: ${JSON.stringify(expected)}`);
+}
+
+/**
+ * Serves `executors` (one, or an object of them by name), opens the page and runs `fn` with both; then closes
+ * the page and the dashboard and shuts the executors down, however `fn` ended.
+ */
+async function onPage(executors, fn) {
+  const dashboard = await serveDashboard(executors);
+  const { page, problems } = await openPage(dashboard.url);
+  try {
+    await fn({ dashboard, page, problems });
+  } finally {
+    await page.close();
+    await dashboard.close();
+    await Promise.all(Object.values(executors instanceof Executor ? { executors } : executors).map((ex) => ex.shutdown()));
+  }
 }
 
 async function openPage(url) {
@@ -168,9 +184,7 @@ test('serveDashboard refuses what is not an executor and bad options, naming the
 
 test('thread pool: the page shows the counts per task name and a bar per task, live, without a reload', async () => {
   const executor = new ThreadPoolExecutor(2);
-  const dashboard = await serveDashboard(executor);
-  const { page, problems } = await openPage(dashboard.url);
-  try {
+  await onPage(executor, async ({ dashboard, page, problems }) => {
     await page.evaluate(() => (window.sameDocument = true));
     const futures = [];
     for (let i = 0; i < 6; i++) futures.push(executor.submit(nap, 120));
@@ -191,11 +205,7 @@ test('thread pool: the page shows the counts per task name and a bar per task, l
     assert.deepEqual(workers.map((w) => w[1]), ['idle', 'idle']);
     assert.equal(await page.evaluate(() => window.sameDocument), true);
     assert.deepEqual(problems, []);
-  } finally {
-    await page.close();
-    await dashboard.close();
-    await executor.shutdown();
-  }
+  });
 });
 
 test('async pool: a task named as markup is shown as text and runs nothing in the page', async () => {
@@ -203,9 +213,7 @@ test('async pool: a task named as markup is shown as text and runs nothing in th
   const hostile = '<img src=x onerror="window.__xss=1;alert(1)">';
   const fn = async (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   Object.defineProperty(fn, 'name', { value: hostile });
-  const dashboard = await serveDashboard(executor);
-  const { page, problems } = await openPage(dashboard.url);
-  try {
+  await onPage(executor, async ({ dashboard, page, problems }) => {
     await Promise.all([1, 2, 3, 4].map(() => executor.submit(fn, 80).result()));
     await untilRow(page, hostile, [0, 0, 4, 0, 0]);
     assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
@@ -214,11 +222,7 @@ test('async pool: a task named as markup is shown as text and runs nothing in th
     assert.ok(legend.includes(hostile), JSON.stringify(legend));
     await page.waitForFunction(() => document.getElementById('stream').dataset.bars === '4');
     assert.deepEqual(problems, []);
-  } finally {
-    await page.close();
-    await dashboard.close();
-    await executor.shutdown();
-  }
+  });
 });
 
 test('browsers that vanish mid-stream, or stop reading it, break neither the server nor the pool', async () => {
@@ -255,9 +259,7 @@ test('browsers that vanish mid-stream, or stop reading it, break neither the ser
 
 test('100,000 quick tasks: the stream stays at a few messages a second, each of bounded size, and the counts are exact', async () => {
   const executor = new ThreadPoolExecutor(2);
-  const dashboard = await serveDashboard(executor);
-  const { page, problems } = await openPage(dashboard.url);
-  try {
+  await onPage(executor, async ({ dashboard, page, problems }) => {
     const started = performance.now();
     const reader = streamReader(dashboard.url);
     const futures = [];
@@ -273,18 +275,12 @@ test('100,000 quick tasks: the stream stays at a few messages a second, each of 
     const elapsed = (performance.now() - started) / 1000;
     assert.ok(messages <= 2 * elapsed + 3, `the page got ${messages} messages in ${elapsed.toFixed(1)} s`);
     assert.deepEqual(problems, []);
-  } finally {
-    await page.close();
-    await dashboard.close();
-    await executor.shutdown();
-  }
+  });
 });
 
 test('process pool: the page lists its children with their memory and counts their tasks', async () => {
   const executor = new ProcessPoolExecutor(2);
-  const dashboard = await serveDashboard({ children: executor });
-  const { page, problems } = await openPage(dashboard.url);
-  try {
+  await onPage({ children: executor }, async ({ dashboard, page, problems }) => {
     await Promise.all([1, 2, 3, 4].map(() => executor.submit(nap, 50).result()));
     await untilRow(page, 'nap', [0, 0, 4, 0, 0]);
     await page.waitForFunction(() => document.getElementById('stream').dataset.bars === '4');
@@ -296,19 +292,13 @@ test('process pool: the page lists its children with their memory and counts the
     assert.equal(state.executors[0].name, 'children');
     assert.equal(state.executors[0].kind, 'process');
     assert.deepEqual(problems, []);
-  } finally {
-    await page.close();
-    await dashboard.close();
-    await executor.shutdown();
-  }
+  });
 });
 
 test('several executors: one page, a tab each, each with its own counts', async () => {
   const io = new AsyncPoolExecutor(4);
   const cpu = new ThreadPoolExecutor(1);
-  const dashboard = await serveDashboard({ io, cpu });
-  const { page, problems } = await openPage(dashboard.url);
-  try {
+  await onPage({ io, cpu }, async ({ dashboard, page, problems }) => {
     async function fetchLike(ms) {
       await new Promise((resolve) => setTimeout(resolve, ms));
     }
@@ -321,11 +311,7 @@ test('several executors: one page, a tab each, each with its own counts', async 
     const state = await getJson(new URL('state.json', dashboard.url));
     assert.deepEqual(state.executors.map((e) => [e.name, e.kind, Object.keys(e.tasks)]), [['io', 'async', ['fetchLike']], ['cpu', 'thread', ['nap']]]);
     assert.deepEqual(problems, []);
-  } finally {
-    await page.close();
-    await dashboard.close();
-    await Promise.all([io.shutdown(), cpu.shutdown()]);
-  }
+  });
 });
 
 test('close() ends the streams and the server: a program that served a page exits by itself', { timeout: 30_000 }, async () => {

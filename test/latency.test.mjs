@@ -4,15 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor } from 'concurrent-futures';
-import { redisForTests, redisSkipReason } from './redis-server.mjs';
+import { executorWithWorker, redisForTests, redisSkipReason } from './redis-server.mjs';
 import { until } from './helpers.mjs';
 import { tasks } from './fixtures/bullmq-tasks.mjs';
 
 const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
 const skipReason = redisSkipReason();
 const redis = skipReason ? null : redisForTests(skipReason);
-const { BullMQExecutor, runWorker } = skipReason ? {} : await import('concurrent-futures/bullmq');
-let queues = 0;
+const bullmq = skipReason ? null : await import('concurrent-futures/bullmq');
 
 const executors = {
   async: { make: (n) => new AsyncPoolExecutor(n) },
@@ -20,18 +19,7 @@ const executors = {
   process: { make: (n) => new ProcessPoolExecutor(n) },
   bullmq: {
     skip: skipReason,
-    make: (n) => {
-      const queueName = `lat${process.pid}-${++queues}`;
-      const ex = new BullMQExecutor({ connection: redis.url, queueName });
-      const worker = runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: n });
-      const shutdown = ex.shutdown.bind(ex);
-      ex.shutdown = async (options) => {
-        await shutdown(options);
-        await (await worker).close();
-      };
-      ex.ready = worker;
-      return ex;
-    },
+    make: (n) => executorWithWorker(bullmq, redis, { modules: [TASKS], concurrency: n }),
   },
 };
 
@@ -43,7 +31,7 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
   const t = (title, n, fn) => test(`${kind}: ${title}`, skip ? { skip } : { timeout: 60_000 }, async () => {
     const ex = make(n);
     try {
-      await ex.ready;
+      await ex.worker;
       // Warm: the first task on a pool waits for its worker to start.
       await ex.submit(tasks.square, 1).result();
       await fn(ex);

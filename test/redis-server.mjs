@@ -79,3 +79,23 @@ export function redisForTests(skipReason, extraArgs = []) {
   }
   return server;
 }
+
+let queues = 0;
+
+/**
+ * A BullMQExecutor on a queue of its own with one in-process worker (`runWorker`) serving `modules`; its
+ * shutdown closes the worker too, and `ex.worker` is the worker's handle (a promise). `bullmq` is the loaded
+ * `concurrent-futures/bullmq` module: files load it only when redis-server is there.
+ */
+export function executorWithWorker(bullmq, redis, { modules, concurrency = 2, workerOptions = {}, executorOptions = {} }) {
+  const queueName = `q${process.pid}-${++queues}`;
+  const ex = new bullmq.BullMQExecutor({ connection: redis.url, queueName, ...executorOptions });
+  const worker = bullmq.runWorker({ connection: redis.url, queueName, modules, concurrency, ...workerOptions });
+  const shutdown = ex.shutdown.bind(ex);
+  ex.shutdown = async (options) => {
+    await shutdown(options);
+    await (await worker).close();
+  };
+  ex.worker = worker;
+  return ex;
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import dc from 'node:diagnostics_channel';
 import { fileURLToPath } from 'node:url';
 import { AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, CancelledError } from 'concurrent-futures';
-import { redisForTests, redisSkipReason } from './redis-server.mjs';
+import { executorWithWorker, redisForTests, redisSkipReason } from './redis-server.mjs';
 import { until } from './helpers.mjs';
 import { tasks } from './fixtures/bullmq-tasks.mjs';
 
@@ -14,8 +14,7 @@ const channel = dc.tracingChannel('concurrent-futures:task');
 const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
 const skipReason = redisSkipReason();
 const redis = skipReason ? null : redisForTests(skipReason);
-const { BullMQExecutor, runWorker } = skipReason ? {} : await import('concurrent-futures/bullmq');
-let queues = 0;
+const bullmq = skipReason ? null : await import('concurrent-futures/bullmq');
 
 /** Subscribes to all five events; `seen` maps each context to the events it was published with, in order. */
 function listen(ctx, ex) {
@@ -41,17 +40,7 @@ const executors = {
   bullmq: {
     skip: skipReason,
     worker: 'undefined',
-    make: (n) => {
-      const queueName = `trace${process.pid}-${++queues}`;
-      const ex = new BullMQExecutor({ connection: redis.url, queueName });
-      const worker = runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: n });
-      const shutdown = ex.shutdown.bind(ex);
-      ex.shutdown = async (options) => {
-        await shutdown(options);
-        await (await worker).close();
-      };
-      return ex;
-    },
+    make: (n) => executorWithWorker(bullmq, redis, { modules: [TASKS], concurrency: n }),
   },
 };
 
