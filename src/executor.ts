@@ -172,6 +172,11 @@ export abstract class Executor {
     return new ExecutorView(this, given, taskSettings(given));
   }
 
+  /** The executor that runs the tasks submitted here: a `withOptions()` view's, otherwise this one. @internal */
+  _target(): Executor {
+    return this;
+  }
+
   /**
    * `submit` with per-task options, for `withOptions()` views. Executors that
    * order, time and retry tasks override it; any other takes a signal only.
@@ -276,6 +281,10 @@ class ExecutorView extends Executor {
 
   override _submitWith(settings: TaskSettings, fn: (...args: any[]) => unknown, args: unknown[]): Future<any> {
     return this._base._submitWith(settings, fn, args);
+  }
+
+  override _target(): Executor {
+    return this._base._target();
   }
 
   override shutdown(options?: ShutdownOptions): Promise<void> {

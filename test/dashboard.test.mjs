@@ -182,6 +182,31 @@ test('serveDashboard refuses what is not an executor and bad options, naming the
   await executor.shutdown();
 });
 
+test('a withOptions() view is served as its executor: its kind, its workers and the tasks of every view of it', async () => {
+  const executor = new ThreadPoolExecutor(1);
+  const urgent = executor.withOptions({ priority: 1 });
+  const dashboard = await serveDashboard(urgent.withOptions({ timeout: 5000 }));
+  try {
+    const futures = [];
+    for (let i = 0; i < 3; i++) futures.push(urgent.submit(nap, 1));
+    for (let i = 0; i < 2; i++) futures.push(executor.submit(fails, 1));
+    await Promise.allSettled(futures.map((f) => f.result()));
+    const [entry] = (await getJson(new URL('state.json', dashboard.url))).executors;
+    assert.equal(entry.name, 'ThreadPoolExecutor');
+    assert.equal(entry.kind, 'thread');
+    assert.deepEqual(entry.tasks, {
+      nap: { queued: 0, running: 0, completed: 3, failed: 0, cancelled: 0 },
+      fails: { queued: 0, running: 0, completed: 2, failed: 2, cancelled: 0 },
+    });
+    assert.equal(entry.workers.length, 1);
+  } finally {
+    await dashboard.close();
+  }
+  // Two names for one executor would split nothing and count everything twice: refused, naming both.
+  await assert.rejects(serveDashboard({ all: executor, urgent }), { name: 'TypeError', message: /'all' and 'urgent' are the same executor/ });
+  await executor.shutdown();
+});
+
 test('thread pool: the page shows the counts per task name and a bar per task, live, without a reload', async () => {
   const executor = new ThreadPoolExecutor(2);
   await onPage(executor, async ({ dashboard, page, problems }) => {

@@ -56,8 +56,12 @@ const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
 };
 
+/** The executors to show, by name; a `withOptions()` view is shown as the executor it submits to (its tasks are that one's). */
 function checkExecutors(executors: unknown): Array<[string, Executor]> {
-  if (executors instanceof Executor) return [[executors.constructor.name, executors]];
+  if (executors instanceof Executor) {
+    const target = executors._target();
+    return [[target.constructor.name, target]];
+  }
   if (executors === null || typeof executors !== 'object' || Array.isArray(executors)) {
     throw new TypeError(`serveDashboard() expects an executor or an object of executors by name, got ${describe(executors)}`);
   }
@@ -66,7 +70,14 @@ function checkExecutors(executors: unknown): Array<[string, Executor]> {
   for (const [name, executor] of entries) {
     if (!(executor instanceof Executor)) throw new TypeError(`serveDashboard(): '${name}' is not an executor, got ${describe(executor)}`);
   }
-  return entries;
+  const seen = new Map<Executor, string>();
+  for (const [name, executor] of entries) {
+    const target = (executor as Executor)._target();
+    const other = seen.get(target);
+    if (other !== undefined) throw new TypeError(`serveDashboard(): '${other}' and '${name}' are the same executor (a withOptions() view is its executor); give it once`);
+    seen.set(target, name);
+  }
+  return [...seen].map(([executor, name]) => [name, executor]);
 }
 
 function checkListen(options: unknown): { port: number; host: string } {
