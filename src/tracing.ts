@@ -196,7 +196,7 @@ export class ChunkTrace implements Trace {
   ) {}
 
   /** A context per item of a chunk about to be submitted as `future`: `start` and `end` for each. */
-  static submit(source: TraceSource, name: string, future: object, count: number): ChunkTrace {
+  static submit(source: TraceSource, name: string, future: object | undefined, count: number): ChunkTrace {
     const now = performance.now();
     const items = new Array<TaskTrace>(count);
     for (let i = 0; i < count; i++) {

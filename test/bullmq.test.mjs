@@ -302,6 +302,51 @@ t('a task whose calls prove quick runs on the worker\'s event loop; one slow cal
   }
 });
 
+t('calls run on the worker\'s event loop count as its pool\'s tasks: stats(), the tracing channel (worker \'main\'), map items too', async () => {
+  const { tracingChannel } = await import('node:diagnostics_channel');
+  const ex = withWorker(1);
+  const seen = [];
+  const onEnd = (context) => {
+    if (context.kind === 'thread') seen.push({ name: context.name, worker: context.worker, failed: context.error !== undefined, ran: context.endedAt >= context.startedAt });
+  };
+  const channel = tracingChannel('concurrent-futures:task');
+  channel.asyncEnd.subscribe(onEnd);
+  try {
+    const pool = (await ex.worker)._pool;
+    let calls = 0;
+    let onMain = 0;
+    for (; calls < 400 && onMain < 20; calls++) if ((await ex.submit(tasks.placed, 0).result()) === 'main') onMain++;
+    assert.equal(onMain, 20, 'the quick task never settled on the event loop');
+    // Its failures too, and map's chunks, item by item, once they are placed there as well.
+    for (let i = 0; i < 60; i++) await ex.submit(tasks.failIf, i, -1).result();
+    const failed = await ex.submit(tasks.failIf, 7, 7).exception();
+    assert.equal(failed?.message, 'bad item 7');
+    for (let i = 0; i < 30; i++) {
+      const values = [];
+      for await (const value of ex.map(tasks.square, [1, 2, 3, 4], { chunksize: 2 })) values.push(value);
+      assert.deepEqual(values, [1, 4, 9, 16]);
+    }
+    const stats = pool.stats();
+    // A chunk the worker sends to a thread is one call there (one context, one count); one run on the event loop, its items.
+    assert.equal(stats.completed, seen.length, JSON.stringify(stats));
+    assert.ok(seen.length >= calls + 61 + 60, `${seen.length} contexts`);
+    assert.equal(stats.failed, 1);
+    assert.equal(stats.running, 0);
+    assert.equal(stats.queued, 0);
+    assert.ok(stats.runTime.count > 0);
+    const main = seen.filter((c) => c.worker === 'main');
+    assert.ok(main.filter((c) => c.name === 'placed').length >= 20, 'the calls on the event loop are traced on worker main');
+    const items = main.filter((c) => c.name === 'square').length;
+    assert.ok(items > 0 && items % 2 === 0, `map items run on the event loop are traced one by one (${items})`);
+    assert.deepEqual(seen.filter((c) => c.failed).map((c) => c.name), ['failIf']);
+    assert.ok(seen.every((c) => c.ran));
+    assert.ok(pool._workerView().some((w) => w.id === 'main' && w.busy === false), 'the dashboard lists the event loop once it ran calls');
+  } finally {
+    channel.asyncEnd.unsubscribe(onEnd);
+    await ex.shutdown();
+  }
+});
+
 t('the queue\'s event stream keeps 100,000 events unless the options say otherwise (10,000 jobs at once outran 10,000)', async () => {
   const { Redis } = await import('ioredis');
   const admin = new Redis(redis.url);

@@ -435,11 +435,11 @@ test('CLI: --dashboard=PORT takes a port number, and nothing else', async () => 
   }
 });
 
-test('CLI: worker --dashboard serves the worker\'s own pool, its calls named by their tasks', redisSkip ? { skip: redisSkip } : { timeout: 60_000 }, async () => {
+test('CLI: worker --dashboard serves the worker\'s own pool, its calls named by their tasks, those on its event loop on the row main', redisSkip ? { skip: redisSkip } : { timeout: 60_000 }, async () => {
   const { BullMQExecutor } = await import('../dist/bullmq/index.js');
   const { tasks } = await import('./fixtures/bullmq-tasks.mjs');
   const queueName = `dash${process.pid}`;
-  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--queue', queueName, '--concurrency', '2', '--no-quick-inline', '--dashboard', fixture('bullmq-tasks.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--queue', queueName, '--concurrency', '2', '--dashboard', fixture('bullmq-tasks.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stdout.resume();
   const url = await new Promise((resolve, reject) => {
@@ -455,8 +455,17 @@ test('CLI: worker --dashboard serves the worker\'s own pool, its calls named by 
     const { page, problems } = await openPage(url);
     assert.deepEqual(await Promise.all([2, 3, 4].map((n) => executor.submit(tasks.square, n).result())), [4, 9, 16]);
     await untilRow(page, 'square', [0, 0, 3, 0, 0]);
+    // Calls that prove quick move to the worker's event loop: still on the page, under their task's name.
+    let onMain = 0;
+    for (let i = 0; i < 400 && onMain < 10; i++) if ((await executor.submit(tasks.placed, 0).result()) === 'main') onMain++;
+    assert.equal(onMain, 10, 'the quick task never settled on the event loop');
     const state = await getJson(new URL('state.json', url));
     assert.deepEqual(state.executors.map((e) => [e.name, e.kind]), [[`queue ${queueName}`, 'thread']]);
+    const [entry] = state.executors;
+    assert.equal(entry.tasks.placed.completed, entry.stats.completed - 3, JSON.stringify(entry));
+    assert.ok(entry.workers.some((w) => w.id === 'main'), JSON.stringify(entry.workers));
+    await untilRow(page, 'placed', [0, 0, entry.tasks.placed.completed, 0, 0]);
+    await page.waitForFunction(() => [...document.querySelectorAll('#workers tbody tr')].some((tr) => tr.cells[0].textContent === 'main thread'));
     assert.deepEqual(problems, []);
     await page.close();
   } finally {

@@ -11,7 +11,7 @@ const USAGE = `usage: concurrent-futures worker --redis URL --queue NAME [--conc
 
   --dashboard[=PORT]  serve a live page of this worker's thread pool on 127.0.0.1 (default: a free port);
                       its address is printed on stderr. Tasks the worker runs on its own event loop (quick
-                      ones, see --no-quick-inline) are not on it.`;
+                      ones, see --no-quick-inline) are on the row 'main'.`;
 
 /** Redis URLs may hold a password: what is printed shows the host only. */
 export function redactUrl(url: string): string {

@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { checkRateLimit } from '../checks.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
+import type { BesideRun } from '../pool/beside.js';
 import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
 import { CHUNK, decodeJob, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
@@ -97,6 +98,13 @@ interface Running {
   abort: () => void;
   /** Ends the job at once as interrupted (its future is cancelled on the executor's side). */
   interrupted: (() => void) | null;
+  /** Inline with a pool: the pool's count of it (beside.ts). */
+  beside: BesideRun | null;
+}
+
+/** Starts the pool's count of a call run inline, inside the job's trace context. */
+function besideRun(pool: ThreadPoolExecutor, fn: unknown, args: unknown[], chunk: boolean): BesideRun {
+  return pool._runBeside(fn, args, chunk);
 }
 
 /** A failed try of a job that has attempts left: its error goes to BullMQ, thrown. */
@@ -184,9 +192,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       !result.ok && retried ? new TryAgain(result.value) : encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
     if (pool === null || placement.inline(key)) {
       // The submitting side's context is active around the call: the task's spans are the submit span's children.
+      // Counted and traced as a task of the worker's pool, which the dashboard shows (beside.ts).
+      const beside = pool === null ? null : inTrace(trace, besideRun, pool, fn, args, chunk);
       const run = inTrace(trace, runInline, fn, args, chunk, onProgress);
       const settled = (result: { ok: boolean; value: unknown }): Outcome | TryAgain => {
         placement.ranInline(key, performance.now() - started);
+        beside?.done(result.ok, result.value);
         return encode(result);
       };
       // Returned at once: nothing could interrupt it, nothing to wait for.
@@ -195,12 +206,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
         if (updates !== null) await updates;
         return TryAgain.unwrap(done);
       }
-      entry = { thread: null, abort: run.abort, interrupted: null };
+      entry = { thread: null, abort: run.abort, interrupted: null, beside };
       outcome = run.outcome.then(settled);
     } else {
       // Here around the submit to the pool (its channel's subscribers), and on the thread around the call.
       const thread = inTrace(trace, runOnThread, pool, defs.get(job.name)!, args, chunk, onProgress, trace);
-      entry = { thread, abort: () => thread.abort(), interrupted: null };
+      entry = { thread, abort: () => thread.abort(), interrupted: null, beside: null };
       outcome = thread.outcome.then((result) => {
         placement.ranOnThread(key, performance.now() - started);
         return encode(result);
@@ -210,7 +221,11 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     try {
       // An interrupt ends the job at once, whatever the task does.
       const done = await new Promise<Outcome | TryAgain>((resolve) => {
-        entry.interrupted = () => resolve(INTERRUPTED_OUTCOME);
+        entry.interrupted = () => {
+          // A task that ignores its aborted signal runs on, but the job has ended: so has the pool's count of it.
+          entry.beside?.cancelled();
+          resolve(INTERRUPTED_OUTCOME);
+        };
         // A future cancelled by an interrupt rejects; the job ended as interrupted already.
         outcome.then(resolve, () => resolve(INTERRUPTED_OUTCOME));
       });

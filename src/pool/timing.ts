@@ -20,7 +20,7 @@ export class PoolTiming {
   private share = 0;
 
   /** What this pool's contexts share. */
-  private readonly source: TraceSource;
+  readonly source: TraceSource;
 
   constructor(
     private readonly latency: Latency,
@@ -89,8 +89,8 @@ export class PoolTiming {
     return ms;
   }
 
-  /** `stats()`: a worker is idle with no task out; a task runs once its worker may have started it. */
-  stats(workers: readonly PoolWorker[], counters: Counters): ExecutorStats {
+  /** `stats()`: a worker is idle with no task out; a task runs once its worker may have started it (or runs `beside` the pool, beside.ts). */
+  stats(workers: readonly PoolWorker[], counters: Counters, beside: number): ExecutorStats {
     let idle = 0;
     let running = 0;
     for (const w of workers) {
@@ -98,6 +98,6 @@ export class PoolTiming {
       for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
       running += w.deferred.live();
     }
-    return counters.snapshot(workers.length, idle, running, this.runningMs(workers));
+    return counters.snapshot(workers.length, idle, running + beside, this.runningMs(workers));
   }
 }
