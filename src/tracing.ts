@@ -22,9 +22,22 @@ export function tracing(): boolean {
   return start.hasSubscribers || asyncEnd.hasSubscribers || end.hasSubscribers || asyncStart.hasSubscribers || errorChannel.hasSubscribers;
 }
 
+/** The name of the task being submitted now, where its function is a wrapper (the BullMQ worker's thread calls): set only during that submit. */
+let submittingAs: string | null = null;
+
 /** A task's name in its context: its `defineTasks` key, or the function's name. */
 export function traceName(fn: unknown): string {
-  return taskRef(fn)?.name ?? (typeof fn === 'function' ? fn.name : '');
+  return submittingAs ?? taskRef(fn)?.name ?? (typeof fn === 'function' ? fn.name : '');
+}
+
+/** `submit()` is traced under `name`, whatever the function it submits. */
+export function submitNamed<R>(name: string, submit: () => R): R {
+  submittingAs = name;
+  try {
+    return submit();
+  } finally {
+    submittingAs = null;
+  }
 }
 
 /** The executors' kinds, as the context's `kind` says. */

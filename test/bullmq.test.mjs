@@ -302,7 +302,7 @@ t('a task whose calls prove quick runs on the worker\'s event loop; one slow cal
   }
 });
 
-t('calls run on the worker\'s event loop count as its pool\'s tasks: stats(), the tracing channel (worker \'main\'), map items too', async () => {
+t('calls run on the worker\'s event loop count as its pool\'s tasks: stats(), the tracing channel (worker \'main\'), map items too; every call is traced by its task\'s name', async () => {
   const { tracingChannel } = await import('node:diagnostics_channel');
   const ex = withWorker(1);
   const seen = [];
@@ -339,6 +339,8 @@ t('calls run on the worker\'s event loop count as its pool\'s tasks: stats(), th
     const items = main.filter((c) => c.name === 'square').length;
     assert.ok(items > 0 && items % 2 === 0, `map items run on the event loop are traced one by one (${items})`);
     assert.deepEqual(seen.filter((c) => c.failed).map((c) => c.name), ['failIf']);
+    // On threads too, a call is traced by its job's task, not by the wrapper that runs it there.
+    assert.deepEqual([...new Set(seen.map((c) => c.name))].sort(), ['failIf', 'placed', 'square']);
     assert.ok(seen.every((c) => c.ran));
     assert.ok(pool._workerView().some((w) => w.id === 'main' && w.busy === false), 'the dashboard lists the event loop once it ran calls');
   } finally {

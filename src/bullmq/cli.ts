@@ -4,7 +4,6 @@
  */
 import { parseArgs } from 'node:util';
 import { takeDashboardFlag } from '../dashboard/flag.js';
-import { submittingTask } from './thread-call.js';
 import { runWorker, type WorkerHandle } from './worker.js';
 
 const USAGE = `usage: concurrent-futures worker --redis URL --queue NAME [--concurrency N] [--lock-duration MS] [--stalled-interval MS] [--prefix PREFIX] [--no-quick-inline] [--dashboard[=PORT]] MODULE...
@@ -132,8 +131,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
 async function openDashboard(handle: WorkerHandle, port: number, queueName: string): Promise<{ close(): Promise<void> }> {
   const pool = handle._pool;
   if (pool == null) throw new Error('this worker has no thread pool (threads: 0): its tasks run on its event loop');
-  const { serveWith } = await import('../dashboard/serve.js');
-  const dashboard = await serveWith({ [`queue ${queueName}`]: pool }, { port }, (trace) => submittingTask() ?? String(trace.name));
+  const { serveDashboard } = await import('../dashboard/serve.js');
+  const dashboard = await serveDashboard({ [`queue ${queueName}`]: pool }, { port });
   console.error(`concurrent-futures worker: dashboard at ${dashboard.url}`);
   return dashboard;
 }

@@ -23,6 +23,7 @@ import { runCall, type ChunkOutcome } from '../chunk.js';
 import { defineTasks, loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, interruptedReason, type TaskContext } from '../task-signal.js';
 import type { ThreadPoolExecutor } from '../thread/pool.js';
+import { submitNamed } from '../tracing.js';
 import { inTrace, type TraceCarrier } from './trace-context.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -155,28 +156,16 @@ export interface ThreadRun {
 
 let tokens = 0;
 
-/** The task whose call is being submitted to the pool, during `submit()` only: its name, which the pool's tracing context (`call`, for every job) cannot give. */
-let submitting: string | null = null;
-
-/** For `worker --dashboard`, which shows each call by its task's name. */
-export function submittingTask(): string | null {
-  return submitting;
-}
-
 /** In the worker: submits `def` to the pool through `call`. */
 export function runOnThread(
   pool: ThreadPoolExecutor, def: TaskDef, args: unknown[], chunk: boolean, onProgress: (value: unknown) => void, trace: TraceCarrier | undefined,
 ): ThreadRun {
   const token = ++tokens;
   const call = def as TaskDef & { module: string };
-  let future: Future<unknown>;
-  submitting = def.name;
-  try {
-    // No trace, no fifth argument: the message stays as it was.
-    future = (trace === undefined ? pool.submit(threadCall.call, call, token, chunk, args) : pool.submit(threadCall.call, call, token, chunk, args, trace)) as Future<unknown>;
-  } finally {
-    submitting = null;
-  }
+  // Traced under the job's task name, not the wrapper's (`call`, the same for every job).
+  // No trace, no fifth argument: the message stays as it was.
+  const future = submitNamed(def.name, () =>
+    trace === undefined ? pool.submit(threadCall.call, call, token, chunk, args) : pool.submit(threadCall.call, call, token, chunk, args, trace)) as Future<unknown>;
   future.addProgressCallback(onProgress);
   let port: MessagePort | null = null;
   let aborted = false;
