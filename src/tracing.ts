@@ -22,23 +22,11 @@ export function tracing(): boolean {
   return start.hasSubscribers || asyncEnd.hasSubscribers || end.hasSubscribers || asyncStart.hasSubscribers || errorChannel.hasSubscribers;
 }
 
-/** The name of the task being submitted now, where its function is a wrapper (the BullMQ worker's thread calls): set only during that submit. */
-let submittingAs: string | null = null;
-
 /** A task's name in its context: its `defineTasks` key, or the function's name. */
 export function traceName(fn: unknown): string {
-  return submittingAs ?? taskRef(fn)?.name ?? (typeof fn === 'function' ? fn.name : '');
+  return taskRef(fn)?.name ?? (typeof fn === 'function' ? fn.name : '');
 }
 
-/** `submit()` is traced under `name`, whatever the function it submits. */
-export function submitNamed<R>(name: string, submit: () => R): R {
-  submittingAs = name;
-  try {
-    return submit();
-  } finally {
-    submittingAs = null;
-  }
-}
 
 /** The executors' kinds, as the context's `kind` says. */
 export type ExecutorKind = 'async' | 'thread' | 'process' | 'bullmq';
@@ -208,9 +196,8 @@ export class ChunkTrace implements Trace {
     readonly items: TaskTrace[],
   ) {}
 
-  /** A context per item of a chunk about to be submitted as `future`: `start` and `end` for each. */
-  static submit(source: TraceSource, name: string, future: object | undefined, count: number): ChunkTrace {
-    const now = performance.now();
+  /** A context per item of a chunk about to be submitted as `future` (queued at `now`): `start` and `end` for each. */
+  static submit(source: TraceSource, name: string, future: object | undefined, count: number, now = performance.now()): ChunkTrace {
     const items = new Array<TaskTrace>(count);
     for (let i = 0; i < count; i++) {
       const item = (items[i] = new TaskTrace(source, name, future, now));

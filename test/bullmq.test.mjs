@@ -302,47 +302,56 @@ t('a task whose calls prove quick runs on the worker\'s event loop; one slow cal
   }
 });
 
-t('calls run on the worker\'s event loop count as its pool\'s tasks: stats(), the tracing channel (worker \'main\'), map items too; every call is traced by its task\'s name', async () => {
+t('the worker accounts for each job wherever it runs (event loop, thread, awaiting there): stats(), one tracing context per job or map item', async () => {
   const { tracingChannel } = await import('node:diagnostics_channel');
-  const ex = withWorker(1);
+  const ex = withWorker(4);
+  const jobs = (await ex.worker)._jobs;
   const seen = [];
   const onEnd = (context) => {
-    if (context.kind === 'thread') seen.push({ name: context.name, worker: context.worker, failed: context.error !== undefined, ran: context.endedAt >= context.startedAt });
+    if (context.executor === jobs) seen.push(context);
   };
   const channel = tracingChannel('concurrent-futures:task');
   channel.asyncEnd.subscribe(onEnd);
   try {
-    const pool = (await ex.worker)._pool;
+    // Tasks that await on a thread: running until they end, not done when they first await.
+    const naps = Array.from({ length: 4 }, (_, i) => ex.submit(tasks.napThen, 300, i));
+    const deadline = Date.now() + 5000;
+    while (jobs.stats().running < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const mid = jobs.stats();
+    assert.equal(mid.running, 4, JSON.stringify(mid));
+    assert.equal(mid.completed, 0, JSON.stringify(mid));
+    assert.equal(mid.idleWorkers, 0);
+    assert.deepEqual(await Promise.all(naps.map((f) => f.result())), [0, 1, 2, 3]);
+    assert.ok(jobs.stats().runTime.p50 >= 250, JSON.stringify(jobs.stats().runTime));
+    // A task that proves quick moves to the event loop: still counted, each job once.
     let calls = 0;
     let onMain = 0;
     for (; calls < 400 && onMain < 20; calls++) if ((await ex.submit(tasks.placed, 0).result()) === 'main') onMain++;
     assert.equal(onMain, 20, 'the quick task never settled on the event loop');
-    // Its failures too, and map's chunks, item by item, once they are placed there as well.
-    for (let i = 0; i < 60; i++) await ex.submit(tasks.failIf, i, -1).result();
     const failed = await ex.submit(tasks.failIf, 7, 7).exception();
     assert.equal(failed?.message, 'bad item 7');
+    // map's chunks count item by item, on threads and on the event loop alike.
     for (let i = 0; i < 30; i++) {
       const values = [];
       for await (const value of ex.map(tasks.square, [1, 2, 3, 4], { chunksize: 2 })) values.push(value);
       assert.deepEqual(values, [1, 4, 9, 16]);
     }
-    const stats = pool.stats();
-    // A chunk the worker sends to a thread is one call there (one context, one count); one run on the event loop, its items.
-    assert.equal(stats.completed, seen.length, JSON.stringify(stats));
-    assert.ok(seen.length >= calls + 61 + 60, `${seen.length} contexts`);
+    const total = 4 + calls + 1 + 30 * 4;
+    const stats = jobs.stats();
+    assert.equal(stats.completed, total, JSON.stringify(stats));
     assert.equal(stats.failed, 1);
     assert.equal(stats.running, 0);
     assert.equal(stats.queued, 0);
-    assert.ok(stats.runTime.count > 0);
-    const main = seen.filter((c) => c.worker === 'main');
-    assert.ok(main.filter((c) => c.name === 'placed').length >= 20, 'the calls on the event loop are traced on worker main');
-    const items = main.filter((c) => c.name === 'square').length;
-    assert.ok(items > 0 && items % 2 === 0, `map items run on the event loop are traced one by one (${items})`);
-    assert.deepEqual(seen.filter((c) => c.failed).map((c) => c.name), ['failIf']);
-    // On threads too, a call is traced by its job's task, not by the wrapper that runs it there.
-    assert.deepEqual([...new Set(seen.map((c) => c.name))].sort(), ['failIf', 'placed', 'square']);
-    assert.ok(seen.every((c) => c.ran));
-    assert.ok(pool._workerView().some((w) => w.id === 'main' && w.busy === false), 'the dashboard lists the event loop once it ran calls');
+    assert.equal(stats.workers, 4, 'a slot per job the worker runs at once');
+    assert.equal(seen.length, total, 'one context per job, one per map item');
+    assert.ok(seen.every((c) => c.kind === 'bullmq' && typeof c.worker === 'number' && c.worker >= 0 && c.worker < 4), 'the worker of a context is its job\'s slot');
+    assert.deepEqual([...new Set(seen.map((c) => c.name))].sort(), ['failIf', 'napThen', 'placed', 'square']);
+    assert.deepEqual(seen.filter((c) => c.error !== undefined).map((c) => c.name), ['failIf']);
+    assert.ok(seen.filter((c) => c.name === 'napThen').every((c) => c.endedAt - c.startedAt >= 250), 'an awaiting task ends when it ends');
+    assert.ok(seen.every((c) => c.queuedAt <= c.startedAt && c.startedAt <= c.endedAt));
+    assert.equal(jobs._workerView().length, 4);
+    assert.throws(() => jobs.submit(tasks.square, 1), { name: 'TypeError', message: /submit them with a BullMQExecutor/ });
   } finally {
     channel.asyncEnd.unsubscribe(onEnd);
     await ex.shutdown();

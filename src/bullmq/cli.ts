@@ -8,9 +8,8 @@ import { runWorker, type WorkerHandle } from './worker.js';
 
 const USAGE = `usage: concurrent-futures worker --redis URL --queue NAME [--concurrency N] [--lock-duration MS] [--stalled-interval MS] [--prefix PREFIX] [--no-quick-inline] [--dashboard[=PORT]] MODULE...
 
-  --dashboard[=PORT]  serve a live page of this worker's thread pool on 127.0.0.1 (default: a free port);
-                      its address is printed on stderr. Tasks the worker runs on its own event loop (quick
-                      ones, see --no-quick-inline) are on the row 'main'.`;
+  --dashboard[=PORT]  serve a live page of this worker's jobs on 127.0.0.1 (default: a free port), a row
+                      per slot of --concurrency; its address is printed on stderr.`;
 
 /** Redis URLs may hold a password: what is printed shows the host only. */
 export function redactUrl(url: string): string {
@@ -127,12 +126,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
   });
 }
 
-/** The worker's live page: its thread pool, each call shown by its job's task name; the URL on stderr. */
+/** The worker's live page: its jobs, wherever they run, by task name and slot; the URL on stderr. */
 async function openDashboard(handle: WorkerHandle, port: number, queueName: string): Promise<{ close(): Promise<void> }> {
-  const pool = handle._pool;
-  if (pool == null) throw new Error('this worker has no thread pool (threads: 0): its tasks run on its event loop');
   const { serveDashboard } = await import('../dashboard/serve.js');
-  const dashboard = await serveDashboard({ [`queue ${queueName}`]: pool }, { port });
+  const dashboard = await serveDashboard({ [`queue ${queueName}`]: handle._jobs! }, { port });
   console.error(`concurrent-futures worker: dashboard at ${dashboard.url}`);
   return dashboard;
 }

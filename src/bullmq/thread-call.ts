@@ -23,7 +23,6 @@ import { runCall, type ChunkOutcome } from '../chunk.js';
 import { defineTasks, loadTask, type TaskDef } from '../tasks.js';
 import { abortTask, currentTask, interruptedReason, type TaskContext } from '../task-signal.js';
 import type { ThreadPoolExecutor } from '../thread/pool.js';
-import { submitNamed } from '../tracing.js';
 import { inTrace, type TraceCarrier } from './trace-context.js';
 
 type AnyFunction = (...args: any[]) => unknown;
@@ -162,10 +161,8 @@ export function runOnThread(
 ): ThreadRun {
   const token = ++tokens;
   const call = def as TaskDef & { module: string };
-  // Traced under the job's task name, not the wrapper's (`call`, the same for every job).
   // No trace, no fifth argument: the message stays as it was.
-  const future = submitNamed(def.name, () =>
-    trace === undefined ? pool.submit(threadCall.call, call, token, chunk, args) : pool.submit(threadCall.call, call, token, chunk, args, trace)) as Future<unknown>;
+  const future = (trace === undefined ? pool.submit(threadCall.call, call, token, chunk, args) : pool.submit(threadCall.call, call, token, chunk, args, trace)) as Future<unknown>;
   future.addProgressCallback(onProgress);
   let port: MessagePort | null = null;
   let aborted = false;

@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { checkRateLimit } from '../checks.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
-import type { BesideRun } from '../pool/beside.js';
+import { WorkerJobs, type JobRun } from './worker-jobs.js';
 import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
 import { CHUNK, decodeJob, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
 import { interruptChannel, parseInterrupt } from './interrupts.js';
@@ -86,8 +86,10 @@ export interface WorkerHandle {
   readonly tasks: readonly string[];
   /** Stops taking jobs, lets the running ones finish, then resolves. Calling it again returns the same promise. */
   close(): Promise<void>;
-  /** @internal Its thread pool (null with `threads: 0`), for `worker --dashboard`. */
+  /** @internal Its thread pool (null with `threads: 0`). */
   readonly _pool?: ThreadPoolExecutor | null;
+  /** @internal Its jobs, as `worker --dashboard` shows them (worker-jobs.ts). */
+  readonly _jobs?: WorkerJobs;
 }
 
 /** A job the worker runs: its task's call on the thread pool, or inline. */
@@ -98,13 +100,11 @@ interface Running {
   abort: () => void;
   /** Ends the job at once as interrupted (its future is cancelled on the executor's side). */
   interrupted: (() => void) | null;
-  /** Inline with a pool: the pool's count of it (beside.ts). */
-  beside: BesideRun | null;
 }
 
-/** Starts the pool's count of a call run inline, inside the job's trace context. */
-function besideRun(pool: ThreadPoolExecutor, fn: unknown, args: unknown[], chunk: boolean): BesideRun {
-  return pool._runBeside(fn, args, chunk);
+/** Counts a job in from now, inside its trace context (the tracing channel's subscribers see it active). */
+function startJob(jobs: WorkerJobs, name: string, timestamp: number, args: unknown[], chunk: boolean): JobRun {
+  return jobs.started(name, timestamp, args, chunk);
 }
 
 /** A failed try of a job that has attempts left: its error goes to BullMQ, thrown. */
@@ -152,6 +152,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   const early = new Map<string, number>();
   // One pool for every job: a thread per job would spend more waking threads than many tasks take to run.
   const pool = threads === 0 ? null : new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: `${queueName}-worker` });
+  // The worker traces its jobs itself: the pool's calls end too early to tell (worker-jobs.ts).
+  pool?._untraced();
+  const jobs = new WorkerJobs(concurrency);
   const placement = new Placement(quickTasksInline);
 
   const processor = async (job: Job): Promise<Outcome> => {
@@ -188,16 +191,17 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       const update = (): Promise<unknown> => job.updateProgress((value ?? null) as object).catch(() => {});
       updates = updates === null ? update() : updates.then(update);
     };
-    const encode = (result: { ok: boolean; value: unknown }): Outcome | TryAgain =>
-      !result.ok && retried ? new TryAgain(result.value) : encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
+    // The job's one account, wherever its task runs (worker-jobs.ts): ended by its outcome, or by an interrupt.
+    const record = inTrace(trace, startJob, jobs, job.name, job.timestamp, args, chunk);
+    const encode = (result: { ok: boolean; value: unknown }): Outcome | TryAgain => {
+      record.done(result.ok, result.value);
+      return !result.ok && retried ? new TryAgain(result.value) : encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
+    };
     if (pool === null || placement.inline(key)) {
       // The submitting side's context is active around the call: the task's spans are the submit span's children.
-      // Counted and traced as a task of the worker's pool, which the dashboard shows (beside.ts).
-      const beside = pool === null ? null : inTrace(trace, besideRun, pool, fn, args, chunk);
       const run = inTrace(trace, runInline, fn, args, chunk, onProgress);
       const settled = (result: { ok: boolean; value: unknown }): Outcome | TryAgain => {
         placement.ranInline(key, performance.now() - started);
-        beside?.done(result.ok, result.value);
         return encode(result);
       };
       // Returned at once: nothing could interrupt it, nothing to wait for.
@@ -206,12 +210,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
         if (updates !== null) await updates;
         return TryAgain.unwrap(done);
       }
-      entry = { thread: null, abort: run.abort, interrupted: null, beside };
+      entry = { thread: null, abort: run.abort, interrupted: null };
       outcome = run.outcome.then(settled);
     } else {
-      // Here around the submit to the pool (its channel's subscribers), and on the thread around the call.
+      // Here around the submit to the pool, and on the thread around the call.
       const thread = inTrace(trace, runOnThread, pool, defs.get(job.name)!, args, chunk, onProgress, trace);
-      entry = { thread, abort: () => thread.abort(), interrupted: null, beside: null };
+      entry = { thread, abort: () => thread.abort(), interrupted: null };
       outcome = thread.outcome.then((result) => {
         placement.ranOnThread(key, performance.now() - started);
         return encode(result);
@@ -222,12 +226,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       // An interrupt ends the job at once, whatever the task does.
       const done = await new Promise<Outcome | TryAgain>((resolve) => {
         entry.interrupted = () => {
-          // A task that ignores its aborted signal runs on, but the job has ended: so has the pool's count of it.
-          entry.beside?.cancelled();
+          // A task that ignores its aborted signal runs on, but the job has ended, and so has its account.
+          record.cancelled();
           resolve(INTERRUPTED_OUTCOME);
         };
         // A future cancelled by an interrupt rejects; the job ended as interrupted already.
-        outcome.then(resolve, () => resolve(INTERRUPTED_OUTCOME));
+        outcome.then(resolve, () => {
+          record.cancelled();
+          resolve(INTERRUPTED_OUTCOME);
+        });
       });
       if (updates !== null) await updates;
       return TryAgain.unwrap(done);
@@ -285,6 +292,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   return {
     tasks: names,
     _pool: pool,
+    _jobs: jobs,
     close() {
       closing ??= (async () => {
         await worker.close();

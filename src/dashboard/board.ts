@@ -100,7 +100,7 @@ export const WINDOW_MS = 60_000;
 /** The most bars a message carries per worker: more would be narrower than a pixel. */
 const MAX_BARS = 2000;
 
-const KINDS: Record<string, string> = { AsyncPoolExecutor: 'async', ThreadPoolExecutor: 'thread', ProcessPoolExecutor: 'process', BullMQExecutor: 'bullmq' };
+const KINDS: Record<string, string> = { AsyncPoolExecutor: 'async', ThreadPoolExecutor: 'thread', ProcessPoolExecutor: 'process', BullMQExecutor: 'bullmq', WorkerJobs: 'bullmq' };
 
 /** The kind the tracing channel gives an executor's tasks, known before the first task: by its class (or the one it extends). */
 function kindOf(executor: Executor): string {

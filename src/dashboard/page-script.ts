@@ -25,7 +25,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   function colorOf(id) { return PALETTE[id % PALETTE.length]; }
   function keysWidth() { return $('stream-box').clientWidth - GUTTER - 8; }
   function bytes(b) { return b < 0 ? '–' : b < 1048576 ? Math.round(b / 1024) + ' KB' : (b / 1048576).toFixed(b < 104857600 ? 1 : 0) + ' MB'; }
-  function rowLabel(ex, row) { return row === '' ? 'worker unknown' : row === 'main' ? 'main thread' : (ex.kind === 'async' ? 'slot ' : 'worker ') + row; }
+  function rowLabel(ex, row) { return row === '' ? 'worker unknown' : (ex.kind === 'async' || ex.kind === 'bullmq' ? 'slot ' : 'worker ') + row; }
   function byRow(a, b) {
     var na = Number(a), nb = Number(b);
     if (a === '' || b === '') return a === b ? 0 : a === '' ? 1 : -1;

@@ -20,7 +20,9 @@ export class PoolTiming {
   private share = 0;
 
   /** What this pool's contexts share. */
-  readonly source: TraceSource;
+  private readonly source: TraceSource;
+  /** False for a pool whose owner traces the work itself (the BullMQ worker's, bullmq/worker-jobs.ts). */
+  traced = true;
 
   constructor(
     private readonly latency: Latency,
@@ -35,7 +37,7 @@ export class PoolTiming {
    * subscriber. Returns the trace whose `start`/`end` wrap its queueing (a chunk's items publish theirs here).
    */
   submitted(task: PoolTask<any>, fn: unknown): TaskTrace | null {
-    if (!tracing()) {
+    if (!tracing() || !this.traced) {
       task.ticket = this.latency.queued();
       return null;
     }
@@ -89,8 +91,8 @@ export class PoolTiming {
     return ms;
   }
 
-  /** `stats()`: a worker is idle with no task out; a task runs once its worker may have started it (or runs `beside` the pool, beside.ts). */
-  stats(workers: readonly PoolWorker[], counters: Counters, beside: number): ExecutorStats {
+  /** `stats()`: a worker is idle with no task out; a task runs once its worker may have started it. */
+  stats(workers: readonly PoolWorker[], counters: Counters): ExecutorStats {
     let idle = 0;
     let running = 0;
     for (const w of workers) {
@@ -98,6 +100,6 @@ export class PoolTiming {
       for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
       running += w.deferred.live();
     }
-    return counters.snapshot(workers.length, idle, running + beside, this.runningMs(workers));
+    return counters.snapshot(workers.length, idle, running, this.runningMs(workers));
   }
 }

@@ -25,7 +25,6 @@ import { failTask, settleAnswer } from './answer.js';
 import { END_NOW, END_SOON, NOT_RUNNING, SIGNAL_ONLY } from './interrupt.js';
 import { Retries, TaskControl, type TaskSettings } from '../task-options.js';
 import { PoolTiming } from './timing.js';
-import { BesideRuns, type BesideRun } from './beside.js';
 import type { ExecutorKind } from '../tracing.js';
 
 /**
@@ -50,15 +49,12 @@ export abstract class WorkerPoolExecutor extends Executor {
   private brokenExit: WorkerExit | undefined;
   /** @internal */ protected readonly _options: PoolOptions;
   private readonly times: PoolTiming;
-  /** @internal Calls its owner runs on its own thread, counted as this pool's (beside.ts). */
-  protected readonly _beside: BesideRuns;
 
   /** @internal */
   constructor(options: PoolOptions, kind: ExecutorKind) {
     super();
     this._options = options;
     this.times = new PoolTiming(this._counters.latency, this, kind);
-    this._beside = new BesideRuns(this._counters, this._counters.latency, this.times.source, () => this.taskEnded());
     this.maxWorkers = options.maxWorkers;
     this.feeder = new Feeder(this.workers, {
       rateLimit: options.rateLimit,
@@ -126,16 +122,12 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   stats(): ExecutorStats {
-    return this.times.stats(this.workers, this._counters, this._beside.size);
+    return this.times.stats(this.workers, this._counters);
   }
 
-  /**
-   * @internal Its owner runs `fn(...args)` (a chunk of `map` items with `chunk`) on its own thread now: the
-   * BullMQ worker's quick tasks. Counted, timed and traced as one of this pool's tasks, on worker `'main'`.
-   */
-  _runBeside(fn: unknown, args: unknown[], chunk: boolean): BesideRun {
-    if (this._counters.pending++ === 0) this._keepAlive.hold();
-    return this._beside.start(fn, args, chunk);
+  /** @internal Publishes nothing on the tracing channel: its owner traces the work it gives the pool (the BullMQ worker). */
+  _untraced(): void {
+    this.times.traced = false;
   }
 
   /** @internal */

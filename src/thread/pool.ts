@@ -99,7 +99,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
    * the tracing channel tells of busy threads only, as their tasks end, and `stats()` counts them.
    */
   _workerView(): WorkerView[] {
-    return [...viewWorkers(this.workers, this.heaps), ...this._beside.view()];
+    return viewWorkers(this.workers, this.heaps);
   }
 
   /** @internal */
