@@ -48,13 +48,13 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** How the worker that could not start ended, for every error of the broken pool. */
   private brokenExit: WorkerExit | undefined;
   /** @internal */ protected readonly _options: PoolOptions;
-  private readonly times: PoolTiming;
+  /** @internal */ protected readonly _times: PoolTiming;
 
   /** @internal */
   constructor(options: PoolOptions, kind: ExecutorKind) {
     super();
     this._options = options;
-    this.times = new PoolTiming(this._counters.latency, this, kind);
+    this._times = new PoolTiming(this._counters.latency, this, kind);
     this.maxWorkers = options.maxWorkers;
     this.feeder = new Feeder(this.workers, {
       rateLimit: options.rateLimit,
@@ -105,7 +105,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private enqueue(fn: unknown, key: number, payload: unknown[], settings?: TaskSettings): PoolTask<any> {
     const task = new PoolTask<any>(this, key, payload);
     if (isChunk(key)) task.items = chunkLength(payload);
-    const trace = this.times.submitted(task, fn);
+    const trace = this._times.submitted(task, fn);
     trace?.submitted();
     if (settings !== undefined) {
       task._control = new TaskControl(settings, task);
@@ -122,12 +122,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   stats(): ExecutorStats {
-    return this.times.stats(this.workers, this._counters);
-  }
-
-  /** @internal Publishes nothing on the tracing channel: its owner traces the work it gives the pool (the BullMQ worker). */
-  _untraced(): void {
-    this.times.traced = false;
+    return this._times.stats(this.workers, this._counters);
   }
 
   /** @internal */
@@ -243,7 +238,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** The value of the next task, which took under BARE_MS, sent bare (protocol.ts). */
   private onBareResult(w: PoolWorker, value: BareResult): void {
     this.feeder.tasksTook(BARE_MS, 1);
-    this.times.message(w, 1, BARE_MS);
+    this._times.message(w, 1, BARE_MS);
     this.answer(w, OK, value);
     w.progressed();
     this.afterAnswers(w);
@@ -256,13 +251,13 @@ export abstract class WorkerPoolExecutor extends Executor {
       const task = w.deferred.take(-1 - (r[0] as number));
       if (task === undefined) return;
       task.worker = null;
-      this.times.late(task);
+      this._times.late(task);
       if (!task.done()) this.settle(task, r[RESULTS] as number, r[RESULTS + 1]);
       return;
     }
     const n = (r.length - RESULTS) >> 1;
     if (n > 0 && (r[1] as number) >= 0) this.feeder.tasksTook(r[1] as number, n);
-    this.times.message(w, n, r[1] as number);
+    this._times.message(w, n, r[1] as number);
     // Seqs skipped over were answered in a message the channel dropped.
     while (w.inflight.head < (r[0] as number) && w.inflight.length > 0) this.answer(w, null);
     // How long a task answered alone ran: a rate limit's gate corrects its start with it.
@@ -270,7 +265,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     for (let i = RESULTS; i < r.length; i += 2) this.answer(w, r[i] as number, r[i + 1], ranMs);
     // Not after results taken from shared memory (ms -1): the call behind them has run a while already.
     if ((r[1] as number) >= 0) w.progressed();
-    this.times.headStarted(w);
+    this._times.headStarted(w);
   }
 
   /** Settles the worker's first unanswered task with a result (`status` null: its result was lost). */
@@ -279,7 +274,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = w.answered(status === DEFERRED);
     if (task === null || task.done() || status === SKIPPED) return; // taken back, deferred, cancelled or interrupted
     if (ranMs >= 0) task.ranMs = ranMs;
-    this.times.answered(task, w);
+    this._times.answered(task, w);
     if (status === null) {
       this.fail(task, new TypeError(`the task's result cannot be received from the worker: ${w.reason ?? 'the message carrying it was dropped'}`));
       return;

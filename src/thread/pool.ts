@@ -102,6 +102,11 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     return viewWorkers(this.workers, this.heaps);
   }
 
+  /** @internal Publishes nothing on the tracing channel: its owner traces the work it gives the pool (the BullMQ worker's, bullmq/worker-jobs.ts). */
+  _untraced(): void {
+    this._times.traced = false;
+  }
+
   /** @internal */
   protected _spawn(hooks: WorkerHooks): Transport {
     const states = new SharedTaskStates();
