@@ -75,6 +75,23 @@ t('cancel() of a task pushed ahead to a worker is exact: it never runs', async (
   }
 });
 
+t('stats(): a thread whose only task out was withdrawn is idle, not busy (the place it leaves is no work)', async (ctx) => {
+  const ex = use(ctx, new ThreadPoolExecutor(1));
+  // Warm: quick tasks make the pool send the next task ahead to a busy thread.
+  await Promise.all(Array.from({ length: 2000 }, () => ex.submit(spin, 0).result()));
+  const slow = ex.submit(spin, 150);
+  const ahead = ex.submit(spin, 0);
+  await sleep(30);
+  assert.equal(ahead.cancel(), true, 'sent ahead and withdrawn before it started');
+  let seen;
+  // As the slow task's answer is read, the withdrawn one's place is still there until the thread answers past it.
+  slow.addDoneCallback(() => (seen = ex.stats()));
+  await slow.result();
+  assert.equal(seen.idleWorkers, 1, JSON.stringify(seen));
+  assert.equal(seen.running, 0);
+  assert.equal(seen.queued, 0);
+});
+
 t('transfer() moves ArrayBuffers both ways without copying', async (ctx) => {
   const ex = use(ctx, new ThreadPoolExecutor(1));
   const buffer = new ArrayBuffer(1024 * 1024);

@@ -91,13 +91,22 @@ export class PoolTiming {
     return ms;
   }
 
-  /** `stats()`: a worker is idle with no task out; a task runs once its worker may have started it. */
+  /**
+   * `stats()`: a worker is idle with no task out that is not done (the holes a withdrawn task leaves until the
+   * worker answers past them are no work, as the dashboard's view says); a task runs once its worker may have started it.
+   */
   stats(workers: readonly PoolWorker[], counters: Counters): ExecutorStats {
     let idle = 0;
     let running = 0;
     for (const w of workers) {
-      if (w.inflight.length === 0 && w.deferred.size === 0) idle++;
-      for (let i = 0; i < w.inflight.length; i++) if (w.inflight.at(i)?.running()) running++;
+      let busy = w.deferred.size > 0;
+      for (let i = 0; i < w.inflight.length; i++) {
+        const task = w.inflight.at(i);
+        if (task == null || task.done()) continue;
+        busy = true;
+        if (task.running()) running++;
+      }
+      if (!busy) idle++;
       running += w.deferred.live();
     }
     return counters.snapshot(workers.length, idle, running, this.runningMs(workers));
