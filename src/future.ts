@@ -1,6 +1,6 @@
 import { checkFunction, checkTimeout } from './checks.js';
 import { CancelledError, InvalidStateError, TimeoutError, timerTimeoutError } from './errors.js';
-import { longTimeout, type LongTimeout } from './long-timeout.js';
+import { Deadline } from './deadline.js';
 import { FutureExtras, type TaskControl } from './task-options.js';
 import type { Trace } from './tracing.js';
 
@@ -20,6 +20,59 @@ const STATE_NAMES: readonly FutureState[] = ['PENDING', 'RUNNING', 'CANCELLED', 
  */
 export interface Waiter {
   futureDone(future: Future<any>): void;
+}
+
+/**
+ * A waiter's place among a future's waiters once it has more than one: they are woken in the order they
+ * came, and one leaves in O(1) by its place, so that thousands of timed-out waits on one future cost no
+ * hashing (a Set of them cost more than their timers).
+ * @internal
+ */
+export class WaiterLink {
+  prev: WaiterLink | null = null;
+  next: WaiterLink | null = null;
+  left = false;
+
+  constructor(readonly waiter: Waiter) {}
+}
+
+/** A future's waiters when more than one, oldest first. */
+class WaiterList {
+  head: WaiterLink;
+  tail: WaiterLink;
+
+  constructor(first: WaiterLink) {
+    this.head = this.tail = first;
+  }
+
+  add(link: WaiterLink): void {
+    link.prev = this.tail;
+    this.tail.next = link;
+    this.tail = link;
+  }
+
+  /** Whether the list is empty after; the link keeps `next`, so that a wake in progress goes on past it. */
+  remove(link: WaiterLink): boolean {
+    if (link.left) return false;
+    link.left = true;
+    const { prev, next } = link;
+    if (prev === null) {
+      if (next === null) return true;
+      this.head = next;
+    } else prev.next = next;
+    if (next === null) this.tail = prev!;
+    else next.prev = prev;
+    return false;
+  }
+
+  find(waiter: Waiter): WaiterLink | null {
+    for (let link: WaiterLink | null = this.head; link !== null; link = link.next) if (link.waiter === waiter && !link.left) return link;
+    return null;
+  }
+
+  wake(future: Future<any>): void {
+    for (let link: WaiterLink | null = this.head; link !== null; link = link.next) if (!link.left) link.waiter.futureDone(future);
+  }
 }
 
 /**
@@ -43,26 +96,29 @@ function reportCallbackError(future: Future<any>, error: unknown): void {
 }
 
 /** Settles one `result()`/`exception()` promise when the future is done or time runs out. */
-class ResultWaiter implements Waiter {
-  timer: LongTimeout | undefined;
+class ResultWaiter extends Deadline implements Waiter {
+  link: WaiterLink | null = null;
+
   constructor(
     readonly future: Future<any>,
     readonly resolve: (value: any) => void,
     readonly reject: (error: unknown) => void,
     readonly wantException: boolean,
     readonly ms: number | undefined,
-  ) {}
+  ) {
+    super();
+    if (ms !== undefined) this.startDeadline(ms);
+  }
 
   futureDone(future: Future<any>): void {
-    this.timer?.clear();
+    this.clearDeadline();
     future._settle(this.resolve, this.reject, this.wantException);
   }
-}
 
-/** A timed `result()`/`exception()` ran out of time; a plain function, so that no closure is made per call. */
-function resultTimedOut(waiter: ResultWaiter): void {
-  waiter.future._removeWaiter(waiter);
-  waiter.reject(timerTimeoutError(`${waiter.wantException ? 'exception' : 'result'}() timed out after ${waiter.ms} ms`));
+  protected expired(): void {
+    this.future._removeWaiter(this, this.link);
+    this.reject(timerTimeoutError(`${this.wantException ? 'exception' : 'result'}() timed out after ${this.ms} ms`));
+  }
 }
 
 /**
@@ -78,9 +134,8 @@ export class Future<T> {
   _cancelSeen = false;
   /** @internal Marks a future as seen by one `wait`/`asCompleted` call, to drop duplicates without a hash set. */
   _mark = 0;
-  // One waiter or callback is the common case: held directly; more waiters in a set, which
-  // keeps their order and lets each of thousands of timed-out result() calls leave in O(1).
-  private _waiters: Waiter | Set<Waiter> | null = null;
+  // One waiter or callback is the common case: held directly; more waiters in a list.
+  private _waiters: Waiter | WaiterList | null = null;
   private _callbacks: ((future: any) => unknown) | Array<(future: any) => unknown> | null = null;
   /** What few futures have: task options, progress callbacks. One field, so that every other future stays as small. */
   private _extras: FutureExtras | null = null;
@@ -251,19 +306,30 @@ export class Future<T> {
     return this.toString();
   }
 
-  /** @internal */
-  _addWaiter(waiter: Waiter): void {
+  /**
+   * @internal Watches the future until it is done. Returns the waiter's place when the future has other
+   * waiters (null when it is the only one): `_removeWaiter()` given it takes O(1), else a search.
+   */
+  _addWaiter(waiter: Waiter): WaiterLink | null {
     const waiters = this._waiters;
-    if (waiters === null) this._waiters = waiter;
-    else if (waiters instanceof Set) waiters.add(waiter);
-    else this._waiters = new Set([waiters, waiter]);
+    if (waiters === null) {
+      this._waiters = waiter;
+      return null;
+    }
+    const link = new WaiterLink(waiter);
+    if (waiters instanceof WaiterList) waiters.add(link);
+    else (this._waiters = new WaiterList(new WaiterLink(waiters))).add(link);
+    return link;
   }
 
-  /** @internal */
-  _removeWaiter(waiter: Waiter): void {
+  /** @internal Stops watching: the waiter is not told when the future is done. */
+  _removeWaiter(waiter: Waiter, link: WaiterLink | null = null): void {
     const waiters = this._waiters;
     if (waiters === waiter) this._waiters = null;
-    else if (waiters instanceof Set) waiters.delete(waiter);
+    else if (waiters instanceof WaiterList) {
+      const place = link ?? waiters.find(waiter);
+      if (place !== null && waiters.remove(place)) this._waiters = null;
+    }
   }
 
   /** An executor's worker has started the task (or it can no longer be withdrawn). @internal */
@@ -291,8 +357,7 @@ export class Future<T> {
       // Not waiting at all: made here, so that its stack shows the caller.
       if (ms === 0) return reject(new TimeoutError(`${wantException ? 'exception' : 'result'}() timed out after 0 ms`));
       const waiter = new ResultWaiter(this, resolve, reject, wantException, ms);
-      this._addWaiter(waiter);
-      if (ms !== undefined) waiter.timer = longTimeout(resultTimedOut, ms, waiter);
+      waiter.link = this._addWaiter(waiter);
     });
   }
 
@@ -308,8 +373,8 @@ export class Future<T> {
     const waiters = this._waiters;
     if (waiters !== null) {
       this._waiters = null;
-      if (!(waiters instanceof Set)) waiters.futureDone(this);
-      else for (const waiter of waiters) waiter.futureDone(this);
+      if (waiters instanceof WaiterList) waiters.wake(this);
+      else waiters.futureDone(this);
     }
     if (this._extras !== null) this._extras.progress = null;
     const callbacks = this._callbacks;

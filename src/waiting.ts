@@ -1,7 +1,7 @@
 import { TimeoutError, timerTimeoutError } from './errors.js';
 import { checkTimeout, describe } from './checks.js';
-import { Future, type Waiter } from './future.js';
-import { longTimeout, type LongTimeout } from './long-timeout.js';
+import { Future, type Waiter, type WaiterLink } from './future.js';
+import { Deadline } from './deadline.js';
 import { ITEM_COUNT, ITEM_FUTURES } from './item-count.js';
 
 /** Return as soon as any future finishes or is cancelled. */
@@ -26,11 +26,24 @@ function failed(future: Future<unknown>): boolean {
 }
 
 let epoch = 0;
+const ARRAY_VALUES = Array.prototype[Symbol.iterator];
 
 /** The futures without duplicates, in first-seen order; marks instead of a hash set keep it cheap. */
 function distinct<T>(futures: Iterable<Future<T>>, caller: string): Future<T>[] {
   if (futures == null || typeof (futures as any)[Symbol.iterator] !== 'function') {
     throw new TypeError(`${caller}() expects an iterable of futures`);
+  }
+  if (Array.isArray(futures) && futures[Symbol.iterator] === ARRAY_VALUES) {
+    const mark = ++epoch;
+    // The common case, an array without duplicates, is copied at its size: one pushed to grows to 17 places.
+    let i = 0;
+    for (; i < futures.length; i++) {
+      const f: unknown = futures[i];
+      if (!(f instanceof Future)) throw new TypeError(`${caller}() expects futures, got ${describe(f)} at index ${i}`);
+      if (f._mark === mark) break;
+      f._mark = mark;
+    }
+    if (i === futures.length) return futures.slice();
   }
   const mark = ++epoch;
   const out: Future<T>[] = [];
@@ -47,8 +60,9 @@ function distinct<T>(futures: Iterable<Future<T>>, caller: string): Future<T>[] 
 }
 
 /** Counts completions down to the moment `wait()` may return. */
-class WaitWaiter<T> implements Waiter {
-  private timer: LongTimeout | undefined;
+class WaitWaiter<T> extends Deadline implements Waiter {
+  /** Its places among the waiters of futures that have others, by index in `futures`. */
+  private readonly links: Array<WaiterLink | null> | undefined;
   private resolve!: (value: DoneAndNotDone<T>) => void;
   readonly promise = new Promise<DoneAndNotDone<T>>((resolve) => (this.resolve = resolve));
 
@@ -58,8 +72,9 @@ class WaitWaiter<T> implements Waiter {
     private readonly returnWhen: ReturnWhen,
     timeout: number | undefined,
   ) {
-    for (const f of futures) if (!f.done()) f._addWaiter(this);
-    if (timeout !== undefined) this.timer = longTimeout(finishWait, timeout, this);
+    super();
+    this.links = watch(futures, this);
+    if (timeout !== undefined) this.startDeadline(timeout);
   }
 
   futureDone(future: Future<any>): void {
@@ -69,16 +84,35 @@ class WaitWaiter<T> implements Waiter {
     }
   }
 
-  finish(): void {
-    this.timer?.clear();
+  protected expired(): void {
+    this.finish();
+  }
+
+  private finish(): void {
+    this.clearDeadline();
     this.pending = -1;
-    this.resolve(split(this.futures, this));
+    this.resolve(split(this.futures, this, this.links));
   }
 }
 
-/** `wait()`'s timeout ran out; a plain function, so that no closure is made per call. */
-function finishWait(waiter: WaitWaiter<any>): void {
-  waiter.finish();
+/** Watches the futures not done; returns the waiter's places where a future had other waiters, if any did. */
+function watch(futures: Future<any>[], waiter: Waiter): Array<WaiterLink | null> | undefined {
+  let links: Array<WaiterLink | null> | undefined;
+  for (let i = 0; i < futures.length; i++) {
+    const f = futures[i]!;
+    if (f.done()) continue;
+    const link = f._addWaiter(waiter);
+    if (link !== null) (links ??= [])[i] = link;
+  }
+  return links;
+}
+
+/** Stops watching the futures not done. */
+function unwatch(futures: Future<any>[], waiter: Waiter, links: Array<WaiterLink | null> | undefined): void {
+  for (let i = 0; i < futures.length; i++) {
+    const f = futures[i]!;
+    if (!f.done()) f._removeWaiter(waiter, links?.[i] ?? null);
+  }
 }
 
 /**
@@ -98,17 +132,12 @@ function allDone<T>(futures: Future<T>[]): DoneAndNotDone<T> {
   };
 }
 
-function split<T>(futures: Future<T>[], waiter: Waiter | undefined): DoneAndNotDone<T> {
+function split<T>(futures: Future<T>[], waiter?: Waiter, links?: Array<WaiterLink | null>): DoneAndNotDone<T> {
   if (futures.every((f) => f.done())) return allDone(futures);
+  if (waiter !== undefined) unwatch(futures, waiter, links);
   const done = new Set<Future<T>>();
   const notDone = new Set<Future<T>>();
-  for (const f of futures) {
-    if (f.done()) done.add(f);
-    else {
-      notDone.add(f);
-      if (waiter !== undefined) f._removeWaiter(waiter);
-    }
-  }
+  for (const f of futures) (f.done() ? done : notDone).add(f);
   return { done, notDone };
 }
 
@@ -144,7 +173,7 @@ export function wait<T>(
       (returnWhen === FIRST_EXCEPTION && anyFailed) ||
       timeout === 0
     ) {
-      return Promise.resolve(split(fs, undefined));
+      return Promise.resolve(split(fs));
     }
     return new WaitWaiter(fs, fs.length - done, returnWhen, timeout).promise;
   } catch (error) {
@@ -163,7 +192,7 @@ const NO_FUTURES: Future<any>[] = [];
  * calls behind it in an array, so that a timed iteration costs little more
  * than its timer.
  */
-class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter {
+class AsCompletedIterator<T> extends Deadline implements AsyncIterableIterator<Future<T>>, Waiter {
   /** Done futures not yet yielded, from `head` on; made when the first is queued. */
   private finished: Future<T>[] | undefined;
   private head = 0;
@@ -174,21 +203,20 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   private resolveFirst: Settle<T> | undefined;
   private rejectFirst: Fail | undefined;
   private later: Array<{ resolve: Settle<T>; reject: Fail }> | undefined;
-  private timer: LongTimeout | undefined;
+  private links: Array<WaiterLink | null> | undefined;
   private closed = false;
 
   constructor(
     private futures: Future<T>[],
     private readonly deadline: number | undefined,
   ) {
+    super();
     this.total = futures.length;
     for (const f of futures) {
       if (f.done()) (this.finished ??= []).push(f);
-      else {
-        this.pending++;
-        f._addWaiter(this);
-      }
+      else this.pending++;
     }
+    this.links = watch(futures, this);
   }
 
   futureDone(future: Future<any>): void {
@@ -201,8 +229,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
     this.wakeNext();
     resolve({ value: future, done: false });
     if (this.sleeping > 0) return;
-    this.timer?.clear();
-    this.timer = undefined;
+    this.clearDeadline();
     if (this.pending === 0) this.close();
   }
 
@@ -223,7 +250,8 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
       return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve, reject) => {
-      const remaining = this.deadline === undefined ? undefined : this.deadline - performance.now();
+      const now = this.deadline === undefined ? 0 : performance.now();
+      const remaining = this.deadline === undefined ? undefined : this.deadline - now;
       if (remaining !== undefined && remaining <= 0) {
         // Made here, not by the timer, so that its stack shows the caller.
         const error = new TimeoutError(this.unfinished());
@@ -234,7 +262,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
         this.resolveFirst = resolve;
         this.rejectFirst = reject;
       } else (this.later ??= []).push({ resolve, reject });
-      if (remaining !== undefined && this.timer === undefined) this.timer = longTimeout(expireAsCompleted, remaining, this);
+      if (remaining !== undefined && !this.hasDeadline()) this.startDeadline(remaining, now);
     });
   }
 
@@ -258,8 +286,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   }
 
   /** The deadline passed: every waiting `next()` rejects, and the iterator ends. */
-  expire(): void {
-    this.timer = undefined;
+  protected expired(): void {
     const error = timerTimeoutError(this.unfinished());
     while (this.sleeping > 0) {
       const reject = this.rejectFirst!;
@@ -285,9 +312,9 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.timer?.clear();
-    this.timer = undefined;
-    if (this.pending > 0) for (const f of this.futures) if (!f.done()) f._removeWaiter(this);
+    this.clearDeadline();
+    if (this.pending > 0) unwatch(this.futures, this, this.links);
+    this.links = undefined;
     this.pending = 0;
     this.futures = NO_FUTURES;
     this.finished = undefined;
@@ -298,11 +325,6 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>>, Waiter
       resolve({ value: undefined, done: true });
     }
   }
-}
-
-/** `asCompleted()`'s deadline passed; a plain function, so that no closure is made per call. */
-function expireAsCompleted(iterator: AsCompletedIterator<any>): void {
-  iterator.expire();
 }
 
 /**

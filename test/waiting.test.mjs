@@ -1,6 +1,7 @@
 // CPython's test_wait and test_as_completed, with this package's precisions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   Future, wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, TimeoutError, AsyncPoolExecutor,
 } from 'concurrent-futures';
@@ -292,4 +293,75 @@ test('asCompleted: every next() waiting when the timeout passes rejects with Tim
     assert.ok(r.reason instanceof TimeoutError);
     assert.equal(r.reason.message, '2 (of 2) futures unfinished');
   }
+});
+
+test('the waiters of one future are woken in the order they came, whatever their kind; those that left are not', async () => {
+  const f = new Future();
+  const order = [];
+  const first = f.result(1).then(() => order.push('never'), () => order.push('timed out first'));
+  f.result().then(() => order.push('result'));
+  const it = asCompleted([f]);
+  wait([f], { timeout: 1 }).then(({ notDone }) => order.push(`wait timed out (${notDone.size})`));
+  wait([f]).then(() => order.push('wait'));
+  it.next().then(() => order.push('asCompleted'));
+  const left = asCompleted([f]);
+  left.next().then((r) => order.push(`left: done ${r.done}`));
+  f.exception(2).then(() => order.push('never'), () => order.push('exception timed out'));
+  f.exception().then(() => order.push('exception'));
+  await first;
+  await left.return();
+  await sleep(20);
+  f.setResult(1);
+  await sleep(5);
+  assert.deepEqual(order, [
+    'timed out first', 'wait timed out (1)', 'left: done true', 'exception timed out',
+    'result', 'asCompleted', 'wait', 'exception',
+  ]);
+});
+
+test('timed waits of many lengths on one future each end at their own time; none holds on to what timed out', { timeout: 10_000 }, async () => {
+  const g = new Future(); // pending throughout: whatever it still holds stays alive
+  const t0 = performance.now();
+  const lengths = [40, 5, 2.5, 25, 1, 12, 25, 0.2, 60];
+  const ended = [];
+  const waits = lengths.map((ms, i) => {
+    const end = () => ended.push({ i, ms, after: performance.now() - t0 });
+    if (i % 3 === 0) return g.result(ms).then(() => assert.fail('resolved'), end);
+    if (i % 3 === 1) return wait([g], { timeout: ms }).then(end);
+    return asCompleted([g], { timeout: ms }).next().then(() => assert.fail('resolved'), end);
+  });
+  // Done before their time: these resolve with the value and never time out.
+  const f = new Future();
+  const early = [f.result(30), wait([f], { timeout: 30 }), asCompleted([f], { timeout: 30 }).next()];
+  later(3, () => f.setResult('value'));
+  assert.equal(await early[0], 'value');
+  assert.equal((await early[1]).done.size, 1);
+  assert.equal((await early[2]).value, f);
+  await Promise.all(waits);
+  for (const { ms, after } of ended) assert.ok(after >= ms - 1, `a wait of ${ms} ms ended after ${after.toFixed(1)} ms`);
+  const byLength = ended.map((e) => Math.ceil(e.ms));
+  assert.deepEqual(byLength, [...byLength].sort((a, b) => a - b), 'shorter waits end first');
+  const promise = new WeakRef(g.result(1).catch(() => {}));
+  const waited = new WeakRef(await wait([g], { timeout: 1 }));
+  assert.equal(await collected(promise), true, 'a timed-out result() is still held by its future');
+  assert.equal(await collected(waited), true, 'a timed-out wait() is still held by its future');
+  assert.equal(g.done(), false);
+});
+
+test('a timed wait that ended early does not hold the process open for its timeout', () => {
+  const script = `
+    import { Future, wait, asCompleted } from 'concurrent-futures';
+    const f = new Future();
+    setTimeout(() => f.setResult(1), 20);
+    const it = asCompleted([f], { timeout: 60_000 });
+    console.log(await f.result(60_000), (await wait([f], { timeout: 60_000 })).done.size, (await it.next()).value === f);
+    const g = new Future();
+    setTimeout(() => g.setResult(2), 20);
+    console.log(await g.exception(3_600_000));
+  `;
+  const t0 = performance.now();
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal(out.stdout, '1 1 true\nundefined\n');
+  assert.ok(performance.now() - t0 < 10_000, 'the process waited for a timer of a wait that had ended');
 });
