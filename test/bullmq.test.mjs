@@ -358,6 +358,69 @@ t('the worker accounts for each job wherever it runs (event loop, thread, awaiti
   }
 });
 
+t('the worker\'s account agrees with the submitter\'s: a result that cannot travel, a timeout, a job it refuses, a retried try, a backlog', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Queue } = await import('bullmq');
+  const { controls } = await import('./fixtures/control-tasks.mjs');
+  const queueName = newQueue();
+  const ex = new BullMQExecutor({ connection: redis.url, queueName });
+  const dir = mkdtempSync(join(tmpdir(), 'cf-account-'));
+  const queue = new Queue(queueName, { connection: { url: redis.url } });
+  let worker;
+  const { tracingChannel } = await import('node:diagnostics_channel');
+  const channel = tracingChannel('concurrent-futures:task');
+  const tries = [];
+  const onEnd = (context) => {
+    if (worker !== undefined && context.executor === worker._jobs && context.name === 'tally') tries.push(context);
+  };
+  channel.asyncEnd.subscribe(onEnd);
+  try {
+    // Queued 600 ms before the worker starts: its utilization counts from its first job, not from their submit.
+    const backlog = Array.from({ length: 2 }, (_, i) => ex.submit(tasks.napThen, 800, i));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS, CONTROLS], concurrency: 2, threads: 0 });
+    const jobs = worker._jobs;
+    await until(() => jobs.stats().running === 2, 'both queued jobs running', 5000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const busy = jobs.stats();
+    assert.ok(busy.utilization > 0.8, `both slots busy since the first job: ${JSON.stringify(busy)}`);
+    assert.deepEqual(await Promise.all(backlog.map((f) => f.result())), [0, 1]);
+    assert.ok(jobs.stats().waitTime.p50 >= 500, `their wait is from their submit: ${JSON.stringify(jobs.stats().waitTime)}`);
+    // A value that cannot be sent back fails on both sides.
+    const unsendable = await ex.submit(tasks.returnFunction).exception();
+    assert.match(unsendable?.message, /cannot be sent back through Redis/);
+    // A timeout fails on both sides, with TimeoutError, not as a cancel.
+    const timedOut = await ex.withOptions({ timeout: 150 }).submit(tasks.napThen, 1000, 'late').exception();
+    assert.equal(timedOut?.name, 'TimeoutError');
+    // A retried try's wait is not the tries before it: the second try here starts at once after the first's 500 ms.
+    const retried = await ex.withOptions({ retries: 1 }).submit(controls.tally, join(dir, 'tally'), 500).exception();
+    assert.equal(retried?.message, 'tally failed');
+    // Jobs it refuses before their task starts (another client's junk) count as failed jobs.
+    await queue.add('nope', { a: [] });
+    await queue.add('square', { a: 'not base64 of anything' });
+    await until(() => jobs.stats().completed === 8, 'the refused jobs counted', 5000);
+    const stats = jobs.stats();
+    const mine = ex.stats();
+    assert.equal(mine.completed, 5, JSON.stringify(mine));
+    assert.equal(mine.failed, 3);
+    assert.equal(stats.completed, 8, JSON.stringify(stats));
+    assert.equal(stats.failed, 6, 'its 3 failures, the retried try and the 2 refused jobs');
+    assert.equal(stats.cancelled, 0, 'the timeout is a failure');
+    assert.equal(stats.running, 0);
+    assert.equal(stats.idleWorkers, 2);
+    assert.equal(tries.length, 2);
+    assert.ok(tries[1].startedAt - tries[1].queuedAt < 250, `the second try waited ${tries[1].startedAt - tries[1].queuedAt} ms`);
+  } finally {
+    channel.asyncEnd.unsubscribe(onEnd);
+    await ex.shutdown();
+    await worker?.close();
+    await queue.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 t('the queue\'s event stream keeps 100,000 events unless the options say otherwise (10,000 jobs at once outran 10,000)', async () => {
   const { Redis } = await import('ioredis');
   const admin = new Redis(redis.url);

@@ -160,8 +160,11 @@ export function decodeJob(data: unknown): DecodedJob {
   return { args, chunk, trace };
 }
 
-/** Encodes a task's outcome in the worker. A result that cannot travel becomes the task's error. @internal */
-export function encodeOutcome(kind: number, payload: unknown): Outcome {
+/**
+ * Encodes a task's outcome in the worker. A result that cannot travel becomes the task's error,
+ * which `refused` is told. @internal
+ */
+export function encodeOutcome(kind: number, payload: unknown, refused?: (why: TypeError) => void): Outcome {
   if (kind === VALUE && isJsonExact(payload)) return [VALUE, payload];
   if (kind === ERROR) payload = encodeError(payload);
   else if (kind === CHUNK) {
@@ -172,6 +175,7 @@ export function encodeOutcome(kind: number, payload: unknown): Outcome {
     return serialize([kind, payload]).toString('base64');
   } catch (error) {
     const why = new TypeError(`the task's result cannot be sent back through Redis: ${(error as Error)?.message ?? error}`);
+    refused?.(why);
     return serialize([ERROR, encodeError(why)]).toString('base64');
   }
 }

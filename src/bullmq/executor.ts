@@ -314,7 +314,9 @@ export class BullMQExecutor extends Executor {
     if (f.state !== 'RUNNING' || !this.pending.has(f.jobId)) return false;
     this.forget(f);
     this._counters.interrupted(f, f.items);
-    this.publish({ jobId: f.jobId, cancel: true });
+    // A timeout's interrupt says so: the worker's account of the job shows it failed, as this side does.
+    const control = f._control;
+    this.publish(control?.timingOut === true ? { jobId: f.jobId, cancel: true, timeout: control.settings.timeout } : { jobId: f.jobId, cancel: true });
     this.checkIdle();
     return true;
   }

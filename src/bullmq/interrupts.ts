@@ -11,6 +11,8 @@ export interface InterruptMessage {
   jobId: string;
   /** `true`: the future is cancelled, stop the task; `false`: only abort its signal (a non-waiting shutdown). */
   cancel: boolean;
+  /** Set when the task's `withOptions({ timeout })` ran out (its future fails with TimeoutError): the timeout in ms. */
+  timeout?: number;
 }
 
 /** The channel of a queue's interrupts, beside its BullMQ keys. */
@@ -22,7 +24,9 @@ export function interruptChannel(qualifiedName: string): string {
 export function parseInterrupt(text: string): InterruptMessage | null {
   try {
     const m = JSON.parse(text) as Partial<InterruptMessage> | null;
-    if (m !== null && typeof m === 'object' && typeof m.jobId === 'string' && typeof m.cancel === 'boolean') return { jobId: m.jobId, cancel: m.cancel };
+    if (m !== null && typeof m === 'object' && typeof m.jobId === 'string' && typeof m.cancel === 'boolean') {
+      return typeof m.timeout === 'number' ? { jobId: m.jobId, cancel: m.cancel, timeout: m.timeout } : { jobId: m.jobId, cancel: m.cancel };
+    }
   } catch {
     // not ours
   }

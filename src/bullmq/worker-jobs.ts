@@ -11,10 +11,12 @@
  * holds one of the worker's `concurrency` slots, as a task holds one of an
  * `AsyncPoolExecutor`'s, and its slot is its `worker` in the tracing context.
  * Its wait is from its submit (the job's timestamp, the submitter's clock)
- * to the call of its processor.
+ * to the call of its processor, on its first try; a later try's wait is
+ * counted as none, the worker cannot tell when it was queued again.
  * @internal
  */
 import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
+import { timerTimeoutError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import { ChunkTrace, TaskTrace, TraceSource, tracing } from '../tracing.js';
 import { addRunning, type WorkerView } from '../worker-view.js';
@@ -44,6 +46,11 @@ export class JobRun {
   /** It was interrupted (its future cancelled on the executor's side): its items count as cancelled. */
   cancelled(): void {
     this.jobs.ended(this, CANCELLED, undefined);
+  }
+
+  /** It was interrupted as its `timeout` (ms) ran out: failed with TimeoutError, as its future on the executor's side. */
+  timedOut(timeout: number): void {
+    this.done(false, timerTimeoutError(`the task timed out after ${timeout} ms`));
   }
 }
 
@@ -79,10 +86,13 @@ export class WorkerJobs extends Executor {
     });
   }
 
-  /** The job of task `name`, submitted at `timestamp` (ms since the epoch), starts now with `args` (a chunk of `map` items when `chunk`). */
-  started(name: string, timestamp: number, args: unknown[], chunk: boolean): JobRun {
+  /**
+   * The job of task `name`, submitted at `timestamp` (ms since the epoch; undefined on a later try),
+   * starts now with `args` (a chunk of `map` items when `chunk`).
+   */
+  started(name: string, timestamp: number | undefined, args: unknown[], chunk: boolean): JobRun {
     const now = performance.now();
-    const queuedAt = now - Math.max(0, Date.now() - timestamp);
+    const queuedAt = timestamp === undefined ? now : now - Math.max(0, Date.now() - timestamp);
     const items = chunk ? chunkLength(args as Chunk) : 1;
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
@@ -91,8 +101,9 @@ export class WorkerJobs extends Executor {
     }
     // Every job is timed: a job costs a round trip to Redis, a clock read is nothing beside it.
     const latency = this._counters.latency;
-    const ticket = latency.ticket(queuedAt);
-    latency.started(ticket, now);
+    // Taken now and queued at `queuedAt`: the utilization window starts with this worker's first job, not its first submit.
+    const ticket = latency.ticket(now);
+    latency.startedNow(ticket, queuedAt);
     let trace: TaskTrace | ChunkTrace | null = null;
     if (tracing()) {
       if (chunk) trace = ChunkTrace.submit(this.source, name, undefined, items, queuedAt);
@@ -120,8 +131,11 @@ export class WorkerJobs extends Executor {
     c.pending--;
     const now = performance.now();
     const ok = state === FINISHED;
-    if (state === CANCELLED) c.cancelled += run.items;
-    else {
+    if (state === CANCELLED) {
+      c.cancelled += run.items;
+      // No run to time, but its slot was busy until now.
+      c.latency.busy(run.startedAt, now, 1);
+    } else {
       if (ok && run.chunk) c.chunkEnded(value as ChunkOutcome<unknown>, run.items);
       else {
         c.completed += run.items;

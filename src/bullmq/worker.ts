@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { checkRateLimit } from '../checks.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
+import { traceName } from '../tracing.js';
 import { WorkerJobs, type JobRun } from './worker-jobs.js';
 import { checkConnection, closeClient, ownClient, untilReady, type RedisConnection } from './connection.js';
 import { CHUNK, decodeJob, encodeOutcome, ERROR, INTERRUPTED, VALUE, type Outcome } from './envelope.js';
@@ -98,13 +99,19 @@ interface Running {
   thread: ThreadRun | null;
   /** Aborts the task's taskSignal(). */
   abort: () => void;
-  /** Ends the job at once as interrupted (its future is cancelled on the executor's side). */
-  interrupted: (() => void) | null;
+  /** Ends the job at once as interrupted (its future is cancelled on the executor's side; `timeout`: it timed out). */
+  interrupted: ((timeout: number | undefined) => void) | null;
 }
 
 /** Counts a job in from now, inside its trace context (the tracing channel's subscribers see it active). */
-function startJob(jobs: WorkerJobs, name: string, timestamp: number, args: unknown[], chunk: boolean): JobRun {
+function startJob(jobs: WorkerJobs, name: string, timestamp: number | undefined, args: unknown[], chunk: boolean): JobRun {
   return jobs.started(name, timestamp, args, chunk);
+}
+
+/** A job refused before its task could start (unknown task, unreadable data) counts as a failed job: returns `error` to throw. */
+function refused(jobs: WorkerJobs, name: string, submittedAt: number | undefined, error: Error): Error {
+  jobs.started(String(name).slice(0, 200), submittedAt, [], false).done(false, error);
+  return error;
 }
 
 /** A failed try of a job that has attempts left: its error goes to BullMQ, thrown. */
@@ -160,8 +167,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
   const processor = async (job: Job): Promise<Outcome> => {
     // A Map of this worker's own names: '__proto__' or 'constructor' name no task.
     const fn = table.get(job.name);
+    // Its wait is known on its first try only (worker-jobs.ts).
+    const submittedAt = job.attemptsStarted > 1 ? undefined : job.timestamp;
     if (fn === undefined) {
-      throw new UnrecoverableError(`unknown task '${String(job.name).slice(0, 200)}': this worker runs ${names.map((n) => `'${n}'`).join(', ')}`);
+      throw refused(jobs, job.name, submittedAt, new UnrecoverableError(`unknown task '${String(job.name).slice(0, 200)}': this worker runs ${names.map((n) => `'${n}'`).join(', ')}`));
     }
     let args: unknown[];
     let chunk: boolean;
@@ -169,13 +178,14 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     try {
       ({ args, chunk, trace } = decodeJob(job.data));
     } catch (error) {
-      throw new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`);
+      throw refused(jobs, job.name, submittedAt, new UnrecoverableError(`the job's arguments cannot be read: ${(error as Error)?.message ?? error}`));
     }
     if (early.size > 0) {
       const interruptedAt = early.get(job.id!);
       for (const [id, at] of early) if (Date.now() - at > 60_000) early.delete(id);
       if (interruptedAt !== undefined) {
         early.delete(job.id!);
+        jobs.started(job.name, submittedAt, [], false).cancelled();
         return INTERRUPTED_OUTCOME;
       }
     }
@@ -192,10 +202,19 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
       updates = updates === null ? update() : updates.then(update);
     };
     // The job's one account, wherever its task runs (worker-jobs.ts): ended by its outcome, or by an interrupt.
-    const record = inTrace(trace, startJob, jobs, job.name, job.timestamp, args, chunk);
+    // Named as the submitting side names it (a module's own key for its task, not the job's qualified name).
+    const record = inTrace(trace, startJob, jobs, traceName(fn), submittedAt, args, chunk);
     const encode = (result: { ok: boolean; value: unknown }): Outcome | TryAgain => {
-      record.done(result.ok, result.value);
-      return !result.ok && retried ? new TryAgain(result.value) : encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value);
+      if (!result.ok && retried) {
+        record.done(false, result.value);
+        return new TryAgain(result.value);
+      }
+      // A result that cannot travel is the task's error (envelope.ts): the account says what the submitter sees.
+      let refusedWhy: TypeError | null = null;
+      const encoded = encodeOutcome(result.ok ? (chunk ? CHUNK : VALUE) : ERROR, result.value, (why) => (refusedWhy = why));
+      if (refusedWhy === null) record.done(result.ok, result.value);
+      else record.done(false, refusedWhy);
+      return encoded;
     };
     if (pool === null || placement.inline(key)) {
       // The submitting side's context is active around the call: the task's spans are the submit span's children.
@@ -225,9 +244,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     try {
       // An interrupt ends the job at once, whatever the task does.
       const done = await new Promise<Outcome | TryAgain>((resolve) => {
-        entry.interrupted = () => {
+        entry.interrupted = (timeout) => {
           // A task that ignores its aborted signal runs on, but the job has ended, and so has its account.
-          record.cancelled();
+          if (timeout === undefined) record.cancelled();
+          else record.timedOut(timeout);
           resolve(INTERRUPTED_OUTCOME);
         };
         // A future cancelled by an interrupt rejects; the job ended as interrupted already.
@@ -259,7 +279,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
     if (!cancel) return;
     const interrupted = entry.interrupted;
     entry.interrupted = null;
-    interrupted?.();
+    interrupted?.(message.timeout);
     const thread = entry.thread;
     if (thread === null) return;
     // A task that ignores its signal has its thread stopped (and replaced), unless other tasks wait
