@@ -11,10 +11,14 @@ function where(data) {
   return data.file ? `${relative(process.cwd(), data.file)}${data.line ? `:${data.line}` : ''}` : '(unknown file)';
 }
 
-function describeFailure(data, output) {
+// The runner wraps a failing test's error; what the test threw is its cause.
+function thrownBy(data) {
   const error = data.details?.error;
-  // The runner wraps a failing test's error; what the test threw is its cause.
-  const thrown = error?.failureType === 'testCodeFailure' && error.cause !== undefined ? error.cause : error;
+  return error?.failureType === 'testCodeFailure' && error.cause !== undefined ? error.cause : error;
+}
+
+function describeFailure(data, output) {
+  const thrown = thrownBy(data);
   let text = `\n✖ ${data.name} (${where(data)})\n`;
   text += inspect(thrown, { depth: 4, colors: false }).replace(/^/gm, '  ') + '\n';
   if (output) text += `  --- output of ${relative(process.cwd(), data.file ?? '')} ---\n${output.replace(/^/gm, '  | ')}\n`;
@@ -24,6 +28,7 @@ function describeFailure(data, output) {
 export default async function* reporter(source) {
   const output = new Map(); // file -> what it wrote, until a failure shows it
   const failures = [];
+  const headlines = []; // a line per failure, repeated last: a log cut to its tail still names them
   const skipped = [];
   const summary = [];
   let column = 0;
@@ -44,6 +49,8 @@ export default async function* reporter(source) {
         const key = data.file ?? '';
         failures.push(describeFailure(data, output.get(key)));
         output.delete(key);
+        const thrown = thrownBy(data);
+        headlines.push(`failed: ${data.name} (${where(data)}): ${String(thrown?.message ?? thrown).replace(/\s+/g, ' ').slice(0, 300)}\n`);
       }
       // A skip says why, so that it never passes for a test that ran.
       if (data.skip) skipped.push(`skipped: ${data.name}${typeof data.skip === 'string' ? `: ${data.skip}` : ''}\n`);
@@ -60,6 +67,7 @@ export default async function* reporter(source) {
     for (const [file, text] of output) if (text.trim() !== '') yield `\n--- output of ${relative(process.cwd(), file)} ---\n${text}\n`;
   }
   for (const line of skipped) yield line;
+  for (const line of headlines) yield line;
   for (const line of summary) yield `ℹ ${line}\n`;
   const count = (name) => Number(summary.find((line) => line.startsWith(`${name} `))?.split(' ')[1] ?? 0);
   yield `${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped\n`;
