@@ -1,5 +1,5 @@
 // The reporter of `npm test`: a dot per passing test, each failure in full with the
-// output its test file wrote, and the runner's summary. Output that passing test
+// output its test file wrote, a line naming each failure, and the runner's summary. Output that passing test
 // files write (crash traces of workers that tests kill on purpose, say) is held back,
 // as pytest captures it: it is shown only with a failure (CF_TEST_OUTPUT=1 shows it always).
 import { inspect } from 'node:util';

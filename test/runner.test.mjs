@@ -33,6 +33,8 @@ test('a failure is shown in full, with the output of its file', { timeout: 60_00
   assert.match(out.stdout, /✖ a failing test \(.*failing\.mjs:5\)/);
   assert.match(out.stdout, /2 !== 3/);
   assert.match(out.stdout, /context the failure needs/);
+  // Named once more after everything else, so that a log cut to its tail still says which test failed.
+  assert.match(out.stdout, /\nfailed: a failing test \(.*failing\.mjs:5\): [^\n]*2 !== 3[^\n]*\nℹ tests 2\n/);
   assert.match(out.stdout, /\n1 passed, 1 failed, 0 skipped\n$/);
 });
 
@@ -51,6 +53,8 @@ test('a file whose process outlives its tests, and a test that never ends, fail 
   assert.match(out.stdout, /hangs-after\.mjs: its tests have ended, but 1000 ms later its process is still alive \(active: .*Timeout/);
   assert.match(out.stdout, /✖ .*hangs-forever\.mjs/);
   assert.match(out.stdout, /hangs-forever\.mjs: the test "a test that never ends" has run for 2000 ms without ending/);
+  const tail = out.stdout.slice(out.stdout.lastIndexOf('\n--- output of'));
+  assert.equal(tail.match(/^failed: .*hangs-(after|forever)\.mjs/gm)?.length, 2, tail);
   // The passing tests, those of the held files and the file after them, are counted; the summary is printed.
   assert.match(out.stdout, /ℹ pass 3\n/);
   assert.match(out.stdout, /\n3 passed, 2 failed, 0 skipped\n$/);
