@@ -19,6 +19,12 @@ class Line {
 }
 
 const lines = new Map<number, Line>();
+/**
+ * How many emptied lines keep their timer, unref'd, for the next wait of their length. Bounded: waits of
+ * many lengths (a timeout counted down to a deadline, say) would otherwise leave a line each until it fires.
+ */
+const MAX_IDLE = 16;
+let idle = 0;
 
 /**
  * A wait that ends by `expired()` after its time unless `clearDeadline()` came first. A base class, not
@@ -56,6 +62,7 @@ export abstract class Deadline {
     else if (!line.refed) {
       line.refed = true;
       line.timer.ref();
+      idle--;
     }
   }
 
@@ -69,26 +76,39 @@ export abstract class Deadline {
     const line = this._line;
     if (line === null) return;
     unlink(line, this);
-    // Left armed but no longer holding the process open: the next wait of this length likely comes soon.
-    if (line.head === null && line.refed && line.timer !== null) {
+    // While it is due, the line has no timer and `_due` decides what becomes of it.
+    if (line.head !== null || line.timer === null) return;
+    if (idle < MAX_IDLE) {
+      // Left armed but no longer holding the process open: the next wait of this length likely comes soon.
+      idle++;
       line.refed = false;
       line.timer.unref();
+    } else {
+      clearTimeout(line.timer);
+      line.timer = null;
+      lines.delete(line.ms);
     }
   }
 
   /** @internal */
   static _due(line: Line): void {
     line.timer = null;
-    const now = performance.now();
-    // Node counts a timer from its loop's time, a little before this clock's: less than a millisecond left is due.
+    if (!line.refed) idle--;
     let first = line.head;
-    while (first !== null && first._at - now < 1) {
-      unlink(line, first);
-      first.expired();
-      first = line.head;
+    // Ending a large batch takes a while: the clock is read again before the rest is timed from it.
+    for (let now = performance.now(); first !== null; now = performance.now()) {
+      // Node counts a timer from its loop's time, a little before this clock's: less than a millisecond left is due.
+      if (first._at - now >= 1) {
+        arm(line, first._at - now);
+        return;
+      }
+      do {
+        unlink(line, first);
+        first.expired();
+        first = line.head;
+      } while (first !== null && first._at - now < 1);
     }
-    if (first !== null) arm(line, first._at - now);
-    else if (line.timer === null && lines.get(line.ms) === line) lines.delete(line.ms);
+    if (line.timer === null && lines.get(line.ms) === line) lines.delete(line.ms);
   }
 
   /** @internal */
@@ -107,6 +127,8 @@ export abstract class Deadline {
 const unlink = Deadline._unlink;
 
 function arm(line: Line, ms: number): void {
+  // A wait started from an `expired()` of this line armed it already, for a later time than the head's.
+  if (line.timer !== null) clearTimeout(line.timer);
   line.timer = setTimeout(Deadline._due, Math.min(ms, MAX_TIMER_MS), line);
   line.refed = true;
 }

@@ -9,7 +9,7 @@ import {
   pendingFuture, runningFuture, cancelledFuture, cancelledAndNotifiedFuture,
   exceptionFuture, successfulFuture, sleep, within,
 } from './helpers.mjs';
-import { collected } from './gc.mjs';
+import { collected, heapUsedAfterGc } from './gc.mjs';
 
 const later = (ms, fn) => setTimeout(fn, ms);
 
@@ -346,6 +346,37 @@ test('timed waits of many lengths on one future each end at their own time; none
   assert.equal(await collected(promise), true, 'a timed-out result() is still held by its future');
   assert.equal(await collected(waited), true, 'a timed-out wait() is still held by its future');
   assert.equal(g.done(), false);
+});
+
+test('a timed wait started behind a large batch of its length ends on time', { timeout: 20_000 }, async () => {
+  const g = new Future();
+  // 50,000 waits of 100 ms, all overdue by the time their timer runs: ending them takes a while, and
+  // the wait behind them is timed from the clock after that, not from when the batch began to end.
+  for (let i = 0; i < 50_000; i++) wait([g], { timeout: 100 });
+  const overdue = performance.now() + 110;
+  while (performance.now() < overdue);
+  const t0 = performance.now();
+  const [probe, plain] = await Promise.all([
+    wait([g], { timeout: 100 }).then(() => performance.now() - t0),
+    new Promise((resolve) => setTimeout(() => resolve(performance.now() - t0), 100)),
+  ]);
+  assert.ok(probe - plain < 20, `the wait ended ${probe.toFixed(1)} ms after it began, a timer beside it ${plain.toFixed(1)} ms`);
+});
+
+test('timed waits of many lengths that end early hold no memory once ended', { timeout: 20_000 }, async () => {
+  const warm = new Future();
+  warm.setResult(0);
+  await warm.result(5);
+  const before = heapUsedAfterGc();
+  // A timeout counted down to a deadline gives each wait its own length.
+  for (let i = 0; i < 20_000; i++) {
+    const f = new Future();
+    const promise = f.result(60_000 + i);
+    f.setResult(i);
+    assert.equal(await promise, i);
+  }
+  const retained = heapUsedAfterGc() - before;
+  assert.ok(retained < 2e6, `20,000 waits that ended early still hold ${(retained / 1e6).toFixed(1)} MB`);
 });
 
 test('a timed wait that ended early does not hold the process open for its timeout', () => {
