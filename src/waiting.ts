@@ -43,14 +43,23 @@ function distinct<T>(futures: Iterable<Future<T>>, caller: string): Future<T>[] 
       if (f._mark === mark) break;
       f._mark = mark;
     }
-    if (i === futures.length) return futures.slice();
+    // A getter or proxy that called wait() in between leaves marks that prove nothing: the long way then.
+    if (i === futures.length && epoch === mark) return futures.slice();
   }
   const mark = ++epoch;
   const out: Future<T>[] = [];
+  // An iterator that itself calls wait() or asCompleted() re-marks futures: from then on, a set.
+  let seen: Set<Future<T>> | null = null;
   let i = 0;
   for (const f of futures) {
     if (!(f instanceof Future)) throw new TypeError(`${caller}() expects futures, got ${describe(f)} at index ${i}`);
-    if (f._mark !== mark) {
+    if (seen === null && epoch !== mark) seen = new Set(out);
+    if (seen !== null) {
+      if (!seen.has(f)) {
+        seen.add(f);
+        out.push(f);
+      }
+    } else if (f._mark !== mark) {
       f._mark = mark;
       out.push(f);
     }

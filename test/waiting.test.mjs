@@ -112,6 +112,30 @@ test('wait counts duplicates once', async () => {
   assert.equal(notDone.size, 0);
 });
 
+test('duplicates count once even when the iterable itself calls wait() and asCompleted() between futures', async () => {
+  const [a, d, other] = [new Future(), new Future(), new Future()];
+  a.setResult('a');
+  d.setResult('d');
+  function* reentrant(items) {
+    for (const f of items) {
+      wait([f, other], { timeout: 0 });
+      asCompleted([other, f]);
+      yield f;
+    }
+  }
+  const seen = [];
+  for await (const f of asCompleted(reentrant([d, d, a, d]))) seen.push(await f.result());
+  assert.deepEqual(seen.sort(), ['a', 'd']);
+  const { done, notDone } = await wait(reentrant([a, d, a, other, d]), { timeout: 0 });
+  assert.deepEqual([...done], [a, d]);
+  assert.deepEqual([...notDone], [other]);
+  // An array whose elements are read through a proxy that waits in between.
+  const proxied = new Proxy([d, a, d], { get: (t, k, r) => (wait([a, d], { timeout: 0 }), Reflect.get(t, k, r)) });
+  const fromProxy = [];
+  for await (const f of asCompleted(proxied)) fromProxy.push(f);
+  assert.deepEqual(fromProxy, [d, a]);
+});
+
 test('wait on no futures resolves at once', async () => {
   const { done, notDone } = await within(100, wait([]));
   assert.equal(done.size + notDone.size, 0);
