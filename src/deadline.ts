@@ -20,11 +20,12 @@ class Line {
 
 const lines = new Map<number, Line>();
 /**
- * How many emptied lines keep their timer, unref'd, for the next wait of their length. Bounded: waits of
- * many lengths (a timeout counted down to a deadline, say) would otherwise leave a line each until it fires.
+ * Emptied lines that keep their timer, unref'd, for the next wait of their length, oldest first. Bounded, the
+ * oldest giving way: waits of many lengths (a timeout counted down to a deadline, say) would otherwise leave a
+ * line each until it fires, or keep the lengths in use from their places.
  */
+const idle = new Set<Line>();
 const MAX_IDLE = 16;
-let idle = 0;
 
 /**
  * A wait that ends by `expired()` after its time unless `clearDeadline()` came first. A base class, not
@@ -62,7 +63,7 @@ export abstract class Deadline {
     else if (!line.refed) {
       line.refed = true;
       line.timer.ref();
-      idle--;
+      idle.delete(line);
     }
   }
 
@@ -78,22 +79,17 @@ export abstract class Deadline {
     unlink(line, this);
     // While it is due, the line has no timer and `_due` decides what becomes of it.
     if (line.head !== null || line.timer === null) return;
-    if (idle < MAX_IDLE) {
-      // Left armed but no longer holding the process open: the next wait of this length likely comes soon.
-      idle++;
-      line.refed = false;
-      line.timer.unref();
-    } else {
-      clearTimeout(line.timer);
-      line.timer = null;
-      lines.delete(line.ms);
-    }
+    // Left armed but no longer holding the process open: the next wait of this length likely comes soon.
+    if (idle.size === MAX_IDLE) drop(idle.values().next().value!);
+    idle.add(line);
+    line.refed = false;
+    line.timer.unref();
   }
 
   /** @internal */
   static _due(line: Line): void {
     line.timer = null;
-    if (!line.refed) idle--;
+    idle.delete(line);
     let first = line.head;
     // Ending a large batch takes a while: the clock is read again before the rest is timed from it.
     for (let now = performance.now(); first !== null; now = performance.now()) {
@@ -125,6 +121,16 @@ export abstract class Deadline {
 }
 
 const unlink = Deadline._unlink;
+
+/** Ends an idle line: its timer, and its place among the lines. */
+function drop(line: Line): void {
+  idle.delete(line);
+  // Node holds on to a timer cleared while unref'd until its time would have come (Node 20-24): ref'd first, not.
+  line.timer!.ref();
+  clearTimeout(line.timer!);
+  line.timer = null;
+  if (lines.get(line.ms) === line) lines.delete(line.ms);
+}
 
 function arm(line: Line, ms: number): void {
   // A wait started from an `expired()` of this line armed it already, for a later time than the head's.

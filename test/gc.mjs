@@ -26,10 +26,3 @@ export async function collected(ref, ms = 5000) {
   } while (performance.now() < end);
   return false;
 }
-
-/** The heap in use once garbage is collected, in bytes. */
-export function heapUsedAfterGc() {
-  collectGarbage();
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
-}
