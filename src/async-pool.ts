@@ -208,7 +208,7 @@ export class AsyncPoolExecutor extends Executor {
     abortTask(task, interruptedReason());
     this.running--;
     this._counters.pending--;
-    this._counters.interrupted(task);
+    this._counters.interrupted(task, 1, task.ticket, true);
     this.checkIdle();
     return true;
   }

@@ -84,14 +84,18 @@ export class Counters {
     this.cancelled += items - ran;
   }
 
-  /** `items` of a running task were interrupted: cancelled, or failed when its timeout ran out. */
-  interrupted(future: Future<any>, items = 1): void {
+  /**
+   * `items` of a running task were interrupted: cancelled, or failed when its timeout ran out. Its latency
+   * `ticket` counts its wait and its run so far; `busy`: that run is busy time no worker will report.
+   */
+  interrupted(future: Future<any>, items: number, ticket: number, busy: boolean): void {
     if (future._control?.timingOut === true) {
       this.completed += items;
       this.failed += items;
     } else {
       this.cancelled += items;
     }
+    if (ticket >= 0) this.latency.interrupted(ticket, performance.now(), items, busy);
   }
 
   /**

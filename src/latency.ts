@@ -122,6 +122,19 @@ export class Latency {
   }
 
   /**
+   * The timed task (of `items`) was interrupted at `now`, its timeout's or a `cancel({ interrupt })`: it waited and
+   * ran as any task (with `busy`, its run is busy time the executor does not count otherwise). Not timed when
+   * its start is not known: a wait that includes its run would be wrong.
+   */
+  interrupted(t: number, now: number, items: number, busy: boolean): void {
+    const i = t & (TICKETS - 1);
+    if (t < 0 || this.owner[i] !== t) return;
+    const start = this.startedAt[i]!;
+    if (Number.isNaN(start)) this.owner[i] = -1;
+    else this.ran(t, now, now - start, items, busy);
+  }
+
+  /**
    * The timed task (or chunk of `items`) ended at `endedAt` after running `runMs`
    * (the worker's measure); the items ran one after another, each an even share.
    * With `busy`, the run counts as busy time (else the executor counts it itself).

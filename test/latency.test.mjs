@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor } from 'concurrent-futures';
+import { AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, TimeoutError, CancelledError } from 'concurrent-futures';
 import { executorWithWorker, redisForTests, redisSkipReason } from './redis-server.mjs';
-import { until } from './helpers.mjs';
+import { sleep, until } from './helpers.mjs';
 import { tasks } from './fixtures/bullmq-tasks.mjs';
 
 const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
@@ -69,6 +69,28 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
     near(s.waitTime.mean, (0 + 0 + 100 + 150 + 250) / 5, 150, 'the mean wait');
     for (const d of [s.runTime, s.waitTime]) assert.ok(d.p50 <= d.p90 && d.p90 <= d.p99);
     if (kind !== 'bullmq') assert.ok(s.utilization > 0.3 && s.utilization <= 1, `utilization ${s.utilization}`);
+  });
+
+  t('a task interrupted by its timeout or by cancel({ interrupt: true }) is timed: its wait, and its run until then', 1, async (ex) => {
+    const before = ex.stats();
+    const timedOut = ex.withOptions({ timeout: 120 }).submit(tasks.napThen, 1_000, 0);
+    await assert.rejects(timedOut.result(), TimeoutError);
+    const afterTimeout = ex.stats();
+    assert.equal(afterTimeout.failed - before.failed, 1);
+    assert.equal(afterTimeout.runTime.count - before.runTime.count, 1, 'the timed-out task is timed');
+    assert.equal(afterTimeout.waitTime.count - before.waitTime.count, 1);
+    // The timeout counts from the task's start: it ran at least that long.
+    assert.ok(afterTimeout.runTime.p99 >= 115, `the timed-out run: ${afterTimeout.runTime.p99} ms`);
+    const interrupted = ex.submit(tasks.napThen, 1_000, 0);
+    await until(() => interrupted.running(), 'the task to start');
+    await sleep(150);
+    assert.equal(interrupted.cancel({ interrupt: true }), true);
+    await assert.rejects(interrupted.result(), CancelledError);
+    const s = ex.stats();
+    assert.equal(s.cancelled - before.cancelled, 1);
+    assert.equal(s.runTime.count - before.runTime.count, 2, 'the interrupted task is timed');
+    assert.equal(s.waitTime.count - before.waitTime.count, 2);
+    assert.ok(s.runTime.p99 >= 145 && s.runTime.p99 < 900, `the longest run, the interrupted one: ${s.runTime.p99} ms`);
   });
 
   if (kind !== 'bullmq') {

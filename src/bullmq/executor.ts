@@ -313,7 +313,8 @@ export class BullMQExecutor extends Executor {
     const f = future as JobFuture<any>;
     if (f.state !== 'RUNNING' || !this.pending.has(f.jobId)) return false;
     this.forget(f);
-    this._counters.interrupted(f, f.items);
+    // Its run was on a worker, which counts its busy time.
+    this._counters.interrupted(f, f.items, f.ticket, false);
     // A timeout's interrupt says so: the worker's account of the job shows it failed, as this side does.
     const control = f._control;
     this.publish(control?.timingOut === true ? { jobId: f.jobId, cancel: true, timeout: control.settings.timeout } : { jobId: f.jobId, cancel: true });

@@ -152,12 +152,15 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = future as PoolTask<any>;
     const w = task.worker;
     if (w === null || !w.alive) return false;
+    // The task at a worker's head started at its last progress (timing.ts): known before the worker is ended.
+    if (w.inflight.at(0) === task) this._times.headStarted(w);
     const how = w.interrupt(task);
     if (how === NOT_RUNNING) return false;
+    // A worker ended now never reports the time it ran the task; one that goes on does, in its next answer.
+    this._counters.interrupted(task, task.items, task.ticket, how === END_NOW);
     if (how === END_NOW) this.retire(w, true);
     else if (how === END_SOON) this.endWhenDue(w);
     else if (how === SIGNAL_ONLY) w.watchInterrupted(task, this.feeder.queue, () => this.afterAnswers(w));
-    this._counters.interrupted(task, task.items);
     this.taskEnded();
     return true;
   }
