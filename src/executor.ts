@@ -70,6 +70,8 @@ export class Counters {
   pending = 0;
   /** Items `map` has read for the executor and holds, not sent yet (its automatic chunks): queued too. */
   unsent = 0;
+  /** The items of pending `map` chunks past the first of each: a chunk is one task, its items are counted each. */
+  chunkItems = 0;
   completed = 0;
   failed = 0;
   cancelled = 0;
@@ -107,7 +109,7 @@ export class Counters {
     return {
       workers,
       idleWorkers,
-      queued: this.pending + this.unsent - running,
+      queued: this.pending + this.chunkItems + this.unsent - running,
       running,
       completed: this.completed,
       failed: this.failed,

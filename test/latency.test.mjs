@@ -105,6 +105,22 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
     });
   }
 
+  t('while a map runs, queued and running count its items, not its chunks', 2, async (ex) => {
+    const before = ex.stats();
+    const items = Array.from({ length: 60 }, (_, i) => i);
+    let seen = 0;
+    for await (const value of ex.map(tasks.napThen, items.map(() => 10), items, { chunksize: 10 })) {
+      assert.equal(value, seen++);
+      const s = ex.stats();
+      const ended = s.completed - before.completed + (s.cancelled - before.cancelled);
+      assert.equal(s.queued + s.running + ended, 60, `queued ${s.queued}, running ${s.running}, ended ${ended} of 60 items`);
+      // A process pool marks what it has sent ahead running, as CPython's does its call queue.
+      assert.ok(s.running >= 0 && (kind === 'process' || s.running <= 2), `running ${s.running} on 2 workers`);
+    }
+    assert.equal(seen, 60);
+    await until(() => ex.stats().queued === 0 && ex.stats().running === 0, 'the map to end');
+  });
+
   t('map items count as items: 200 with chunksize 64 complete as 200, a failing item inside a chunk as one failure', 2, async (ex) => {
     const before = ex.stats();
     let n = 0;

@@ -170,6 +170,7 @@ export class BullMQExecutor extends Executor {
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
     this._counters.pending++;
+    this._counters.chunkItems += future.items - 1;
     if (this.pending.size === 1) this.watchJobs(true);
     this.toAdd.push(future);
     this.scheduleFlush(0);
@@ -293,6 +294,7 @@ export class BullMQExecutor extends Executor {
     if (future.done() || !this.pending.delete(future.jobId)) return false;
     if (future.state === 'RUNNING') this.running--;
     this._counters.pending--;
+    this._counters.chunkItems -= future.items - 1;
     return true;
   }
 

@@ -118,6 +118,7 @@ export class WorkerJobs extends Executor {
     this.slots[slot] = run;
     this.running++;
     this._counters.pending++;
+    this._counters.chunkItems += items - 1;
     return run;
   }
 
@@ -129,6 +130,7 @@ export class WorkerJobs extends Executor {
     this.running--;
     const c = this._counters;
     c.pending--;
+    c.chunkItems -= run.items - 1;
     const now = performance.now();
     const ok = state === FINISHED;
     if (state === CANCELLED) {

@@ -115,6 +115,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       const arg = payload[i];
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
     }
+    this._counters.chunkItems += task.items - 1;
     if (this._counters.pending++ === 0) this._keepAlive.hold();
     this.feeder.add(task);
     trace?.submitEnded();
@@ -143,7 +144,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     task.payload = null;
     this.retries.delete(task);
     this._counters.cancelled += task.items;
-    this.taskEnded();
+    this.taskEnded(task);
     return true;
   }
 
@@ -161,7 +162,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (how === END_NOW) this.retire(w, true);
     else if (how === END_SOON) this.endWhenDue(w);
     else if (how === SIGNAL_ONLY) w.watchInterrupted(task, this.feeder.queue, () => this.afterAnswers(w));
-    this.taskEnded();
+    this.taskEnded(task);
     return true;
   }
 
@@ -289,6 +290,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private settle(task: PoolTask<any>, status: number, value: unknown): void {
     if ((status & ERROR) !== 0 && this.brokenError === null && this.retries.schedule(task)) return;
     this._counters.pending--;
+    this._counters.chunkItems -= task.items - 1;
     settleAnswer(task, status, value, this._counters);
   }
 
@@ -374,6 +376,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     task.worker = null;
     if (task.done()) return;
     this._counters.pending--;
+    this._counters.chunkItems -= task.items - 1;
     failTask(task, error, this._counters);
   }
 
@@ -398,7 +401,8 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.checkIdle();
   }
 
-  private taskEnded(): void {
+  private taskEnded(task: PoolTask<any>): void {
+    this._counters.chunkItems -= task.items - 1;
     if (--this._counters.pending === 0) this.checkIdle();
   }
 
