@@ -78,6 +78,18 @@ export class Counters {
   /** Wait and run times of recent tasks, and busy time. */
   readonly latency = new Latency();
 
+  /** A task of `items` (a chunk's length, or 1) is submitted; whether it is the only one pending. */
+  added(items: number): boolean {
+    this.chunkItems += items - 1;
+    return this.pending++ === 0;
+  }
+
+  /** A task of `items` ended, or is no longer this executor's; whether none is pending. */
+  removed(items: number): boolean {
+    this.chunkItems -= items - 1;
+    return --this.pending === 0;
+  }
+
   /** A chunk of `items` ended with this outcome: each item that ran counts, the failed one too, and those after it as cancelled. */
   chunkEnded(outcome: { values: unknown[]; failed: boolean }, items: number): void {
     const ran = outcome.values.length + (outcome.failed ? 1 : 0);

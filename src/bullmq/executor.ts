@@ -169,8 +169,7 @@ export class BullMQExecutor extends Executor {
     trace?.submitted(); // start and end wrap the queueing (tracing.ts)
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
-    this._counters.pending++;
-    this._counters.chunkItems += future.items - 1;
+    this._counters.added(future.items);
     if (this.pending.size === 1) this.watchJobs(true);
     this.toAdd.push(future);
     this.scheduleFlush(0);
@@ -293,8 +292,7 @@ export class BullMQExecutor extends Executor {
   private forget(future: JobFuture<any>): boolean {
     if (future.done() || !this.pending.delete(future.jobId)) return false;
     if (future.state === 'RUNNING') this.running--;
-    this._counters.pending--;
-    this._counters.chunkItems -= future.items - 1;
+    this._counters.removed(future.items);
     return true;
   }
 
@@ -315,8 +313,7 @@ export class BullMQExecutor extends Executor {
     const f = future as JobFuture<any>;
     if (f.state !== 'RUNNING' || !this.pending.has(f.jobId)) return false;
     this.forget(f);
-    // Its run was on a worker, which counts its busy time.
-    this._counters.interrupted(f, f.items, f.ticket, false);
+    this._counters.interrupted(f, f.items, f.ticket, false); // its worker counts the busy time
     // A timeout's interrupt says so: the worker's account of the job shows it failed, as this side does.
     const control = f._control;
     this.publish(control?.timingOut === true ? { jobId: f.jobId, cancel: true, timeout: control.settings.timeout } : { jobId: f.jobId, cancel: true });

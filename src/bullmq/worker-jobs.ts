@@ -117,8 +117,7 @@ export class WorkerJobs extends Executor {
     const run = new JobRun(this, slot, items, chunk, ticket, trace, now);
     this.slots[slot] = run;
     this.running++;
-    this._counters.pending++;
-    this._counters.chunkItems += items - 1;
+    this._counters.added(items);
     return run;
   }
 
@@ -129,8 +128,7 @@ export class WorkerJobs extends Executor {
     this.freeSlots.push(run.slot);
     this.running--;
     const c = this._counters;
-    c.pending--;
-    c.chunkItems -= run.items - 1;
+    c.removed(run.items);
     const now = performance.now();
     const ok = state === FINISHED;
     if (state === CANCELLED) {

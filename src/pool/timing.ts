@@ -82,6 +82,15 @@ export class PoolTiming {
     if (head._trace !== null && head._trace.startedAt === undefined) head._trace.started(w.lastProgress, w.index);
   }
 
+  /**
+   * `task`, on `w`, is interrupted: counted, and timed up to now, its start known if it is `w`'s head. `ended`:
+   * `w` is ended for it, so never reports the time it ran it (a worker that goes on does, in its next answer).
+   */
+  interrupted(task: PoolTask<any>, w: PoolWorker, counters: Counters, ended: boolean): void {
+    if (w.inflight.at(0) === task) this.headStarted(w);
+    counters.interrupted(task, task.items, task.ticket, ended);
+  }
+
   /** What the tasks running now have run inside the utilization window: a worker with tasks out runs since its last answer. */
   runningMs(workers: readonly PoolWorker[]): number {
     const now = performance.now();

@@ -115,8 +115,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       const arg = payload[i];
       if (arg !== null && typeof arg === 'object' && isTransfer(arg)) payload[i] = task.takeTransfer(arg);
     }
-    this._counters.chunkItems += task.items - 1;
-    if (this._counters.pending++ === 0) this._keepAlive.hold();
+    if (this._counters.added(task.items)) this._keepAlive.hold();
     this.feeder.add(task);
     trace?.submitEnded();
     return task;
@@ -153,12 +152,9 @@ export abstract class WorkerPoolExecutor extends Executor {
     const task = future as PoolTask<any>;
     const w = task.worker;
     if (w === null || !w.alive) return false;
-    // The task at a worker's head started at its last progress (timing.ts): known before the worker is ended.
-    if (w.inflight.at(0) === task) this._times.headStarted(w);
     const how = w.interrupt(task);
     if (how === NOT_RUNNING) return false;
-    // A worker ended now never reports the time it ran the task; one that goes on does, in its next answer.
-    this._counters.interrupted(task, task.items, task.ticket, how === END_NOW);
+    this._times.interrupted(task, w, this._counters, how === END_NOW);
     if (how === END_NOW) this.retire(w, true);
     else if (how === END_SOON) this.endWhenDue(w);
     else if (how === SIGNAL_ONLY) w.watchInterrupted(task, this.feeder.queue, () => this.afterAnswers(w));
@@ -289,8 +285,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   /** Settles a task with its worker's answer; one that failed with tries left (`retries`) is queued again instead, after its backoff. */
   private settle(task: PoolTask<any>, status: number, value: unknown): void {
     if ((status & ERROR) !== 0 && this.brokenError === null && this.retries.schedule(task)) return;
-    this._counters.pending--;
-    this._counters.chunkItems -= task.items - 1;
+    this._counters.removed(task.items);
     settleAnswer(task, status, value, this._counters);
   }
 
@@ -375,8 +370,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private fail(task: PoolTask<any>, error: unknown): void {
     task.worker = null;
     if (task.done()) return;
-    this._counters.pending--;
-    this._counters.chunkItems -= task.items - 1;
+    this._counters.removed(task.items);
     failTask(task, error, this._counters);
   }
 
@@ -402,8 +396,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   private taskEnded(task: PoolTask<any>): void {
-    this._counters.chunkItems -= task.items - 1;
-    if (--this._counters.pending === 0) this.checkIdle();
+    if (this._counters.removed(task.items)) this.checkIdle();
   }
 
   /** Lets the process exit when idle; at shutdown, stops the workers once the work is done. */
