@@ -32,6 +32,8 @@ export interface TaskStates {
   mayHaveStarted(seq: number, first: boolean): boolean;
   /** Claims a running task for interruption: false when it is not running (yet, or any more). */
   claimRunning(seq: number, first: boolean): boolean;
+  /** Whether the worker has finished the task, its answer perhaps still on its way (known to threads only). */
+  finished(seq: number): boolean;
 }
 
 /** Per-task states in a `SharedArrayBuffer`, for worker threads. */
@@ -54,6 +56,10 @@ export class SharedTaskStates implements TaskStates {
   claimRunning(seq: number): boolean {
     return Atomics.compareExchange(this.shared, slotOf(seq), STARTED, WITHDRAWN) === STARTED;
   }
+
+  finished(seq: number): boolean {
+    return Atomics.load(this.shared, slotOf(seq)) === DONE;
+  }
 }
 
 /** What a pool knows of a child process's tasks without shared memory. */
@@ -73,6 +79,10 @@ export class OrderedTaskStates implements TaskStates {
 
   claimRunning(_seq: number, first: boolean): boolean {
     return first;
+  }
+
+  finished(): boolean {
+    return false;
   }
 }
 

@@ -113,7 +113,8 @@ export class PoolTiming {
         const task = w.inflight.at(i);
         if (task == null || task.done()) continue;
         busy = true;
-        if (task.running()) running++;
+        // One its worker has finished, its answer on the way, runs no more: the worker may have started the next.
+        if (task.running() && !w.transport.states.finished(task.seq)) running++;
       }
       if (!busy) idle++;
       running += w.deferred.live();

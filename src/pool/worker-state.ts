@@ -83,7 +83,7 @@ export class PoolWorker {
   /** Set at its 'initialized' message, once its initializer has run: a worker that dies before could not start. */
   private hasInitialized = false;
   private why: string | undefined;
-  private transport!: Transport;
+  /** @internal */ transport!: Transport;
   constructor(
     readonly index: number,
     /** Tasks it runs at once. */
