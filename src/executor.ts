@@ -114,14 +114,15 @@ export class Counters {
 
   /**
    * What `stats()` returns, given the executor's workers, how many of its pending tasks run now,
-   * and what the running ones have run inside the utilization window (ms; NaN: not known).
+   * what the running ones have run inside the utilization window (ms; NaN: not known), and how many
+   * items are finished, their answer on its way: pending, yet neither queued nor running.
    */
-  snapshot(workers: number, idleWorkers: number, running: number, runningMs = 0): ExecutorStats {
+  snapshot(workers: number, idleWorkers: number, running: number, runningMs = 0, answering = 0): ExecutorStats {
     const l = this.latency;
     return {
       workers,
       idleWorkers,
-      queued: this.pending + this.chunkItems + this.unsent - running,
+      queued: this.pending + this.chunkItems + this.unsent - running - answering,
       running,
       completed: this.completed,
       failed: this.failed,

@@ -92,6 +92,24 @@ t('stats(): a thread whose only task out was withdrawn is idle, not busy (the pl
   assert.equal(seen.queued, 0);
 });
 
+t('stats(): a task its thread has finished, its answer not read yet, is neither running nor queued', async (ctx) => {
+  const ex = use(ctx, new ThreadPoolExecutor(1));
+  // Warm: quick tasks make the pool send the next task ahead to a busy thread.
+  await Promise.all(Array.from({ length: 2000 }, () => ex.submit(spin, 0).result()));
+  const first = ex.submit(spin, 30);
+  const next = ex.submit((ms) => new Promise((resolve) => setTimeout(() => resolve('next'), ms)), 300);
+  await new Promise((resolve) => setImmediate(resolve)); // both sent
+  // This thread does not read the first answer meanwhile: the worker has finished it and started the next.
+  const end = performance.now() + 200;
+  while (performance.now() < end);
+  const s = ex.stats();
+  assert.deepEqual({ running: s.running, queued: s.queued, idleWorkers: s.idleWorkers }, { running: 1, queued: 0, idleWorkers: 0 });
+  assert.equal(await first.result(), 30);
+  assert.equal(await next.result(), 'next');
+  const after = ex.stats();
+  assert.deepEqual({ running: after.running, queued: after.queued, completed: after.completed - s.completed }, { running: 0, queued: 0, completed: 2 });
+});
+
 t('transfer() moves ArrayBuffers both ways without copying', async (ctx) => {
   const ex = use(ctx, new ThreadPoolExecutor(1));
   const buffer = new ArrayBuffer(1024 * 1024);

@@ -411,6 +411,29 @@ test('timed waits of many lengths that end early hold no memory once ended', { t
   assert.ok(retained < 1.5e6, `20,000 waits that ended early still hold ${(retained / 1e6).toFixed(1)} MB`);
 });
 
+test('a wait length in use keeps its one timer after waits of many other lengths ended early', { timeout: 30_000 }, () => {
+  const script = `
+    import { createHook } from 'node:async_hooks';
+    import { Future } from 'concurrent-futures';
+    const endEarly = async (ms, value) => {
+      const f = new Future();
+      const promise = f.result(ms);
+      f.setResult(value);
+      if ((await promise) !== value) throw new Error('wrong value');
+    };
+    // Forty waits of an hour and a little more, each of its own length, ended early (an asCompleted over
+    // forty futures with a timeout of an hour starts such waits).
+    for (let i = 0; i < 40; i++) await endEarly(3_600_000 + i, i);
+    let timers = 0;
+    createHook({ init: (id, type) => { if (type === 'Timeout') timers++; } }).enable();
+    for (let i = 0; i < 10_000; i++) await endEarly(1000, i);
+    console.log(timers);
+  `;
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 25_000 });
+  assert.equal(out.status, 0, out.stderr);
+  assert.ok(Number(out.stdout) <= 2, `10,000 waits of 1,000 ms, one after another, made ${out.stdout.trim()} Node timers`);
+});
+
 test('a timed wait that ended early does not hold the process open for its timeout', () => {
   const script = `
     import { Future, wait, asCompleted } from 'concurrent-futures';

@@ -102,23 +102,27 @@ export class PoolTiming {
 
   /**
    * `stats()`: a worker is idle with no task out that is not done (the holes a withdrawn task leaves until the
-   * worker answers past them are no work, as the dashboard's view says); a task runs once its worker may have started it.
+   * worker answers past them are no work, as the dashboard's view says); a task runs once its worker may have started it,
+   * until its worker has finished it (threads know that before its answer comes, and may have started the next).
    */
   stats(workers: readonly PoolWorker[], counters: Counters): ExecutorStats {
     let idle = 0;
     let running = 0;
+    let answering = 0;
     for (const w of workers) {
       let busy = w.deferred.size > 0;
       for (let i = 0; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);
         if (task == null || task.done()) continue;
-        busy = true;
-        // One its worker has finished, its answer on the way, runs no more: the worker may have started the next.
-        if (task.running() && !w.transport.states.finished(task.seq)) running++;
+        if (w.transport.states.finished(task.seq)) answering += task.items;
+        else {
+          busy = true;
+          if (task.running()) running++;
+        }
       }
       if (!busy) idle++;
       running += w.deferred.live();
     }
-    return counters.snapshot(workers.length, idle, running, this.runningMs(workers));
+    return counters.snapshot(workers.length, idle, running, this.runningMs(workers), answering);
   }
 }
