@@ -1,7 +1,8 @@
 import { TimeoutError, timerTimeoutError } from './errors.js';
 import { checkTimeout, describe } from './checks.js';
-import { Future, type Waiter, type WaiterLink } from './future.js';
+import { Future, WaiterLink, type Waiter } from './future.js';
 import { Deadline } from './deadline.js';
+import { Deque } from './deque.js';
 import { ITEM_COUNT, ITEM_FUTURES } from './item-count.js';
 
 /** Return as soon as any future finishes or is cancelled. */
@@ -71,7 +72,7 @@ function distinct<T>(futures: Iterable<Future<T>>, caller: string): Future<T>[] 
 /** Counts completions down to the moment `wait()` may return. */
 class WaitWaiter<T> extends Deadline implements Waiter {
   /** Its places among the waiters of futures that have others, by index in `futures`. */
-  private readonly links: Array<WaiterLink | null> | undefined;
+  private readonly links: Links;
   private resolve!: (value: DoneAndNotDone<T>) => void;
   readonly promise = new Promise<DoneAndNotDone<T>>((resolve) => (this.resolve = resolve));
 
@@ -104,23 +105,35 @@ class WaitWaiter<T> extends Deadline implements Waiter {
   }
 }
 
+/**
+ * A waiter's places among the waiters of futures that have others: by index in its futures, or the one
+ * place itself when it waits for one future (the common timed wait, where an array would cost as much again).
+ */
+type Links = WaiterLink | Array<WaiterLink | null> | undefined;
+
 /** Watches the futures not done; returns the waiter's places where a future had other waiters, if any did. */
-function watch(futures: Future<any>[], waiter: Waiter): Array<WaiterLink | null> | undefined {
+function watch(futures: Future<any>[], waiter: Waiter): Links {
+  if (futures.length === 1) {
+    const f = futures[0]!;
+    return f.done() ? undefined : (f._addWaiter(waiter) ?? undefined);
+  }
   let links: Array<WaiterLink | null> | undefined;
   for (let i = 0; i < futures.length; i++) {
     const f = futures[i]!;
     if (f.done()) continue;
     const link = f._addWaiter(waiter);
-    if (link !== null) (links ??= [])[i] = link;
+    // Sized to the futures when they are few (an array grown from empty takes 17 places); grown otherwise,
+    // so that a million futures of which one is shared do not pay for a million places.
+    if (link !== null) (links ??= futures.length <= 64 ? new Array(futures.length) : [])[i] = link;
   }
   return links;
 }
 
 /** Stops watching the futures not done. */
-function unwatch(futures: Future<any>[], waiter: Waiter, links: Array<WaiterLink | null> | undefined): void {
+function unwatch(futures: Future<any>[], waiter: Waiter, links: Links): void {
   for (let i = 0; i < futures.length; i++) {
     const f = futures[i]!;
-    if (!f.done()) f._removeWaiter(waiter, links?.[i] ?? null);
+    if (!f.done()) f._removeWaiter(waiter, (links instanceof WaiterLink ? links : links?.[i]) ?? null);
   }
 }
 
@@ -141,7 +154,7 @@ function allDone<T>(futures: Future<T>[]): DoneAndNotDone<T> {
   };
 }
 
-function split<T>(futures: Future<T>[], waiter?: Waiter, links?: Array<WaiterLink | null>): DoneAndNotDone<T> {
+function split<T>(futures: Future<T>[], waiter?: Waiter, links?: Links): DoneAndNotDone<T> {
   if (futures.every((f) => f.done())) return allDone(futures);
   if (waiter !== undefined) unwatch(futures, waiter, links);
   const done = new Set<Future<T>>();
@@ -198,31 +211,29 @@ const NO_FUTURES: Future<any>[] = [];
 /**
  * Queues futures as they complete, for one `asCompleted()` iterator. One
  * waiting `next()` is the common case: it is held in two fields, and only the
- * calls behind it in an array, so that a timed iteration costs little more
+ * calls behind it in a queue, so that a timed iteration costs little more
  * than its timer.
  */
 class AsCompletedIterator<T> extends Deadline implements AsyncIterableIterator<Future<T>>, Waiter {
-  /** Done futures not yet yielded, from `head` on; made when the first is queued. */
-  private finished: Future<T>[] | undefined;
-  private head = 0;
+  /** Done futures not yet yielded; made when the first is queued. */
+  private finished: Deque<Future<T>> | undefined;
   private pending = 0;
   private readonly total: number;
-  /** How many `next()` calls wait: the oldest in `resolveFirst`/`rejectFirst`, the others in `later`. */
-  private sleeping = 0;
+  /** The oldest waiting `next()` call; the others wait in `later`. */
   private resolveFirst: Settle<T> | undefined;
   private rejectFirst: Fail | undefined;
-  private later: Array<{ resolve: Settle<T>; reject: Fail }> | undefined;
-  private links: Array<WaiterLink | null> | undefined;
-  private closed = false;
+  private later: Deque<{ resolve: Settle<T>; reject: Fail }> | undefined;
+  private links: Links;
 
   constructor(
+    /** The futures it still watches; none once closed. */
     private futures: Future<T>[],
     private readonly deadline: number | undefined,
   ) {
     super();
     this.total = futures.length;
     for (const f of futures) {
-      if (f.done()) (this.finished ??= []).push(f);
+      if (f.done()) (this.finished ??= new Deque()).push(f);
       else this.pending++;
     }
     this.links = watch(futures, this);
@@ -230,32 +241,25 @@ class AsCompletedIterator<T> extends Deadline implements AsyncIterableIterator<F
 
   futureDone(future: Future<any>): void {
     this.pending--;
-    if (this.sleeping === 0) {
-      (this.finished ??= []).push(future);
+    const resolve = this.resolveFirst;
+    if (resolve === undefined) {
+      (this.finished ??= new Deque()).push(future);
       return;
     }
-    const resolve = this.resolveFirst!;
     this.wakeNext();
     resolve({ value: future, done: false });
-    if (this.sleeping > 0) return;
+    if (this.resolveFirst !== undefined) return;
     this.clearDeadline();
     if (this.pending === 0) this.close();
   }
 
   next(): Promise<IteratorResult<Future<T>>> {
-    const finished = this.finished;
-    if (finished !== undefined && this.head < finished.length) {
-      const f = finished[this.head]!;
-      finished[this.head++] = undefined as any;
-      if (this.head > 1024 && this.head * 2 > finished.length) {
-        finished.splice(0, this.head);
-        this.head = 0;
-      }
-      return Promise.resolve({ value: f, done: false });
+    if (this.finished !== undefined && this.finished.length > 0) {
+      return Promise.resolve({ value: this.finished.shift()!, done: false });
     }
-    if (this.closed || this.pending - this.sleeping <= 0) {
+    if (this.futures === NO_FUTURES || this.pending - this.sleeping() <= 0) {
       // Every future left is promised to an earlier next(): this one ends the iteration, after them.
-      if (this.sleeping === 0) this.close();
+      if (this.resolveFirst === undefined) this.close();
       return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve, reject) => {
@@ -267,10 +271,10 @@ class AsCompletedIterator<T> extends Deadline implements AsyncIterableIterator<F
         this.close();
         return reject(error);
       }
-      if (this.sleeping++ === 0) {
+      if (this.resolveFirst === undefined) {
         this.resolveFirst = resolve;
         this.rejectFirst = reject;
-      } else (this.later ??= []).push({ resolve, reject });
+      } else (this.later ??= new Deque()).push({ resolve, reject });
       if (remaining !== undefined && !this.hasDeadline()) this.startDeadline(remaining, now);
     });
   }
@@ -297,18 +301,21 @@ class AsCompletedIterator<T> extends Deadline implements AsyncIterableIterator<F
   /** The deadline passed: every waiting `next()` rejects, and the iterator ends. */
   protected expired(): void {
     const error = timerTimeoutError(this.unfinished());
-    while (this.sleeping > 0) {
-      const reject = this.rejectFirst!;
+    for (let reject = this.rejectFirst; reject !== undefined; reject = this.rejectFirst) {
       this.wakeNext();
       reject(error);
     }
     this.close();
   }
 
+  /** How many `next()` calls wait. */
+  private sleeping(): number {
+    return this.resolveFirst === undefined ? 0 : 1 + (this.later?.length ?? 0);
+  }
+
   /** The oldest waiting `next()` is answered: the one behind it moves up. */
   private wakeNext(): void {
-    this.sleeping--;
-    const next = this.sleeping > 0 ? this.later!.shift()! : undefined;
+    const next = this.later?.shift();
     this.resolveFirst = next?.resolve;
     this.rejectFirst = next?.reject;
   }
@@ -319,17 +326,14 @@ class AsCompletedIterator<T> extends Deadline implements AsyncIterableIterator<F
 
   /** Ends the iteration; a `next()` still waiting resolves as done, as an async generator's would. */
   private close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.futures === NO_FUTURES) return;
     this.clearDeadline();
     if (this.pending > 0) unwatch(this.futures, this, this.links);
     this.links = undefined;
     this.pending = 0;
     this.futures = NO_FUTURES;
     this.finished = undefined;
-    this.head = 0;
-    while (this.sleeping > 0) {
-      const resolve = this.resolveFirst!;
+    for (let resolve = this.resolveFirst; resolve !== undefined; resolve = this.resolveFirst) {
       this.wakeNext();
       resolve({ value: undefined, done: true });
     }

@@ -249,6 +249,49 @@ test('breaking out of asCompleted leaves nothing behind on the futures it watche
   assert.equal(pending.done(), false);
 });
 
+test('timed waits on futures others wait on too leave nothing behind, and the others are still woken', { timeout: 20_000 }, async () => {
+  // One future (a waiter's one place held directly), a few (places sized to the futures), many (places grown).
+  for (const count of [1, 3, 100]) {
+    const futures = Array.from({ length: count }, () => new Future());
+    const shared = futures[count - 1];
+    const stays = shared.result();
+    const refs = await (async () => {
+      const it = asCompleted(futures, { timeout: 20 });
+      const [timedOut, waited] = await Promise.allSettled([it.next(), wait(futures, { timeout: 20 }), shared.result(20)]);
+      assert.ok(timedOut.reason instanceof TimeoutError, `count ${count}: ${timedOut.reason}`);
+      assert.equal(waited.value.notDone.size, count);
+      return [new WeakRef(it)];
+    })();
+    assert.equal(await collected(refs[0]), true, `count ${count}: the pending futures still hold the timed-out iterator`);
+    shared.setResult('ok');
+    assert.equal(await within(1000, stays), 'ok', `count ${count}: the waiter left behind was not woken`);
+  }
+});
+
+test('asCompleted over thousands of futures, several next() waiting at once, yields each once', { timeout: 20_000 }, async () => {
+  const futures = Array.from({ length: 3000 }, (_, i) => {
+    const f = new Future();
+    if (i % 3 === 0) f.setResult(i);
+    return f;
+  });
+  const it = asCompleted(futures);
+  const seen = new Set();
+  for (let i = 0; i < 1000; i++) seen.add((await it.next()).value);
+  // Three callers at a time wait; futures complete behind them, in batches of two.
+  const waiting = [];
+  for (let i = 0; i < 3000; i++) {
+    if (i % 3 !== 0) {
+      if (waiting.length < 3) waiting.push(it.next());
+      futures[i].setResult(i);
+    }
+    if (waiting.length === 3) for (const r of await Promise.all(waiting.splice(0))) seen.add(r.value);
+  }
+  for (const r of await Promise.all(waiting)) seen.add(r.value);
+  for (let r = await it.next(); !r.done; r = await it.next()) seen.add(r.value);
+  assert.equal(seen.size, 3000);
+  assert.deepEqual([...seen].map((f) => futures.indexOf(f)).sort((a, b) => a - b), futures.map((_, i) => i));
+});
+
 test('asCompleted over executor futures returns each result once (seed pattern 2)', { timeout: 10_000 }, async () => {
   const executor = new AsyncPoolExecutor(10);
   try {
