@@ -114,15 +114,14 @@ export class Counters {
 
   /**
    * What `stats()` returns, given the executor's workers, how many of its pending tasks run now,
-   * what the running ones have run inside the utilization window (ms; NaN: not known), and how many
-   * items are finished, their answer on its way: pending, yet neither queued nor running.
+   * and what the running ones have run inside the utilization window (ms; NaN: not known).
    */
-  snapshot(workers: number, idleWorkers: number, running: number, runningMs = 0, answering = 0): ExecutorStats {
+  snapshot(workers: number, idleWorkers: number, running: number, runningMs = 0): ExecutorStats {
     const l = this.latency;
     return {
       workers,
       idleWorkers,
-      queued: this.pending + this.chunkItems + this.unsent - running - answering,
+      queued: this.pending + this.chunkItems + this.unsent - running,
       running,
       completed: this.completed,
       failed: this.failed,

@@ -102,27 +102,25 @@ export class PoolTiming {
 
   /**
    * `stats()`: a worker is idle with no task out that is not done (the holes a withdrawn task leaves until the
-   * worker answers past them are no work, as the dashboard's view says); a task runs once its worker may have started it,
-   * until its worker has finished it (threads know that before its answer comes, and may have started the next).
+   * worker answers past them are no work, as the dashboard's view says), and with only tasks it has finished, their
+   * answers on the way (threads know that first). A task runs from when its worker may have started it until its
+   * future is done: so that every task counts once, one whose answer is on the way still runs, and while its thread
+   * runs the next, running can briefly exceed the workers.
    */
   stats(workers: readonly PoolWorker[], counters: Counters): ExecutorStats {
     let idle = 0;
     let running = 0;
-    let answering = 0;
     for (const w of workers) {
       let busy = w.deferred.size > 0;
       for (let i = 0; i < w.inflight.length; i++) {
         const task = w.inflight.at(i);
         if (task == null || task.done()) continue;
-        if (w.transport.states.finished(task.seq)) answering += task.items;
-        else {
-          busy = true;
-          if (task.running()) running++;
-        }
+        if (!w.transport.states.finished(task.seq)) busy = true;
+        if (task.running()) running++;
       }
       if (!busy) idle++;
       running += w.deferred.live();
     }
-    return counters.snapshot(workers.length, idle, running, this.runningMs(workers), answering);
+    return counters.snapshot(workers.length, idle, running, this.runningMs(workers));
   }
 }
