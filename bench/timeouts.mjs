@@ -34,6 +34,7 @@ const cases = {
     } catch {}
   },
 };
+if (typeof globalThis.gc !== 'function') console.log('without --expose-gc: each case also pays for the garbage of the one before it (noisier figures)');
 const times = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
 const order = Object.entries(cases);
 for (let r = 0; r < rounds; r++) {

@@ -131,9 +131,13 @@ function watch(futures: Future<any>[], waiter: Waiter): Links {
 
 /** Stops watching the futures not done. */
 function unwatch(futures: Future<any>[], waiter: Waiter, links: Links): void {
+  if (links instanceof WaiterLink) {
+    if (!futures[0]!.done()) futures[0]!._removeWaiter(waiter, links);
+    return;
+  }
   for (let i = 0; i < futures.length; i++) {
     const f = futures[i]!;
-    if (!f.done()) f._removeWaiter(waiter, (links instanceof WaiterLink ? links : links?.[i]) ?? null);
+    if (!f.done()) f._removeWaiter(waiter, links?.[i] ?? null);
   }
 }
 

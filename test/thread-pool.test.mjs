@@ -110,6 +110,21 @@ t('stats(): a task its thread has finished, its answer not read yet, still runs 
   assert.deepEqual({ running: after.running, queued: after.queued, completed: after.completed - s.completed }, { running: 0, queued: 0, completed: 2 });
 });
 
+t('stats(): a thread whose only task out is finished, its answer not read yet, is idle while that task still runs', async (ctx) => {
+  const ex = use(ctx, new ThreadPoolExecutor(1));
+  await ex.submit(spin, 0).result();
+  const only = ex.submit(spin, 30);
+  await new Promise((resolve) => setImmediate(resolve)); // sent
+  // This thread does not read the answer meanwhile: the worker finishes the task and has nothing else.
+  const end = performance.now() + 200;
+  while (performance.now() < end);
+  const s = ex.stats();
+  assert.deepEqual({ running: s.running, queued: s.queued, idleWorkers: s.idleWorkers }, { running: 1, queued: 0, idleWorkers: 1 });
+  assert.equal(await only.result(), 30);
+  const after = ex.stats();
+  assert.deepEqual({ running: after.running, idleWorkers: after.idleWorkers, completed: after.completed - s.completed }, { running: 0, idleWorkers: 1, completed: 1 });
+});
+
 t('transfer() moves ArrayBuffers both ways without copying', async (ctx) => {
   const ex = use(ctx, new ThreadPoolExecutor(1));
   const buffer = new ArrayBuffer(1024 * 1024);
