@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';
@@ -9,7 +10,7 @@ import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, t
 import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit } from './checks.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { StartWindow } from './rate-limit.js';
-import { TaskTrace, TraceSource, traceName, tracing } from './tracing.js';
+import { TaskTrace, TraceSources, tracing } from './tracing.js';
 import { addRunning, type WorkerView } from './worker-view.js';
 
 /** A submitted call: its future, and what `taskSignal()` sees while it runs. */
@@ -68,7 +69,7 @@ export class AsyncPoolExecutor extends Executor {
   private readonly slots: (Running | null)[] = [];
   private readonly freeSlots: number[] = [];
   /** What its tracing contexts share. */
-  private readonly traceSource = new TraceSource(this, 'async');
+  private readonly traceSources = new TraceSources(this, 'async');
   private occupied = 0;
   private looping = false;
   private runScheduled = false;
@@ -129,7 +130,7 @@ export class AsyncPoolExecutor extends Executor {
       this.enqueue(task, 1);
       return;
     }
-    const trace = (task._trace = new TaskTrace(this.traceSource, traceName(task.fn), task, performance.now()));
+    const trace = (task._trace = new TaskTrace(this.traceSources.of(task.fn), task, performance.now()));
     task.ticket = this._counters.latency.queued();
     trace.submitted();
     this.enqueue(task, 1);
@@ -142,10 +143,10 @@ export class AsyncPoolExecutor extends Executor {
     batch.queuedAt = performance.now();
     if (tracing()) {
       const traces = (batch.traces = new Array<TaskTrace>(batch.count));
-      const name = traceName(batch.fn);
+      const source = this.traceSources.of(batch.fn);
       for (let i = 0; i < batch.count; i++) {
         // No future per item: a map item's context has none.
-        const trace = (traces[i] = new TaskTrace(this.traceSource, name, undefined, batch.queuedAt));
+        const trace = (traces[i] = new TaskTrace(source, undefined, batch.queuedAt));
         trace.submitted();
         trace.submitEnded();
       }

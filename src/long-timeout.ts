@@ -4,6 +4,8 @@
  * chained from timers of at most that length.
  * @internal
  */
+import { performance } from 'node:perf_hooks';
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface LongTimeout {

@@ -8,9 +8,13 @@
  * `tracePromise`: those cost a closure and a promise per task. So stores bound
  * with `bindStore()` are not entered. With no subscriber an executor builds
  * nothing: it asks `tracing()` once per submit.
+ *
+ * `performance` is imported, not the global: on Node 20 the global is a getter
+ * that costs a call per read, a tenth of a traced task's clock read.
  * @internal
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import { CancelledError } from './errors.js';
 import { taskRef } from './tasks.js';
 
@@ -52,12 +56,44 @@ export interface Trace {
   done(future: DoneFuture): void;
 }
 
-/** What the contexts of one executor share, one object for all of them. */
+/** What the contexts of one executor's tasks of one name share, one object for all of them. */
 export class TraceSource {
   constructor(
     readonly executor: object,
     readonly kind: ExecutorKind,
+    /** The task's name: its `defineTasks` key, or the function's name. */
+    readonly name: string,
   ) {}
+}
+
+/** Past this many names an executor's sources are made afresh, not kept: generated names cannot grow it. */
+const MAX_SOURCES = 256;
+
+/** The sources of one executor, by task name; tasks come in runs of one name, so the last one is tried first. */
+export class TraceSources {
+  private last: TraceSource | null = null;
+  private readonly byName = new Map<string, TraceSource>();
+  constructor(
+    private readonly executor: object,
+    private readonly kind: ExecutorKind,
+  ) {}
+
+  /** The source of the tasks of `fn`. */
+  of(fn: unknown): TraceSource {
+    return this.named(traceName(fn));
+  }
+
+  /** The source of the tasks named `name`. */
+  named(name: string): TraceSource {
+    const last = this.last;
+    if (last !== null && last.name === name) return last;
+    let source = this.byName.get(name);
+    if (source === undefined) {
+      source = new TraceSource(this.executor, this.kind, name);
+      if (this.byName.size < MAX_SOURCES) this.byName.set(name, source);
+    }
+    return (this.last = source);
+  }
 }
 
 /**
@@ -70,15 +106,16 @@ const UNITS_PER_MS = 100;
 const units = (ms: number): number => Math.round(ms * UNITS_PER_MS);
 const NOT_YET = -1;
 
-const PENDING_OUTCOME = 0;
-const OK = 1;
-const FAILED = 2;
-const CANCELLED_OUTCOME = 3;
+/** A context's outcome when its task failed or was cancelled: rare, so it is the failures that cost an object. */
+class Failure {
+  constructor(readonly error: unknown) {}
+}
 
 /**
  * The context of one task (or `map` item), the message of all its events.
- * Kept small, since one lives as long as its task: the executor and kind on a
- * shared `TraceSource`, the times in 10 µs units, the value or error in one field.
+ * Kept small, since one lives as long as its task (a traced task's bytes are
+ * what the collector copies while it waits): the executor, kind and name on a
+ * shared `TraceSource`, the times in 10 µs units, the value or failure in one field.
  */
 export class TaskTrace implements Trace {
   private q: number;
@@ -86,12 +123,10 @@ export class TaskTrace implements Trace {
   private e = NOT_YET;
   /** The worker that runs it: an id, or `undefined`. */
   worker: number | string | undefined = undefined;
+  /** The value, or a `Failure`; `undefined` until done. */
   private outcome: unknown = undefined;
-  private status = PENDING_OUTCOME;
   constructor(
     private readonly source: TraceSource,
-    /** The task's name: its `defineTasks` key, or the function's name. */
-    readonly name: string,
     /** The task's future; for a `map` item, the future of the chunk that carries it, or `undefined` where there is none. */
     readonly future: object | undefined,
     queuedAt: number,
@@ -106,6 +141,11 @@ export class TaskTrace implements Trace {
 
   get kind(): ExecutorKind {
     return this.source.kind;
+  }
+
+  /** The task's name: its `defineTasks` key, or the function's name. */
+  get name(): string {
+    return this.source.name;
   }
 
   /** When it was submitted (`performance.now()` of the submitting thread). */
@@ -125,12 +165,14 @@ export class TaskTrace implements Trace {
 
   /** The value, from `asyncStart` on, when the task succeeded. */
   get result(): unknown {
-    return this.status === OK ? this.outcome : undefined;
+    const outcome = this.outcome;
+    return outcome instanceof Failure ? undefined : outcome;
   }
 
   /** The error, from `error` on, when the task failed; a `CancelledError` when it was cancelled. */
   get error(): unknown {
-    return this.status >= FAILED ? this.outcome : undefined;
+    const outcome = this.outcome;
+    return outcome instanceof Failure ? outcome.error : undefined;
   }
 
   /** Publishes `start`: inside the submit, once the future exists. */
@@ -162,10 +204,9 @@ export class TaskTrace implements Trace {
   /** Done with this outcome. */
   settled(ok: boolean, value: unknown): void {
     this.ending();
-    this.outcome = value;
-    if (ok) this.status = OK;
+    if (ok) this.outcome = value;
     else {
-      this.status = FAILED;
+      this.outcome = new Failure(value);
       errorChannel.publish(this);
     }
     asyncStart.publish(this);
@@ -175,8 +216,7 @@ export class TaskTrace implements Trace {
   /** Cancelled: `asyncStart` and `asyncEnd` with a `CancelledError` for `error`, and no `error` event (nothing failed). */
   cancelled(): void {
     this.ending();
-    this.outcome = new CancelledError();
-    this.status = CANCELLED_OUTCOME;
+    this.outcome = new Failure(new CancelledError());
     asyncStart.publish(this);
     asyncEnd.publish(this);
   }
@@ -197,10 +237,10 @@ export class ChunkTrace implements Trace {
   ) {}
 
   /** A context per item of a chunk about to be submitted as `future` (queued at `now`): `start` and `end` for each. */
-  static submit(source: TraceSource, name: string, future: object | undefined, count: number, now = performance.now()): ChunkTrace {
+  static submit(source: TraceSource, future: object | undefined, count: number, now = performance.now()): ChunkTrace {
     const items = new Array<TaskTrace>(count);
     for (let i = 0; i < count; i++) {
-      const item = (items[i] = new TaskTrace(source, name, future, now));
+      const item = (items[i] = new TaskTrace(source, future, now));
       item.submitted();
       item.submitEnded();
     }

@@ -8,22 +8,23 @@
  * `undefined`. A `map` chunk's items share its run time evenly.
  * @internal
  */
+import { performance } from 'node:perf_hooks';
 import type { ChunkOutcome } from '../chunk.js';
 import type { Counters } from '../executor.js';
 import { Future } from '../future.js';
-import { ChunkTrace, TaskTrace, TraceSource, traceName, tracing } from '../tracing.js';
+import { ChunkTrace, TaskTrace, TraceSources, tracing } from '../tracing.js';
 import type { QueueEvent } from './events.js';
 import type { JobFuture } from './job-future.js';
 
 export class JobTiming {
   /** What this executor's contexts share. */
-  private readonly source: TraceSource;
+  private readonly sources: TraceSources;
 
   constructor(
     private readonly counters: Counters,
     executor: object,
   ) {
-    this.source = new TraceSource(executor, 'bullmq');
+    this.sources = new TraceSources(executor, 'bullmq');
   }
 
   /** A job is being submitted for `fn` (`items` > 0: a chunk of that many): timed if sampled, traced while subscribed. */
@@ -38,16 +39,16 @@ export class JobTiming {
     const now = performance.now();
     future.ticket = latency.ticket(now);
     if (items > 0) {
-      future._trace = ChunkTrace.submit(this.source, traceName(fn), future, items);
+      future._trace = ChunkTrace.submit(this.sources.of(fn), future, items);
       return null;
     }
-    return (future._trace = new TaskTrace(this.source, traceName(fn), future, now));
+    return (future._trace = new TaskTrace(this.sources.of(fn), future, now));
   }
 
   /** A chunk whose first item cannot travel: that item's failure is the whole outcome, and no job is needed. */
   unsent(fn: unknown, items: number, cut: TypeError | null): Future<ChunkOutcome<any>> {
     const none = new Future<ChunkOutcome<any>>();
-    if (tracing()) none._trace = ChunkTrace.submit(this.source, traceName(fn), none, items);
+    if (tracing()) none._trace = ChunkTrace.submit(this.sources.of(fn), none, items);
     const outcome = { values: [], failed: true, error: cut };
     this.counters.chunkEnded(outcome, items);
     none.setResult(outcome);

@@ -15,10 +15,11 @@
  * counted as none, the worker cannot tell when it was queued again.
  * @internal
  */
+import { performance } from 'node:perf_hooks';
 import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { timerTimeoutError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
-import { ChunkTrace, TaskTrace, TraceSource, tracing } from '../tracing.js';
+import { ChunkTrace, TaskTrace, TraceSources, tracing } from '../tracing.js';
 import { addRunning, type WorkerView } from '../worker-view.js';
 
 /** A done future's states, as a trace reads them (future.ts). */
@@ -60,7 +61,7 @@ export class WorkerJobs extends Executor {
   private readonly slots: (JobRun | null)[] = [];
   private readonly freeSlots: number[] = [];
   private running = 0;
-  private readonly source = new TraceSource(this, 'bullmq');
+  private readonly sources = new TraceSources(this, 'bullmq');
 
   constructor(readonly concurrency: number) {
     super();
@@ -106,9 +107,9 @@ export class WorkerJobs extends Executor {
     latency.startedNow(ticket, queuedAt);
     let trace: TaskTrace | ChunkTrace | null = null;
     if (tracing()) {
-      if (chunk) trace = ChunkTrace.submit(this.source, name, undefined, items, queuedAt);
+      if (chunk) trace = ChunkTrace.submit(this.sources.named(name), undefined, items, queuedAt);
       else {
-        trace = new TaskTrace(this.source, name, undefined, queuedAt);
+        trace = new TaskTrace(this.sources.named(name), undefined, queuedAt);
         trace.submitted();
         trace.submitEnded();
       }

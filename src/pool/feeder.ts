@@ -5,6 +5,7 @@
  * run long to go to a worker that is idle.
  * @internal
  */
+import { performance } from 'node:perf_hooks';
 import { chunkHead } from '../chunk.js';
 import { TaskQueue } from '../task-queue.js';
 import { priorityOf } from '../task-options.js';

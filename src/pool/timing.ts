@@ -7,10 +7,11 @@
  * share of it, ending one after another at the message's arrival.
  * @internal
  */
+import { performance } from 'node:perf_hooks';
 import { chunkLength, type Chunk } from '../chunk.js';
 import type { Counters, ExecutorStats } from '../executor.js';
 import type { Latency } from '../latency.js';
-import { ChunkTrace, TaskTrace, TraceSource, traceName, tracing, type ExecutorKind } from '../tracing.js';
+import { ChunkTrace, TaskTrace, TraceSources, tracing, type ExecutorKind } from '../tracing.js';
 import { isChunk } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
 
@@ -20,7 +21,7 @@ export class PoolTiming {
   private share = 0;
 
   /** What this pool's contexts share. */
-  private readonly source: TraceSource;
+  private readonly sources: TraceSources;
   /** False for a pool whose owner traces the work itself (the BullMQ worker's, bullmq/worker-jobs.ts). */
   traced = true;
 
@@ -29,7 +30,7 @@ export class PoolTiming {
     executor: object,
     kind: ExecutorKind,
   ) {
-    this.source = new TraceSource(executor, kind);
+    this.sources = new TraceSources(executor, kind);
   }
 
   /**
@@ -43,10 +44,10 @@ export class PoolTiming {
     }
     task.ticket = this.latency.queued();
     if (isChunk(task.key)) {
-      task._trace = ChunkTrace.submit(this.source, traceName(fn), task, chunkLength(task.payload as Chunk));
+      task._trace = ChunkTrace.submit(this.sources.of(fn), task, chunkLength(task.payload as Chunk));
       return null;
     }
-    const trace = new TaskTrace(this.source, traceName(fn), task, performance.now());
+    const trace = new TaskTrace(this.sources.of(fn), task, performance.now());
     task._trace = trace;
     return trace;
   }
