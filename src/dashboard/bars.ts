@@ -30,7 +30,12 @@ export class BarRing {
   /** Tasks finished on this worker. */
   tasks = 0;
 
+  /** `capacity - 1`: the capacity is a power of two, so that a slot is a mask, not a division. */
+  private readonly mask: number;
+
   constructor(private readonly capacity = 4096) {
+    if (!Number.isInteger(Math.log2(capacity))) throw new RangeError(`a bar ring's capacity must be a power of two, got ${capacity}`);
+    this.mask = capacity - 1;
     this.start = new Float64Array(capacity);
     this.end = new Float64Array(capacity);
     this.name = new Int32Array(capacity);
@@ -42,7 +47,7 @@ export class BarRing {
   push(name: number, start: number, end: number, flags: number): void {
     this.tasks++;
     if (this.pushed > 0 && flags === 0 && end - start < MERGE_MS) {
-      const last = (this.pushed - 1) % this.capacity;
+      const last = (this.pushed - 1) & this.mask;
       if (this.name[last] === name && this.flags[last] === 0 && this.end[last]! - this.start[last]! < MERGE_MS && start - this.end[last]! < MERGE_MS) {
         if (end > this.end[last]!) this.end[last] = end;
         this.count[last]!++;
@@ -50,7 +55,7 @@ export class BarRing {
         return;
       }
     }
-    const slot = this.pushed % this.capacity;
+    const slot = this.pushed & this.mask;
     this.start[slot] = start;
     this.end[slot] = end;
     this.name[slot] = name;
@@ -75,7 +80,7 @@ export class BarRing {
     const first = Math.max(seq, this.pushed - this.capacity, this.pushed - max);
     const out: BarTuple[] = [];
     for (let s = first; s < this.pushed; s++) {
-      const i = s % this.capacity;
+      const i = s & this.mask;
       if (this.end[i]! > after) out.push([s, this.name[i]!, this.start[i]!, this.end[i]!, this.flags[i]!, this.count[i]!]);
     }
     return out;

@@ -123,8 +123,9 @@ export class Board {
    */
   private readonly inflight: Map<TaskTrace, NameCounts> | null;
   private readonly rows = new Map<string, BarRing>();
-  /** The same rings by the trace's own `worker` value: no text made per task. */
+  /** The same rings by the trace's own `worker` value: no text made per task; a pool's worker index finds its ring in an array. */
   private readonly rowsByWorker = new Map<unknown, BarRing>();
+  private readonly rowsByIndex: BarRing[] = [];
   private readonly series = new Series();
   private lastName: unknown = undefined;
   private lastCounts: NameCounts | null = null;
@@ -285,6 +286,11 @@ export class Board {
   }
 
   private row(worker: unknown): BarRing {
+    const indexed = typeof worker === 'number' && worker >= 0 && worker < 1024 && Number.isInteger(worker);
+    if (indexed) {
+      const ring = this.rowsByIndex[worker];
+      if (ring !== undefined) return ring;
+    }
     let ring = this.rowsByWorker.get(worker);
     if (ring === undefined) {
       const key = rowOf(worker);
@@ -292,6 +298,7 @@ export class Board {
       if (ring === undefined) this.rows.set(key, (ring = new BarRing()));
       this.rowsByWorker.set(worker, ring);
     }
+    if (indexed) this.rowsByIndex[worker as number] = ring;
     return ring;
   }
 }

@@ -48,6 +48,8 @@ function quantile(hist: Uint32Array, total: number, q: number): number {
 export class Series {
   /** The second being counted; `-1` until the first task. */
   private second = -1;
+  /** When the next second begins (ms): a task before it needs no division. */
+  private nextAt = -Infinity;
   private done = 0;
   private failed = 0;
   private cancelled = 0;
@@ -62,7 +64,7 @@ export class Series {
 
   /** A task ended at `at` (ms): `outcome` 0 done, 1 failed, 2 cancelled; its run and wait times, or -1. */
   add(at: number, outcome: number, run: number, wait: number): void {
-    this.advance(at);
+    if (at >= this.nextAt) this.advance(at);
     if (outcome === 0) this.done++;
     else if (outcome === 1) this.failed++;
     else this.cancelled++;
@@ -79,12 +81,16 @@ export class Series {
   /** Closes the seconds before the one of `now`; a late task counts in the current one. */
   advance(now: number): void {
     const second = Math.floor(now / 1000);
-    if (this.second < 0) this.second = second;
+    if (this.second < 0) {
+      this.second = second;
+      this.nextAt = (second + 1) * 1000;
+    }
     if (second <= this.second) return;
     this.close();
     // Seconds without a task since: as many zeroes, at most what is kept.
     for (let s = Math.max(this.second + 1, second - KEEP); s < second; s++) this.append([s, 0, 0, 0, -1, -1, -1, -1, -1, -1]);
     this.second = second;
+    this.nextAt = (second + 1) * 1000;
   }
 
   /** Every point kept. */
