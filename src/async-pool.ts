@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { Executor, type ExecutorStats } from './executor.js';
 import { Future, type FutureOwner } from './future.js';

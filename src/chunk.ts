@@ -7,7 +7,6 @@
  * another — far cheaper to clone than an array per item.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import { isThenable } from './checks.js';
 import { runAsTask, type TaskContext } from './task-signal.js';
 

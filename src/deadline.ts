@@ -5,8 +5,6 @@
  * in a list in deadline order and one Node timer for the list's head, as Node does for its own timers.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
-
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The waits of one length, oldest first, and the timer that ends them. */

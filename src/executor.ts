@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { checkFunction, checkOptions } from './checks.js';
 import { ExecutorShutdownError } from './errors.js';
 import { KeepAlive } from './keep-alive.js';

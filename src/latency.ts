@@ -13,7 +13,6 @@
  * (BullMQ jobs and async `map` items excepted: timed whenever traced).
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 
 /** The recent timed tasks the figures are over. */
 export const RING = 1024;

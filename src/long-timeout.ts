@@ -4,8 +4,6 @@
  * chained from timers of at most that length.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
-
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface LongTimeout {

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { CancelledError, TimeoutError } from './errors.js';
 import { checkCount, checkTimeout } from './checks.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';

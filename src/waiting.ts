@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { TimeoutError, timerTimeoutError } from './errors.js';
 import { checkTimeout, describe } from './checks.js';
 import { Future, WaiterLink, type Waiter } from './future.js';

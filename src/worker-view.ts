@@ -6,7 +6,6 @@
  * @internal
  */
 
-import { performance } from 'node:perf_hooks';
 import { ChunkTrace, type TaskTrace, type Trace } from './tracing.js';
 
 /**

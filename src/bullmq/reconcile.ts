@@ -8,7 +8,6 @@
  * are added again: delivery is at-least-once.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 
 /** Jobs read per pipeline. */

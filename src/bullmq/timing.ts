@@ -8,7 +8,6 @@
  * `undefined`. A `map` chunk's items share its run time evenly.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import type { ChunkOutcome } from '../chunk.js';
 import type { Counters } from '../executor.js';
 import { Future } from '../future.js';

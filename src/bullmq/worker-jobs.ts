@@ -15,7 +15,6 @@
  * counted as none, the worker cannot tell when it was queued again.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { timerTimeoutError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';

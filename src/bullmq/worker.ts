@@ -9,7 +9,6 @@
  * (placement.ts): for them the hop to a thread cost more than the task.
  * `threads: 0` runs every task there, for tasks that only wait on I/O.
  */
-import { performance } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -6,7 +6,6 @@
  * module's imports. Lines then come in batches and each call stands alone, so
  * that one failing line fails nothing but itself.
  */
-import { performance } from 'node:perf_hooks';
 import { isThenable } from '../checks.js';
 import { defineTasks, importModule } from '../tasks.js';
 import { toJsonLine } from './result-json.js';

@@ -4,7 +4,6 @@
  * `chunksize`, and each batch's results are written in input order, or as
  * they complete.
  */
-import { performance } from 'node:perf_hooks';
 import { BrokenExecutorError } from '../errors.js';
 import type { Executor } from '../executor.js';
 import type { Future } from '../future.js';

@@ -6,7 +6,6 @@
  * through `snapshot()` and `state()`, a few times a second at most.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import { CancelledError } from '../errors.js';
 import type { Executor, ExecutorStats } from '../executor.js';
 import type { WorkerView } from '../worker-view.js';

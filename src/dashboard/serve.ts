@@ -5,7 +5,6 @@
  * while a page is open; it holds no timer while none is.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';

@@ -5,7 +5,6 @@
  * run long to go to a worker that is idle.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import { chunkHead } from '../chunk.js';
 import { TaskQueue } from '../task-queue.js';
 import { priorityOf } from '../task-options.js';

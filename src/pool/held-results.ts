@@ -19,7 +19,6 @@
  * outcomes of primitives. Anything else, or more than fits, is not held.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import type { ChunkOutcome } from '../chunk.js';
 import type { ResultMessage } from './protocol.js';
 

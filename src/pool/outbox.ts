@@ -6,7 +6,6 @@
  * (held-results.ts), where the pool takes it should such a call prove long.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import { encodeError, pack } from '../codec.js';
 import { MirrorWriter } from './held-results.js';
 import { BARE_MS, ERROR, HOLD_MS, OK, PACKED, RESULTS, isBare, type FromWorker, type BareResult, type ResultMessage } from './protocol.js';

@@ -13,7 +13,6 @@
  * holds: the limit, not the round trip, is what bounds how fast they run.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import type { Future, Waiter } from '../future.js';
 import { longTimeout, type LongTimeout } from '../long-timeout.js';
 import type { RateLimit } from '../checks.js';

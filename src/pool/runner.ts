@@ -4,7 +4,6 @@
  * back only while calls known to be quick run after it (see protocol.ts).
  * Transport-agnostic, so threads and child processes share it.
  */
-import { performance } from 'node:perf_hooks';
 import { isLoadStop } from '../bundle.js';
 import { withHint } from './error-hints.js';
 import { isThenable } from '../checks.js';

@@ -7,7 +7,6 @@
  * share of it, ending one after another at the message's arrival.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import { chunkLength, type Chunk } from '../chunk.js';
 import type { Counters, ExecutorStats } from '../executor.js';
 import type { Latency } from '../latency.js';

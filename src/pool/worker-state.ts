@@ -11,7 +11,6 @@
  *   retire     take a worker out of service: it is told to end, and is dying until it exits
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import { unwrapTransfer } from '../codec.js';
 import type { TaskQueue } from '../task-queue.js';
 import { Future, type FutureOwner } from '../future.js';
@@ -34,7 +33,8 @@ export class PoolTask<T> extends Future<T> {
   seq = -1;
   /** What the arguments move rather than copy (`transfer()`), already taken from the caller. */
   transfers: unknown[] | null = null;
-  /** The `map` items it runs, for `stats()`: 1, or a chunk's length. */ items = 1;
+  /** The `map` items it runs, for `stats()`: 1, or a chunk's length. */
+  items = 1;
   /** A chunk cut short before an item that cannot be sent: that item's error, its outcome's failure. */
   cut: TypeError | null = null;
   /** How long it ran on its worker (ms), when its answer came alone and said so; else -1. */

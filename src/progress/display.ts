@@ -3,7 +3,6 @@
  * lines now and then where asked, or nothing. The `map` command and the
  * `progress()` helper both draw through it.
  */
-import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { createBar, loadCliProgress, type Bar } from './bar.js';
 import { describeCounts, fractionOf, type ProgressCounts } from './text.js';
