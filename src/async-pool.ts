@@ -6,7 +6,7 @@ import { Retries, TaskControl, priorityOf, type TaskSettings } from './task-opti
 import { microtask } from './microtask.js';
 import { MapBatch } from './map/batch.js';
 import { abortTask, currentTask, interruptedReason, runAsTask, shutDownReason, type TaskContext } from './task-signal.js';
-import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit } from './checks.js';
+import { checkFunction, checkMaxWorkers, checkOptions, checkRateLimit, promiseOf } from './checks.js';
 import { longTimeout, type LongTimeout } from './long-timeout.js';
 import { StartWindow } from './rate-limit.js';
 import { TaskTrace, TraceSources, tracing } from './tracing.js';
@@ -341,10 +341,10 @@ export class AsyncPoolExecutor extends Executor {
       this.finish(entry, false, error);
       return;
     }
-    if (value instanceof Promise || (value !== null && typeof (value as any)?.then === 'function')) {
+    const promise = promiseOf(value);
+    if (promise !== null) {
       // One derived promise: measured cheaper than an async wrapper, whose await
       // costs extra promises while the AsyncLocalStorage hook is on.
-      const promise = value instanceof Promise ? value : Promise.resolve(value);
       promise.then(this.onValue[entry.slot], this.onError[entry.slot]);
     } else {
       this.finish(entry, true, value);

@@ -90,6 +90,21 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   }
 }
 
+/**
+ * What a task's return value makes it wait for: the promise itself, a promise of
+ * the thenable, or null for a plain value. A value that cannot even be asked
+ * (a revoked proxy throws from `instanceof` and from reading `then`) is a plain value.
+ */
+export function promiseOf(value: unknown): Promise<unknown> | null {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return null;
+  try {
+    if (value instanceof Promise) return value;
+  } catch {
+    return null;
+  }
+  return isThenable(value) ? Promise.resolve(value) : null;
+}
+
 /** A rate limit: at most `max` task starts in any `interval` milliseconds. */
 export interface RateLimit {
   max: number;

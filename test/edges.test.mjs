@@ -146,3 +146,37 @@ for (const [name, make] of [['ThreadPoolExecutor', (n) => new ThreadPoolExecutor
     }
   });
 }
+
+test('a task that returns what cannot be asked whether it is a promise (a revoked proxy) ends; the pool and its other tasks go on', { timeout: 10_000 }, async () => {
+  const ex = new AsyncPoolExecutor(4);
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const throwingThen = { get then() { throw new Error('then cannot be read'); } };
+  const uncaught = [];
+  const onUncaught = (e) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    // Among a thousand queued tasks, and inside a map.
+    const before = Array.from({ length: 500 }, (_, i) => ex.submit((x) => x * 2, i));
+    const odd = [ex.submit(() => proxy), ex.submit(() => throwingThen), ex.submit(async () => proxy)];
+    const after = Array.from({ length: 500 }, (_, i) => ex.submit(async (x) => x + 1, i));
+    const mapped = [];
+    for await (const v of ex.map((i) => (i === 3 ? proxy : i), [0, 1, 2, 3, 4, 5])) mapped.push(v);
+    assert.deepEqual(mapped, [0, 1, 2, proxy, 4, 5]);
+    await wait([...before, ...odd, ...after]);
+    assert.deepEqual(await Promise.all(before.map((f) => f.result())), before.map((_, i) => i * 2));
+    assert.deepEqual(await Promise.all(after.map((f) => f.result())), after.map((_, i) => i + 1));
+    // A plain function's value is the value, as Python's would be; a promise of it cannot be made, and says why.
+    assert.equal(await odd[0].exception(), undefined);
+    await assert.rejects(odd[0].result(), /proxy that has been revoked/);
+    assert.equal(await odd[1].exception(), undefined);
+    await assert.rejects(odd[1].result(), /then cannot be read/);
+    // An async function's: its own promise rejects, so the task failed.
+    assert.match(String(await odd[2].exception()), /proxy that has been revoked/);
+    assert.deepEqual(uncaught, []);
+    assert.equal(ex.stats().running, 0);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await ex.shutdown();
+  }
+});
