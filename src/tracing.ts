@@ -8,10 +8,6 @@
  * `tracePromise`: those cost a closure and a promise per task. So stores bound
  * with `bindStore()` are not entered. With no subscriber an executor builds
  * nothing: it asks `tracing()` once per submit.
- *
- * The clock is the global `performance`, read each time, never `node:perf_hooks`'s:
- * fake timers (Jest's, sinon's) replace the global, and a context's times must
- * agree with the timers and `stats()` of the same test.
  * @internal
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
