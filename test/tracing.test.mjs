@@ -169,6 +169,23 @@ for (const [kind, { make, worker, skip }] of Object.entries(executors)) {
   });
 }
 
+test('async: each context names its own task, among 300 names submitted in turn and two functions of one name', async (ctx) => {
+  const ex = new AsyncPoolExecutor(8);
+  const { seen } = listen(ctx, ex);
+  const named = (name, fn) => Object.defineProperty(fn, 'name', { value: name });
+  const fns = Array.from({ length: 300 }, (_, i) => named(`task${i}`, (x) => x));
+  const twins = [named('twin', () => 'first'), named('twin', () => 'second')];
+  const futures = [];
+  // Each name twice, in turn: past the names kept, and never two of one name in a row.
+  for (let round = 0; round < 2; round++) fns.forEach((fn, i) => futures.push([`task${i}`, ex.submit(fn, i)]));
+  for (const fn of [...twins, ...twins]) futures.push(['twin', ex.submit(fn)]);
+  await Promise.all(futures.map(([, f]) => f.result()));
+  const byFuture = new Map([...seen.keys()].map((c) => [c.future, c]));
+  for (const [name, f] of futures) assert.equal(byFuture.get(f).name, name);
+  assert.deepEqual(futures.slice(-4).map(([, f]) => byFuture.get(f).result), ['first', 'second', 'first', 'second']);
+  await ex.shutdown();
+});
+
 test('async: a cancelled task publishes asyncStart and asyncEnd with a CancelledError, and no error', async (ctx) => {
   const ex = new AsyncPoolExecutor(1);
   const { seen } = listen(ctx, ex);
@@ -178,6 +195,8 @@ test('async: a cancelled task publishes asyncStart and asyncEnd with a Cancelled
   const [c] = [...seen.keys()].filter((k) => k.future === second);
   assert.deepEqual(seen.get(c), DONE_OK);
   assert.ok(c.error instanceof CancelledError);
+  assert.equal(c.error, c.error, 'one error, whenever it is read');
+  assert.equal(c.result, undefined);
   assert.equal(c.startedAt, undefined);
   assert.ok(c.endedAt >= c.queuedAt);
   await first.result();

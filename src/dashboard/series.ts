@@ -81,16 +81,14 @@ export class Series {
   /** Closes the seconds before the one of `now`; a late task counts in the current one. */
   advance(now: number): void {
     const second = Math.floor(now / 1000);
-    if (this.second < 0) {
+    if (this.second < 0) this.second = second;
+    if (second > this.second) {
+      this.close();
+      // Seconds without a task since: as many zeroes, at most what is kept.
+      for (let s = Math.max(this.second + 1, second - KEEP); s < second; s++) this.append([s, 0, 0, 0, -1, -1, -1, -1, -1, -1]);
       this.second = second;
-      this.nextAt = (second + 1) * 1000;
     }
-    if (second <= this.second) return;
-    this.close();
-    // Seconds without a task since: as many zeroes, at most what is kept.
-    for (let s = Math.max(this.second + 1, second - KEEP); s < second; s++) this.append([s, 0, 0, 0, -1, -1, -1, -1, -1, -1]);
-    this.second = second;
-    this.nextAt = (second + 1) * 1000;
+    this.nextAt = (this.second + 1) * 1000;
   }
 
   /** Every point kept. */
