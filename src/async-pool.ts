@@ -99,6 +99,7 @@ export class AsyncPoolExecutor extends Executor {
     this.maxWorkers = checkMaxWorkers(options.maxWorkers) ?? Math.min(32, availableParallelism() + 4);
     const rateLimit = checkRateLimit(options.rateLimit, 'new AsyncPoolExecutor()');
     this.window = rateLimit === undefined ? null : new StartWindow(rateLimit.max, rateLimit.interval);
+    this._counters.latency.workers(this.maxWorkers, performance.now());
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {

@@ -46,8 +46,9 @@ export interface ExecutorStats {
   };
   /**
    * The share of worker time spent running tasks over the last 5 seconds (or
-   * since the first task, if less), 0 to 1, `workers` being the workers now.
-   * `BullMQExecutor`: NaN (its workers are not seen from here).
+   * since the first task, if less), 0 to 1: of the workers the executor had
+   * then (a worker ended or retired still counts what it ran; one started
+   * lately counts from its start). `BullMQExecutor`: NaN (its workers are not seen from here).
    */
   utilization: number;
 }
@@ -128,7 +129,7 @@ export class Counters {
       cancelled: this.cancelled,
       runTime: l.runTime(),
       waitTime: l.waitTime(),
-      utilization: l.utilization(performance.now(), workers, runningMs),
+      utilization: l.utilization(performance.now(), runningMs),
     };
   }
 }

@@ -60,6 +60,14 @@ export class Latency {
   private readonly bucketOf = new Float64Array(BUCKETS).fill(-1);
   /** When the first task was timed: before it, nothing was measured. */
   private origin = -1;
+  /**
+   * The executor's workers, now and lately: the most it had in each bucket. A pool grows as work comes and
+   * shrinks when workers are ended (an interrupt, a crash, `idleTimeout`): its time running tasks is a share
+   * of the workers it had, not of those it has when asked.
+   */
+  private workerCount = 0;
+  private readonly peak = new Float64Array(BUCKETS);
+  private peakBucket = -1;
 
   /** A ticket if the task submitted now is to be timed, else -1. */
   queued(): number {
@@ -172,24 +180,45 @@ export class Latency {
     }
   }
 
+  /** The executor has `n` workers from `now` on. */
+  workers(n: number, now: number): void {
+    const b = this.fillPeaks(Math.floor(now / BUCKET_MS));
+    const i = b % BUCKETS;
+    this.peak[i] = Math.max(this.peak[i]!, n);
+    this.workerCount = n;
+  }
+
+  /** Buckets up to `b` without a change had the workers of the last one: recorded so; returns `b`. */
+  private fillPeaks(b: number): number {
+    for (let k = Math.max(this.peakBucket + 1, b - BUCKETS + 1); k <= b; k++) this.peak[k % BUCKETS] = this.workerCount;
+    if (b > this.peakBucket) this.peakBucket = b;
+    return b;
+  }
+
   /** Where the utilization window starts, seen at `now`. */
   windowStart(now: number): number {
     return this.origin < 0 ? now : Math.max(this.origin, now - WINDOW_MS);
   }
 
   /**
-   * The share of `workers`' time spent running tasks over the window ending
-   * `now`, `runningMs` being what tasks still running have run inside it. NaN for NaN.
+   * The share of the workers' time spent running tasks over the window ending `now` (each bucket's time
+   * counted for the most workers it had), `runningMs` being what tasks still running have run inside it.
+   * NaN for NaN.
    */
-  utilization(now: number, workers: number, runningMs: number): number {
-    const from = this.windowStart(now);
-    const span = now - from;
+  utilization(now: number, runningMs: number): number {
     if (Number.isNaN(runningMs)) return NaN;
-    if (workers <= 0 || span <= 0) return 0;
-    let busy = runningMs;
+    const from = this.windowStart(now);
     const first = Math.floor(from / BUCKET_MS);
+    const last = this.fillPeaks(Math.floor(now / BUCKET_MS));
+    let capacity = 0;
+    for (let b = Math.max(first, last - BUCKETS + 1); b <= last; b++) {
+      const ms = Math.min(now, (b + 1) * BUCKET_MS) - Math.max(from, b * BUCKET_MS);
+      if (ms > 0) capacity += ms * this.peak[b % BUCKETS]!;
+    }
+    if (capacity <= 0) return 0;
+    let busy = runningMs;
     for (let i = 0; i < BUCKETS; i++) if (this.bucketOf[i]! >= first) busy += this.busyMs[i]!;
-    return Math.min(1, Math.max(0, busy / (workers * span)));
+    return Math.min(1, Math.max(0, busy / capacity));
   }
 
   waitTime(): Durations {

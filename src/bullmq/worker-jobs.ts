@@ -64,6 +64,7 @@ export class WorkerJobs extends Executor {
 
   constructor(readonly concurrency: number) {
     super();
+    this._counters.latency.workers(concurrency, performance.now());
   }
 
   submit(): never {

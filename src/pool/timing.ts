@@ -91,6 +91,11 @@ export class PoolTiming {
     counters.interrupted(task, task.items, task.ticket, ended);
   }
 
+  /** `w` is ended while it runs a task (a child, for an interrupt): it ran since its last answer, and will not say so. */
+  endedRunning(w: PoolWorker): void {
+    this.latency.busy(w.lastProgress, performance.now(), 1);
+  }
+
   /** What the tasks running now have run inside the utilization window: a worker with tasks out runs since its last answer. */
   runningMs(workers: readonly PoolWorker[]): number {
     const now = performance.now();

@@ -194,6 +194,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private start(): PoolWorker {
     const w = new PoolWorker(this.nextIndex++, this._options.tasksPerWorker);
     this.workers.push(w);
+    this.workersChanged();
     let transport: Transport;
     try {
       transport = this._spawn({
@@ -208,6 +209,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       // broken, its futures fail; it would fail the same way each time.
       w.failedToStart();
       this.workers.splice(this.workers.indexOf(w), 1);
+      this.workersChanged();
       const reason = error instanceof Error ? error.message : String(error);
       this.breakPool(error, `a worker could not be started (${reason}): the pool is not usable anymore`, { code: null, signal: null, reason });
       return w;
@@ -295,7 +297,9 @@ export abstract class WorkerPoolExecutor extends Executor {
    */
   private endWhenDue(w: PoolWorker): void {
     setImmediate(() => {
-      if (w.interruptDue()) this.retire(w, true);
+      if (!w.interruptDue()) return;
+      this._times.endedRunning(w);
+      this.retire(w, true);
     });
   }
 
@@ -328,6 +332,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (wasAlive && !w.initialized) {
       // A worker that cannot start would fail the same way each time: the pool cannot work.
       this.workers.splice(this.workers.indexOf(w), 1);
+      this.workersChanged();
       const stage = w.loaded ? 'while running its initializer' : 'before it was up';
       const message = `a worker ${describeExit(code, signal)} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
       const exit: WorkerExit = { code, signal: signal ?? null, reason: w.reason };
@@ -342,6 +347,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (wasAlive) {
       const i = this.workers.indexOf(w);
       if (i >= 0) this.workers.splice(i, 1);
+      this.workersChanged();
     } else {
       this.dying--;
     }
@@ -355,11 +361,17 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.checkIdle();
   }
 
+  /** `stats()`' utilization is a share of the workers the pool had over its window: it hears of each change. */
+  private workersChanged(): void {
+    this._counters.latency.workers(this.workers.length, performance.now());
+  }
+
   /** Takes a worker out of service; with `force` its running task is abandoned. */
   private retire(w: PoolWorker, force: boolean): void {
     if (!w.alive) return;
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
+    this.workersChanged();
     // Held until it has exited, so that `shutdown()` can see it go.
     this.dying++;
     this._keepAlive.hold();
