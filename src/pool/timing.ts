@@ -91,6 +91,11 @@ export class PoolTiming {
     counters.interrupted(task, task.items, task.ticket, ended);
   }
 
+  /** The pool has `n` workers from now on: utilization is a share of the workers it had over its window. */
+  workers(n: number): void {
+    this.latency.workers(n, performance.now());
+  }
+
   /** `w` is ended while it runs a task (a child, for an interrupt): it ran since its last answer, and will not say so. */
   endedRunning(w: PoolWorker): void {
     this.latency.busy(w.lastProgress, performance.now(), 1);

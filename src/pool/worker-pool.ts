@@ -162,11 +162,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     return true;
   }
 
-  /**
-   * Aborts the `taskSignal()` of a running task, which goes on running (for
-   * executors built on this pool, such as the BullMQ worker). `false` when it is not running.
-   * @internal
-   */
+  /** Aborts a running task's `taskSignal()`, the task going on (a BullMQ worker's threads); `false` when it is not running. @internal */
   abortTaskSignal(future: Future<any>): boolean {
     const task = future as PoolTask<any>;
     const w = task.worker;
@@ -193,8 +189,7 @@ export abstract class WorkerPoolExecutor extends Executor {
 
   private start(): PoolWorker {
     const w = new PoolWorker(this.nextIndex++, this._options.tasksPerWorker);
-    this.workers.push(w);
-    this.workersChanged();
+    this._times.workers(this.workers.push(w));
     let transport: Transport;
     try {
       transport = this._spawn({
@@ -208,8 +203,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       // Thrown where no task can catch it (a missing entry file; Deno without --allow-run, say): the pool is
       // broken, its futures fail; it would fail the same way each time.
       w.failedToStart();
-      this.workers.splice(this.workers.indexOf(w), 1);
-      this.workersChanged();
+      this.remove(w);
       const reason = error instanceof Error ? error.message : String(error);
       this.breakPool(error, `a worker could not be started (${reason}): the pool is not usable anymore`, { code: null, signal: null, reason });
       return w;
@@ -291,10 +285,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     settleAnswer(task, status, value, this._counters);
   }
 
-  /**
-   * Ends a child to interrupt the task it runs, once what the child has
-   * already sent is read (I/O comes before setImmediate).
-   */
+  /** Ends a child to interrupt the task it runs, once what the child has already sent is read (I/O comes before setImmediate). */
   private endWhenDue(w: PoolWorker): void {
     setImmediate(() => {
       if (!w.interruptDue()) return;
@@ -331,8 +322,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     const wasAlive = w.exited();
     if (wasAlive && !w.initialized) {
       // A worker that cannot start would fail the same way each time: the pool cannot work.
-      this.workers.splice(this.workers.indexOf(w), 1);
-      this.workersChanged();
+      this.remove(w);
       const stage = w.loaded ? 'while running its initializer' : 'before it was up';
       const message = `a worker ${describeExit(code, signal)} ${stage}${w.reason ? ` (${w.reason})` : ''}: the pool cannot start workers and is not usable anymore`;
       const exit: WorkerExit = { code, signal: signal ?? null, reason: w.reason };
@@ -344,13 +334,8 @@ export abstract class WorkerPoolExecutor extends Executor {
       this.checkIdle();
       return;
     }
-    if (wasAlive) {
-      const i = this.workers.indexOf(w);
-      if (i >= 0) this.workers.splice(i, 1);
-      this.workersChanged();
-    } else {
-      this.dying--;
-    }
+    if (wasAlive) this.remove(w);
+    else this.dying--;
     // What it held when it died is in shared memory: those tasks completed.
     const left = w.takeLeft();
     if (left !== null) this.takeResults(w, left);
@@ -361,17 +346,17 @@ export abstract class WorkerPoolExecutor extends Executor {
     this.checkIdle();
   }
 
-  /** `stats()`' utilization is a share of the workers the pool had over its window: it hears of each change. */
-  private workersChanged(): void {
-    this._counters.latency.workers(this.workers.length, performance.now());
+  /** `w` is no longer one of the pool's workers (utilization counts the workers the pool had, timing.ts). */
+  private remove(w: PoolWorker): void {
+    const i = this.workers.indexOf(w);
+    if (i >= 0) this.workers.splice(i, 1);
+    this._times.workers(this.workers.length);
   }
 
   /** Takes a worker out of service; with `force` its running task is abandoned. */
   private retire(w: PoolWorker, force: boolean): void {
     if (!w.alive) return;
-    const i = this.workers.indexOf(w);
-    if (i >= 0) this.workers.splice(i, 1);
-    this.workersChanged();
+    this.remove(w);
     // Held until it has exited, so that `shutdown()` can see it go.
     this.dying++;
     this._keepAlive.hold();
