@@ -1,11 +1,13 @@
 // What a dashboard costs the thread pool's W1 (100k tiny tasks submitted one by one, 2 workers): no dashboard,
 // a do-nothing tracing subscriber, a dashboard served with no page, and one with its page open in headless
-// chromium, alternating in one run.
-// Run as: node bench/dashboard.mjs [rounds]
+// chromium, alternating in one run. With a number of work units, each task computes `work(units)` in place of the
+// tiny one (250: ~7 µs, 1000: ~27 µs on the machine of bench/README.md): a cost per task, read at a task size.
+// Run as: node bench/dashboard.mjs [rounds] [work units]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const rounds = Number(process.argv[2] ?? 7);
+const workUnits = process.argv[3];
 const pools = fileURLToPath(new URL('./pools.mjs', import.meta.url));
 const variants = [['no dashboard', undefined], ['noop subscriber', 'noop'], ['served, no page', 'served'], ['page open', 'page']];
 const values = new Map(variants.map(([name]) => [name, []]));
@@ -21,6 +23,7 @@ for (let round = 0; round < rounds; round++) {
     const env = { ...process.env, BENCH_REPEAT: '3' };
     delete env.BENCH_DASHBOARD;
     delete env.BENCH_SUBSCRIBER;
+    if (workUnits !== undefined) env.BENCH_W1_WORK = workUnits;
     // The tracing core's own cost, with a subscriber that does nothing: what the dashboard adds is beyond it.
     if (mode === 'noop') env.BENCH_SUBSCRIBER = 'noop';
     else if (mode !== undefined) env.BENCH_DASHBOARD = mode;
@@ -34,6 +37,7 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 const base = median(values.get('no dashboard'));
+console.log(workUnits === undefined ? 'W1, tiny tasks' : `W1, tasks of work(${workUnits})`);
 for (const [name] of variants) {
   const m = median(values.get(name));
   console.log(`${name.padEnd(16)} ${Math.round(m / 1000)}k tasks/s  x${(m / base).toFixed(2)}  (${values.get(name).map((v) => Math.round(v / 1000)).join(', ')})`);

@@ -114,11 +114,13 @@ async function main() {
   if (workload === 'W1' || workload === 'MEM') {
     // BENCH_REPEAT=k (W1): k timed runs in this process, their median reported (bench/dashboard.mjs).
     const repeat = workload === 'W1' ? Math.max(1, Number(process.env.BENCH_REPEAT ?? 1)) : 1;
+    // BENCH_W1_WORK=n (W1): each task computes work(n) in place of the tiny task: what a cost per task is at a task size.
+    const workUnits = workload === 'W1' ? Number(process.env.BENCH_W1_WORK ?? 0) : 0;
     const rates = [];
     for (let r = 0; r < repeat; r++) {
       const t0 = performance.now();
       const ps = new Array(N);
-      for (let i = 0; i < N; i++) ps[i] = pool.submit('tiny', i);
+      for (let i = 0; i < N; i++) ps[i] = workUnits > 0 ? pool.submit('work', workUnits) : pool.submit('tiny', i);
       for (let i = 0; i < N; i++) await pool.settle(ps[i]);
       rates.push(N / ((performance.now() - t0) / 1000));
     }
