@@ -67,6 +67,8 @@ export class AsyncPoolExecutor extends Executor {
   /** Running tasks by slot, interrupted ones included until they really end; slots are made as needed. */
   private readonly slots: (Running | null)[] = [];
   private readonly freeSlots: number[] = [];
+  /** When each slot's interrupted task, still running (it ignores its signal), was interrupted: busy time until it ends. */
+  private readonly interruptedAt = new Map<number, number>();
   /** What its tracing contexts share. */
   private readonly traceSources = new TraceSources(this, 'async');
   private occupied = 0;
@@ -178,6 +180,8 @@ export class AsyncPoolExecutor extends Executor {
     const now = performance.now();
     let runningMs = 0;
     for (const entry of this.slots) if (entry !== null) runningMs += this._counters.latency.runningIn(entry.ticket, now);
+    const from = this._counters.latency.windowStart(now);
+    for (const at of this.interruptedAt.values()) runningMs += now - Math.max(from, at);
     return this._counters.snapshot(this.maxWorkers, this.maxWorkers - this.occupied, this.running, runningMs);
   }
 
@@ -207,6 +211,7 @@ export class AsyncPoolExecutor extends Executor {
     const task = future as AsyncTask<any>;
     if (task.slot < 0 || this.slots[task.slot] !== task) return false;
     abortTask(task, interruptedReason());
+    this.interruptedAt.set(task.slot, performance.now());
     this.running--;
     this._counters.pending--;
     this._counters.interrupted(task, 1, task.ticket, true);
@@ -372,6 +377,10 @@ export class AsyncPoolExecutor extends Executor {
       if (entry instanceof MapItem) entry.batch.settle(entry.index, ok, value);
       else if (ok) entry.setResult(value);
       else entry.setException(value);
+    } else {
+      const at = this.interruptedAt.get(entry.slot);
+      this.interruptedAt.delete(entry.slot);
+      if (at !== undefined) this._counters.latency.busy(at, performance.now(), 1);
     }
     if (!this.looping) this.runQueued();
   }

@@ -1,9 +1,9 @@
 // stats().utilization when a pool's workers come and go: it is a share of the workers the pool had over its
 // window, so a worker ended for an interrupt or retired when idle still counts what it ran, and a pool that grew
-// is not measured against workers it did not have yet. The rule on known times, then on real pools.
+// is not measured against workers it did not have yet. An async task that ignores its interrupt keeps its slot busy. The rule on known times, then on real pools.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ThreadPoolExecutor, ProcessPoolExecutor } from 'concurrent-futures';
+import { AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, CancelledError } from 'concurrent-futures';
 import { Latency } from '../dist/latency.js';
 import { tasks } from './fixtures/bullmq-tasks.mjs';
 import { sleep, until } from './helpers.mjs';
@@ -73,3 +73,26 @@ for (const [kind, Pool] of [['thread', ThreadPoolExecutor], ['process', ProcessP
     }
   });
 }
+
+test('async: an interrupted task that ignores its signal keeps its slot busy until it ends', { timeout: 30_000 }, async () => {
+  const ex = new AsyncPoolExecutor(1);
+  try {
+    let ended = false;
+    const f = ex.submit(() => sleep(900).then(() => (ended = true)));
+    await sleep(100);
+    assert.equal(f.cancel({ interrupt: true }), true);
+    await assert.rejects(f.result(), CancelledError);
+    await sleep(400);
+    const s = ex.stats();
+    assert.equal(ended, false);
+    assert.equal(s.idleWorkers, 0, 'its slot is taken');
+    assert.equal(s.running, 0, 'its future is done');
+    assert.ok(s.utilization > 0.9, `the slot has been busy all along: ${s.utilization}`);
+    await until(() => ended && ex.stats().idleWorkers === 1, 'the task to end');
+    await sleep(300);
+    const after = ex.stats().utilization;
+    assert.ok(after > 0.6 && after < 0.95, `busy 0.9 s of about 1.2: ${after}`);
+  } finally {
+    await ex.shutdown();
+  }
+});
