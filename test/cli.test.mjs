@@ -254,8 +254,11 @@ test('map: Ctrl-C stops the workers, keeps what was written, exits 130', T, asyn
 test('map: Ctrl-C ends the run at once even while a task ignores its signal; a second Ctrl-C during the stop is no error', T, async () => {
   // sleepMs on the async executor cannot be stopped: the command must not wait for it.
   const child = spawn(process.execPath, [CLI, 'map', '-e', 'async', `${fns}#sleepMs`], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const done = collect(child, 30_000, () => child.stdin.end('20000\n20000\n'));
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // The first line's result says the run has begun (a loaded machine can take over a second to get there).
+  const begun = new Promise((resolve) => child.stdout.once('data', resolve));
+  const done = collect(child, 30_000, () => child.stdin.end('1\n20000\n20000\n'));
+  await begun;
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const interruptedAt = performance.now();
   child.kill('SIGINT');
   child.kill('SIGINT');
