@@ -61,13 +61,16 @@ export class Latency {
   /** When the first task was timed: before it, nothing was measured. */
   private origin = -1;
   /**
-   * The executor's workers, now and lately: the most it had in each bucket. A pool grows as work comes and
-   * shrinks when workers are ended (an interrupt, a crash, `idleTimeout`): its time running tasks is a share
-   * of the workers it had, not of those it has when asked.
+   * The worker time the executor had, kept by bucket as busy time is. A pool grows as work comes and shrinks
+   * when workers are ended (an interrupt, a crash, `idleTimeout`): its time running tasks is a share of the
+   * workers it had, not of those it has when asked. The current count is added, up to `now`, when asked.
    */
   private workerCount = 0;
-  private readonly peak = new Float64Array(BUCKETS);
-  private peakBucket = -1;
+  /** When the current count took effect, and when the first did; -1 before. */
+  private countSince = -1;
+  private countFrom = -1;
+  private readonly workerMs = new Float64Array(BUCKETS);
+  private readonly workerBucketOf = new Float64Array(BUCKETS).fill(-1);
 
   /** A ticket if the task submitted now is to be timed, else -1. */
   queued(): number {
@@ -165,34 +168,15 @@ export class Latency {
   /** Workers were busy from `from` to `to`, `weight` of them (a sampled task stands for the tasks around it). */
   busy(from: number, to: number, weight: number): void {
     if (this.origin < 0 || this.origin > from) this.origin = from;
-    let b = Math.floor(from / BUCKET_MS);
-    const last = Math.floor(to / BUCKET_MS);
-    if (last - b >= BUCKETS) b = last - BUCKETS + 1;
-    for (; b <= last; b++) {
-      const ms = Math.min(to, (b + 1) * BUCKET_MS) - Math.max(from, b * BUCKET_MS);
-      if (ms <= 0) continue;
-      const i = b % BUCKETS;
-      if (this.bucketOf[i] !== b) {
-        this.bucketOf[i] = b;
-        this.busyMs[i] = 0;
-      }
-      this.busyMs[i] = this.busyMs[i]! + ms * weight;
-    }
+    addToBuckets(this.busyMs, this.bucketOf, from, to, weight);
   }
 
   /** The executor has `n` workers from `now` on. */
   workers(n: number, now: number): void {
-    const b = this.fillPeaks(Math.floor(now / BUCKET_MS));
-    const i = b % BUCKETS;
-    this.peak[i] = Math.max(this.peak[i]!, n);
+    if (this.countSince >= 0) addToBuckets(this.workerMs, this.workerBucketOf, this.countSince, now, this.workerCount);
+    else this.countFrom = now;
     this.workerCount = n;
-  }
-
-  /** Buckets up to `b` without a change had the workers of the last one: recorded so; returns `b`. */
-  private fillPeaks(b: number): number {
-    for (let k = Math.max(this.peakBucket + 1, b - BUCKETS + 1); k <= b; k++) this.peak[k % BUCKETS] = this.workerCount;
-    if (b > this.peakBucket) this.peakBucket = b;
-    return b;
+    this.countSince = now;
   }
 
   /** Where the utilization window starts, seen at `now`. */
@@ -201,23 +185,20 @@ export class Latency {
   }
 
   /**
-   * The share of the workers' time spent running tasks over the window ending `now` (each bucket's time
-   * counted for the most workers it had), `runningMs` being what tasks still running have run inside it.
-   * NaN for NaN.
+   * The share of the workers' time spent running tasks over the window ending `now`, `runningMs` being what
+   * tasks still running have run inside it. NaN for NaN.
    */
   utilization(now: number, runningMs: number): number {
     if (Number.isNaN(runningMs)) return NaN;
     const from = this.windowStart(now);
     const first = Math.floor(from / BUCKET_MS);
-    const last = this.fillPeaks(Math.floor(now / BUCKET_MS));
-    let capacity = 0;
-    for (let b = Math.max(first, last - BUCKETS + 1); b <= last; b++) {
-      const ms = Math.min(now, (b + 1) * BUCKET_MS) - Math.max(from, b * BUCKET_MS);
-      if (ms > 0) capacity += ms * this.peak[b % BUCKETS]!;
+    let capacity = this.countSince < 0 ? 0 : this.workerCount * Math.max(0, now - Math.max(from, this.countSince));
+    let busy = runningMs;
+    for (let i = 0; i < BUCKETS; i++) {
+      busy += inWindow(this.bucketOf[i]!, this.busyMs[i]!, first, from, this.origin, now);
+      capacity += inWindow(this.workerBucketOf[i]!, this.workerMs[i]!, first, from, this.countFrom, this.countSince);
     }
     if (capacity <= 0) return 0;
-    let busy = runningMs;
-    for (let i = 0; i < BUCKETS; i++) if (this.bucketOf[i]! >= first) busy += this.busyMs[i]!;
     return Math.min(1, Math.max(0, busy / capacity));
   }
 
@@ -228,6 +209,35 @@ export class Latency {
   runTime(): Durations {
     return durations(this.runs, Math.min(this.recorded, RING));
   }
+}
+
+/** Adds `weight` times each bucket's share of `from`..`to` to `ms`, a bucket reset when its slot held an older one. */
+function addToBuckets(ms: Float64Array, bucketOf: Float64Array, from: number, to: number, weight: number): void {
+  let b = Math.floor(from / BUCKET_MS);
+  const last = Math.floor(to / BUCKET_MS);
+  if (last - b >= BUCKETS) b = last - BUCKETS + 1;
+  for (; b <= last; b++) {
+    const part = Math.min(to, (b + 1) * BUCKET_MS) - Math.max(from, b * BUCKET_MS);
+    if (part <= 0) continue;
+    const i = b % BUCKETS;
+    if (bucketOf[i] !== b) {
+      bucketOf[i] = b;
+      ms[i] = 0;
+    }
+    ms[i] = ms[i]! + part * weight;
+  }
+}
+
+/**
+ * What of bucket `b`'s `value` lies in a window from `from` (in bucket `first`): all of a later bucket, none of
+ * an earlier one, and of the first the share of its time in the window, its time being what of `start`..`end`
+ * falls in it.
+ */
+function inWindow(b: number, value: number, first: number, from: number, start: number, end: number): number {
+  if (b !== first) return b > first ? value : 0;
+  const s = Math.max(b * BUCKET_MS, start);
+  const e = Math.min((b + 1) * BUCKET_MS, end);
+  return from <= s || e <= s ? value : (value * Math.max(0, e - from)) / (e - s);
 }
 
 /** Count, mean and nearest-rank percentiles of the first `n` values; computed when asked, never per task. */

@@ -88,7 +88,9 @@ export class PoolTiming {
    */
   interrupted(task: PoolTask<any>, w: PoolWorker, counters: Counters, ended: boolean): void {
     if (w.inflight.at(0) === task) this.headStarted(w);
-    counters.interrupted(task, task.items, task.ticket, ended);
+    // Busy time is the worker's, not the task's sampled ticket (which may stand for many tasks, or none).
+    if (ended) this.endedRunning(w);
+    counters.interrupted(task, task.items, task.ticket, false);
   }
 
   /** The pool has `n` workers from now on: utilization is a share of the workers it had over its window. */
@@ -96,7 +98,7 @@ export class PoolTiming {
     this.latency.workers(n, performance.now());
   }
 
-  /** `w` is ended while it runs a task (a child, for an interrupt): it ran since its last answer, and will not say so. */
+  /** `w` is ended (an interrupt) or died while it ran a task: it ran since its last answer, and will not say so. */
   endedRunning(w: PoolWorker): void {
     this.latency.busy(w.lastProgress, performance.now(), 1);
   }

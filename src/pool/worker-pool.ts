@@ -339,6 +339,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     // What it held when it died is in shared memory: those tasks completed.
     const left = w.takeLeft();
     if (left !== null) this.takeResults(w, left);
+    else if (wasAlive && w.inflight.length > 0) this._times.endedRunning(w);
     w.sortOutAfterExit(this.feeder.queue, (task) => {
       if (this.brokenError !== null || !this.retries.schedule(task)) this.fail(task, this._brokenWorkerError(code, signal, w.reason));
     });
