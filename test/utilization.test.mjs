@@ -95,13 +95,19 @@ for (const [kind, Pool] of [['thread', ThreadPoolExecutor], ['process', ProcessP
 
 test('thread: an interrupted task counts its worker\'s time once, whatever the sample it stands in', { timeout: 30_000 }, async () => {
   // After a burst, one submit in many is timed and stands for those around it: its interrupt must not count
-  // its run that many times over, nor (untimed) not at all.
-  for (const burst of [200, 201, 202, 203]) {
+  // its run that many times over, nor (untimed) not at all. The sampler (latency.ts) is steered to each case.
+  for (const timed of [false, true]) {
     const ex = new ThreadPoolExecutor(4);
     try {
+      const sampler = ex._counters.latency;
       await Promise.all([0, 1, 2, 3].map(() => ex.submit(tasks.spin, 1).result()));
-      const quick = Array.from({ length: burst }, (_, i) => ex.submit(tasks.square, i));
+      const quick = Array.from({ length: 200 }, (_, i) => ex.submit(tasks.square, i));
+      // The next submit is timed when the stride's countdown is at 1, and not when it is above 2.
+      const placed = () => sampler.tokens < 1 && (timed ? sampler.countdown === 1 : sampler.countdown > 2);
+      while (!placed() && quick.length < 20_000) quick.push(ex.submit(tasks.square, 0));
       const f = ex.submit(tasks.spin, 4_000);
+      if (timed) assert.ok(f.ticket >= 0 && sampler.weight[f.ticket & 4095] > 1, 'the long task is timed, for many');
+      else assert.equal(f.ticket, -1, 'the long task is not timed');
       await Promise.all(quick.map((q) => q.result()));
       await until(() => f.running(), 'the long task to start');
       await sleep(1000);
@@ -110,8 +116,8 @@ test('thread: an interrupted task counts its worker\'s time once, whatever the s
       await assert.rejects(f.result(), CancelledError);
       const after = ex.stats().utilization;
       // One of four workers busy for a second: about a quarter, before and after.
-      assert.ok(before > 0.1 && before < 0.5, `before, burst ${burst}: ${before}`);
-      assert.ok(after > before * 0.8 && after < before * 1.25 + 0.02, `after, burst ${burst}: ${after} (before: ${before})`);
+      assert.ok(before > 0.1 && before < 0.5, `before (timed: ${timed}): ${before}`);
+      assert.ok(after > before * 0.8 && after < before * 1.25 + 0.02, `after (timed: ${timed}): ${after} (before: ${before})`);
     } finally {
       await ex.shutdown();
     }
