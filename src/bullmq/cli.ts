@@ -108,11 +108,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
       stopping = true;
       console.log(`concurrent-futures worker: ${signal}, finishing the running jobs`);
       Promise.all([handle.close(), dashboard?.close()]).then(
-        () => {
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
-          resolve(0);
-        },
+        // The handlers stay until the exit: a signal in between would otherwise end the process by signal, not 130.
+        () => resolve(0),
         (error) => {
           console.error(`concurrent-futures worker: ${(error as Error)?.message ?? error}`);
           resolve(1);

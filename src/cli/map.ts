@@ -67,9 +67,9 @@ export async function mapCommand(argv: string[]): Promise<number> {
     // Its open streams would hold the process: closed however the run ended.
     await dashboard?.close();
   }
-  process.off('SIGINT', onInterrupt);
-
+  // Once interrupted, the handler stays until the exit: without it, a further Ctrl-C would kill the process by signal.
   if (interrupted) return 130;
+  process.off('SIGINT', onInterrupt);
   if (end === 'broken') {
     process.stderr.write(`concurrent-futures: cannot load ${config.target} in a worker: ${run.brokenReason}\n`);
     return 2;
