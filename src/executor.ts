@@ -1,3 +1,4 @@
+import { itemsRan } from './chunk.js';
 import { checkFunction, checkOptions } from './checks.js';
 import { ExecutorShutdownError } from './errors.js';
 import { KeepAlive } from './keep-alive.js';
@@ -93,7 +94,7 @@ export class Counters {
 
   /** A chunk of `items` ended with this outcome: each item that ran counts, the failed one too, and those after it as cancelled. */
   chunkEnded(outcome: { values: unknown[]; failed: boolean }, items: number): void {
-    const ran = outcome.values.length + (outcome.failed ? 1 : 0);
+    const ran = itemsRan(outcome);
     this.completed += ran;
     if (outcome.failed) this.failed++;
     this.cancelled += items - ran;

@@ -40,12 +40,16 @@ export interface Durations {
 export class Latency {
   private readonly waits = new Float64Array(RING);
   private readonly runs = new Float64Array(RING);
+  /** How many tasks each recorded time stands for: the figures are weighted by it, so that a burst's first tasks, all timed, do not outweigh the sampled rest. */
+  private readonly weights = new Float64Array(RING);
   /** Timed tasks recorded, ever: the next goes at `recorded % RING`. */
   private recorded = 0;
   private readonly queuedAt = new Float64Array(TICKETS);
   private readonly startedAt = new Float64Array(TICKETS);
   /** How many submitted tasks each timed one stands for, for utilization. */
   private readonly weight = new Float64Array(TICKETS);
+  /** When a timed chunk ended (NaN before): its items are recorded once its outcome says how many ran (`itemsRan`). */
+  private readonly endedAt = new Float64Array(TICKETS);
   /** The ticket that owns each slot, -1 when none. */
   private readonly owner = new Int32Array(TICKETS).fill(-1);
   private nextTicket = 0;
@@ -98,6 +102,7 @@ export class Latency {
     this.owner[i] = t;
     this.queuedAt[i] = now;
     this.startedAt[i] = NaN;
+    this.endedAt[i] = NaN;
     this.weight[i] = weight;
     if (this.origin < 0) this.origin = now;
     return t;
@@ -153,16 +158,42 @@ export class Latency {
   ran(t: number, endedAt: number, runMs: number, items: number, busy: boolean): void {
     const i = t & (TICKETS - 1);
     if (this.owner[i] !== t) return;
+    const start = Math.max(this.queuedAt[i]!, endedAt - runMs);
+    if (busy) this.busy(start, endedAt, this.weight[i]!);
+    this.record(i, start, endedAt, items);
+  }
+
+  /**
+   * The timed chunk ended at `endedAt` after running `runMs` (-1: since `started()` said), before its outcome is
+   * read: how many of its items ran (those after a failing one never do) comes with `itemsRan()`.
+   */
+  chunkRan(t: number, endedAt: number, runMs: number): void {
+    const i = t & (TICKETS - 1);
+    if (this.owner[i] !== t) return;
+    const start = this.startedAt[i]!;
+    this.startedAt[i] = runMs >= 0 ? Math.max(this.queuedAt[i]!, endedAt - runMs) : Number.isNaN(start) ? endedAt : start;
+    this.endedAt[i] = endedAt;
+  }
+
+  /** `n` items of the timed chunk ran, in the time `chunkRan()` gave; nothing when it gave none. */
+  itemsRan(t: number, n: number): void {
+    const i = t & (TICKETS - 1);
+    if (t < 0 || this.owner[i] !== t || Number.isNaN(this.endedAt[i]!)) return;
+    this.record(i, this.startedAt[i]!, this.endedAt[i]!, n);
+  }
+
+  /** The task of ticket slot `i` (`items` of it, one after another, each an even share) ran from `start` to `end`. */
+  private record(i: number, start: number, end: number, items: number): void {
     this.owner[i] = -1;
     const queued = this.queuedAt[i]!;
-    const start = Math.max(queued, endedAt - runMs);
-    const share = Math.max(0, endedAt - start) / items;
+    const weight = this.weight[i]!;
+    const share = Math.max(0, end - start) / Math.max(1, items);
     for (let k = 0, n = Math.min(items, RING); k < n; k++) {
       const at = this.recorded++ % RING;
       this.waits[at] = start + k * share - queued;
       this.runs[at] = share;
+      this.weights[at] = weight;
     }
-    if (busy) this.busy(start, endedAt, this.weight[i]!);
   }
 
   /** Workers were busy from `from` to `to`, `weight` of them (a sampled task stands for the tasks around it). */
@@ -203,11 +234,11 @@ export class Latency {
   }
 
   waitTime(): Durations {
-    return durations(this.waits, Math.min(this.recorded, RING));
+    return durations(this.waits, this.weights, Math.min(this.recorded, RING));
   }
 
   runTime(): Durations {
-    return durations(this.runs, Math.min(this.recorded, RING));
+    return durations(this.runs, this.weights, Math.min(this.recorded, RING));
   }
 }
 
@@ -240,12 +271,24 @@ function inWindow(b: number, value: number, first: number, from: number, start: 
   return from <= s || e <= s ? value : (value * Math.max(0, e - from)) / (e - s);
 }
 
-/** Count, mean and nearest-rank percentiles of the first `n` values; computed when asked, never per task. */
-function durations(values: Float64Array, n: number): Durations {
+/**
+ * Count, mean and nearest-rank percentiles of the first `n` values, each value counted `weights[i]` times (the
+ * tasks it stands for); computed when asked, never per task.
+ */
+function durations(values: Float64Array, weights: Float64Array, n: number): Durations {
   if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0 };
-  const sorted = values.slice(0, n).sort();
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  let total = 0;
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i]!;
-  const at = (q: number): number => sorted[Math.min(n - 1, Math.ceil(q * n) - 1)]!;
-  return { count: n, mean: sum / n, p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+  for (let i = 0; i < n; i++) {
+    total += weights[i]!;
+    sum += values[i]! * weights[i]!;
+  }
+  const at = (q: number): number => {
+    const rank = q * total;
+    let seen = 0;
+    for (const i of order) if ((seen += weights[i]!) >= rank) return values[i]!;
+    return values[order[n - 1]!]!;
+  };
+  return { count: n, mean: sum / total, p50: at(0.5), p90: at(0.9), p99: at(0.99) };
 }

@@ -126,6 +126,22 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
     await until(() => ex.stats().queued === 0 && ex.stats().running === 0, 'the map to end');
   });
 
+  if (kind !== 'async') {
+    t('a chunk that fails at its first item times that item only: the items after it never ran', 1, async (ex) => {
+      const before = ex.stats();
+      await assert.rejects(async () => {
+        for await (const _ of ex.map(tasks.napThenFail, Array.from({ length: 100 }, () => 80), { chunksize: 100 }));
+      }, RangeError);
+      await until(() => ex.stats().queued === 0 && ex.stats().running === 0, 'the map to end');
+      const s = ex.stats();
+      assert.equal(s.failed - before.failed, 1);
+      assert.equal(s.cancelled - before.cancelled, 99);
+      assert.equal(s.runTime.count - before.runTime.count, 1, 'one item ran: one is timed, not the 99 after it');
+      // Its run is the chunk's whole time, not a hundredth of it.
+      assert.ok(s.runTime.p99 >= 75, `the failing item's run: ${s.runTime.p99} ms`);
+    });
+  }
+
   t('map items count as items: 200 with chunksize 64 complete as 200, a failing item inside a chunk as one failure', 2, async (ex) => {
     const before = ex.stats();
     let n = 0;
@@ -144,3 +160,41 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
     assert.equal(s.completed - after.completed + (s.cancelled - after.cancelled), 200);
   });
 }
+
+for (const [kind, Pool] of [['thread', ThreadPoolExecutor], ['process', ProcessPoolExecutor]]) {
+  test(`${kind}: with tasksPerWorker, a task waiting in its worker for a free slot starts when one frees, not before`, { timeout: 60_000 }, async () => {
+    const ex = new Pool({ maxWorkers: 1, tasksPerWorker: 4 });
+    try {
+      await ex.submit(tasks.square, 1).result();
+      const before = ex.stats().runTime.count;
+      // Four run at once; the fifth waits in the worker ~100 ms for a slot, then runs ~100 ms.
+      await Promise.all(Array.from({ length: 5 }, () => ex.submit(tasks.napThen, 100, 0).result()));
+      const s = ex.stats();
+      assert.equal(s.runTime.count - before, 5);
+      assert.ok(s.runTime.p99 < 170, `the longest run: ${s.runTime.p99} ms, each ran ~100 ms`);
+      assert.ok(s.waitTime.p99 >= 85, `the fifth task's wait: ${s.waitTime.p99} ms, expected ~100`);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+}
+
+test('async: a burst of submits, timed in part, reads as the whole burst: each timed task weighs what it stands for', { timeout: 60_000 }, async () => {
+  const ex = new AsyncPoolExecutor(4);
+  try {
+    // Submitted in one loop, faster than every task can be timed: task i waits ~floor(i / 4) * 10 ms.
+    const n = 600;
+    const futures = Array.from({ length: n }, () => ex.submit(() => new Promise((resolve) => setTimeout(resolve, 10))));
+    for (const f of futures) await f.result();
+    const s = ex.stats().waitTime;
+    assert.ok(s.count < n, `sampled: ${s.count} of ${n} timed`);
+    const waits = Array.from({ length: n }, (_, i) => Math.floor(i / 4) * 10);
+    const mean = waits.reduce((a, b) => a + b) / n;
+    // Timers run late on a loaded machine: room above, little below (unweighted, the burst's first 64 made it ~200).
+    assert.ok(s.mean > mean * 0.8 && s.mean < mean * 1.5, `mean wait ${s.mean} ms, the tasks' ${mean}`);
+    assert.ok(s.p50 > waits[n / 2 - 1] * 0.75 && s.p50 < waits[n / 2 - 1] * 1.5, `median wait ${s.p50} ms, the tasks' ${waits[n / 2 - 1]}`);
+    assert.ok(s.p90 > waits[n * 0.9 - 1] * 0.8, `p90 wait ${s.p90} ms, the tasks' ${waits[n * 0.9 - 1]}`);
+  } finally {
+    await ex.shutdown();
+  }
+});

@@ -8,7 +8,7 @@
  * `undefined`. A `map` chunk's items share its run time evenly.
  * @internal
  */
-import type { ChunkOutcome } from '../chunk.js';
+import { itemsRan, type ChunkOutcome } from '../chunk.js';
 import type { Counters } from '../executor.js';
 import { Future } from '../future.js';
 import { ChunkTrace, TaskTrace, TraceSources, tracing } from '../tracing.js';
@@ -73,15 +73,17 @@ export class JobTiming {
   ended(future: JobFuture<any>, ok: boolean, value: unknown): void {
     const c = this.counters;
     if (future.ticket >= 0 || future._trace !== null) {
+      // A chunk's items after a failing one never ran: not timed.
+      const ran = ok && future.chunk ? itemsRan(value as ChunkOutcome<unknown>) : future.items;
       // Run time from the job's two events, on Redis's clock (not the reading's delays); else as the events were read.
       const now = performance.now();
       const seen = future._trace?.startedAt ?? NaN;
       if (future.activeAt >= 0 && future.endAt >= future.activeAt) {
         const runMs = future.endAt - future.activeAt;
-        c.latency.ran(future.ticket, now, runMs, future.items, false);
+        c.latency.ran(future.ticket, now, runMs, ran, false);
         future._trace?.ran(now - runMs, now);
       } else {
-        c.latency.ended(future.ticket, now, future.items);
+        c.latency.ended(future.ticket, now, ran);
         future._trace?.ran(Number.isNaN(seen) ? now : seen, now);
       }
     }

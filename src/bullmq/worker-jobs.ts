@@ -15,7 +15,7 @@
  * counted as none, the worker cannot tell when it was queued again.
  * @internal
  */
-import { chunkLength, type Chunk, type ChunkOutcome } from '../chunk.js';
+import { chunkLength, itemsRan, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { timerTimeoutError } from '../errors.js';
 import { Executor, type ExecutorStats } from '../executor.js';
 import { ChunkTrace, TaskTrace, TraceSources, tracing } from '../tracing.js';
@@ -142,7 +142,7 @@ export class WorkerJobs extends Executor {
         c.completed += run.items;
         if (!ok) c.failed += run.items;
       }
-      c.latency.ended(run.ticket, now, run.items);
+      c.latency.ended(run.ticket, now, ok && run.chunk ? itemsRan(value as ChunkOutcome<unknown>) : run.items);
     }
     if (run.trace !== null) {
       run.trace.ran(run.startedAt, now);

@@ -7,7 +7,7 @@
  */
 import { decodeError, unpack } from '../codec.js';
 import type { Counters } from '../executor.js';
-import { cutShort, type ChunkOutcome } from '../chunk.js';
+import { cutShort, itemsRan, type ChunkOutcome } from '../chunk.js';
 import { ENCODED, ERROR, PACKED, isChunk } from './protocol.js';
 import type { PoolTask } from './worker-state.js';
 
@@ -34,6 +34,7 @@ export function settleAnswer(task: PoolTask<any>, status: number, value: unknown
     outcome.error = decodeError(outcome.error);
     if (task.cut !== null) cutShort(outcome, task.cut);
     c.chunkEnded(outcome, task.items);
+    c.latency.itemsRan(task.ticket, itemsRan(outcome));
   } else c.completed++;
   task.payload = null;
   task.transfers = null;
@@ -47,5 +48,6 @@ export function failTask(task: PoolTask<any>, error: unknown, c: Counters): void
   task.transfers = null;
   c.completed += task.items;
   c.failed += task.items;
+  if (isChunk(task.key)) c.latency.itemsRan(task.ticket, task.items);
   task.setException(error);
 }

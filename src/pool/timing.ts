@@ -64,22 +64,36 @@ export class PoolTiming {
   answered(task: PoolTask<any>, w: PoolWorker): void {
     const from = this.next;
     this.next += this.share;
-    if (task.ticket >= 0) this.latency.ran(task.ticket, this.next, this.share, task.items, false);
+    if (task.ticket >= 0) {
+      // A chunk's items are timed once its outcome, read next, says how many ran.
+      if (isChunk(task.key)) this.latency.chunkRan(task.ticket, this.next, this.share);
+      else this.latency.ran(task.ticket, this.next, this.share, 1, false);
+    }
     if (task._trace !== null) task._trace.ran(from, this.next, w.index);
   }
 
   /** A task that awaited in its worker (tasksPerWorker > 1) has its result, late: it ran from when it was answered deferred. */
   late(task: PoolTask<any>): void {
     const now = performance.now();
-    if (task.ticket >= 0) this.latency.ended(task.ticket, now);
+    if (task.ticket < 0) return;
+    if (isChunk(task.key)) this.latency.chunkRan(task.ticket, now, -1);
+    else this.latency.ended(task.ticket, now);
   }
 
-  /** `w`'s answers are read: the task now at its head has started, if the trace does not know yet. */
-  headStarted(w: PoolWorker): void {
+  /**
+   * `w`'s answers are read: the task now at its head has started (at `at`), if the trace does not know yet;
+   * not while every slot of the worker awaits a task (tasksPerWorker), where it waits for one (`slotFreed`).
+   */
+  headStarted(w: PoolWorker, at = w.lastProgress): void {
     const head = w.inflight.at(0);
-    if (head == null) return;
-    if (head.ticket >= 0) this.latency.started(head.ticket, w.lastProgress);
-    if (head._trace !== null && head._trace.startedAt === undefined) head._trace.started(w.lastProgress, w.index);
+    if (head == null || w.deferred.size >= w.perWorker) return;
+    if (head.ticket >= 0) this.latency.started(head.ticket, at);
+    if (head._trace !== null && head._trace.startedAt === undefined) head._trace.started(at, w.index);
+  }
+
+  /** A task that awaited in `w` has ended: when it held the last slot, the head waiting for one starts now. */
+  slotFreed(w: PoolWorker): void {
+    if (w.deferred.size === w.perWorker - 1) this.headStarted(w, performance.now());
   }
 
   /**

@@ -248,6 +248,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       if (task === undefined) return;
       task.worker = null;
       this._times.late(task);
+      this._times.slotFreed(w);
       if (!task.done()) this.settle(task, r[RESULTS] as number, r[RESULTS + 1]);
       return;
     }

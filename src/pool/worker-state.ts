@@ -87,7 +87,7 @@ export class PoolWorker {
   constructor(
     readonly index: number,
     /** Tasks it runs at once. */
-    private readonly perWorker = 1,
+    readonly perWorker = 1,
   ) {}
 
   /** Until it is retired or has exited. */
