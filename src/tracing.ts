@@ -123,8 +123,8 @@ export class TaskTrace implements Trace {
   private outcome: unknown = undefined;
   constructor(
     private readonly source: TraceSource,
-    /** The task's future; for a `map` item, the future of the chunk that carries it, or `undefined` where there is none. */
-    readonly future: object | undefined,
+    /** The task's future; for a `map` item, the future of the chunk that carries it (once sent), or `undefined` where there is none. */
+    public future: object | undefined,
     queuedAt: number,
   ) {
     this.q = units(queuedAt);
@@ -241,6 +241,25 @@ export class ChunkTrace implements Trace {
       item.submitEnded();
     }
     return new ChunkTrace(items);
+  }
+
+  /**
+   * The chunk of `items` about to be submitted as `future`: the contexts `map` made as it read them (null for an
+   * item read while no one listened, given one now, its `start` and `end` with it).
+   */
+  static adopt(source: TraceSource, future: object | undefined, items: Array<TaskTrace | null>): ChunkTrace {
+    const now = performance.now();
+    const contexts = new Array<TaskTrace>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      let item = items[i]!;
+      if (item === null) {
+        item = new TaskTrace(source, future, now);
+        item.submitted();
+        item.submitEnded();
+      } else item.future = future;
+      contexts[i] = item;
+    }
+    return new ChunkTrace(contexts);
   }
 
   /** Its items run one after another: the first starts now, and all are on `worker`. */

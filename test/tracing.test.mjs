@@ -156,6 +156,28 @@ for (const [kind, { make, worker, skip }] of Object.entries(executors)) {
     if (kind !== 'async') assert.equal(byResult.filter((c) => c.error instanceof CancelledError).length, 2);
   });
 
+  t('automatic chunks, left early: every item map read is published, its start when read, and those never sent end cancelled, as stats() counts them', async (ctx, ex) => {
+    const { seen, named } = listen(ctx, ex);
+    const before = ex.stats();
+    const readAt = performance.now();
+    for await (const _ of ex.map(tasks.napThen, Array.from({ length: 100 }, () => 20), Array.from({ length: 100 }, (_, i) => i))) break;
+    await until(() => ex.stats().queued === 0 && ex.stats().running === 0, 'the map to end');
+    const s = ex.stats();
+    const items = named('napThen');
+    assert.equal(s.completed - before.completed + (s.cancelled - before.cancelled), 100);
+    if (kind !== 'async') {
+      // The async pool reads only what it runs; the others read ahead of what they send.
+      assert.equal(items.length, 100, 'a context for every item read');
+      const cancelled = items.filter((c) => c.error instanceof CancelledError);
+      assert.equal(cancelled.length, s.cancelled - before.cancelled, 'cancelled on the channel as in stats()');
+      for (const c of items) {
+        assert.deepEqual(seen.get(c), DONE_OK);
+        // Queued when map read it, not when it was sent.
+        assert.ok(c.queuedAt - readAt < 500, `queued ${c.queuedAt - readAt} ms after the map began`);
+      }
+    }
+  });
+
   t('nothing is published after unsubscribe, and no context is built without a subscriber', async (ctx, ex) => {
     const { seen, stop } = listen(ctx, ex);
     assert.equal(await ex.submit(tasks.square, 2).result(), 4);

@@ -14,6 +14,7 @@ import type { Future } from '../future.js';
 import { microtask } from '../microtask.js';
 import { chunkLength, cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
 import type { AutoChunking } from '../map/auto-chunks.js';
+import type { TaskTrace } from '../tracing.js';
 import { checkConnection, closeClient, FirstConnect, ownClient, refClient, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
@@ -142,17 +143,15 @@ export class BullMQExecutor extends Executor {
     return future;
   }
   /** @internal How `map` sizes chunks without `chunksize`: a job costs ~0.4 ms of Redis, and its workers are not seen from here. */
-  readonly _autoChunks: AutoChunking = { targetMs: 25, maxItems: 16_384, inFlight: 8, spare: 4 };
+  readonly _autoChunks: AutoChunking = { targetMs: 25, maxItems: 16_384, inFlight: 8, spare: 4, kind: 'bullmq' };
 
   /** @internal */
-  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>> {
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk, traces?: Array<TaskTrace | null>): Future<ChunkOutcome<any>> {
     this.checkUsable();
     const { a, cut } = encodeChunk(chunk);
-    if (a === null) {
-      // Its first item cannot travel: that item's failure is the whole outcome, and no job is needed.
-      return this.times.unsent(fn, chunkLength(chunk), cut);
-    }
-    return this.enqueue(fn, { a, c: 1 }, chunkLength(chunk), cut);
+    // Its first item cannot travel: that item's failure is the whole outcome, and no job is needed.
+    if (a === null) return this.times.unsent(fn, chunkLength(chunk), cut, traces);
+    return this.enqueue(fn, { a, c: 1 }, chunkLength(chunk), cut, traces);
   }
 
   stats(): ExecutorStats {
@@ -160,12 +159,12 @@ export class BullMQExecutor extends Executor {
     return this._counters.snapshot(0, 0, this.running, NaN);
   }
 
-  private enqueue(fn: (...args: any[]) => unknown, data: JobData, items = 0, cut: TypeError | null = null): JobFuture<any> {
+  private enqueue(fn: (...args: any[]) => unknown, data: JobData, items = 0, cut: TypeError | null = null, traces?: Array<TaskTrace | null>): JobFuture<any> {
     const context = activeTrace();
     if (context !== undefined) data.t = context;
     const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, taskName(fn), data);
     future.cut = cut;
-    const trace = this.times.submitted(future, fn, items);
+    const trace = this.times.submitted(future, fn, items, traces);
     trace?.submitted(); // start and end wrap the queueing (tracing.ts)
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);

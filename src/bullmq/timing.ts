@@ -27,10 +27,16 @@ export class JobTiming {
   }
 
   /** A job is being submitted for `fn` (`items` > 0: a chunk of that many): timed if sampled, traced while subscribed. */
-  submitted(future: JobFuture<any>, fn: unknown, items: number): TaskTrace | null {
+  submitted(future: JobFuture<any>, fn: unknown, items: number, traces?: Array<TaskTrace | null>): TaskTrace | null {
     const latency = this.counters.latency;
     future.chunk = items > 0;
     future.items = Math.max(1, items);
+    // Contexts made as `map` read the items: ended here too, though no one listens now.
+    if (traces !== undefined) {
+      future.ticket = latency.ticket(performance.now());
+      future._trace = ChunkTrace.adopt(this.sources.of(fn), future, traces);
+      return null;
+    }
     if (!tracing()) {
       future.ticket = latency.queued();
       return null;
@@ -45,9 +51,10 @@ export class JobTiming {
   }
 
   /** A chunk whose first item cannot travel: that item's failure is the whole outcome, and no job is needed. */
-  unsent(fn: unknown, items: number, cut: TypeError | null): Future<ChunkOutcome<any>> {
+  unsent(fn: unknown, items: number, cut: TypeError | null, traces?: Array<TaskTrace | null>): Future<ChunkOutcome<any>> {
     const none = new Future<ChunkOutcome<any>>();
-    if (tracing()) none._trace = ChunkTrace.submit(this.sources.of(fn), none, items);
+    if (traces !== undefined) none._trace = ChunkTrace.adopt(this.sources.of(fn), none, traces);
+    else if (tracing()) none._trace = ChunkTrace.submit(this.sources.of(fn), none, items);
     const outcome = { values: [], failed: true, error: cut };
     this.counters.chunkEnded(outcome, items);
     none.setResult(outcome);

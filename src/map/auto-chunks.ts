@@ -15,6 +15,7 @@
 import { newChunk, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { Deque } from '../deque.js';
 import { Future, type Waiter } from '../future.js';
+import { TaskTrace, TraceSource, traceName, tracing, type ExecutorKind } from '../tracing.js';
 import type { ChunkRunner } from './chunks.js';
 import { ITEM_CANCELLED, ITEM_FAILED, ITEM_OK, ITEM_PENDING, type MapConsumer, type MapSource } from './source.js';
 
@@ -28,6 +29,8 @@ export interface AutoChunking {
   inFlight: number;
   /** Where the executor cannot count its workers: chunks kept waiting beyond those started (0: `inFlight` is the bound). */
   spare: number;
+  /** The executor's kind, as its items' tracing contexts say. */
+  kind: ExecutorKind;
 }
 
 /**
@@ -36,8 +39,8 @@ export interface AutoChunking {
  * where it cannot, processes), so that leaving the loop early lets at most the
  * chunk each worker runs finish. @internal
  */
-export function poolChunking(maxWorkers: number, perWorker: number): AutoChunking {
-  return { targetMs: 1, maxItems: 4096, inFlight: perWorker * maxWorkers, spare: 0 };
+export function poolChunking(maxWorkers: number, perWorker: number, kind: ExecutorKind): AutoChunking {
+  return { targetMs: 1, maxItems: 4096, inFlight: perWorker * maxWorkers, spare: 0, kind };
 }
 
 /** What automatic chunks need of an executor: it runs chunks, says how to size them, and counts what waits here. @internal */
@@ -86,6 +89,14 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
   private perItemMs = -1;
   /** The most items of a chunk whose time was measured. */
   private measured = 0;
+  /**
+   * While the channel has a subscriber, an item is submitted as `map` reads it (its `start`, its `queuedAt`),
+   * though it is sent later: the held items' contexts, in order (null: read while no one listened), from the
+   * `untraced`-th held item on. Null until an item was read while traced.
+   */
+  private traces: Deque<TaskTrace | null> | null = null;
+  private untraced = 0;
+  private source: TraceSource | null = null;
 
   constructor(
     private readonly target: AutoChunkRunner,
@@ -96,6 +107,8 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
   ) {}
 
   added(): void {
+    if (tracing()) this.traced();
+    else this.traces?.push(null);
     if (this.held++ === 0) this.target._holdUnsent(this, true);
     this.target._unsent(1);
     this.unclaimed++;
@@ -204,6 +217,9 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
 
   private dropHeld(): void {
     if (this.held === 0) return;
+    // As the executor counts them: cancelled, never sent.
+    for (let trace = this.traces?.shift(); trace !== undefined; trace = this.traces!.shift()) trace?.cancelled();
+    this.untraced = 0;
     this.target._dropUnsent(this.held);
     this.target._holdUnsent(this, false);
     this.held = 0;
@@ -271,10 +287,13 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
     this.held -= n;
     this.target._unsent(-n);
     if (this.held === 0) this.target._holdUnsent(this, false);
+    const traces = this.tracesOf(n);
     let future: Future<ChunkOutcome<unknown>>;
     try {
-      future = this.target.submitChunk(this.fn, chunk);
+      future = this.target.submitChunk(this.fn, chunk, traces);
     } catch (error) {
+      // Refused: the items read fail with the executor's error, at their position.
+      if (traces !== undefined) for (const trace of traces) trace?.settled(false, error);
       if (!fromCallback) {
         // As an input error: what was sent before is yielded, then this error; nothing after it is sent.
         this.unclaimed -= n + this.held;
@@ -295,6 +314,32 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
     } else {
       this.learn(future);
     }
+  }
+
+  /** The next item read is traced: its context, its `start` and `end` now. */
+  private traced(): void {
+    if (this.traces === null) {
+      this.traces = new Deque();
+      this.untraced = this.held;
+    }
+    this.source ??= new TraceSource(this.target, this.plan.kind, traceName(this.fn));
+    const trace = new TaskTrace(this.source, undefined, performance.now());
+    this.traces.push(trace);
+    trace.submitted();
+    trace.submitEnded();
+  }
+
+  /** The contexts of the next `n` held items, taken; undefined when none has one. */
+  private tracesOf(n: number): Array<TaskTrace | null> | undefined {
+    const traces = this.traces;
+    if (traces === null || traces.length === 0) return undefined;
+    const skip = Math.min(n, this.untraced);
+    this.untraced -= skip;
+    if (skip === n) return undefined;
+    const out = new Array<TaskTrace | null>(n).fill(null);
+    let any = false;
+    for (let i = skip; i < n; i++) any = (out[i] = traces.shift() ?? null) !== null || any;
+    return any ? out : undefined;
   }
 
   private compact(): void {

@@ -5,12 +5,14 @@
  */
 import { newChunk, type Chunk, type ChunkOutcome } from '../chunk.js';
 import type { Future } from '../future.js';
+import type { TaskTrace } from '../tracing.js';
 import { FutureSource, type Submitter } from './per-item.js';
 import { ITEM_FAILED, ITEM_OK, type MapConsumer } from './source.js';
 
 /** An executor that runs a chunk of items as one task: the worker pools and BullMQ. @internal */
 export interface ChunkRunner extends Submitter {
-  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk): Future<ChunkOutcome<any>>;
+  /** `traces`: its items' contexts, made as `map` read them (automatic chunks hold items before sending them). */
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk, traces?: Array<TaskTrace | null>): Future<ChunkOutcome<any>>;
 }
 
 /** @internal */

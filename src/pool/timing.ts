@@ -36,12 +36,14 @@ export class PoolTiming {
    * A task is being submitted: timed if sampled; traced while the channel has a
    * subscriber. Returns the trace whose `start`/`end` wrap its queueing (a chunk's items publish theirs here).
    */
-  submitted(task: PoolTask<any>, fn: unknown): TaskTrace | null {
-    if (!tracing() || !this.traced) {
-      task.ticket = this.latency.queued();
+  submitted(task: PoolTask<any>, fn: unknown, traces?: Array<TaskTrace | null>): TaskTrace | null {
+    task.ticket = this.latency.queued();
+    // Contexts made as `map` read the items: ended here too, though no one listens now.
+    if (traces !== undefined) {
+      task._trace = ChunkTrace.adopt(this.sources.of(fn), task, traces);
       return null;
     }
-    task.ticket = this.latency.queued();
+    if (!tracing() || !this.traced) return null;
     if (isChunk(task.key)) {
       task._trace = ChunkTrace.submit(this.sources.of(fn), task, chunkLength(task.payload as Chunk));
       return null;

@@ -96,7 +96,7 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
     this.env = opts.env;
     this.execArgv = opts.execArgv;
     // A chunk sent to a child cannot be withdrawn: one out per child, so that leaving map early finishes no more.
-    this._autoChunks = pool.rateLimit === undefined ? poolChunking(this.maxWorkers, 1) : null;
+    this._autoChunks = pool.rateLimit === undefined ? poolChunking(this.maxWorkers, 1, 'process') : null;
   }
 
   /**

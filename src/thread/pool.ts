@@ -91,7 +91,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     this.prefix = opts.threadNamePrefix || `ThreadPoolExecutor-${pools}`;
     this.resourceLimits = checkResourceLimits(opts.resourceLimits);
     // A chunk sent ahead to a thread can be withdrawn until it starts: two out per thread.
-    this._autoChunks = pool.rateLimit === undefined ? poolChunking(this.maxWorkers, 2) : null;
+    this._autoChunks = pool.rateLimit === undefined ? poolChunking(this.maxWorkers, 2, 'thread') : null;
   }
 
   /**
