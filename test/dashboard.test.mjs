@@ -103,9 +103,10 @@ async function openPage(url) {
   return { page, problems };
 }
 
-/** Reads `/events` raw until `stop()`, which gives the sizes of the messages read. */
+/** Reads `/events` raw until `stop()`, which gives the sizes of the messages read; `kinds` says which were full pictures. */
 function streamReader(url) {
   const sizes = [];
+  const kinds = [];
   let buffer = '';
   const req = request(new URL('events', url), (res) => {
     res.setEncoding('utf8');
@@ -115,7 +116,10 @@ function streamReader(url) {
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const message = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        if (message.includes('data: ')) sizes.push(message.length);
+        if (message.includes('data: ')) {
+          sizes.push(message.length);
+          kinds.push(message.startsWith('event: full') ? 'full' : 'delta');
+        }
       }
     });
     res.on('error', () => {});
@@ -123,6 +127,7 @@ function streamReader(url) {
   req.on('error', () => {});
   req.end();
   return {
+    kinds,
     stop() {
       req.destroy();
       return sizes;
@@ -168,6 +173,93 @@ test('state.json has the shape API.md gives, and the server binds 127.0.0.1 on a
     assert.equal(foreign, 403);
     assert.equal((await fetch(new URL('state.json', dashboard.url), { method: 'POST' })).status, 405);
   } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('a loopback host spelled otherwise (LOCALHOST) still answers only requests addressed to it', async () => {
+  const executor = new AsyncPoolExecutor(1);
+  const dashboard = await serveDashboard(executor, { host: 'LOCALHOST' });
+  try {
+    const status = (host) => new Promise((resolve, reject) => {
+      const req = request(new URL('state.json', dashboard.url), { headers: { host } }, (res) => resolve(res.statusCode));
+      req.on('error', reject);
+      req.end();
+    });
+    const { port } = new URL(dashboard.url);
+    assert.equal(await status('attacker.example'), 403);
+    assert.equal(await status(`attacker.example:${port}`), 403);
+    assert.equal(await status(`localhost:${port}`), 200);
+    assert.equal(await status(`127.0.0.1:${port}`), 200);
+  } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('on port 80 a browser\'s Host, which has no port, is its own address', async (t) => {
+  const executor = new AsyncPoolExecutor(1);
+  let dashboard;
+  try {
+    dashboard = await serveDashboard(executor, { port: 80 });
+  } catch (error) {
+    await executor.shutdown();
+    return t.skip(`cannot listen on port 80 here: ${error.message}`);
+  }
+  try {
+    assert.equal((await fetch('http://127.0.0.1/state.json')).status, 200);
+    assert.equal((await fetch('http://localhost/state.json')).status, 200);
+  } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('a page that joins a long run gets the whole picture once, then only what changed, however large the picture', async () => {
+  const executor = new AsyncPoolExecutor(4);
+  const dashboard = await serveDashboard(executor);
+  try {
+    // Thousands of bars of 200 names: a full picture well past a socket's 16 KiB mark.
+    const futures = [];
+    for (let i = 0; i < 4000; i++) {
+      const named = { [`task${i % 200}`]: async () => new Promise((resolve) => setTimeout(resolve, 1)) }[`task${i % 200}`];
+      futures.push(executor.submit(named));
+    }
+    await Promise.all(futures.map((f) => f.result()));
+    const late = streamReader(dashboard.url);
+    await new Promise((resolve) => setTimeout(resolve, 2_600));
+    const sizes = late.stop();
+    assert.ok(sizes[0] > 16_384, `the full picture: ${sizes[0]} bytes`);
+    assert.deepEqual(late.kinds, ['full', ...late.kinds.slice(1).map(() => 'delta')], `messages: ${late.kinds.join(' ')}`);
+    assert.ok(late.kinds.length >= 4, `${late.kinds.length} messages in 2.6 s`);
+  } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
+test('tasks submitted before the dashboard began count once they end: queued stays what waits', async () => {
+  const executor = new ThreadPoolExecutor(2);
+  // Someone else listens already (a logger, OpenTelemetry): these tasks have contexts the dashboard never saw start.
+  const logger = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
+  const channel = (await import('node:diagnostics_channel')).tracingChannel('concurrent-futures:task');
+  channel.subscribe(logger);
+  const early = Array.from({ length: 6 }, () => executor.submit(nap, 60));
+  const dashboard = await serveDashboard(executor);
+  try {
+    const late = Array.from({ length: 10 }, () => executor.submit(nap, 60));
+    await Promise.all(early.map((f) => f.result()));
+    const { tasks } = (await getJson(new URL('state.json', dashboard.url))).executors[0];
+    const waiting = late.filter((f) => !f.running() && !f.done()).length;
+    assert.ok(waiting >= 4, `${waiting} of the later tasks wait`);
+    // Two may run, uncounted as submitted until they end: within the workers of what waits.
+    assert.ok(tasks.nap.queued >= waiting - 2, `queued ${tasks.nap.queued}, ${waiting} wait`);
+    await Promise.all(late.map((f) => f.result()));
+    const end = (await getJson(new URL('state.json', dashboard.url))).executors[0].tasks.nap;
+    assert.deepEqual(end, { queued: 0, running: 0, completed: 16, failed: 0, cancelled: 0 });
+  } finally {
+    channel.unsubscribe(logger);
     await dashboard.close();
     await executor.shutdown();
   }

@@ -128,6 +128,8 @@ export class Board {
   private readonly series = new Series();
   private lastName: unknown = undefined;
   private lastCounts: NameCounts | null = null;
+  /** When the dashboard began to listen: a task queued before it was not seen submitted. */
+  since = Infinity;
 
   constructor(
     readonly name: string,
@@ -150,8 +152,11 @@ export class Board {
   ended(trace: TaskTrace): void {
     const inflight = this.inflight;
     let counts: NameCounts | undefined;
-    if (inflight === null) counts = this.countsOf(trace);
-    else if ((counts = inflight.get(trace)) !== undefined) inflight.delete(trace);
+    if (inflight === null) {
+      counts = this.countsOf(trace);
+      // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
+      if ((trace.queuedAt ?? Infinity) < this.since) counts.submitted++;
+    } else if ((counts = inflight.get(trace)) !== undefined) inflight.delete(trace);
     else {
       // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
       counts = this.countsOf(trace);

@@ -122,7 +122,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       });
     }
     Array.prototype.forEach.call(nav.children, function (b, i) {
-      b.textContent = state.execs[i].name + ' (' + state.execs[i].kind + ')';
+      b.textContent = b.title = state.execs[i].name + ' (' + state.execs[i].kind + ')';
       b.setAttribute('aria-selected', String(i === state.selected));
     });
   }
@@ -140,7 +140,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     t.className = 'tile' + (cls ? ' ' + cls : '');
     t.children[0].textContent = key;
     t.children[1].textContent = value;
-    t.children[2].textContent = sub || '';
+    t.children[2].textContent = t.children[2].title = sub || '';
   }
   function recent(ex, seconds) {
     var s = ex.series.slice(-seconds), ended = 0, run = -1;

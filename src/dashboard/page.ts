@@ -72,8 +72,8 @@ export const PAGE_CSS = `
 body { margin: 0; background: var(--bg); color: var(--ink); font: 14px/1.4 var(--font); }
 header { display: flex; align-items: center; gap: 18px; padding: 10px 20px; background: #1d2330; color: #fff; }
 h1 { font-size: 16px; margin: 0; font-weight: 600; letter-spacing: .2px; }
-nav { display: flex; gap: 6px; flex: 1; flex-wrap: wrap; }
-nav button { font: inherit; color: #cfd5e1; background: transparent; border: 1px solid #3a4356; border-radius: 6px; padding: 3px 10px; cursor: pointer; }
+nav { display: flex; gap: 6px; flex: 1; flex-wrap: wrap; min-width: 0; }
+nav button { font: inherit; color: #cfd5e1; background: transparent; border: 1px solid #3a4356; border-radius: 6px; padding: 3px 10px; cursor: pointer; max-width: 320px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 nav button[aria-selected="true"] { background: #3a4356; color: #fff; }
 .conn { font-size: 13px; white-space: nowrap; }
 .conn::before { content: ""; display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 6px; background: #e3a21a; }
@@ -84,7 +84,8 @@ main { padding: 16px 20px 28px; max-width: 1500px; margin: 0 auto; }
 .tile { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; }
 .tile .k { color: var(--muted); font-size: 12px; }
 .tile .v { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.tile .s { color: var(--muted); font-size: 12px; }
+.tile { min-width: 0; }
+.tile .s { color: var(--muted); font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .tile.bad .v { color: var(--bad); }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin-bottom: 14px; min-width: 0; }
 h2 { font-size: 14px; margin: 0 0 8px; font-weight: 600; }

@@ -93,11 +93,21 @@ function checkListen(options: unknown): { port: number; host: string } {
   return { port, host };
 }
 
-/** The `Host` headers a page on a loopback address may send: its own, under any name for this machine. */
-function allowedHosts(host: string, port: number): Set<string> | null {
-  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
-  if (!loopback) return null;
-  return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${isIP(host) === 6 ? `[${host}]` : host}:${port}`]);
+/**
+ * The `Host` headers a page may send to a server bound to `address` (as given, `host`): on a loopback address its
+ * own, under any name for this machine (without the port on port 80, as browsers send it); elsewhere, any.
+ */
+function allowedHosts(host: string, address: string, port: number): Set<string> | null {
+  // Decided by the address bound, not by how it was spelled (LOCALHOST, 0:0:0:0:0:0:0:1, ::ffff:127.0.0.1).
+  const v4 = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  if (!(/^127\./.test(v4) && isIP(v4) === 4) && v4 !== '::1') return null;
+  const names = ['127.0.0.1', 'localhost', '[::1]', isIP(host) === 6 ? `[${host}]` : host, isIP(address) === 6 ? `[${address}]` : address];
+  const allowed = new Set<string>();
+  for (const name of names) {
+    allowed.add(`${name.toLowerCase()}:${port}`);
+    if (port === 80) allowed.add(name.toLowerCase());
+  }
+  return allowed;
 }
 
 /**
@@ -190,7 +200,9 @@ export async function serveWith(executors: Executor | Record<string, Executor>, 
   });
   const address = server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
-  hosts = allowedHosts(host, bound);
+  hosts = allowedHosts(host, typeof address === 'object' && address !== null ? address.address : host, bound);
+  const since = performance.now();
+  for (const board of boards.values()) board.since = since;
   channel.start.subscribe(onStart);
   channel.asyncEnd.subscribe(onDone);
   const shown = isIP(host) === 6 ? `[${host}]` : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

@@ -55,7 +55,12 @@ export class EventStream {
     let deltaText: string | null = null;
     let fullText: string | null = null;
     for (const page of this.pages) {
-      if (page.stalled || page.res.destroyed) continue;
+      if (page.res.destroyed) continue;
+      if (page.stalled) {
+        // It misses this tick's changes: the whole picture once it has drained.
+        page.needsFull = true;
+        continue;
+      }
       let text: string;
       if (page.needsFull) {
         text = fullText ??= `event: full\ndata: ${full()}\n\n`;
@@ -64,10 +69,8 @@ export class EventStream {
         text = deltaText ??= `data: ${delta()}\n\n`;
       }
       this.sent++;
-      if (!page.res.write(text)) {
-        page.stalled = true;
-        page.needsFull = true;
-      }
+      // Written whole all the same (a full picture is often past the buffer's mark): only what follows waits for a drain.
+      if (!page.res.write(text)) page.stalled = true;
     }
     // The changes are consumed once a tick, pages or not, so that the next delta starts from here.
     if (deltaText === null) delta();
