@@ -506,6 +506,38 @@ test('CLI: map --dashboard prints a URL on stderr that serves the run, its tasks
   assert.deepEqual(stdout.trim().split('\n'), ['1', '2', '3']);
 });
 
+test('CLI: map --dashboard shows the lines that failed as failed, in their batches too', { timeout: 60_000 }, async () => {
+  for (const chunk of ['1', '4']) {
+    const child = spawn(process.execPath, [CLI, 'map', '--dashboard', '-c', chunk, `${fixture('cli-fns.mjs')}#failOnMultiplesOf3`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.resume();
+    const url = await new Promise((resolve, reject) => {
+      child.stderr.setEncoding('utf8').on('data', (text) => {
+        stderr += text;
+        const m = /dashboard at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
+        if (m) resolve(m[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`exited (${code}) before printing a URL: ${stderr}`)));
+    });
+    try {
+      // Lines 1..12: 3, 6, 9 and 12 fail; in batches of 4 lines, every batch has a failing line.
+      child.stdin.write(Array.from({ length: 12 }, (_, i) => `${i + 1}\n`).join(''));
+      const name = chunk === '1' ? 'failOnMultiplesOf3' : 'failOnMultiplesOf3 (batches of 4 lines)';
+      const expected = chunk === '1' ? { queued: 0, running: 0, completed: 12, failed: 4, cancelled: 0 } : { queued: 0, running: 0, completed: 3, failed: 3, cancelled: 0 };
+      let tasks;
+      for (let tries = 0; tries < 100; tries++) {
+        tasks = (await getJson(new URL('state.json', url))).executors[0].tasks;
+        if (tasks[name]?.completed === expected.completed) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual(tasks[name], expected, JSON.stringify(tasks));
+    } finally {
+      child.stdin.end();
+    }
+    assert.equal(await new Promise((resolve) => child.on('close', resolve)), 1, stderr);
+  }
+});
+
 test('CLI: --dashboard=PORT takes a port number, and nothing else', async () => {
   const { runCli } = await import('./cli-helpers.mjs');
   const bad = await runCli(['map', '--dashboard=http', `${fixture('cli-fns.mjs')}#slow`]);

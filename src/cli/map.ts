@@ -7,7 +7,7 @@ import type { Executor } from '../executor.js';
 import { ProcessPoolExecutor } from '../process/pool.js';
 import { ProgressDisplay } from '../progress/display.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
-import { batchTasks } from './batch-task.js';
+import { batchTasks, type BatchOutcome } from './batch-task.js';
 import { countLines, LineReader } from './line-reader.js';
 import { loadFunction, type LoadedFunction } from './load.js';
 import { mapUsage, parseMapArgs, type MapConfig } from './map-args.js';
@@ -104,7 +104,8 @@ async function openDashboard(executor: Executor, port: number, name: string, chu
   const label = chunksize > 1 ? `${name} (batches of ${chunksize} lines)` : name;
   let dashboard;
   try {
-    dashboard = await serveWith(executor, { port }, () => label);
+    // A batch succeeds though its lines fail (each alone): shown failed when one of its lines did.
+    dashboard = await serveWith(executor, { port }, { label: () => label, failed: (trace) => ((trace.result as BatchOutcome | undefined)?.errors.length ?? 0) > 0 });
   } catch (error) {
     throw new UsageError(`cannot serve the dashboard on port ${port}: ${(error as Error).message}`);
   }

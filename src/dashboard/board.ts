@@ -22,6 +22,13 @@ export interface TaskTrace {
   endedAt?: number;
   worker?: unknown;
   error?: unknown;
+  result?: unknown;
+}
+
+/** How tasks are shown when not by their trace alone (the CLI's batches: by the user's function, failed when a line failed). */
+export interface TaskView {
+  label(trace: TaskTrace): string;
+  failed(trace: TaskTrace): boolean;
 }
 
 /** What an executor may offer beyond `stats()`: its workers, idle ones included (the pools). */
@@ -134,11 +141,11 @@ export class Board {
   constructor(
     readonly name: string,
     readonly executor: Executor,
-    /** The name a task is shown by, when not its trace's (the CLI shows its batches by the user's function). */
-    private readonly label: ((trace: TaskTrace) => string) | undefined = undefined,
+    /** How a task is shown, when not by its trace alone (the CLI's batches). */
+    private readonly shown: TaskView | undefined = undefined,
   ) {
     this.kind = kindOf(executor);
-    this.inflight = typeof (executor as WorkerSource)._workerView === 'function' && label === undefined ? null : new Map();
+    this.inflight = typeof (executor as WorkerSource)._workerView === 'function' && shown === undefined ? null : new Map();
   }
 
   /** The channel's `start`: a task was submitted. */
@@ -164,7 +171,11 @@ export class Board {
     }
     let outcome = 0;
     const error = trace.error;
-    if (error === undefined) counts.completed++;
+    if (error === undefined && this.shown?.failed(trace) === true) {
+      counts.completed++;
+      counts.failed++;
+      outcome = 1;
+    } else if (error === undefined) counts.completed++;
     else if (error instanceof CancelledError) {
       counts.cancelled++;
       outcome = 2;
@@ -263,7 +274,7 @@ export class Board {
   }
 
   private countsOf(trace: TaskTrace): NameCounts {
-    if (this.label !== undefined) return this.counts(this.label(trace));
+    if (this.shown !== undefined) return this.counts(this.shown.label(trace));
     // Tasks come in runs of one name: the last one's counts first.
     const name = trace.name;
     if (name === this.lastName && this.lastCounts !== null) return this.lastCounts;

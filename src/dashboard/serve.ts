@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP } from 'node:net';
 import { describe } from '../checks.js';
 import { Executor } from '../executor.js';
-import { Board, WINDOW_MS, type TaskTrace } from './board.js';
+import { Board, WINDOW_MS, type TaskTrace, type TaskView } from './board.js';
 import { PAGE_CSS, PAGE_HTML } from './page.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { CHARTS_SCRIPT } from './page-charts.js';
@@ -32,8 +32,7 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** The name a task is shown by, from its trace (the CLI shows its batches by the user's function). @internal */
-export type TaskLabel = (trace: TaskTrace) => string;
+export type { TaskView } from './board.js';
 
 /**
  * How often each page is sent what changed: twice a second is live to the eye, and leaves a browser on the same
@@ -121,11 +120,11 @@ export function serveDashboard(executors: Executor | Record<string, Executor>, o
   return serveWith(executors, options, undefined);
 }
 
-/** `serveDashboard`, its tasks shown by `label`. @internal */
-export async function serveWith(executors: Executor | Record<string, Executor>, options: DashboardOptions | undefined, label: TaskLabel | undefined): Promise<Dashboard> {
+/** `serveDashboard`, its tasks shown as `view` says. @internal */
+export async function serveWith(executors: Executor | Record<string, Executor>, options: DashboardOptions | undefined, view: TaskView | undefined): Promise<Dashboard> {
   const entries = checkExecutors(executors);
   const { port, host } = checkListen(options);
-  const boards = new Map<unknown, Board>(entries.map(([name, executor]) => [executor, new Board(name, executor, label)]));
+  const boards = new Map<unknown, Board>(entries.map(([name, executor]) => [executor, new Board(name, executor, view)]));
   const stream = new EventStream();
   const message = (full: boolean): string =>
     JSON.stringify({ now: performance.now(), window: WINDOW_MS, rss: process.memoryUsage.rss(), executors: [...boards.values()].map((b) => b.snapshot(full)) });
