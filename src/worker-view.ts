@@ -10,7 +10,8 @@ import { ChunkTrace, type TaskTrace, type Trace } from './tracing.js';
 
 /**
  * One worker: the id of the tracing channel's `worker`, whether it runs a task now, its memory in bytes when
- * known, and the contexts of the tasks it runs now (those started and not done; none while nothing traces).
+ * known, and the contexts of the tasks it runs now, as the executor counts them running (a child's task sent
+ * ahead too, as CPython's call queue; none while nothing traces).
  */
 export interface WorkerView {
   id: number | string;
@@ -19,11 +20,11 @@ export interface WorkerView {
   running: TaskTrace[];
 }
 
-/** Adds the context of a task (a chunk: its first item, which stands for it) to `running`, if it has started. */
+/** Adds the context of a running task (a chunk: its first item, which stands for it) to `running`. */
 export function addRunning(running: TaskTrace[], trace: Trace | null | undefined): void {
   if (trace == null) return;
   const context = trace instanceof ChunkTrace ? trace.items[0] : (trace as TaskTrace);
-  if (context !== undefined && context.startedAt !== undefined) running.push(context);
+  if (context !== undefined) running.push(context);
 }
 
 /** How often a worker's memory is read again, at most (ms): only while a page asks. */

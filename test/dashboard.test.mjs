@@ -265,6 +265,28 @@ test('tasks submitted before the dashboard began count once they end: queued sta
   }
 });
 
+test('process pool: the table counts running what stats() does, a task sent ahead to a child too (as CPython)', async () => {
+  const executor = new ProcessPoolExecutor(2);
+  const dashboard = await serveDashboard(executor);
+  try {
+    await Promise.all([executor.submit(nap, 1).result(), executor.submit(nap, 1).result()]);
+    const futures = Array.from({ length: 6 }, () => executor.submit(nap, 600));
+    let entry;
+    for (let tries = 0; tries < 50; tries++) {
+      entry = (await getJson(new URL('state.json', dashboard.url))).executors[0];
+      if (entry.stats.running === 4) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(entry.stats.running, 4, 'two run, two wait in their children');
+    assert.equal(entry.tasks.nap.running, entry.stats.running, JSON.stringify(entry.tasks.nap));
+    assert.equal(entry.tasks.nap.queued, entry.stats.queued, JSON.stringify(entry.tasks.nap));
+    await Promise.all(futures.map((f) => f.result()));
+  } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
 test('serveDashboard refuses what is not an executor and bad options, naming them', async () => {
   const executor = new AsyncPoolExecutor(1);
   await assert.rejects(serveDashboard(42), { name: 'TypeError', message: /expects an executor or an object of executors by name, got number 42/ });

@@ -251,15 +251,17 @@ export class Board {
   /** Counts the running tasks per name afresh (from the tasks in flight, or those the workers run); lists them when asked. */
   private countRunning(view: WorkerView[] | undefined, list: ExecutorSnapshot['running'] | null): void {
     for (const c of this.byId) c.running = 0;
-    const running = (trace: TaskTrace, counts: NameCounts, row: string): void => {
-      if (trace.startedAt === undefined) return;
+    // `counted`: the executor counts it running (its workers' view), though its start may not be known (a child's
+    // task sent ahead); a bar needs the start.
+    const running = (trace: TaskTrace, counts: NameCounts, row: string, counted: boolean): void => {
+      if (!counted && trace.startedAt === undefined) return;
       counts.running++;
-      list?.push([row, counts.id, trace.startedAt]);
+      if (trace.startedAt !== undefined) list?.push([row, counts.id, trace.startedAt]);
     };
     if (this.inflight !== null) {
-      for (const [trace, counts] of this.inflight) running(trace, counts, rowOf(trace.worker));
+      for (const [trace, counts] of this.inflight) running(trace, counts, rowOf(trace.worker), false);
     } else if (view !== undefined) {
-      for (const w of view) for (const trace of w.running) running(trace as TaskTrace, this.countsOf(trace as TaskTrace), String(w.id));
+      for (const w of view) for (const trace of w.running) running(trace as TaskTrace, this.countsOf(trace as TaskTrace), String(w.id), true);
     }
   }
 
