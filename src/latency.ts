@@ -108,6 +108,12 @@ export class Latency {
     return t;
   }
 
+  /** The timed task was queued at `at` already, before it was submitted (a `map` item read, then held). */
+  queuedSince(t: number, at: number): void {
+    const i = t & (TICKETS - 1);
+    if (t >= 0 && this.owner[i] === t && at < this.queuedAt[i]!) this.queuedAt[i] = at;
+  }
+
   /** The timed task started at `now`. */
   started(t: number, now: number): void {
     const i = t & (TICKETS - 1);

@@ -142,6 +142,20 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
     });
   }
 
+  if (kind !== 'async') {
+    t('automatic chunks: an item waits from when map read it, not from when its chunk was sent', 2, async (ex) => {
+      const before = ex.stats().waitTime.count;
+      // Ten items of 100 ms on two workers: read at once, and sent as workers free, they wait 0, 0, 100, 100, ... ms.
+      const items = Array.from({ length: 10 }, () => 100);
+      for await (const _ of ex.map(tasks.napThen, items, items));
+      const s = ex.stats().waitTime;
+      assert.ok(s.count - before >= 10, `${s.count - before} items timed`);
+      const expected = (0 + 0 + 100 + 100 + 200 + 200 + 300 + 300 + 400 + 400) / 10;
+      // The mean of the last `count` waits includes the warm-up task's (~0 ms): a little below, never half.
+      near(s.mean * s.count / (s.count - before), expected, 150 * (kind === 'bullmq' ? 2 : 1), 'the items\' mean wait');
+    });
+  }
+
   t('map items count as items: 200 with chunksize 64 complete as 200, a failing item inside a chunk as one failure', 2, async (ex) => {
     const before = ex.stats();
     let n = 0;

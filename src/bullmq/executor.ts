@@ -14,7 +14,7 @@ import type { Future } from '../future.js';
 import { microtask } from '../microtask.js';
 import { chunkLength, cutShort, type Chunk, type ChunkOutcome } from '../chunk.js';
 import type { AutoChunking } from '../map/auto-chunks.js';
-import type { TaskTrace } from '../tracing.js';
+import type { HeldItems } from '../map/chunks.js';
 import { checkConnection, closeClient, FirstConnect, ownClient, refClient, type RedisConnection } from './connection.js';
 import { decodeOutcome, encodeArgs, encodeChunk, ERROR, INTERRUPTED, type JobData } from './envelope.js';
 import { EventReader, type QueueEvent } from './events.js';
@@ -146,12 +146,12 @@ export class BullMQExecutor extends Executor {
   readonly _autoChunks: AutoChunking = { targetMs: 25, maxItems: 16_384, inFlight: 8, spare: 4, kind: 'bullmq' };
 
   /** @internal */
-  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk, traces?: Array<TaskTrace | null>): Future<ChunkOutcome<any>> {
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk, held?: HeldItems): Future<ChunkOutcome<any>> {
     this.checkUsable();
     const { a, cut } = encodeChunk(chunk);
     // Its first item cannot travel: that item's failure is the whole outcome, and no job is needed.
-    if (a === null) return this.times.unsent(fn, chunkLength(chunk), cut, traces);
-    return this.enqueue(fn, { a, c: 1 }, chunkLength(chunk), cut, traces);
+    if (a === null) return this.times.unsent(fn, chunkLength(chunk), cut, held?.traces);
+    return this.enqueue(fn, { a, c: 1 }, chunkLength(chunk), cut, held);
   }
 
   stats(): ExecutorStats {
@@ -159,12 +159,12 @@ export class BullMQExecutor extends Executor {
     return this._counters.snapshot(0, 0, this.running, NaN);
   }
 
-  private enqueue(fn: (...args: any[]) => unknown, data: JobData, items = 0, cut: TypeError | null = null, traces?: Array<TaskTrace | null>): JobFuture<any> {
+  private enqueue(fn: (...args: any[]) => unknown, data: JobData, items = 0, cut: TypeError | null = null, held?: HeldItems): JobFuture<any> {
     const context = activeTrace();
     if (context !== undefined) data.t = context;
     const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, taskName(fn), data);
     future.cut = cut;
-    const trace = this.times.submitted(future, fn, items, traces);
+    const trace = this.times.submitted(future, fn, items, held);
     trace?.submitted(); // start and end wrap the queueing (tracing.ts)
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);

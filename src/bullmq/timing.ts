@@ -9,6 +9,7 @@
  * @internal
  */
 import { itemsRan, type ChunkOutcome } from '../chunk.js';
+import type { HeldItems } from '../map/chunks.js';
 import type { Counters } from '../executor.js';
 import { Future } from '../future.js';
 import { ChunkTrace, TaskTrace, TraceSources, tracing } from '../tracing.js';
@@ -27,18 +28,19 @@ export class JobTiming {
   }
 
   /** A job is being submitted for `fn` (`items` > 0: a chunk of that many): timed if sampled, traced while subscribed. */
-  submitted(future: JobFuture<any>, fn: unknown, items: number, traces?: Array<TaskTrace | null>): TaskTrace | null {
+  submitted(future: JobFuture<any>, fn: unknown, items: number, held?: HeldItems): TaskTrace | null {
     const latency = this.counters.latency;
     future.chunk = items > 0;
     future.items = Math.max(1, items);
     // Contexts made as `map` read the items: ended here too, though no one listens now.
-    if (traces !== undefined) {
-      future.ticket = latency.ticket(performance.now());
-      future._trace = ChunkTrace.adopt(this.sources.of(fn), future, traces);
+    if (held?.traces !== undefined) {
+      future.ticket = latency.ticket(held.queuedAt);
+      future._trace = ChunkTrace.adopt(this.sources.of(fn), future, held.traces);
       return null;
     }
     if (!tracing()) {
       future.ticket = latency.queued();
+      if (held !== undefined) latency.queuedSince(future.ticket, held.queuedAt);
       return null;
     }
     const now = performance.now();

@@ -14,6 +14,7 @@
  */
 import { newChunk, type Chunk, type ChunkOutcome } from '../chunk.js';
 import { Deque } from '../deque.js';
+import { microtask } from '../microtask.js';
 import { Future, type Waiter } from '../future.js';
 import { TaskTrace, TraceSource, traceName, tracing, type ExecutorKind } from '../tracing.js';
 import type { ChunkRunner } from './chunks.js';
@@ -97,6 +98,18 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
   private traces: Deque<TaskTrace | null> | null = null;
   private untraced = 0;
   private source: TraceSource | null = null;
+  /**
+   * When the held items were read, for their wait in `stats()`: the clock is read once per run of reads in one
+   * turn of the event loop (a read per item would cost what a quick item does), as pairs of the first item's
+   * number and the time, oldest first.
+   */
+  private readonly readTimes = new Deque<number>();
+  private readCount = 0;
+  private sentCount = 0;
+  private clockRead = false;
+  private readonly clockExpires = (): void => {
+    this.clockRead = false;
+  };
 
   constructor(
     private readonly target: AutoChunkRunner,
@@ -107,6 +120,13 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
   ) {}
 
   added(): void {
+    if (!this.clockRead) {
+      this.clockRead = true;
+      this.readTimes.push(this.readCount);
+      this.readTimes.push(performance.now());
+      microtask(this.clockExpires);
+    }
+    this.readCount++;
     if (tracing()) this.traced();
     else this.traces?.push(null);
     if (this.held++ === 0) this.target._holdUnsent(this, true);
@@ -220,6 +240,7 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
     // As the executor counts them: cancelled, never sent.
     for (let trace = this.traces?.shift(); trace !== undefined; trace = this.traces!.shift()) trace?.cancelled();
     this.untraced = 0;
+    this.sentCount += this.held;
     this.target._dropUnsent(this.held);
     this.target._holdUnsent(this, false);
     this.held = 0;
@@ -288,9 +309,11 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
     this.target._unsent(-n);
     if (this.held === 0) this.target._holdUnsent(this, false);
     const traces = this.tracesOf(n);
+    const queuedAt = this.readTimeOf(this.sentCount);
+    this.sentCount += n;
     let future: Future<ChunkOutcome<unknown>>;
     try {
-      future = this.target.submitChunk(this.fn, chunk, traces);
+      future = this.target.submitChunk(this.fn, chunk, { queuedAt, traces });
     } catch (error) {
       // Refused: the items read fail with the executor's error, at their position.
       if (traces !== undefined) for (const trace of traces) trace?.settled(false, error);
@@ -327,6 +350,17 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
     this.traces.push(trace);
     trace.submitted();
     trace.submitEnded();
+  }
+
+  /** When item number `item` (the next to send) was read; what was read before it is forgotten. */
+  private readTimeOf(item: number): number {
+    const times = this.readTimes;
+    // Pairs: [first item, time], [first item, time], ...; the last pair at or before `item` is its read.
+    while (times.length >= 4 && times.at(2)! <= item) {
+      times.shift();
+      times.shift();
+    }
+    return times.length >= 2 ? times.at(1)! : performance.now();
   }
 
   /** The contexts of the next `n` held items, taken; undefined when none has one. */

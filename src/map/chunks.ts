@@ -11,8 +11,16 @@ import { ITEM_FAILED, ITEM_OK, type MapConsumer } from './source.js';
 
 /** An executor that runs a chunk of items as one task: the worker pools and BullMQ. @internal */
 export interface ChunkRunner extends Submitter {
-  /** `traces`: its items' contexts, made as `map` read them (automatic chunks hold items before sending them). */
-  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk, traces?: Array<TaskTrace | null>): Future<ChunkOutcome<any>>;
+  /** `held`: items `map` read before it sent them (automatic chunks): queued since then. */
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk, held?: HeldItems): Future<ChunkOutcome<any>>;
+}
+
+/** A chunk's items as `map` read them, before it sent them. @internal */
+export interface HeldItems {
+  /** When the first was read (`performance.now()`). */
+  readonly queuedAt: number;
+  /** Their contexts, made as they were read (null: read while no one listened); undefined when none has one. */
+  readonly traces: Array<TaskTrace | null> | undefined;
 }
 
 /** @internal */

@@ -11,6 +11,7 @@ import { chunkLength, type Chunk } from '../chunk.js';
 import type { Counters, ExecutorStats } from '../executor.js';
 import type { Latency } from '../latency.js';
 import { ChunkTrace, TaskTrace, TraceSources, tracing, type ExecutorKind } from '../tracing.js';
+import type { HeldItems } from '../map/chunks.js';
 import { isChunk } from './protocol.js';
 import type { PoolTask, PoolWorker } from './worker-state.js';
 
@@ -36,12 +37,15 @@ export class PoolTiming {
    * A task is being submitted: timed if sampled; traced while the channel has a
    * subscriber. Returns the trace whose `start`/`end` wrap its queueing (a chunk's items publish theirs here).
    */
-  submitted(task: PoolTask<any>, fn: unknown, traces?: Array<TaskTrace | null>): TaskTrace | null {
+  submitted(task: PoolTask<any>, fn: unknown, held?: HeldItems): TaskTrace | null {
     task.ticket = this.latency.queued();
-    // Contexts made as `map` read the items: ended here too, though no one listens now.
-    if (traces !== undefined) {
-      task._trace = ChunkTrace.adopt(this.sources.of(fn), task, traces);
-      return null;
+    if (held !== undefined) {
+      this.latency.queuedSince(task.ticket, held.queuedAt);
+      // Contexts made as `map` read the items: ended here too, though no one listens now.
+      if (held.traces !== undefined) {
+        task._trace = ChunkTrace.adopt(this.sources.of(fn), task, held.traces);
+        return null;
+      }
     }
     if (!tracing() || !this.traced) return null;
     if (isChunk(task.key)) {

@@ -25,7 +25,8 @@ import { failTask, settleAnswer } from './answer.js';
 import { END_NOW, END_SOON, NOT_RUNNING, SIGNAL_ONLY } from './interrupt.js';
 import { Retries, TaskControl, type TaskSettings } from '../task-options.js';
 import { PoolTiming } from './timing.js';
-import type { ExecutorKind, TaskTrace } from '../tracing.js';
+import type { ExecutorKind } from '../tracing.js';
+import type { HeldItems } from '../map/chunks.js';
 
 /**
  * Node 20 sometimes never finishes starting a worker created while others
@@ -92,9 +93,9 @@ export abstract class WorkerPoolExecutor extends Executor {
   }
 
   /** @internal */
-  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk, traces?: Array<TaskTrace | null>): Future<ChunkOutcome<any>> {
+  submitChunk(fn: (...args: any[]) => unknown, chunk: Chunk, held?: HeldItems): Future<ChunkOutcome<any>> {
     this.checkUsable();
-    return this.enqueue(fn, taskKey(taskId(fn), true), chunk, undefined, traces);
+    return this.enqueue(fn, taskKey(taskId(fn), true), chunk, undefined, held);
   }
 
   private checkUsable(): void {
@@ -102,10 +103,10 @@ export abstract class WorkerPoolExecutor extends Executor {
     if (this.brokenError !== null) throw this._brokenPoolError(this.brokenError.cause, this.brokenError.message, this.brokenExit);
   }
 
-  private enqueue(fn: unknown, key: number, payload: unknown[], settings?: TaskSettings, traces?: Array<TaskTrace | null>): PoolTask<any> {
+  private enqueue(fn: unknown, key: number, payload: unknown[], settings?: TaskSettings, held?: HeldItems): PoolTask<any> {
     const task = new PoolTask<any>(this, key, payload);
     if (isChunk(key)) task.items = chunkLength(payload);
-    const trace = this._times.submitted(task, fn, traces);
+    const trace = this._times.submitted(task, fn, held);
     trace?.submitted();
     if (settings !== undefined) {
       task._control = new TaskControl(settings, task);
