@@ -107,6 +107,8 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
   private readCount = 0;
   private sentCount = 0;
   private clockRead = false;
+  /** Whether the channel had a subscriber at the run's first read: asked once per run, as the clock is. */
+  private tracingNow = false;
   private readonly clockExpires = (): void => {
     this.clockRead = false;
   };
@@ -124,10 +126,11 @@ export class AutoChunkSource implements MapSource, Waiter, UnsentItems {
       this.clockRead = true;
       this.readTimes.push(this.readCount);
       this.readTimes.push(performance.now());
+      this.tracingNow = tracing();
       microtask(this.clockExpires);
     }
     this.readCount++;
-    if (tracing()) this.traced();
+    if (this.tracingNow) this.traced();
     else this.traces?.push(null);
     if (this.held++ === 0) this.target._holdUnsent(this, true);
     this.target._unsent(1);
