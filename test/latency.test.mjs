@@ -7,6 +7,9 @@ import { AsyncPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor, TimeoutErro
 import { executorWithWorker, redisForTests, redisSkipReason } from './redis-server.mjs';
 import { sleep, until } from './helpers.mjs';
 import { tasks } from './fixtures/bullmq-tasks.mjs';
+import { tracingChannel } from 'node:diagnostics_channel';
+
+const channel = tracingChannel('concurrent-futures:task');
 
 const TASKS = fileURLToPath(new URL('./fixtures/bullmq-tasks.mjs', import.meta.url));
 const skipReason = redisSkipReason();
@@ -143,17 +146,24 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
   }
 
   if (kind !== 'async') {
-    t('automatic chunks: an item waits from when map read it, not from when its chunk was sent', 2, async (ex) => {
-      const before = ex.stats().waitTime.count;
-      // Ten items of 100 ms on two workers: read at once, and sent as workers free, they wait 0, 0, 100, 100, ... ms.
-      const items = Array.from({ length: 10 }, () => 100);
-      for await (const _ of ex.map(tasks.napThen, items, items));
-      const s = ex.stats().waitTime;
-      assert.ok(s.count - before >= 10, `${s.count - before} items timed`);
-      const expected = (0 + 0 + 100 + 100 + 200 + 200 + 300 + 300 + 400 + 400) / 10;
-      // The mean of the last `count` waits includes the warm-up task's (~0 ms): a little below, never half.
-      near(s.mean * s.count / (s.count - before), expected, 150 * (kind === 'bullmq' ? 2 : 1), 'the items\' mean wait');
-    });
+    for (const joins of [false, true]) {
+      t(`automatic chunks: an item waits from when map read it, not from when its chunk was sent${joins ? ' (a subscriber joins meanwhile)' : ''}`, 2, async (ex) => {
+        const before = ex.stats().waitTime.count;
+        // Ten items of 100 ms on two workers: read at once, and sent as workers free, they wait 0, 0, 100, 100, ... ms.
+        const items = Array.from({ length: 10 }, () => 100);
+        const listener = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
+        try {
+          for await (const _ of ex.map(tasks.napThen, items, items)) if (joins) channel.subscribe(listener);
+        } finally {
+          if (joins) channel.unsubscribe(listener);
+        }
+        const s = ex.stats().waitTime;
+        assert.ok(s.count - before >= 10, `${s.count - before} items timed`);
+        const expected = (0 + 0 + 100 + 100 + 200 + 200 + 300 + 300 + 400 + 400) / 10;
+        // The mean of the last `count` waits includes the warm-up task's (~0 ms): a little below, never half.
+        near(s.mean * s.count / (s.count - before), expected, 150 * (kind === 'bullmq' ? 2 : 1), 'the items\' mean wait');
+      });
+    }
   }
 
   t('map items count as items: 200 with chunksize 64 complete as 200, a failing item inside a chunk as one failure', 2, async (ex) => {
@@ -176,6 +186,22 @@ for (const [kind, { make, skip }] of Object.entries(executors)) {
 }
 
 for (const [kind, Pool] of [['thread', ThreadPoolExecutor], ['process', ProcessPoolExecutor]]) {
+  test(`${kind}: with tasksPerWorker, map's async chunks are timed from their start: run near their length, wait what is left`, { timeout: 60_000 }, async () => {
+    const ex = new Pool({ maxWorkers: 1, tasksPerWorker: 4 });
+    try {
+      await ex.submit(tasks.square, 1).result();
+      const items = Array.from({ length: 16 }, () => 50);
+      for await (const _ of ex.map(tasks.napThen, items, items));
+      const s = ex.stats();
+      // A chunk fed to a worker with none unanswered, though others await there, starts at once.
+      assert.ok(s.runTime.p50 >= 40, `median run ${s.runTime.p50} ms, each item naps 50 ms`);
+      // Four at a time: they wait about 0, 50, 100 and 150 ms, four of each (~75 ms), plus what starting took.
+      assert.ok(s.waitTime.mean >= 50, `mean wait ${s.waitTime.mean} ms`);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
   test(`${kind}: with tasksPerWorker, a task waiting in its worker for a free slot starts when one frees, not before`, { timeout: 60_000 }, async () => {
     const ex = new Pool({ maxWorkers: 1, tasksPerWorker: 4 });
     try {

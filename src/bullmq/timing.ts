@@ -44,7 +44,8 @@ export class JobTiming {
       return null;
     }
     const now = performance.now();
-    future.ticket = latency.ticket(now);
+    // Items read while no one listened, held, then sent: queued since they were read.
+    future.ticket = latency.ticket(held?.queuedAt ?? now);
     if (items > 0) {
       future._trace = ChunkTrace.submit(this.sources.of(fn), future, items);
       return null;

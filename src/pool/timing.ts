@@ -87,7 +87,8 @@ export class PoolTiming {
   }
 
   /**
-   * `w`'s answers are read: the task now at its head has started (at `at`), if the trace does not know yet;
+   * `w`'s answers are read, or it was fed: the task now at its head has started (at `at`: fed while idle, at
+   * once), if the trace does not know yet;
    * not while every slot of the worker awaits a task (tasksPerWorker), where it waits for one (`slotFreed`).
    */
   headStarted(w: PoolWorker, at = w.lastProgress): void {

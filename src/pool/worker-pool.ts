@@ -65,7 +65,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       start: () => this.start(),
       fail: (task, error) => this.fail(task, error),
       settle: (task, status, value) => this.settle(task, status, value),
-      fed: (w) => this.held.watch(w),
+      fed: (w) => (this.held.watch(w), this._times.headStarted(w)),
     });
   }
 
