@@ -27,12 +27,12 @@ export interface ChunkOutcome<R> {
 
 type AnyFunction = (...args: any[]) => unknown;
 
-/** An empty chunk for items of `arity` arguments. */
 /** How many of a chunk's items ran: its values, and the one that failed; those after it never did. */
 export function itemsRan(outcome: { values: unknown[]; failed: boolean }): number {
   return outcome.values.length + (outcome.failed ? 1 : 0);
 }
 
+/** An empty chunk for items of `arity` arguments. */
 export function newChunk(arity: number): Chunk {
   return [arity];
 }

@@ -234,32 +234,24 @@ export class ChunkTrace implements Trace {
 
   /** A context per item of a chunk about to be submitted as `future` (queued at `now`): `start` and `end` for each. */
   static submit(source: TraceSource, future: object | undefined, count: number, now = performance.now()): ChunkTrace {
-    const items = new Array<TaskTrace>(count);
-    for (let i = 0; i < count; i++) {
-      const item = (items[i] = new TaskTrace(source, future, now));
-      item.submitted();
-      item.submitEnded();
-    }
-    return new ChunkTrace(items);
+    return ChunkTrace.adopt(source, future, new Array<TaskTrace | null>(count).fill(null), now);
   }
 
   /**
-   * The chunk of `items` about to be submitted as `future`: the contexts `map` made as it read them (null for an
-   * item read while no one listened, given one now, its `start` and `end` with it).
+   * The chunk of `items` about to be submitted as `future`: the contexts `map` made as it read them, filled in place
+   * (a null, an item read while no one listened, gets one now, queued at `now`, its `start` and `end` with it).
    */
-  static adopt(source: TraceSource, future: object | undefined, items: Array<TaskTrace | null>): ChunkTrace {
-    const now = performance.now();
-    const contexts = new Array<TaskTrace>(items.length);
+  static adopt(source: TraceSource, future: object | undefined, items: Array<TaskTrace | null>, now = performance.now()): ChunkTrace {
     for (let i = 0; i < items.length; i++) {
-      let item = items[i]!;
-      if (item === null) {
-        item = new TaskTrace(source, future, now);
-        item.submitted();
-        item.submitEnded();
-      } else item.future = future;
-      contexts[i] = item;
+      const item = items[i]!;
+      if (item !== null) item.future = future;
+      else {
+        const made = (items[i] = new TaskTrace(source, future, now));
+        made.submitted();
+        made.submitEnded();
+      }
     }
-    return new ChunkTrace(contexts);
+    return new ChunkTrace(items as TaskTrace[]);
   }
 
   /** Its items run one after another: the first starts now, and all are on `worker`. */

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Series } from '../dist/dashboard/series.js';
 import { BarRing, FAILED } from '../dist/dashboard/bars.js';
+import { EventStream } from '../dist/dashboard/stream.js';
 
 const DONE = 0;
 const FAILED_OUTCOME = 1;
@@ -80,4 +81,48 @@ test('bars: past its capacity the ring keeps the newest, by seq, and a page with
   assert.deepEqual(ring.recent(15 * 30, 100).map((b) => b[0]), [15, 16, 17, 18, 19], 'only those that ended after the cut');
   assert.deepEqual(ring.recent(-1, 3).map((b) => b[0]), [17, 18, 19], 'at most max, the newest');
   assert.throws(() => new BarRing(100), /power of two, got 100/);
+});
+
+/** A page's response as the stream sees it: `full` says whether its socket's buffer is past its mark. */
+function fakePage() {
+  const drains = [];
+  const kinds = [];
+  const res = {
+    destroyed: false,
+    full: false,
+    socket: null,
+    writeHead() {},
+    on(event, fn) {
+      if (event === 'drain') drains.push(fn);
+    },
+    write(text) {
+      if (text.includes('data: ')) kinds.push(text.startsWith('event: full') ? 'full' : 'delta');
+      return !this.full;
+    },
+    end() {},
+  };
+  return { req: { on() {} }, res, kinds, drain: () => ((res.full = false), drains.forEach((fn) => fn())) };
+}
+
+test('stream: a message past the buffer\'s mark is still whole; only a tick skipped while stalled makes the next one full', () => {
+  const stream = new EventStream();
+  const page = fakePage();
+  stream.open(page.req, page.res, () => {});
+  const tick = () => stream.send(() => '{}', () => '{"all":1}');
+  // The first picture is full, and past the mark: the page drains before the next tick, so it misses nothing.
+  page.res.full = true;
+  tick();
+  page.drain();
+  tick();
+  tick();
+  assert.deepEqual(page.kinds, ['full', 'delta', 'delta']);
+  // Stalled across a tick: nothing is sent while it is, then the whole picture, then changes again.
+  page.res.full = true;
+  tick();
+  tick();
+  tick();
+  page.drain();
+  tick();
+  tick();
+  assert.deepEqual(page.kinds, ['full', 'delta', 'delta', 'delta', 'full', 'delta']);
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { tracingChannel } from 'node:diagnostics_channel';
 import { chromium } from 'playwright-core';
 import { AsyncPoolExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor } from '../dist/index.js';
 import { serveDashboard } from '../dist/dashboard/index.js';
@@ -51,6 +52,36 @@ async function getJson(url) {
   const res = await fetch(url);
   assert.equal(res.status, 200);
   return res.json();
+}
+
+/** The status `/state.json` answers a request whose `Host` header is `host`. */
+function statusFor(url, host) {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL('state.json', url), { headers: { host } }, (res) => resolve(res.statusCode));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** `/state.json`'s first executor, read until `done(entry)` says so (5 s at most): the last one read. */
+async function stateWhen(url, done) {
+  let entry;
+  for (const deadline = performance.now() + 5_000; performance.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+    entry = (await getJson(new URL('state.json', url))).executors[0];
+    if (done(entry)) break;
+  }
+  return entry;
+}
+
+/** Runs `fn(dashboard)` with `executor` served, then closes both. */
+async function served(executor, options, fn) {
+  const dashboard = await serveDashboard(executor, options);
+  try {
+    await fn(dashboard);
+  } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
 }
 
 /** The progress table as the page shows it: name -> [queued, running, done, failed, cancelled]. */
@@ -165,12 +196,7 @@ test('state.json has the shape API.md gives, and the server binds 127.0.0.1 on a
       assert.equal(w.busy, false);
     }
     // Another name for this machine's address (DNS rebinding) gets nothing; only GET is served.
-    const foreign = await new Promise((resolve, reject) => {
-      const req = request(new URL('state.json', dashboard.url), { headers: { host: 'attacker.example:80' } }, (res) => resolve(res.statusCode));
-      req.on('error', reject);
-      req.end();
-    });
-    assert.equal(foreign, 403);
+    assert.equal(await statusFor(dashboard.url, 'attacker.example:80'), 403);
     assert.equal((await fetch(new URL('state.json', dashboard.url), { method: 'POST' })).status, 405);
   } finally {
     await dashboard.close();
@@ -179,23 +205,13 @@ test('state.json has the shape API.md gives, and the server binds 127.0.0.1 on a
 });
 
 test('a loopback host spelled otherwise (LOCALHOST) still answers only requests addressed to it', async () => {
-  const executor = new AsyncPoolExecutor(1);
-  const dashboard = await serveDashboard(executor, { host: 'LOCALHOST' });
-  try {
-    const status = (host) => new Promise((resolve, reject) => {
-      const req = request(new URL('state.json', dashboard.url), { headers: { host } }, (res) => resolve(res.statusCode));
-      req.on('error', reject);
-      req.end();
-    });
-    const { port } = new URL(dashboard.url);
-    assert.equal(await status('attacker.example'), 403);
-    assert.equal(await status(`attacker.example:${port}`), 403);
-    assert.equal(await status(`localhost:${port}`), 200);
-    assert.equal(await status(`127.0.0.1:${port}`), 200);
-  } finally {
-    await dashboard.close();
-    await executor.shutdown();
-  }
+  await served(new AsyncPoolExecutor(1), { host: 'LOCALHOST' }, async ({ url }) => {
+    const { port } = new URL(url);
+    assert.equal(await statusFor(url, 'attacker.example'), 403);
+    assert.equal(await statusFor(url, `attacker.example:${port}`), 403);
+    assert.equal(await statusFor(url, `localhost:${port}`), 200);
+    assert.equal(await statusFor(url, `127.0.0.1:${port}`), 200);
+  });
 });
 
 test('on port 80 a browser\'s Host, which has no port, is its own address', async (t) => {
@@ -218,8 +234,7 @@ test('on port 80 a browser\'s Host, which has no port, is its own address', asyn
 
 test('a page that joins a long run gets the whole picture once, then only what changed, however large the picture', async () => {
   const executor = new AsyncPoolExecutor(4);
-  const dashboard = await serveDashboard(executor);
-  try {
+  await served(executor, undefined, async (dashboard) => {
     // Thousands of bars of 200 names: a full picture well past a socket's 16 KiB mark.
     const futures = [];
     for (let i = 0; i < 4000; i++) {
@@ -233,17 +248,14 @@ test('a page that joins a long run gets the whole picture once, then only what c
     assert.ok(sizes[0] > 16_384, `the full picture: ${sizes[0]} bytes`);
     assert.deepEqual(late.kinds, ['full', ...late.kinds.slice(1).map(() => 'delta')], `messages: ${late.kinds.join(' ')}`);
     assert.ok(late.kinds.length >= 4, `${late.kinds.length} messages in 2.6 s`);
-  } finally {
-    await dashboard.close();
-    await executor.shutdown();
-  }
+  });
 });
 
 test('tasks submitted before the dashboard began count once they end: queued stays what waits', async () => {
   const executor = new ThreadPoolExecutor(2);
   // Someone else listens already (a logger, OpenTelemetry): these tasks have contexts the dashboard never saw start.
   const logger = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
-  const channel = (await import('node:diagnostics_channel')).tracingChannel('concurrent-futures:task');
+  const channel = tracingChannel('concurrent-futures:task');
   channel.subscribe(logger);
   const early = Array.from({ length: 6 }, () => executor.submit(nap, 60));
   const dashboard = await serveDashboard(executor);
@@ -267,24 +279,15 @@ test('tasks submitted before the dashboard began count once they end: queued sta
 
 test('process pool: the table counts running what stats() does, a task sent ahead to a child too (as CPython)', async () => {
   const executor = new ProcessPoolExecutor(2);
-  const dashboard = await serveDashboard(executor);
-  try {
+  await served(executor, undefined, async ({ url }) => {
     await Promise.all([executor.submit(nap, 1).result(), executor.submit(nap, 1).result()]);
     const futures = Array.from({ length: 6 }, () => executor.submit(nap, 600));
-    let entry;
-    for (let tries = 0; tries < 50; tries++) {
-      entry = (await getJson(new URL('state.json', dashboard.url))).executors[0];
-      if (entry.stats.running === 4) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const entry = await stateWhen(url, (e) => e.stats.running === 4);
     assert.equal(entry.stats.running, 4, 'two run, two wait in their children');
     assert.equal(entry.tasks.nap.running, entry.stats.running, JSON.stringify(entry.tasks.nap));
     assert.equal(entry.tasks.nap.queued, entry.stats.queued, JSON.stringify(entry.tasks.nap));
     await Promise.all(futures.map((f) => f.result()));
-  } finally {
-    await dashboard.close();
-    await executor.shutdown();
-  }
+  });
 });
 
 test('serveDashboard refuses what is not an executor and bad options, naming them', async () => {
@@ -546,12 +549,7 @@ test('CLI: map --dashboard shows the lines that failed as failed, in their batch
       child.stdin.write(Array.from({ length: 12 }, (_, i) => `${i + 1}\n`).join(''));
       const name = chunk === '1' ? 'failOnMultiplesOf3' : 'failOnMultiplesOf3 (batches of 4 lines)';
       const expected = chunk === '1' ? { queued: 0, running: 0, completed: 12, failed: 4, cancelled: 0 } : { queued: 0, running: 0, completed: 3, failed: 3, cancelled: 0 };
-      let tasks;
-      for (let tries = 0; tries < 100; tries++) {
-        tasks = (await getJson(new URL('state.json', url))).executors[0].tasks;
-        if (tasks[name]?.completed === expected.completed) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const { tasks } = await stateWhen(url, (e) => e.tasks[name]?.completed === expected.completed);
       assert.deepEqual(tasks[name], expected, JSON.stringify(tasks));
     } finally {
       child.stdin.end();

@@ -32,20 +32,20 @@ export class JobTiming {
     const latency = this.counters.latency;
     future.chunk = items > 0;
     future.items = Math.max(1, items);
-    // Contexts made as `map` read the items: ended here too, though no one listens now.
-    if (held?.traces !== undefined) {
-      future.ticket = latency.ticket(held.queuedAt);
-      future._trace = ChunkTrace.adopt(this.sources.of(fn), future, held.traces);
-      return null;
-    }
-    if (!tracing()) {
+    // Contexts made as `map` read the items are ended here too, though no one listens now.
+    const traces = held?.traces;
+    if (traces === undefined && !tracing()) {
       future.ticket = latency.queued();
       if (held !== undefined) latency.queuedSince(future.ticket, held.queuedAt);
       return null;
     }
     const now = performance.now();
-    // Items read while no one listened, held, then sent: queued since they were read.
+    // Timed whenever traced; items `map` read, then held, are queued since they were read.
     future.ticket = latency.ticket(held?.queuedAt ?? now);
+    if (traces !== undefined) {
+      future._trace = ChunkTrace.adopt(this.sources.of(fn), future, traces);
+      return null;
+    }
     if (items > 0) {
       future._trace = ChunkTrace.submit(this.sources.of(fn), future, items);
       return null;

@@ -158,33 +158,27 @@ export class Board {
   /** The channel's `asyncEnd`: the task is done (its `error` set when it failed, a `CancelledError` when cancelled). */
   ended(trace: TaskTrace): void {
     const inflight = this.inflight;
+    const { startedAt, queuedAt } = trace;
     let counts: NameCounts | undefined;
-    if (inflight === null) {
-      counts = this.countsOf(trace);
-      // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
-      if ((trace.queuedAt ?? Infinity) < this.since) counts.submitted++;
-    } else if ((counts = inflight.get(trace)) !== undefined) inflight.delete(trace);
+    if (inflight !== null && (counts = inflight.get(trace)) !== undefined) inflight.delete(trace);
     else {
-      // Submitted before the dashboard listened: counted now, so that nothing goes below zero.
       counts = this.countsOf(trace);
-      counts.submitted++;
+      // Submitted before the dashboard listened (not in flight here, or queued before it began): counted now, so
+      // that nothing goes below zero.
+      if (inflight !== null || (queuedAt ?? Infinity) < this.since) counts.submitted++;
     }
     let outcome = 0;
     const error = trace.error;
-    if (error === undefined && this.shown?.failed(trace) === true) {
-      counts.completed++;
-      counts.failed++;
-      outcome = 1;
-    } else if (error === undefined) counts.completed++;
-    else if (error instanceof CancelledError) {
+    if (error instanceof CancelledError) {
       counts.cancelled++;
       outcome = 2;
     } else {
       counts.completed++;
-      counts.failed++;
-      outcome = 1;
+      if (error !== undefined || this.shown?.failed(trace) === true) {
+        counts.failed++;
+        outcome = 1;
+      }
     }
-    const { startedAt, queuedAt } = trace;
     const endedAt = trace.endedAt ?? performance.now();
     if (startedAt !== undefined) {
       this.row(trace.worker).push(counts.id, startedAt, endedAt, outcome === 1 ? FAILED : outcome === 2 ? CANCELLED : 0);

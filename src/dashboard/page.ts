@@ -81,10 +81,9 @@ nav button[aria-selected="true"] { background: #3a4356; color: #fff; }
 .conn.down::before { background: #e0473d; }
 main { padding: 16px 20px 28px; max-width: 1500px; margin: 0 auto; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(112px, 1fr)); gap: 10px; margin-bottom: 14px; }
-.tile { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; }
+.tile { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; min-width: 0; }
 .tile .k { color: var(--muted); font-size: 12px; }
 .tile .v { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.tile { min-width: 0; }
 .tile .s { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
 .tile.bad .v { color: var(--bad); }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin-bottom: 14px; min-width: 0; }

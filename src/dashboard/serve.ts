@@ -32,8 +32,6 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-export type { TaskView } from './board.js';
-
 /**
  * How often each page is sent what changed: twice a second is live to the eye, and leaves a browser on the same
  * two cores as the pool little to do (at four a second, W1 with a page open lost a tenth more).

@@ -87,9 +87,8 @@ export class PoolTiming {
   }
 
   /**
-   * `w`'s answers are read, or it was fed: the task now at its head has started (at `at`: fed while idle, at
-   * once), if the trace does not know yet;
-   * not while every slot of the worker awaits a task (tasksPerWorker), where it waits for one (`slotFreed`).
+   * `w`'s answers are read, or it was fed (while idle, its head starts at once): the task now at its head has
+   * started at `at`. Not while every slot of the worker awaits a task (tasksPerWorker): it waits for one (`slotFreed`).
    */
   headStarted(w: PoolWorker, at = w.lastProgress): void {
     const head = w.inflight.at(0);

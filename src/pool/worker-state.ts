@@ -196,7 +196,6 @@ export class PoolWorker {
       if (!states.withdrawable) task._setRunning();
     }
     if (wasIdle) this.progressAt = performance.now();
-    if (wasIdle && tasks[0]!._trace !== null) tasks[0]!._trace.started(this.progressAt, this.index);
     this.assigned += tasks.length;
     this.stopIdleTimer();
     if (defs !== undefined) flat[0] = defs;
