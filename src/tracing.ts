@@ -108,6 +108,23 @@ class Failure {
 }
 
 /**
+ * A context's outcome while its `start` and `end` are published: a task done
+ * in that window (a subscriber cancels it in `start`) publishes its end events
+ * after `end`, as the order promises. `Late` holds that outcome until then.
+ */
+class Submitting {}
+const SUBMITTING = new Submitting();
+class Late extends Submitting {
+  constructor(
+    readonly ok: boolean,
+    readonly value: unknown,
+    readonly wasCancelled: boolean,
+  ) {
+    super();
+  }
+}
+
+/**
  * The context of one task (or `map` item), the message of all its events.
  * Kept small, since one lives as long as its task (a traced task's bytes are
  * what the collector copies while it waits): the executor, kind and name on a
@@ -162,7 +179,7 @@ export class TaskTrace implements Trace {
   /** The value, from `asyncStart` on, when the task succeeded. */
   get result(): unknown {
     const outcome = this.outcome;
-    return outcome instanceof Failure ? undefined : outcome;
+    return outcome instanceof Failure || outcome instanceof Submitting ? undefined : outcome;
   }
 
   /** The error, from `error` on, when the task failed; a `CancelledError` when it was cancelled. */
@@ -173,12 +190,18 @@ export class TaskTrace implements Trace {
 
   /** Publishes `start`: inside the submit, once the future exists. */
   submitted(): void {
+    this.outcome = SUBMITTING;
     start.publish(this);
   }
 
-  /** Publishes `end`: the submit returns. */
+  /** Publishes `end`: the submit returns. Then the end events of a task done meanwhile. */
   submitEnded(): void {
     end.publish(this);
+    const outcome = this.outcome;
+    this.outcome = undefined;
+    if (!(outcome instanceof Late)) return;
+    if (outcome.wasCancelled) this.cancelled();
+    else this.settled(outcome.ok, outcome.value);
   }
 
   started(at: number, worker: number | string | undefined): void {
@@ -199,6 +222,10 @@ export class TaskTrace implements Trace {
 
   /** Done with this outcome. */
   settled(ok: boolean, value: unknown): void {
+    if (this.outcome === SUBMITTING) {
+      this.outcome = new Late(ok, value, false);
+      return;
+    }
     this.ending();
     if (ok) this.outcome = value;
     else {
@@ -211,6 +238,10 @@ export class TaskTrace implements Trace {
 
   /** Cancelled: `asyncStart` and `asyncEnd` with a `CancelledError` for `error`, and no `error` event (nothing failed). */
   cancelled(): void {
+    if (this.outcome === SUBMITTING) {
+      this.outcome = new Late(false, undefined, true);
+      return;
+    }
     this.ending();
     this.outcome = new Failure(new CancelledError());
     asyncStart.publish(this);

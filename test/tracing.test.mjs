@@ -94,6 +94,22 @@ for (const [kind, { make, worker, skip }] of Object.entries(executors)) {
     checkTimes(c);
   });
 
+  t('a task cancelled by a subscriber in start still publishes end first, then asyncStart and asyncEnd; the pool goes on', async (ctx, ex) => {
+    const { seen, log } = listen(ctx, ex);
+    const cancelling = { start: (c) => c.executor === ex && c.name === 'square' && c.future.cancel() };
+    channel.subscribe(cancelling);
+    ctx.after(() => channel.unsubscribe(cancelling));
+    const f = ex.submit(tasks.square, 3);
+    assert.equal(f.cancelled(), true);
+    assert.deepEqual(log.map(([e]) => e), DONE_OK, 'all four inside submit(), end before the end events');
+    const [[c]] = seen;
+    assert.ok(c.error instanceof CancelledError);
+    assert.equal(c.result, undefined);
+    assert.ok(c.endedAt >= c.queuedAt);
+    assert.equal(await ex.submit(tasks.napThen, 1, 'next').result(), 'next');
+    assert.equal(ex.stats().cancelled, 1);
+  });
+
   t('startedAt and worker are set once the task is known to run, before it is done', async (ctx, ex) => {
     listen(ctx, ex);
     const f = ex.submit(tasks.napThen, 400, 'late');

@@ -165,11 +165,12 @@ export class BullMQExecutor extends Executor {
     const future = new JobFuture<any>(this, `${this.id}-${this.nextJob++}`, taskName(fn), data);
     future.cut = cut;
     const trace = this.times.submitted(future, fn, items, held);
-    trace?.submitted(); // start and end wrap the queueing (tracing.ts)
     // Registered before the add: its events can arrive before the add's reply.
     this.pending.set(future.jobId, future);
     this._counters.added(future.items);
     if (this.pending.size === 1) this.watchJobs(true);
+    // start and end wrap the queueing (tracing.ts); registered, it can be cancelled in start (the flush skips it).
+    trace?.submitted();
     this.toAdd.push(future);
     this.scheduleFlush(0);
     trace?.submitEnded();
