@@ -277,6 +277,29 @@ test('tasks submitted before the dashboard began count once they end: queued sta
   }
 });
 
+test('tasks submitted before the dashboard with no one listening: a row of their own, so that the table adds up to stats()', async () => {
+  const executor = new ThreadPoolExecutor(2);
+  await executor.submit(nap, 1).result(); // done before: counted by neither
+  const early = Array.from({ length: 5 }, () => executor.submit(nap, 300));
+  const dashboard = await serveDashboard(executor);
+  const ROW = '(submitted before the dashboard)';
+  try {
+    const late = Array.from({ length: 3 }, () => executor.submit(nap, 10));
+    const mid = await stateWhen(dashboard.url, (e) => e.stats.running === 2);
+    assert.deepEqual(mid.tasks[ROW], { queued: 3, running: 2, completed: 0, failed: 0, cancelled: 0 }, JSON.stringify(mid));
+    assert.equal(mid.tasks.nap.queued, 3);
+    await Promise.all([...early, ...late].map((f) => f.result()));
+    const end = (await getJson(new URL('state.json', dashboard.url))).executors[0];
+    assert.deepEqual(end.tasks[ROW], { queued: 0, running: 0, completed: 5, failed: 0, cancelled: 0 });
+    assert.deepEqual(end.tasks.nap, { queued: 0, running: 0, completed: 3, failed: 0, cancelled: 0 });
+    const rows = Object.values(end.tasks);
+    assert.equal(rows.reduce((n, t) => n + t.completed, 0), end.stats.completed - 1, 'the rows add up to stats(), less what was done before');
+  } finally {
+    await dashboard.close();
+    await executor.shutdown();
+  }
+});
+
 test('process pool: the table counts running what stats() does, a task sent ahead to a child too (as CPython)', async () => {
   const executor = new ProcessPoolExecutor(2);
   await served(executor, undefined, async ({ url }) => {
@@ -545,12 +568,15 @@ test('CLI: map --dashboard shows the lines that failed as failed, in their batch
       child.on('exit', (code) => reject(new Error(`exited (${code}) before printing a URL: ${stderr}`)));
     });
     try {
-      // Lines 1..12: 3, 6, 9 and 12 fail; in batches of 4 lines, every batch has a failing line.
+      // Lines 1..12: 3, 6, 9 and 12 fail; in batches of 4 lines, every batch has a failing line. Counted as lines,
+      // in the table and the tiles alike.
       child.stdin.write(Array.from({ length: 12 }, (_, i) => `${i + 1}\n`).join(''));
-      const name = chunk === '1' ? 'failOnMultiplesOf3' : 'failOnMultiplesOf3 (batches of 4 lines)';
-      const expected = chunk === '1' ? { queued: 0, running: 0, completed: 12, failed: 4, cancelled: 0 } : { queued: 0, running: 0, completed: 3, failed: 3, cancelled: 0 };
-      const { tasks } = await stateWhen(url, (e) => e.tasks[name]?.completed === expected.completed);
+      const name = chunk === '1' ? 'failOnMultiplesOf3' : 'failOnMultiplesOf3 (lines, in batches of 4)';
+      const expected = { queued: 0, running: 0, completed: 12, failed: 4, cancelled: 0 };
+      const { tasks, stats } = await stateWhen(url, (e) => e.tasks[name]?.completed === expected.completed);
       assert.deepEqual(tasks[name], expected, JSON.stringify(tasks));
+      const { queued, running, completed, failed, cancelled } = stats;
+      assert.deepEqual({ queued, running, completed, failed, cancelled }, expected);
     } finally {
       child.stdin.end();
     }

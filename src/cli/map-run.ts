@@ -20,6 +20,8 @@ export interface RunOptions {
   timeout: number | undefined;
   unordered: boolean;
   failFast: boolean;
+  /** Told the lines of each batch as it is submitted (inside its submit, the tracing channel's `start`: the dashboard). */
+  submitting?: { lines: number };
 }
 
 interface Batch {
@@ -107,6 +109,7 @@ export class MapRun {
         }
         const got = await this.reader.read(Math.min(chunksize, buffersize - this.inFlight));
         if (got === null || this.end !== null) break;
+        if (this.options.submitting !== undefined) this.options.submitting.lines = got.count;
         const batch: Batch = {
           future: this.executor.submit(batchTasks.run, got.text, got.first, format),
           first: got.first,

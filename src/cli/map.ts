@@ -27,7 +27,8 @@ export async function mapCommand(argv: string[]): Promise<number> {
   // Without workers, a chunk would run its lines one after another: no chunks there.
   const chunksize = config.executor === 'async' ? 1 : config.chunksize;
   const executor = await startExecutor(config, loaded, workers);
-  const dashboard = config.dashboard === undefined ? null : await openDashboard(executor, config.dashboard, loaded.path.join('.'), chunksize).catch(async (error: unknown) => {
+  const submitting = { lines: 0 };
+  const dashboard = config.dashboard === undefined ? null : await openDashboard(executor, config.dashboard, loaded.path.join('.'), chunksize, submitting).catch(async (error: unknown) => {
     await executor.shutdown({ wait: false, cancelFutures: true });
     throw error;
   });
@@ -42,6 +43,7 @@ export async function mapCommand(argv: string[]): Promise<number> {
     timeout: config.timeout,
     unordered: config.unordered,
     failFast: config.failFast,
+    submitting,
   });
 
   let interrupted = false;
@@ -98,14 +100,21 @@ async function openInput(config: MapConfig): Promise<{ stream: Readable; total: 
   return { stream: createReadStream(config.input), total };
 }
 
-/** The run's live page: each batch shown by the user's function, its URL on stderr. */
-async function openDashboard(executor: Executor, port: number, name: string, chunksize: number): Promise<{ close(): Promise<void> }> {
+/** The run's live page: each batch shown by the user's function and counted as its lines, its URL on stderr. */
+async function openDashboard(executor: Executor, port: number, name: string, chunksize: number, submitting: { lines: number }): Promise<{ close(): Promise<void> }> {
   const { serveWith } = await import('../dashboard/serve.js');
-  const label = chunksize > 1 ? `${name} (batches of ${chunksize} lines)` : name;
+  const label = chunksize > 1 ? `${name} (lines, in batches of ${chunksize})` : name;
+  // A batch's size is known as it is submitted (its `start`), and kept by its context until it is done.
+  const lines = new WeakMap<object, number>();
+  const size = (trace: object): number => {
+    let n = lines.get(trace);
+    if (n === undefined) lines.set(trace, (n = submitting.lines));
+    return n;
+  };
   let dashboard;
   try {
-    // A batch succeeds though its lines fail (each alone): shown failed when one of its lines did.
-    dashboard = await serveWith(executor, { port }, { label: () => label, failed: (trace) => ((trace.result as BatchOutcome | undefined)?.errors.length ?? 0) > 0 });
+    // A batch succeeds though its lines fail (each alone): its failed lines count as failed.
+    dashboard = await serveWith(executor, { port }, { label: () => label, size, failures: (trace) => (trace.result as BatchOutcome | undefined)?.errors.length ?? 0 });
   } catch (error) {
     throw new UsageError(`cannot serve the dashboard on port ${port}: ${(error as Error).message}`);
   }

@@ -25,10 +25,16 @@ export interface TaskTrace {
   result?: unknown;
 }
 
-/** How tasks are shown when not by their trace alone (the CLI's batches: by the user's function, failed when a line failed). */
+/**
+ * How tasks are shown when not by their trace alone: the CLI's batches, by the user's function and counted as the
+ * lines they carry (a line fails alone), in the table and the tiles alike.
+ */
 export interface TaskView {
   label(trace: TaskTrace): string;
-  failed(trace: TaskTrace): boolean;
+  /** How many tasks it stands for: the same from its `start` to its end. */
+  size(trace: TaskTrace): number;
+  /** How many of those failed, once it is done. */
+  failures(trace: TaskTrace): number;
 }
 
 /** What an executor may offer beyond `stats()`: its workers, idle ones included (the pools). */
@@ -137,6 +143,10 @@ export class Board {
   private lastCounts: NameCounts | null = null;
   /** When the dashboard began to listen: a task queued before it was not seen submitted. */
   since = Infinity;
+  /** `stats()` then: what was done before. */
+  private base: ExecutorStats | null = null;
+  /** The row of the tasks the channel never showed, once there are any. */
+  private unseen: NameCounts | null = null;
 
   constructor(
     readonly name: string,
@@ -151,7 +161,7 @@ export class Board {
   /** The channel's `start`: a task was submitted. */
   submitted(trace: TaskTrace): void {
     const counts = this.countsOf(trace);
-    counts.submitted++;
+    counts.submitted += this.shown === undefined ? 1 : this.shown.size(trace);
     this.inflight?.set(trace, counts);
   }
 
@@ -165,17 +175,19 @@ export class Board {
       counts = this.countsOf(trace);
       // Submitted before the dashboard listened (not in flight here, or queued before it began): counted now, so
       // that nothing goes below zero.
-      if (inflight !== null || (queuedAt ?? Infinity) < this.since) counts.submitted++;
+      if (inflight !== null || (queuedAt ?? Infinity) < this.since) counts.submitted += this.sizeOf(trace);
     }
     let outcome = 0;
     const error = trace.error;
+    const size = this.sizeOf(trace);
     if (error instanceof CancelledError) {
-      counts.cancelled++;
+      counts.cancelled += size;
       outcome = 2;
     } else {
-      counts.completed++;
-      if (error !== undefined || this.shown?.failed(trace) === true) {
-        counts.failed++;
+      counts.completed += size;
+      const failed = error !== undefined ? size : this.shown === undefined ? 0 : this.shown.failures(trace);
+      if (failed > 0) {
+        counts.failed += failed;
         outcome = 1;
       }
     }
@@ -192,12 +204,19 @@ export class Board {
     this.series.add(endedAt, outcome, run, wait);
   }
 
+  /** The dashboard listens from `now` on. */
+  begin(now: number): void {
+    this.since = now;
+    this.base = this.executor.stats();
+  }
+
   /** `/state.json`'s entry. */
   state(): ExecutorState {
     const view = this.view();
     this.countRunning(view, null);
+    const stats = this.stats();
     const tasks: ExecutorState['tasks'] = Object.create(null);
-    for (const c of this.byId) {
+    for (const c of this.shownRows()) {
       // A task really named '(anonymous)' or '(other names)' shares that label: added, not overwritten.
       const t = (tasks[c.label] ??= { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
       t.queued += this.queued(c);
@@ -206,7 +225,7 @@ export class Board {
       t.failed += c.failed;
       t.cancelled += c.cancelled;
     }
-    return { name: this.name, kind: this.kind, stats: this.executor.stats(), tasks, workers: this.workers(view).map(([id, busy]) => ({ id, busy })) };
+    return { name: this.name, kind: this.kind, stats, tasks, workers: this.workers(view).map(([id, busy]) => ({ id, busy })) };
   }
 
   /** What the page receives: `full` for a page that has nothing (the last minute), else what changed since the last call. */
@@ -216,6 +235,7 @@ export class Board {
     const view = this.view();
     const running: ExecutorSnapshot['running'] = [];
     this.countRunning(view, running);
+    const stats = this.stats();
     const bars: ExecutorSnapshot['bars'] = [];
     for (const [row, ring] of this.rows) {
       const changed = full ? ring.recent(now - WINDOW_MS, MAX_BARS) : ring.changed(MAX_BARS);
@@ -225,13 +245,74 @@ export class Board {
     return {
       name: this.name,
       kind: this.kind,
-      stats: this.executor.stats(),
-      tasks: this.byId.map((c) => [c.label, this.queued(c), c.running, c.completed, c.failed, c.cancelled, c.runs === 0 ? -1 : c.runMs / c.runs]),
+      stats,
+      tasks: this.shownRows().map((c) => [c.label, this.queued(c), c.running, c.completed, c.failed, c.cancelled, c.runs === 0 ? -1 : c.runMs / c.runs]),
       workers,
       running,
       bars,
       series: full ? this.series.all() : this.series.fresh(),
     };
+  }
+
+  /**
+   * The executor's `stats()`, the unseen row counted from it. Where tasks are shown as what they carry (the
+   * CLI's lines), the counts are the board's, in those units.
+   */
+  private stats(): ExecutorStats {
+    const stats = this.executor.stats();
+    if (this.shown === undefined) {
+      this.countUnseen(stats);
+      return stats;
+    }
+    const sum = this.sum();
+    return { ...stats, queued: sum.queued, running: sum.running, completed: sum.completed, failed: sum.failed, cancelled: sum.cancelled };
+  }
+
+  /** The rows' counts added up. */
+  private sum(): TaskCounts {
+    const sum = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+    for (const c of this.byId) {
+      sum.queued += this.queued(c);
+      sum.running += c.running;
+      sum.completed += c.completed;
+      sum.failed += c.failed;
+      sum.cancelled += c.cancelled;
+    }
+    return sum;
+  }
+
+  /**
+   * Tasks submitted while no one listened, before the dashboard began, are on the channel never: what `stats()`
+   * counts beyond the rows is theirs, in a row of its own, so that the table adds up to the tiles.
+   */
+  private countUnseen(stats: ExecutorStats): void {
+    const base = this.base;
+    if (base === null) return;
+    const sum = this.sum();
+    const inflight = Math.max(0, stats.queued + stats.running - sum.queued - sum.running);
+    const completed = Math.max(0, stats.completed - base.completed - sum.completed);
+    const cancelled = Math.max(0, stats.cancelled - base.cancelled - sum.cancelled);
+    let c = this.unseen;
+    if (c === null) {
+      if (inflight + completed + cancelled === 0) return;
+      // Not in `byId`: no bar has it, and the page knows the other rows by their place there.
+      c = this.unseen = { id: -1, label: '(submitted before the dashboard)', submitted: 0, completed: 0, failed: 0, cancelled: 0, running: 0, runMs: 0, runs: 0 };
+    }
+    c.running = Math.min(inflight, Math.max(0, stats.running - sum.running));
+    c.completed = completed;
+    c.failed = Math.min(completed, Math.max(0, stats.failed - base.failed - sum.failed));
+    c.cancelled = cancelled;
+    c.submitted = inflight + completed + cancelled;
+  }
+
+  /** The rows to show: the unseen one last, while it counts anything (its tasks may all have been seen end). */
+  private shownRows(): NameCounts[] {
+    const c = this.unseen;
+    return c === null || c.submitted === 0 ? this.byId : [...this.byId, c];
+  }
+
+  private sizeOf(trace: TaskTrace): number {
+    return this.shown === undefined ? 1 : this.shown.size(trace);
   }
 
   private queued(c: NameCounts): number {
@@ -249,7 +330,7 @@ export class Board {
     // task sent ahead); a bar needs the start.
     const running = (trace: TaskTrace, counts: NameCounts, row: string, counted: boolean): void => {
       if (!counted && trace.startedAt === undefined) return;
-      counts.running++;
+      counts.running += this.sizeOf(trace);
       if (trace.startedAt !== undefined) list?.push([row, counts.id, trace.startedAt]);
     };
     if (this.inflight !== null) {

@@ -199,7 +199,7 @@ export async function serveWith(executors: Executor | Record<string, Executor>, 
   const bound = typeof address === 'object' && address !== null ? address.port : port;
   hosts = allowedHosts(host, typeof address === 'object' && address !== null ? address.address : host, bound);
   const since = performance.now();
-  for (const board of boards.values()) board.since = since;
+  for (const board of boards.values()) board.begin(since);
   channel.start.subscribe(onStart);
   channel.asyncEnd.subscribe(onDone);
   const shown = isIP(host) === 6 ? `[${host}]` : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
