@@ -198,6 +198,18 @@ test('state.json has the shape API.md gives, and the server binds 127.0.0.1 on a
     // Another name for this machine's address (DNS rebinding) gets nothing; only GET is served.
     assert.equal(await statusFor(dashboard.url, 'attacker.example:80'), 403);
     assert.equal((await fetch(new URL('state.json', dashboard.url), { method: 'POST' })).status, 405);
+    // A request line that names the whole URL (RFC 9112's absolute form, as a proxy sends it) is served too.
+    const { port } = new URL(dashboard.url);
+    const absolute = await new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: `${dashboard.url}state.json?x=1` }, (res) => {
+        res.resume();
+        resolve([res.statusCode, res.headers['content-type']]);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(absolute[0], 200);
+    assert.match(absolute[1], /json/);
   } finally {
     await dashboard.close();
     await executor.shutdown();
@@ -369,6 +381,39 @@ test('thread pool: the page shows the counts per task name and a bar per task, l
     assert.equal(workers.reduce((n, w) => n + w[2], 0), 8);
     assert.deepEqual(workers.map((w) => w[1]), ['idle', 'idle']);
     assert.equal(await page.evaluate(() => window.sameDocument), true);
+    assert.deepEqual(problems, []);
+  });
+});
+
+test('slow work and a finished run read as such: a fraction of a task per second, a point per lonely second of latency, no worker left after shutdown; a phone-wide page does not scroll sideways', async () => {
+  const executor = new ThreadPoolExecutor(2);
+  await onPage(executor, async ({ page, problems }) => {
+    await Promise.all(Array.from({ length: 3 }, () => executor.submit(nap, 50).result()));
+    const tile = (key) => page.$$eval('.tile', (tiles, k) => tiles.find((t) => t.querySelector('.k').textContent === k)?.querySelector('.v').textContent, key);
+    const rate = await page.waitForFunction(() => {
+      const t = [...document.querySelectorAll('.tile')].find((e) => e.querySelector('.k').textContent === 'throughput');
+      return t && t.querySelector('.v').textContent !== '0 /s' ? t.querySelector('.v').textContent : null;
+    });
+    assert.match(await rate.jsonValue(), /^\d\.\d \/s$/, 'three tasks in the last 10 s: a fraction, not 0');
+    // The three ended within a second or two, among seconds without any: drawn, not lifted pen and all.
+    const drawn = await page.waitForFunction(() => {
+      const c = document.getElementById('latency');
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      // The lines' colours (the p99 one is drawn over the median when they are equal).
+      const colours = [[0x3b, 0x7d, 0xd8], [0x9b, 0x59, 0xb6], [0xe0, 0x8a, 0x1e]];
+      for (let i = 0; i < data.length; i += 4) if (colours.some((k) => k.every((v, j) => Math.abs(data[i + j] - v) < 12))) n++;
+      return n > 4 ? n : null;
+    }, undefined, { timeout: 5000 }).catch(() => null);
+    assert.ok(drawn !== null, 'the latency lines have pixels on the chart');
+    await executor.shutdown();
+    await page.waitForFunction(() => !document.getElementById('workers-empty').hidden);
+    assert.match(await page.$eval('#workers-empty', (e) => e.textContent), /^No worker now/);
+    assert.equal(await tile('done'), '3');
+    await page.setViewportSize({ width: 400, height: 800 });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const [client, scroll] = await page.evaluate(() => [document.documentElement.clientWidth, document.documentElement.scrollWidth]);
+    assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
     assert.deepEqual(problems, []);
   });
 });
@@ -586,6 +631,9 @@ test('CLI: map --dashboard shows the lines that failed as failed, in their batch
 
 test('CLI: --dashboard=PORT takes a port number, and nothing else', async () => {
   const { runCli } = await import('./cli-helpers.mjs');
+  const spaced = await runCli(['map', '--dashboard', '8080', `${fixture('cli-fns.mjs')}#slow`]);
+  assert.equal(spaced.code, 2);
+  assert.match(spaced.stderr, /--dashboard takes its port after '=': --dashboard=8080/);
   const bad = await runCli(['map', '--dashboard=http', `${fixture('cli-fns.mjs')}#slow`]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--dashboard=PORT must be a port number from 0 to 65535, got 'http'/);

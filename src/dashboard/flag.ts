@@ -19,6 +19,8 @@ export function takeDashboardFlag(argv: readonly string[]): { rest: string[]; po
       rest.push(arg);
       continue;
     }
+    // A port after a space would be read as an argument of the command: said here, with the spelling that works.
+    if (arg === '--dashboard' && /^\d+$/.test(argv[i + 1] ?? '')) throw new Error(`--dashboard takes its port after '=': --dashboard=${argv[i + 1]}`);
     const text = arg === '--dashboard' ? '0' : arg.slice('--dashboard='.length);
     const value = Number(text);
     if (!/^\d+$/.test(text) || value > 65535) throw new Error(`--dashboard=PORT must be a port number from 0 to 65535, got '${text}'`);

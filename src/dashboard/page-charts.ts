@@ -82,14 +82,18 @@ window.cfCharts = (function () {
     var last = s[s.length - 1][0], step = (v.right - v.left) / 300;
     [[4, '#3b7dd8', []], [6, '#9b59b6', []], [7, '#e08a1e', [5, 3]]].forEach(function (line) {
       g.strokeStyle = line[1]; g.lineWidth = 2; g.setLineDash(line[2]); g.beginPath();
-      var pen = false;
-      s.forEach(function (p) {
+      var pen = false, dots = [];
+      s.forEach(function (p, i) {
         var t = p[line[0]], px = v.right - (last - p[0] + 0.5) * step;
         if (t < 0) { pen = false; return; }
         if (pen) g.lineTo(px, y(t)); else g.moveTo(px, y(t));
         pen = true;
+        // A second with tasks between two without (slow or bursty work) has no line to be part of: a dot.
+        if (!(i + 1 < s.length && s[i + 1][line[0]] >= 0) && !(i > 0 && s[i - 1][line[0]] >= 0)) dots.push([px, y(t)]);
       });
       g.stroke(); g.setLineDash([]); g.lineWidth = 1;
+      g.fillStyle = line[1];
+      dots.forEach(function (d) { g.beginPath(); g.arc(d[0], d[1], 2.5, 0, 2 * Math.PI); g.fill(); });
     });
   }
 

@@ -15,6 +15,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   var state = { execs: [], selected: 0, offset: 0, window: 60000, rss: 0, messages: 0, lastAt: 0, hits: [] };
   // The charts' script (charts.js) draws on canvases and formats numbers and times.
   var C = window.cfCharts, num = C.num, ms = C.ms, canvasFor = C.canvasFor;
+  // Tasks per second: slow work (a task every few seconds) reads a fraction, not 0.
+  function perSecond(n) { return n >= 10 || n === 0 ? num(Math.round(n)) : n >= 0.1 ? n.toFixed(1) : '< 0.1'; }
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -105,7 +107,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     if (key === state.charted) return;
     state.charted = key;
     var peak = C.throughput(ex.series), r = recent(ex, 10);
-    $('throughput-now').textContent = ex.series.length ? 'last 10 s: ' + num(Math.round(r.rate)) + '/s · peak: ' + num(peak) + '/s' : '';
+    $('throughput-now').textContent = ex.series.length ? 'last 10 s: ' + perSecond(r.rate) + '/s · peak: ' + num(peak) + '/s' : '';
     C.latency(ex.series);
   }
 
@@ -156,7 +158,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     tile(box, 'done', num(st.completed - st.failed), 'succeeded');
     tile(box, 'failed', num(st.failed), '', st.failed > 0 ? 'bad' : '');
     tile(box, 'cancelled', num(st.cancelled));
-    tile(box, 'throughput', num(Math.round(r.rate)) + ' /s', 'tasks ended, last 10 s');
+    tile(box, 'throughput', perSecond(r.rate) + ' /s', 'tasks ended, last 10 s');
     if (st.runTime && st.runTime.count > 0) tile(box, 'run time', ms(st.runTime.p50), 'median of recent tasks; p99 ' + ms(st.runTime.p99));
     else tile(box, 'run time', ms(r.run), 'median, last second with tasks');
     if (typeof st.utilization === 'number') tile(box, 'utilization', Math.round(st.utilization * 100) + ' %', 'worker time running tasks');
@@ -232,7 +234,10 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       cell(tr, 3, num(w[3]));
       cell(tr, 4, bytes(w[2]));
     });
-    $('workers-empty').hidden = ex.workers.length > 0;
+    var empty = $('workers-empty');
+    empty.hidden = ex.workers.length > 0;
+    // Tasks ran, and no worker is left: shut down (or its workers ended), not "not started".
+    empty.textContent = ended(ex) ? 'No worker now: the executor has none left (shut down, or its workers ended).' : 'No worker started yet (workers start with the first tasks).';
     var note = $('workers-note'), unknown = ex.workers.length > 0 && ex.workers.every(function (w) { return w[2] < 0; });
     note.hidden = !unknown;
     note.textContent = ex.kind === 'async' ? "Tasks run on this process's event loop: its memory is in the summary above."
@@ -261,6 +266,9 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       box.appendChild(s);
     });
   }
+
+  /** Whether any task of the executor has ended (since the dashboard began, or before it). */
+  function ended(ex) { return ex.stats.completed + ex.stats.cancelled > 0; }
 
   // Rows: every worker the executor has (idle ones too), then any other that ran a task in view.
   function drawStream(ex) {
@@ -297,7 +305,10 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     var x = function (t) { return GUTTER + (t - t0) / state.window * span; };
     g.strokeStyle = '#eef0f3';
     for (var s = 0; s <= 60; s += 10) { g.beginPath(); g.moveTo(x(t0 + s * 1000) + 0.5, 0); g.lineTo(x(t0 + s * 1000) + 0.5, height - AXIS); g.stroke(); }
-    if (rows.length === 0) { g.fillStyle = '#6b7383'; g.fillText('No task has run yet: bars appear here as tasks run.', GUTTER, 30); }
+    if (rows.length === 0) {
+      g.fillStyle = '#6b7383';
+      g.fillText(ended(ex) ? 'No task in the last minute.' : 'No task has run yet: bars appear here as tasks run.', GUTTER, 30);
+    }
     rows.forEach(function (r) {
       var h = r.lanes * LANE;
       g.fillStyle = '#f5f6f8';
@@ -321,7 +332,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     });
     g.fillStyle = '#6b7383';
     g.textBaseline = 'alphabetic';
-    for (var k = 0; k <= 60; k += 10) {
+    // A label per 10 s where they fit, fewer on a narrow page.
+    for (var k = 0, every = span < 260 ? 30 : span < 480 ? 20 : 10; k <= 60; k += every) {
       var label = k === 60 ? 'now' : (60 - k) + ' s ago', tx = x(t0 + k * 1000);
       g.textAlign = k === 60 ? 'right' : k === 0 ? 'left' : 'center';
       g.fillText(label, tx, height - 6);

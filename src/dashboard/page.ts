@@ -36,6 +36,7 @@ export const PAGE_HTML = `<!doctype html>
         <tbody></tbody>
       </table>
       <p class="empty" id="progress-empty">No task submitted yet.</p>
+      <div class="legend"><span><i class="sw q"></i>queued</span><span><i class="sw r"></i>running</span><span><i class="sw ok"></i>done</span><span><i class="sw bad"></i>failed</span><span><i class="sw off"></i>cancelled</span></div>
     </section>
     <section class="panel">
       <h2>Workers</h2>
@@ -70,26 +71,26 @@ export const PAGE_CSS = `
   --ok: #3b7dd8; --bad: #d93a3a; --off: #a3a9b4; --run: #2e9e5b; --font: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--ink); font: 14px/1.4 var(--font); }
-header { display: flex; align-items: center; gap: 18px; padding: 10px 20px; background: #1d2330; color: #fff; }
+header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 18px; padding: 10px 20px; background: #1d2330; color: #fff; }
 h1 { font-size: 16px; margin: 0; font-weight: 600; letter-spacing: .2px; }
-nav { display: flex; gap: 6px; flex: 1; flex-wrap: wrap; min-width: 0; }
-nav button { font: inherit; color: #cfd5e1; background: transparent; border: 1px solid #3a4356; border-radius: 6px; padding: 3px 10px; cursor: pointer; max-width: 320px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+nav { display: flex; gap: 6px; flex: 1 1 240px; flex-wrap: wrap; min-width: 0; }
+nav button { font: inherit; color: #cfd5e1; background: transparent; border: 1px solid #3a4356; border-radius: 6px; padding: 3px 10px; cursor: pointer; min-width: 6em; max-width: 320px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 nav button[aria-selected="true"] { background: #3a4356; color: #fff; }
 .conn { font-size: 13px; white-space: nowrap; }
 .conn::before { content: ""; display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 6px; background: #e3a21a; }
 .conn.live::before { background: #3ccf6e; }
 .conn.down::before { background: #e0473d; }
-main { padding: 16px 20px 28px; max-width: 1500px; margin: 0 auto; }
+main { padding: 16px min(20px, 3vw) 28px; max-width: 1500px; margin: 0 auto; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(112px, 1fr)); gap: 10px; margin-bottom: 14px; }
 .tile { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; min-width: 0; }
 .tile .k { color: var(--muted); font-size: 12px; }
 .tile .v { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .tile .s { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
 .tile.bad .v { color: var(--bad); }
-.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin-bottom: 14px; min-width: 0; }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin-bottom: 14px; min-width: 0; overflow-x: auto; }
 h2 { font-size: 14px; margin: 0 0 8px; font-weight: 600; }
 h2 small { font-weight: 400; color: var(--muted); margin-left: 6px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 0 14px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(440px, 100%), 1fr)); gap: 0 14px; }
 .canvas-box { position: relative; width: 100%; }
 canvas { display: block; width: 100%; }
 #throughput, #latency { height: 180px; }
@@ -98,7 +99,8 @@ canvas { display: block; width: 100%; }
 .sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 5px; flex: none; }
 .sw.ok { background: var(--ok); } .sw.bad { background: var(--bad); } .sw.off { background: var(--off); }
 .sw.failed { background: var(--bad); box-shadow: inset 0 0 0 1px #7a1010; }
-.sw.running { border: 2px solid var(--ink); background: #fff; }
+.sw.running { background: rgba(59, 125, 216, .55); box-shadow: inset -2px 0 0 var(--ok); }
+.sw.q { background: #d9dde4; } .sw.r { background: var(--run); }
 .ln { display: inline-block; width: 18px; height: 0; border-top: 2px solid; margin-right: 5px; }
 .ln.run { border-color: #3b7dd8; } .ln.run99 { border-color: #9b59b6; } .ln.wait { border-color: #e08a1e; border-top-style: dashed; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
@@ -108,7 +110,7 @@ th:first-child, td:first-child { text-align: left; }
 td.name { max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
 td.name i { vertical-align: -1px; }
 th.bar-col { width: 34%; }
-td.bar { text-align: left; }
+td.bar { text-align: left; min-width: 80px; }
 .pbar { display: flex; height: 12px; border-radius: 3px; overflow: hidden; background: #eef0f3; }
 .pbar span { display: block; height: 100%; }
 .pbar .q { background: #d9dde4; } .pbar .r { background: var(--run); } .pbar .f { background: var(--bad); } .pbar .c { background: var(--off); }

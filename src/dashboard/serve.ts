@@ -169,7 +169,9 @@ export async function serveWith(executors: Executor | Record<string, Executor>, 
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('GET only\n');
       return;
     }
-    const path = (req.url ?? '/').split('?')[0]!;
+    // A request line may name the whole URL (RFC 9112's absolute form): its path is what is asked for.
+    const target = req.url ?? '/';
+    const path = (/^https?:\/\//i.test(target) ? target.replace(/^https?:\/\/[^/?#]*/i, '') || '/' : target).split('?')[0]!;
     const file = STATIC[path];
     if (file !== undefined) {
       res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': file[0] }).end(req.method === 'HEAD' ? undefined : file[1]);
