@@ -135,12 +135,12 @@ export class Latency {
     return Math.max(0, now - Math.max(start, this.windowStart(now))) * this.weight[i]!;
   }
 
-  /** The timed task (of `items`) ended at `now`, having started when `started()` said; its run counts as busy time. */
-  ended(t: number, now: number, items = 1): void {
+  /** The timed task (of `items`) ended at `now`, having started when `started()` said; with `busy`, its run counts as busy time. */
+  ended(t: number, now: number, items = 1, busy = true): void {
     const i = t & (TICKETS - 1);
     if (this.owner[i] !== t) return;
     const start = this.startedAt[i]!;
-    this.ran(t, now, Number.isNaN(start) ? 0 : now - start, items, true);
+    this.ran(t, now, Number.isNaN(start) ? 0 : now - start, items, busy);
   }
 
   /**

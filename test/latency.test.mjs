@@ -202,6 +202,50 @@ for (const [kind, Pool] of [['thread', ThreadPoolExecutor], ['process', ProcessP
     }
   });
 
+  test(`${kind}: a cold worker's start-up is wait, not run: for its first tasks' stats(), their traces and utilization`, { timeout: 60_000 }, async (ctx) => {
+    for (const perWorker of [1, 3]) {
+      const ex = new Pool({ maxWorkers: 1, tasksPerWorker: perWorker });
+      const contexts = [];
+      const channel = tracingChannel('concurrent-futures:task');
+      const listener = { start: (c) => c.executor === ex && contexts.push(c) };
+      channel.subscribe(listener);
+      try {
+        const submitted = performance.now();
+        // Self-contained: a module's first import in the worker is part of its task's run.
+        const nap = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+        await Promise.all(Array.from({ length: 3 }, () => ex.submit(nap, 50).result()));
+        const elapsed = performance.now() - submitted;
+        const s = ex.stats();
+        assert.ok(s.runTime.p99 < 90, `tasksPerWorker ${perWorker}: the longest run ${s.runTime.p99} ms, each naps 50 ms`);
+        for (const c of contexts) assert.ok(c.endedAt - c.startedAt < 90, `tasksPerWorker ${perWorker}: a traced run of ${c.endedAt - c.startedAt} ms`);
+        // Busy ~50 ms (three at once) or ~150 ms (one after another) of what start-up made longer.
+        const busy = perWorker === 1 ? 150 : 50;
+        assert.ok(s.utilization < (busy + 40) / elapsed, `tasksPerWorker ${perWorker}: utilization ${s.utilization} for ~${busy} ms busy of ${Math.round(elapsed)}`);
+      } finally {
+        channel.unsubscribe(listener);
+        await ex.shutdown();
+      }
+    }
+  });
+
+  test(`${kind}: with tasksPerWorker, tasks awaiting together count their worker's time once: busy while they run, falling once they end`, { timeout: 60_000 }, async () => {
+    const ex = new Pool({ maxWorkers: 1, tasksPerWorker: 4 });
+    try {
+      await ex.submit(tasks.square, 1).result();
+      await sleep(300);
+      const futures = Array.from({ length: 4 }, () => ex.submit(tasks.napThen, 600, 0));
+      await sleep(400);
+      const during = ex.stats().utilization;
+      await Promise.all(futures.map((f) => f.result()));
+      await sleep(400);
+      const after = ex.stats().utilization;
+      assert.ok(during > 0.3, `while four await: ${during} (they were counted 0)`);
+      assert.ok(after < 0.85, `400 ms idle after ~600 ms of work: ${after} (four tasks' time counted as one worker's)`);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
   test(`${kind}: with tasksPerWorker, a task waiting in its worker for a free slot starts when one frees, not before`, { timeout: 60_000 }, async () => {
     const ex = new Pool({ maxWorkers: 1, tasksPerWorker: 4 });
     try {

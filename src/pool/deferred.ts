@@ -18,11 +18,15 @@ export class DeferredTasks<T extends { seq: number; done(): boolean }> {
   /** Set once a task interrupted by its signal alone did not stop: the worker takes no more work and ends once its other tasks have. */
   draining = false;
 
+  /** When tasks began to await (from none to one): for utilization, the worker is busy from then until the last ends, once. */
+  since = 0;
+
   get size(): number {
     return this.tasks.size;
   }
 
   add(task: T): void {
+    if (this.tasks.size === 0) this.since = performance.now();
     this.tasks.set(task.seq, task);
   }
 

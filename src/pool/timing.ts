@@ -61,7 +61,8 @@ export class PoolTiming {
   message(w: PoolWorker, n: number, ms: number): void {
     const now = performance.now();
     if (ms < 0) ms = Math.max(0, now - w.lastProgress);
-    this.latency.busy(now - ms, now, 1);
+    // While tasks await in it, its time is busy already (`late`).
+    if (w.deferred.size === 0) this.latency.busy(now - ms, now, 1);
     this.share = n > 0 ? ms / n : 0;
     this.next = now - ms;
   }
@@ -78,12 +79,16 @@ export class PoolTiming {
     if (task._trace !== null) task._trace.ran(from, this.next, w.index);
   }
 
-  /** A task that awaited in its worker (tasksPerWorker > 1) has its result, late: it ran from when it was answered deferred. */
-  late(task: PoolTask<any>): void {
+  /**
+   * A task that awaited in `w` (tasksPerWorker > 1) has its result, late: it ran from when it was answered
+   * deferred. The worker was busy from when its first task began to await until its last one's end, once.
+   */
+  late(task: PoolTask<any>, w: PoolWorker): void {
     const now = performance.now();
+    if (w.deferred.size === 0) this.latency.busy(w.deferred.since, now, 1);
     if (task.ticket < 0) return;
     if (isChunk(task.key)) this.latency.chunkRan(task.ticket, now, -1);
-    else this.latency.ended(task.ticket, now);
+    else this.latency.ended(task.ticket, now, 1, false);
   }
 
   /**
@@ -92,7 +97,8 @@ export class PoolTiming {
    */
   headStarted(w: PoolWorker, at = w.lastProgress): void {
     const head = w.inflight.at(0);
-    if (head == null || w.deferred.size >= w.perWorker) return;
+    // A worker starting up runs nothing yet: its head starts once it has initialized.
+    if (head == null || !w.initialized || w.deferred.size >= w.perWorker) return;
     if (head.ticket >= 0) this.latency.started(head.ticket, at);
     if (head._trace !== null && head._trace.startedAt === undefined) head._trace.started(at, w.index);
   }
@@ -120,7 +126,7 @@ export class PoolTiming {
 
   /** `w` is ended (an interrupt) or died while it ran a task: it ran since its last answer, and will not say so. */
   endedRunning(w: PoolWorker): void {
-    this.latency.busy(w.lastProgress, performance.now(), 1);
+    this.latency.busy(w.deferred.size > 0 ? Math.min(w.deferred.since, w.lastProgress) : w.lastProgress, performance.now(), 1);
   }
 
   /** What the tasks running now have run inside the utilization window: a worker with tasks out runs since its last answer. */
@@ -128,7 +134,10 @@ export class PoolTiming {
     const now = performance.now();
     const from = this.latency.windowStart(now);
     let ms = 0;
-    for (const w of workers) if (w.inflight.length > 0) ms += Math.max(0, now - Math.max(from, w.lastProgress));
+    for (const w of workers) {
+      if (w.deferred.size > 0) ms += Math.max(0, now - Math.max(from, Math.min(w.deferred.since, w.lastProgress)));
+      else if (w.inflight.length > 0 && w.initialized) ms += Math.max(0, now - Math.max(from, w.lastProgress));
+    }
     return ms;
   }
 

@@ -216,7 +216,7 @@ export abstract class WorkerPoolExecutor extends Executor {
   private onMessage(w: PoolWorker, message: FromWorker): void {
     if (typeof message !== 'object') this.onBareResult(w, message);
     else if (Array.isArray(message)) this.onResults(w, message);
-    else if ('ready' in message) w.reported(message.ready);
+    else if ('ready' in message) w.reported(message.ready, this._times);
     else if ('initFailed' in message) {
       this.breakPool(decodeError(message.initFailed));
     } else if ('fatal' in message) {
@@ -248,7 +248,7 @@ export abstract class WorkerPoolExecutor extends Executor {
       const task = w.deferred.take(-1 - (r[0] as number));
       if (task === undefined) return;
       task.worker = null;
-      this._times.late(task);
+      this._times.late(task, w);
       this._times.slotFreed(w);
       if (!task.done()) this.settle(task, r[RESULTS] as number, r[RESULTS + 1]);
       return;
@@ -341,7 +341,7 @@ export abstract class WorkerPoolExecutor extends Executor {
     // What it held when it died is in shared memory: those tasks completed.
     const left = w.takeLeft();
     if (left !== null) this.takeResults(w, left);
-    else if (wasAlive && w.inflight.length > 0) this._times.endedRunning(w);
+    else if (wasAlive && (w.inflight.length > 0 || w.deferred.size > 0)) this._times.endedRunning(w);
     w.sortOutAfterExit(this.feeder.queue, (task) => {
       if (this.brokenError !== null || !this.retries.schedule(task)) this.fail(task, this._brokenWorkerError(code, signal, w.reason));
     });
