@@ -21,7 +21,6 @@ import { END_NOW, InterruptRule, SIGNAL_ONLY } from './interrupt.js';
 import { DeferredTasks } from './deferred.js';
 import { BATCH_TASKS, isBare, isChunk, keyId, type BatchMessage, type ResultMessage, type ToWorker } from './protocol.js';
 import type { Transport } from './transport.js';
-import type { PoolTiming } from './timing.js';
 
 /** How long a task interrupted by its signal alone (it shares its worker) has to end before the worker drains (ms). */
 const SHARED_INTERRUPT_GRACE = 1000;
@@ -140,7 +139,7 @@ export class PoolWorker {
   }
 
   /** Its 'loaded' or 'initialized' message. */
-  reported(stage: 'loaded' | 'initialized', times: PoolTiming): void {
+  reported(stage: 'loaded' | 'initialized', times: { headStarted(w: PoolWorker): void }): void {
     if (stage === 'initialized') {
       this.hasInitialized = true;
       // Its start-up was no work: a task handed to it meanwhile starts now.
