@@ -207,7 +207,8 @@ for (const [kind, Pool] of [['thread', ThreadPoolExecutor], ['process', ProcessP
 
   test(`${kind}: a cold worker's start-up is wait, not run: for its first tasks' stats(), their traces and utilization`, { timeout: 60_000 }, async (ctx) => {
     for (const perWorker of [1, 3]) {
-      const ex = new Pool({ maxWorkers: 1, tasksPerWorker: perWorker });
+      // A slow start-up (300 ms of initializer), so that counted as run it could not pass for a task's.
+      const ex = new Pool({ maxWorkers: 1, tasksPerWorker: perWorker, initializer: () => new Promise((resolve) => setTimeout(resolve, 300)) });
       const contexts = [];
       const channel = tracingChannel('concurrent-futures:task');
       const listener = { start: (c) => c.executor === ex && contexts.push(c) };

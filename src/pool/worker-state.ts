@@ -142,10 +142,9 @@ export class PoolWorker {
   reported(stage: 'loaded' | 'initialized', times: { headStarted(w: PoolWorker): void }): void {
     if (stage === 'initialized') {
       this.hasInitialized = true;
-      // Its start-up was no work: a task handed to it meanwhile starts now.
+      // Its start-up was no work: a task handed to it meanwhile starts now, and its timeout, if any, counts from here.
       this.progressed();
       times.headStarted(this);
-      // A task handed to it while it started begins now: its timeout, if any, counts from here.
       this.inflight.at(0)?._control?.started();
     }
     this.hasLoaded = true;
