@@ -1,5 +1,5 @@
 // Bundled programs run their pools. The program in test/fixtures/bundle-app (thread and process
-// pools, inline functions, two defineTasks modules, map with chunksize, an initializer) is bundled
+// pools, inline functions, two defineTasks modules, map with chunksize, an initializer, the dashboard) is bundled
 // by esbuild, rollup and webpack with the README's configs ("Bundling"), into ES module and
 // CommonJS files; the project is then deleted and each output file, copied alone into an empty
 // folder (no node_modules), is run there.
@@ -30,6 +30,7 @@ const APP_RESULTS = {
   inlineMap: [9, 19, 29],
   initialized: ['thread', 'process'],
   otherProcess: true,
+  dashboard: { threadSquares: 5, procCubes: 4, page: true },
 };
 const TLA_RESULTS = { threadInline: 42, threadTask: 832040, processTask: 75025, afterAwait: [15, 21] };
 

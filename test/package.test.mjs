@@ -225,16 +225,30 @@ const executor = new ProcessPoolExecutor(2);
 console.log(await executor.submit(tasks.fib, 25).result());
 await executor.shutdown();
 `;
+const DASHBOARD_PROGRAM = `import { ThreadPoolExecutor } from 'concurrent-futures';
+import { serveDashboard } from 'concurrent-futures/dashboard';
+import { tasks } from './tasks.mjs';
+
+const executor = new ThreadPoolExecutor(2);
+const dashboard = await serveDashboard(executor);
+await executor.submit(tasks.fib, 20).result();
+const state = await (await fetch(dashboard.url + 'state.json')).json();
+console.log(state.executors[0].tasks.fib.completed);
+await dashboard.close();
+await executor.shutdown();
+`;
 const RUNTIME_COMMANDS = {
   Deno: [
     ['deno run --allow-read main.mjs', EXAMPLE_OUTPUT],
     ['deno run --allow-read --sloppy-imports main.ts', EXAMPLE_OUTPUT],
     ['deno run --allow-read --allow-env --allow-run processes.mjs', '75025\n'],
+    ['deno run --allow-read --allow-net=127.0.0.1 dashboard.mjs', '1\n'],
   ],
   Bun: [
     ['bun main.mjs', EXAMPLE_OUTPUT],
     ['bun main.ts', EXAMPLE_OUTPUT],
     ['bun processes.mjs', '75025\n'],
+    ['bun dashboard.mjs', '1\n'],
   ],
 };
 
@@ -252,6 +266,7 @@ for (const [name, commands] of Object.entries(RUNTIME_COMMANDS)) {
     }
     const cwd = join(app, 'getting-started');
     writeFileSync(join(cwd, 'processes.mjs'), PROCESS_PROGRAM);
+    writeFileSync(join(cwd, 'dashboard.mjs'), DASHBOARD_PROGRAM);
     for (const [line, expected] of commands) {
       const out = runOk(binary, line.split(' ').slice(1), { cwd, env: { ...process.env, TMPDIR: work, NO_COLOR: '1' }, input: '' });
       assert.equal(out.stdout, expected, line);

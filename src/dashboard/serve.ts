@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP } from 'node:net';
 import { describe } from '../checks.js';
 import { Executor } from '../executor.js';
+import { allowedToListen } from './deno-net.js';
 import { Board, WINDOW_MS, type TaskTrace, type TaskView } from './board.js';
 import { PAGE_CSS, PAGE_HTML } from './page.js';
 import { PAGE_SCRIPT } from './page-script.js';
@@ -122,6 +123,7 @@ export function serveDashboard(executors: Executor | Record<string, Executor>, o
 export async function serveWith(executors: Executor | Record<string, Executor>, options: DashboardOptions | undefined, view: TaskView | undefined): Promise<Dashboard> {
   const entries = checkExecutors(executors);
   const { port, host } = checkListen(options);
+  await allowedToListen(host, port);
   const boards = new Map<unknown, Board>(entries.map(([name, executor]) => [executor, new Board(name, executor, view)]));
   const stream = new EventStream();
   const message = (full: boolean): string =>

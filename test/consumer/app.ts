@@ -38,6 +38,7 @@ import {
   type TaskRef,
   type ThreadPoolOptions,
 } from 'concurrent-futures';
+import { serveDashboard, type Dashboard, type DashboardOptions, type ExecutorState, type TaskCounts } from 'concurrent-futures/dashboard';
 import { tasks } from './tasks.ts';
 
 // Futures by hand, as an executor author or a test would.
@@ -112,6 +113,23 @@ try {
   await Promise.all(executors.map((executor) => executor.shutdown(shutdown)));
 }
 await assert.rejects(async () => executors[0]!.submit(tasks.square, 1), ExecutorShutdownError);
+
+// The dashboard, from its own entry point: served, its state read as a program would, closed.
+{
+  await using io = new AsyncPoolExecutor(2);
+  const options: DashboardOptions = { host: '127.0.0.1', port: 0 };
+  const dashboard: Dashboard = await serveDashboard({ io }, options);
+  try {
+    const increment = async (n: number): Promise<number> => n + 1;
+    assert.equal(await io.submit(increment, 1).result(), 2);
+    const state = (await (await fetch(`${dashboard.url}state.json`)).json()) as { executors: ExecutorState[] };
+    const counts: TaskCounts | undefined = state.executors[0]?.tasks['increment'];
+    assert.equal(counts?.completed, 1);
+    assert.match(await (await fetch(dashboard.url)).text(), /<script/);
+  } finally {
+    await dashboard.close();
+  }
+}
 
 // Names and types that a user checks against.
 const ref: TaskRef | undefined = taskRef(tasks.square);

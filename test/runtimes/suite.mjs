@@ -17,6 +17,8 @@ import {
   CancelledError,
   taskSignal,
 } from 'concurrent-futures';
+import { serveDashboard } from 'concurrent-futures/dashboard';
+import { tracingChannel } from 'node:diagnostics_channel';
 import { patterns } from './patterns.mjs';
 import { tasks } from './tasks.mjs';
 
@@ -93,6 +95,21 @@ if (runtime === 'deno') {
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^BrokenProcessPoolError: a worker could not be started \(.*--allow-(env|run).*\): the pool is not usable anymore\nthe program goes on\n$/);
   });
+  for (const [flags, expected] of [
+    [[], /^Error: serveDashboard\(\): Deno does not allow listening on 127\.0\.0\.1:0: run with --allow-net \(or --allow-net=127\.0\.0\.1\)\n2\nthe program goes on\n$/],
+    [['--allow-net=127.0.0.1'], /^served\n2\nthe program goes on\n$/],
+  ]) {
+    check(`Deno with --allow-read ${flags.join(' ') || 'alone'}: serveDashboard() ${flags.length ? 'serves' : 'rejects, naming the flag, and the program goes on'}`, async () => {
+      const child = spawn(process.execPath, ['run', '--allow-read', ...flags, path('./dashboard-permission.mjs')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, expected);
+    });
+  }
 }
 check('a program that never shuts its pools down ends once its work is done, whatever timeouts it waited with', async () => {
   const started = performance.now();
@@ -240,6 +257,53 @@ check('the CLI: a failing line is reported, the rest is written, exit code 1', a
   assert.equal(out.stdout, '1\n2\n4\n');
   assert.match(out.stderr, /^concurrent-futures: line 3: RangeError: no multiples of 3: 3$/m);
 });
+
+for (const [kind, make] of Object.entries(executors)) {
+  check(`tracing and the dashboard on ${kind}: a context per task and map item, state.json's counts, the page, a live message`, async () => {
+    const channel = tracingChannel('concurrent-futures:task');
+    const ended = [];
+    const listener = { asyncEnd: (c) => ended.push(c) };
+    channel.subscribe(listener);
+    const ex = make(2);
+    const dashboard = await serveDashboard({ work: ex });
+    try {
+      assert.match(dashboard.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+      assert.equal(await ex.submit(tasks.square, 3).result(), 9);
+      const mapped = [];
+      for await (const v of ex.map(tasks.square, [1, 2, 3], { chunksize: 2 })) mapped.push(v);
+      assert.deepEqual(mapped, [1, 4, 9]);
+      const mine = ended.filter((c) => c.executor === ex);
+      assert.equal(mine.length, 4, 'a context per task and per map item');
+      for (const c of mine) {
+        assert.equal(c.kind, kind);
+        assert.equal(c.name, 'square');
+        assert.ok(c.queuedAt <= c.startedAt && c.startedAt <= c.endedAt, `times in order: ${c.queuedAt}, ${c.startedAt}, ${c.endedAt}`);
+      }
+      const state = await (await fetch(`${dashboard.url}state.json`)).json();
+      assert.equal(state.executors[0].name, 'work');
+      assert.deepEqual(state.executors[0].tasks.square, { queued: 0, running: 0, completed: 4, failed: 0, cancelled: 0 });
+      const page = await fetch(dashboard.url);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<script/);
+      const events = await fetch(`${dashboard.url}events`);
+      const reader = events.body.getReader();
+      // Live: a message of the executor's state arrives without asking again.
+      let text = '';
+      const decoder = new TextDecoder();
+      while (!/^data: .*\n\n/m.test(text)) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, `the stream ended after ${JSON.stringify(text)}`);
+        text += decoder.decode(value, { stream: true });
+      }
+      assert.match(text, /"name":"work"/);
+      await reader.cancel();
+    } finally {
+      channel.unsubscribe(listener);
+      await dashboard.close();
+      await ex.shutdown();
+    }
+  });
+}
 
 const CHECK_MS = 60_000;
 let passed = 0;
