@@ -92,7 +92,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     try {
       dashboard = await openDashboard(handle, dashboardPort, queueName);
     } catch (error) {
-      console.error(`concurrent-futures worker: cannot serve the dashboard on port ${dashboardPort}: ${(error as Error)?.message ?? error}`);
+      console.error(`concurrent-futures worker: cannot serve the dashboard on ${dashboardPort === 0 ? 'a free port' : `port ${dashboardPort}`}: ${(error as Error)?.message ?? error}`);
       await handle.close();
       return 1;
     }

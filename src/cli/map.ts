@@ -116,7 +116,7 @@ async function openDashboard(executor: Executor, port: number, name: string, chu
     // A batch succeeds though its lines fail (each alone): its failed lines count as failed.
     dashboard = await serveWith(executor, { port }, { label: () => label, size, failures: (trace) => (trace.result as BatchOutcome | undefined)?.errors.length ?? 0 });
   } catch (error) {
-    throw new UsageError(`cannot serve the dashboard on port ${port}: ${(error as Error).message}`);
+    throw new UsageError(`cannot serve the dashboard on ${port === 0 ? 'a free port' : `port ${port}`}: ${(error as Error).message}`);
   }
   process.stderr.write(`concurrent-futures: dashboard at ${dashboard.url}\n`);
   return dashboard;

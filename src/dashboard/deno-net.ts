@@ -5,22 +5,47 @@
  * rejecting.
  * @internal
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 
-interface DenoPermissions {
-  querySync(descriptor: { name: 'net'; host: string }): { state: string };
-  request(descriptor: { name: 'net'; host: string }): Promise<{ state: string }>;
+interface NetDescriptor {
+  name: 'net';
+  host: string;
 }
 
-/** Resolves once this runtime may listen on `host`:`port`; rejects, naming the flag, when Deno says no. */
+interface DenoPermissions {
+  querySync(descriptor: NetDescriptor): { state: string };
+  request(descriptor: NetDescriptor): Promise<{ state: string }>;
+}
+
+const bracketed = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
+
+/**
+ * Resolves once this runtime may listen on `host`:`port`; rejects, naming the flag, when Deno says no. A name is
+ * checked with the address it resolves to, since Deno's listen checks both.
+ */
 export async function allowedToListen(host: string, port: number): Promise<void> {
   const permissions = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions;
-  if (permissions === undefined) return;
-  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const descriptor = { name: 'net', host: address } as const;
-  let { state } = permissions.querySync(descriptor);
-  // Where Deno would ask at the listen itself (a terminal), it asks now; elsewhere the answer is no.
-  if (state === 'prompt') ({ state } = await permissions.request(descriptor));
-  if (state !== 'granted') {
-    throw new Error(`serveDashboard(): Deno does not allow listening on ${address}: run with --allow-net (or --allow-net=${host.includes(':') ? `[${host}]` : host})`);
+  // Deno before 1.36 has no `querySync`: its listen decides, as before (Deno 2 is what the README names).
+  if (typeof permissions?.querySync !== 'function') return;
+  const names = [host];
+  if (isIP(host) === 0) {
+    const address = await lookup(host).then(({ address }) => address, () => null);
+    // A name that does not resolve fails at the listen, with the lookup's own error.
+    if (address === null) return;
+    names.push(address);
+  }
+  for (const name of names) {
+    const descriptor: NetDescriptor = { name: 'net', host: `${bracketed(name)}:${port}` };
+    let { state } = permissions.querySync(descriptor);
+    if (state === 'denied') {
+      throw new Error(`serveDashboard(): Deno denies listening on ${descriptor.host} (--deny-net, or a prompt answered no)`);
+    }
+    // Where Deno would ask at the listen itself (a terminal), it asks now; elsewhere the answer is no.
+    if (state === 'prompt') ({ state } = await permissions.request(descriptor));
+    if (state !== 'granted') {
+      const allow = names.map(bracketed).join(',');
+      throw new Error(`serveDashboard(): Deno does not allow listening on ${descriptor.host}: run with --allow-net (or --allow-net=${allow})`);
+    }
   }
 }

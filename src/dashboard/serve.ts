@@ -206,7 +206,7 @@ export async function serveWith(executors: Executor | Record<string, Executor>, 
   for (const board of boards.values()) board.begin(since);
   channel.start.subscribe(onStart);
   channel.asyncEnd.subscribe(onDone);
-  const shown = isIP(host) === 6 ? `[${host}]` : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host;
 
   let closing: Promise<void> | null = null;
   return {
