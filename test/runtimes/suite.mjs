@@ -112,6 +112,7 @@ if (runtime === 'deno') {
     ['127.0.0.1', [], rejected('127\\.0\\.0\\.1:0', '127\\.0\\.0\\.1')],
     ['127.0.0.1', ['--allow-net=127.0.0.1'], served],
     ['localhost', ['--allow-net=localhost'], rejected('(127\\.0\\.0\\.1|\\[::1\\]):0', 'localhost,(127\\.0\\.0\\.1|\\[::1\\])')],
+    ['localhost', [], rejected('localhost:0', 'localhost and the address it resolves to')],
     ['localhost', ['--allow-net=localhost,127.0.0.1,[::1]'], served],
     ['127.0.0.1', ['--deny-net'], /^Error: serveDashboard\(\): Deno denies listening on 127\.0\.0\.1:0 \(--deny-net, or a prompt answered no\)\n2\nthe program goes on\n$/],
   ]) {
