@@ -270,6 +270,15 @@ check('the CLI: a failing line is reported, the rest is written, exit code 1', a
   assert.match(out.stderr, /^concurrent-futures: line 3: RangeError: no multiples of 3: 3$/m);
 });
 
+if (runtime === 'deno') {
+  check('the CLI under Deno without --allow-net: map --dashboard exits 2 with one line naming the flag', async () => {
+    const { code, stdout, stderr } = await denoWith(['--allow-read', '--allow-env'], cli, ['map', '-e', 'async', '--dashboard', `${fns}#square`]);
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, '');
+    assert.equal(stderr, 'concurrent-futures: cannot serve the dashboard on a free port: serveDashboard(): Deno does not allow listening on 127.0.0.1:0: run with --allow-net (or --allow-net=127.0.0.1)\n');
+  });
+}
+
 for (const [kind, make] of Object.entries(executors)) {
   check(`tracing and the dashboard on ${kind}: a context per task and map item, state.json's counts, the page, a live message`, async () => {
     const channel = tracingChannel('concurrent-futures:task');
