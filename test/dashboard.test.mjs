@@ -331,7 +331,25 @@ test('serveDashboard refuses what is not an executor and bad options, naming the
   await assert.rejects(serveDashboard({ a: executor, b: {} }), { name: 'TypeError', message: /'b' is not an executor/ });
   await assert.rejects(serveDashboard(executor, { port: -1 }), { name: 'RangeError', message: /port must be an integer from 0 to 65535, got number -1/ });
   await assert.rejects(serveDashboard(executor, { prot: 1 }), { name: 'TypeError', message: /unknown option 'prot'/ });
+  for (const host of ['[localhost]', '[127.0.0.1]', '[::1', '::1]', '[]']) {
+    await assert.rejects(serveDashboard(executor, { host }), { name: 'TypeError', message: new RegExp(`host '${host.replace(/[[\]]/g, '\\$&')}' has brackets but is not an IPv6 address in them`) });
+  }
   await executor.shutdown();
+});
+
+test('an IPv6 host in brackets, as the URL spells it, is the address inside them; its page answers a browser\'s spelling', async () => {
+  // ::ffff:127.0.0.1 is 127.0.0.1 (IPv4-mapped): a test may listen there and nowhere else.
+  for (const host of ['[::ffff:127.0.0.1]', '::ffff:127.0.0.1']) {
+    await served(new AsyncPoolExecutor(1), { host }, async ({ url }) => {
+      assert.match(url, /^http:\/\/\[::ffff:127\.0\.0\.1\]:\d+\/$/);
+      const { port } = new URL(url);
+      // fetch() sends the URL's form of it, [::ffff:7f00:1]; curl sends it as typed.
+      assert.equal((await fetch(new URL('state.json', url))).status, 200);
+      assert.equal(await statusFor(url, `[::ffff:127.0.0.1]:${port}`), 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/state.json`)).status, 200);
+      assert.equal(await statusFor(url, `attacker.example:${port}`), 403);
+    });
+  }
 });
 
 test('a withOptions() view is served as its executor: its kind, its workers and the tasks of every view of it', async () => {

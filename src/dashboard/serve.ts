@@ -21,7 +21,7 @@ import { EventStream } from './stream.js';
 export interface DashboardOptions {
   /** The port to listen on (default 0: a free one, chosen by the system). */
   port?: number;
-  /** The address to listen on (default `127.0.0.1`: this machine only). */
+  /** The address to listen on (default `127.0.0.1`: this machine only); an IPv6 address may be in brackets, as in a URL. */
   host?: string;
 }
 
@@ -88,6 +88,14 @@ function checkListen(options: unknown): { port: number; host: string } {
   if (typeof port !== 'number') throw new TypeError(`serveDashboard(): port must be a number, got ${describe(port)}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`serveDashboard(): port must be an integer from 0 to 65535, got ${describe(port)}`);
   if (typeof host !== 'string' || host === '') throw new TypeError(`serveDashboard(): host must be a non-empty string, got ${describe(host)}`);
+  // The URL's spelling of an IPv6 address ('[::1]', as the printed URL shows it) is that address.
+  if (host.startsWith('[') || host.endsWith(']')) {
+    const inner = host.slice(1, -1);
+    if (!host.startsWith('[') || !host.endsWith(']') || isIP(inner) !== 6) {
+      throw new TypeError(`serveDashboard(): host '${host}' has brackets but is not an IPv6 address in them (give a name, an IPv4 address, or an IPv6 address such as '::1')`);
+    }
+    return { port, host: inner };
+  }
   return { port, host };
 }
 
@@ -102,8 +110,12 @@ function allowedHosts(host: string, address: string, port: number): Set<string> 
   const names = ['127.0.0.1', 'localhost', '[::1]', isIP(host) === 6 ? `[${host}]` : host, isIP(address) === 6 ? `[${address}]` : address];
   const allowed = new Set<string>();
   for (const name of names) {
-    allowed.add(`${name.toLowerCase()}:${port}`);
-    if (port === 80) allowed.add(name.toLowerCase());
+    // As spelled (curl sends that), and as a browser sends it: '[::ffff:127.0.0.1]' becomes '[::ffff:7f00:1]'.
+    const url = `http://${name}`;
+    for (const spelling of [name.toLowerCase(), URL.canParse(url) ? new URL(url).hostname : name.toLowerCase()]) {
+      allowed.add(`${spelling}:${port}`);
+      if (port === 80) allowed.add(spelling);
+    }
   }
   return allowed;
 }
