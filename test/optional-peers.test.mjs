@@ -54,3 +54,18 @@ test('concurrent-futures/bullmq loads without @opentelemetry/api, and its trace 
   assert.equal(out.status, 0, out.stderr);
   assert.deepEqual(out.stdout.trim().split('\n'), ['import: ERR_MODULE_NOT_FOUND', 'require: MODULE_NOT_FOUND', 'function function', 'true 5']);
 });
+
+test('the CLI\'s worker, where bullmq and ioredis cannot be found, exits 2 saying how to install them', { timeout: 30_000 }, () => {
+  const hooks = `data:text/javascript,${encodeURIComponent(`
+    export async function resolve(specifier, context, next) {
+      if (/^(bullmq|ioredis)(\\/|$)/.test(specifier)) throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' });
+      return next(specifier, context);
+    }`)}`;
+  const setup = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hooks)});`)}`;
+  const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+  const tasks = new URL('./fixtures/bullmq-tasks.mjs', import.meta.url).pathname;
+  const out = spawnSync(process.execPath, ['--import', setup, cli, 'worker', '--redis', 'redis://127.0.0.1:1', '--queue', 'q', tasks], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(out.status, 2, out.stderr);
+  assert.equal(out.stdout, '');
+  assert.equal(out.stderr, 'concurrent-futures: the BullMQ worker is not available: it needs the optional peer dependencies bullmq and ioredis (npm install bullmq ioredis)\n');
+});

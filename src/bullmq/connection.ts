@@ -64,6 +64,8 @@ const CERTIFICATE_REFUSED = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SI
 function refusal(error: Error & { code?: unknown }): string | null {
   if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(error?.message ?? '')) return 'Redis refused the login';
   if (typeof error?.code === 'string' && CERTIFICATE_REFUSED.test(error.code)) return `Redis's TLS certificate is not trusted (${error.code})`;
+  // Deno without --allow-net: its message names the flag, and asking again gets the same answer.
+  if (error?.name === 'NotCapable') return 'Deno does not allow it';
   return null;
 }
 

@@ -15,11 +15,11 @@ export async function workerCommand(argv: string[]): Promise<number> {
   try {
     cli = (await import(specifier)) as BullMQCli;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ERR_MODULE_NOT_FOUND' ? '' : ` (${(error as Error).message.split('\n')[0]})`;
-    throw new UsageError(
-      `the BullMQ worker is not available: it needs the optional peer dependencies bullmq and ioredis (npm install bullmq ioredis)${why}`,
-    );
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new UsageError('the BullMQ worker is not available: it needs the optional peer dependencies bullmq and ioredis (npm install bullmq ioredis)');
+    }
+    // Installed, but refused as it loaded: Deno without --allow-env says so here, naming the flag.
+    throw new UsageError(`the BullMQ worker could not be loaded: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
   return cli.workerCommand(argv);
 }

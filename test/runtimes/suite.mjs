@@ -277,6 +277,28 @@ if (runtime === 'deno') {
     assert.equal(stdout, '');
     assert.equal(stderr, 'concurrent-futures: cannot serve the dashboard on a free port: serveDashboard(): Deno does not allow listening on 127.0.0.1:0: run with --allow-net (or --allow-net=127.0.0.1)\n');
   });
+  // Deno refuses before a socket opens: no Redis is needed, and none listens on the port.
+  const redisPort = String(40_000 + (process.pid % 20_000));
+  const bullmqTasks = path('../fixtures/bullmq-tasks.mjs');
+  check('the CLI under Deno without --allow-env: worker exits 2, saying the BullMQ worker could not be loaded and why, not that it is not installed', async () => {
+    const { code, stdout, stderr } = await denoWith(['--allow-read'], cli, ['worker', '--redis', `redis://127.0.0.1:${redisPort}`, '--queue', 'deno-permission', bullmqTasks]);
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, '');
+    assert.match(stderr, /^concurrent-futures: the BullMQ worker could not be loaded: Requires env access to .*--allow-env flag\n$/);
+  });
+  check('the CLI under Deno without --allow-net: worker exits 1 at once, naming the flag', async () => {
+    const started = performance.now();
+    const { code, stdout, stderr } = await denoWith(['--allow-read', '--allow-env'], cli, ['worker', '--redis', `redis://127.0.0.1:${redisPort}`, '--queue', 'deno-permission', bullmqTasks]);
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, '');
+    assert.equal(stderr, `concurrent-futures worker: runWorker(): Deno does not allow it: Requires net access to "127.0.0.1:${redisPort}", run again with the --allow-net flag\n`);
+    assert.ok(performance.now() - started < 20_000, `${Math.round(performance.now() - started)} ms`);
+  });
+  check('Deno without --allow-net: a BullMQExecutor fails its futures at once, naming the flag, and the program goes on', async () => {
+    const { code, stdout, stderr } = await denoWith(['--allow-read', '--allow-env'], path('./bullmq-permission.mjs'), [redisPort]);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, `BrokenExecutorError: the executor cannot reach its queue: BullMQExecutor: Deno does not allow it: Requires net access to "127.0.0.1:${redisPort}", run again with the --allow-net flag\nat once\nthe program goes on\n`);
+  });
 }
 
 for (const [kind, make] of Object.entries(executors)) {
