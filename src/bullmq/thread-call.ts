@@ -105,11 +105,13 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[], 
       const error = new TypeError(`the task's result cannot be sent back from the worker: ${(why as Error)?.message ?? why}`);
       port2.postMessage([THROWN, encodeError(error)]);
     }
-    port2.close();
+    // Not closed here: the other side closes the pair once it has the answer. An answer can come before the
+    // port that carries it has crossed (results are sent in batches), and Deno drops it if this side closes first.
   };
   watchExit();
   waiting.set(context, answer);
-  port2.on('message', () => abortTask(context, interruptedReason()));
+  port2.addEventListener('message', () => abortTask(context, interruptedReason()));
+  port2.start();
   // An error thrown by a callback of this task fails this task alone (runner.ts hands it here).
   context.stray = (error) => answer(THROWN, encodeError(error));
   Promise.resolve(value).then(
@@ -173,15 +175,18 @@ export function runOnThread(
     if (!(Array.isArray(value) && value.length === 2 && value[0] === token)) return { ok: true, value: chunk ? decodeChunk(value) : value };
     const own = (port = value[1] as MessagePort);
     if (aborted) own.postMessage(ABORT);
+    // The port's web interface: under Deno a port that crossed from a thread has no `on()`.
     return new Promise<ThreadOutcome>((resolve) => {
-      own.on('message', ([status, payload]: [number, unknown]) => {
+      own.addEventListener('message', (event) => {
+        const [status, payload] = (event as unknown as { data: [number, unknown] }).data;
         if (status === PROGRESS) return onProgress(payload);
         own.close();
         if (status === OK) resolve({ ok: true, value: chunk ? decodeChunk(payload) : payload });
         else resolve({ ok: status === RETURNED, value: decodeError(payload) }); // a returned error is a value
       });
-      // After a message, the port's own close comes too: that settles nothing anymore.
-      own.once('close', () => resolve({ ok: false, value: new BrokenThreadPoolError('A worker thread ended while this task was waiting on it; the pool replaced it') }));
+      // After a message, the port's own close comes too: that settles nothing anymore. (Deno sends no close.)
+      own.addEventListener('close', () => resolve({ ok: false, value: new BrokenThreadPoolError('A worker thread ended while this task was waiting on it; the pool replaced it') }), { once: true });
+      own.start();
     });
   })();
   return {
