@@ -348,6 +348,81 @@ for (const [kind, make] of Object.entries(executors)) {
   });
 }
 
+check('concurrent-futures/progress: plain lines where asked, and the bar (cli-progress) on a terminal; every result yielded', async () => {
+  const { progress } = await import('concurrent-futures/progress');
+  const { Writable } = await import('node:stream');
+  const ex = new AsyncPoolExecutor(4);
+  const nap = async (n) => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return n * 2;
+  };
+  const into = (extra = {}) => {
+    const stream = Object.assign(new Writable({ write(chunk, _encoding, callback) { stream.text += chunk; callback(); } }), { text: '' }, extra);
+    return stream;
+  };
+  try {
+    const lines = into();
+    const plain = [];
+    for await (const value of progress(ex.map(nap, range(40)), { lines: true, stream: lines, interval: 20, label: 'doubled' })) plain.push(value);
+    assert.deepEqual(plain, range(40).map((n) => n * 2));
+    assert.match(lines.text, /(^|\n)doubled 40\/40 100% \| [\d.]+\/s \| ETA 0:00\n$/);
+    // What cli-progress asks of a terminal; it draws with escape codes.
+    const terminal = into({ isTTY: true, columns: 100, cursorTo: (x, y, cb) => (cb?.(), true), clearLine: (dir, cb) => (cb?.(), true), moveCursor: (dx, dy, cb) => (cb?.(), true), clearScreenDown: (cb) => (cb?.(), true), getWindowSize: () => [100, 30] });
+    const drawn = [];
+    for await (const value of progress(ex.map(nap, range(40)), { stream: terminal, interval: 20, label: 'doubled' })) drawn.push(value);
+    assert.equal(drawn.length, 40);
+    assert.match(terminal.text, /doubled \|#+\| 40\/40 100% \| [\d.]+\/s \| ETA 0:00\u001b\[0K\n$/);
+  } finally {
+    await ex.shutdown();
+  }
+});
+
+// concurrent-futures/bullmq against the Redis that CF_REDIS_URL names (test/runtimes.test.mjs starts one).
+const redisUrl = process.env.CF_REDIS_URL;
+if (redisUrl === undefined) console.log('skipped: the BullMQ checks (CF_REDIS_URL names no Redis)');
+else {
+  check('BullMQ: a worker started by the CLI runs the executor\'s tasks: submit, map with chunksize, failures, asCompleted; SIGTERM ends it with 0', async () => {
+    const { BullMQExecutor } = await import('concurrent-futures/bullmq');
+    const { asCompleted } = await import('concurrent-futures');
+    const { tasks: jobs } = await import('../fixtures/bullmq-tasks.mjs');
+    const queueName = `runtime-${runtime}-${process.pid}`;
+    // Under Deno with the flags the README gives it, not -A.
+    const [file, head] = runtime === 'deno' ? [process.execPath, ['run', '--allow-read', '--allow-env', '--allow-net', cli]] : command(cli);
+    const worker = spawn(file, [...head, 'worker', '--redis', redisUrl, '--queue', queueName, '--concurrency', '4', path('../fixtures/bullmq-tasks.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    worker.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    worker.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve) => worker.on('close', (code, signal) => resolve({ code, signal })));
+    const ex = new BullMQExecutor({ connection: redisUrl, queueName });
+    try {
+      assert.equal(await ex.submit(jobs.square, 12).result(), 144);
+      const items = range(50);
+      const mapped = [];
+      for await (const value of ex.map(jobs.square, items, { chunksize: 8 })) mapped.push(value);
+      assert.deepEqual(mapped, items.map((n) => n * n));
+      const error = await ex.submit(jobs.napOrFail, 3, 3).exception();
+      assert.ok(error instanceof RangeError, String(error));
+      assert.equal(error.message, 'bad item 3');
+      const futures = [40, 10, 25].map((ms) => ex.submit(jobs.napThen, ms, ms));
+      const order = [];
+      for await (const future of asCompleted(futures)) order.push(await future.result());
+      assert.deepEqual([...order].sort((a, b) => a - b), [10, 25, 40]);
+      const stats = ex.stats();
+      assert.equal(stats.completed, 1 + 50 + 1 + 3);
+      assert.equal(stats.failed, 1);
+    } finally {
+      await ex.shutdown();
+      // Not worker.kill(): Deno's child_process then reports the signal, not the code the worker exits with.
+      process.kill(worker.pid, 'SIGTERM');
+    }
+    const { code, signal } = await exited;
+    assert.equal(code, 0, `the worker ended with ${signal ?? code}: ${stdout}${stderr}`);
+    assert.match(stdout, new RegExp(`^concurrent-futures worker: queue '${queueName}' on redis://127\\.0\\.0\\.1:\\d+, tasks [^\\n]*\\nconcurrent-futures worker: SIGTERM, finishing the running jobs\\n$`));
+    assert.equal(stderr, '');
+  });
+}
+
 const CHECK_MS = 60_000;
 let passed = 0;
 const failed = [];
