@@ -287,3 +287,31 @@ t('a malformed job written by another client fails alone, once, without retry; t
     await w.exited;
   }
 });
+
+t('a job its worker ends as interrupted, which the executor never cancelled, fails its future, naming the job, rather than leave it pending', async () => {
+  // A worker of another build (or one at fault) answering every job so; this executor asked for no interrupt.
+  const { Worker } = await import('bullmq');
+  const { encodeOutcome, INTERRUPTED } = await import('../dist/bullmq/envelope.js');
+  const queueName = newQueue();
+  const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
+  const worker = new Worker(queueName, async () => encodeOutcome(INTERRUPTED, null), { connection });
+  const ex = new BullMQExecutor({ connection: redis.url, queueName });
+  try {
+    const future = ex.submit(tasks.square, 3);
+    const error = await within(10_000, future.exception(), 'the future to settle');
+    assert.match(String(error), new RegExp(`^Error: job ${future.jobId ?? '\\S+'}: its worker ended it as interrupted, which this executor did not ask for$`));
+    assert.equal(ex.stats().failed, 1);
+    // The executor goes on: a real outcome still settles.
+    const { encodeOutcome: encode, VALUE } = await import('../dist/bullmq/envelope.js');
+    await worker.close();
+    const answering = new Worker(queueName, async () => encode(VALUE, 9), { connection });
+    try {
+      assert.equal(await within(10_000, ex.submit(tasks.square, 3).result(), 'the next future'), 9);
+    } finally {
+      await answering.close();
+    }
+  } finally {
+    await ex.shutdown();
+    await worker.close();
+  }
+});

@@ -271,13 +271,13 @@ export class BullMQExecutor extends Executor {
       this.fail(future, error);
       return;
     }
-    if (kind === INTERRUPTED) return; // cancelled here already
+    // Only this executor's cancel, which settled the future first, ends a job so: a worker's fault leaves none pending.
+    if (kind === INTERRUPTED) return this.fail(future, new Error(`job ${future.jobId}: its worker ended it as interrupted, which this executor did not ask for`));
     if (kind === ERROR) return this.fail(future, value);
     if (!this.forget(future)) return;
     if (future.cut !== null) value = cutShort(value as ChunkOutcome<unknown>, future.cut);
     this.times.ended(future, true, value);
-    // A chunk's outcome (values, and the failure that ended it) is what `map` reads.
-    future.setResult(value);
+    future.setResult(value); // for a chunk, its values and the failure that ended it: what `map` reads
     this.checkIdle();
   }
 

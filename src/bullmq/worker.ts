@@ -16,6 +16,7 @@ import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq
 import type { Redis } from 'ioredis';
 import { taskDef, taskId, type TaskDef } from '../tasks.js';
 import { checkRateLimit } from '../checks.js';
+import { CancelledError } from '../errors.js';
 import { ThreadPoolExecutor } from '../thread/pool.js';
 import { traceName } from '../tracing.js';
 import { WorkerJobs, type JobRun } from './worker-jobs.js';
@@ -250,8 +251,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerHandle
           else record.timedOut(timeout);
           resolve(INTERRUPTED_OUTCOME);
         };
-        // A future cancelled by an interrupt rejects; the job ended as interrupted already.
-        outcome.then(resolve, () => {
+        // A future cancelled by an interrupt rejects; the job ended as interrupted already. Anything else that
+        // rejects is this worker's fault, and the task's failure: the submitter sees what went wrong.
+        outcome.then(resolve, (error: unknown) => {
+          if (!(error instanceof CancelledError)) return resolve(encode({ ok: false, value: error }));
           record.cancelled();
           resolve(INTERRUPTED_OUTCOME);
         });
