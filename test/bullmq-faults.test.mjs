@@ -315,3 +315,26 @@ t('a job its worker ends as interrupted, which the executor never cancelled, fai
     await worker.close();
   }
 });
+
+t('a fault inside the worker that is not a cancel reaches the submitter as the task\'s failure, not as an interrupt', async () => {
+  // Fault injection: the worker's thread pool hands back futures whose outcome cannot be read.
+  const { ThreadPoolExecutor } = await import('concurrent-futures');
+  const submit = ThreadPoolExecutor.prototype.submit;
+  ThreadPoolExecutor.prototype.submit = function (...args) {
+    const future = submit.apply(this, args);
+    future.exception = () => Promise.reject(new TypeError('injected: the outcome cannot be read'));
+    return future;
+  };
+  const queueName = newQueue();
+  const worker = await runWorker({ connection: redis.url, queueName, modules: [TASKS], concurrency: 2, quickTasksInline: false });
+  const ex = new BullMQExecutor({ connection: redis.url, queueName });
+  try {
+    const error = await within(10_000, ex.submit(tasks.napThen, 5, 'x').exception(), 'the future to settle');
+    assert.ok(error instanceof TypeError, String(error));
+    assert.equal(error.message, 'injected: the outcome cannot be read');
+  } finally {
+    ThreadPoolExecutor.prototype.submit = submit;
+    await ex.shutdown();
+    await worker.close();
+  }
+});

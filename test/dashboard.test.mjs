@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { chromium } from 'playwright-core';
 import { AsyncPoolExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor } from '../dist/index.js';
@@ -337,8 +337,14 @@ test('serveDashboard refuses what is not an executor and bad options, naming the
   await executor.shutdown();
 });
 
-test('an IPv6 host in brackets, as the URL spells it, is the address inside them; its page answers a browser\'s spelling', async () => {
-  // ::ffff:127.0.0.1 is 127.0.0.1 (IPv4-mapped): a test may listen there and nowhere else.
+test('an IPv6 host in brackets, as the URL spells it, is the address inside them; its page answers a browser\'s spelling', async (t) => {
+  // ::ffff:127.0.0.1 is 127.0.0.1 (IPv4-mapped): a test may listen there and nowhere else. It takes an IPv6 socket.
+  const probe = createServer();
+  const refused = await new Promise((resolve) => {
+    probe.once('error', (error) => resolve(error.code ?? error.message));
+    probe.listen(0, '::ffff:127.0.0.1', () => probe.close(() => resolve(null)));
+  });
+  if (refused !== null) return t.skip(`this machine opens no IPv6 socket (${refused})`);
   for (const host of ['[::ffff:127.0.0.1]', '::ffff:127.0.0.1']) {
     await served(new AsyncPoolExecutor(1), { host }, async ({ url }) => {
       assert.match(url, /^http:\/\/\[::ffff:127\.0\.0\.1\]:\d+\/$/);
@@ -658,7 +664,6 @@ test('CLI: --dashboard=PORT takes a port number, and nothing else', async () => 
   const help = await runCli(['map', '--help']);
   assert.match(help.stdout, /--dashboard\[=PORT\]/);
   // A port another server holds: a usage error that names it, and the command ends (its pool shut down).
-  const { createServer } = await import('node:net');
   const holder = createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => holder.once('listening', resolve));
   try {

@@ -378,6 +378,8 @@ check('concurrent-futures/progress: plain lines where asked, and the bar (cli-pr
 });
 
 // concurrent-futures/bullmq against the Redis that CF_REDIS_URL names (test/runtimes.test.mjs starts one).
+/** Worker processes a check started: any still running when the suite ends (a check failed or ran out of time) are killed. */
+const leftovers = new Set();
 const redisUrl = process.env.CF_REDIS_URL;
 if (redisUrl === undefined) console.log('skipped: the BullMQ checks (CF_REDIS_URL names no Redis)');
 else {
@@ -393,6 +395,7 @@ else {
     let stderr = '';
     worker.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
     worker.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    leftovers.add(worker);
     const exited = new Promise((resolve) => worker.on('close', (code, signal) => resolve({ code, signal })));
     const ex = new BullMQExecutor({ connection: redisUrl, queueName });
     try {
@@ -416,7 +419,9 @@ else {
       // Not worker.kill(): Deno's child_process then reports the signal, not the code the worker exits with.
       process.kill(worker.pid, 'SIGTERM');
     }
-    const { code, signal } = await exited;
+    const ended = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000, null))]);
+    assert.ok(ended !== null, `the worker did not exit within 15 s of SIGTERM: ${stdout}${stderr}`);
+    const { code, signal } = ended;
     assert.equal(code, 0, `the worker ended with ${signal ?? code}: ${stdout}${stderr}`);
     assert.match(stdout, new RegExp(`^concurrent-futures worker: queue '${queueName}' on redis://127\\.0\\.0\\.1:\\d+, tasks [^\\n]*\\nconcurrent-futures worker: SIGTERM, finishing the running jobs\\n$`));
     assert.equal(stderr, '');
@@ -443,6 +448,12 @@ for (const [name, fn] of checks) {
   } finally {
     clearTimeout(timer);
   }
+}
+for (const child of leftovers) {
+  if (child.exitCode !== null || child.signalCode !== null) continue;
+  try {
+    process.kill(child.pid, 'SIGKILL');
+  } catch {} // gone meanwhile
 }
 console.log(`${runtime} ${version}: ${passed} of ${checks.length} checks passed in ${Date.now() - started} ms${failed.length ? `; failed: ${failed.join('; ')}` : ''}`);
 process.exit(failed.length === 0 ? 0 : 1);
