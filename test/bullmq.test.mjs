@@ -599,6 +599,26 @@ t('a thread that ends while tasks wait on it fails them with BrokenThreadPoolErr
   }
 });
 
+t('a thread ended from outside (not by process.exit) fails the tasks waiting on it with BrokenThreadPoolError; the worker goes on', async () => {
+  const ex = withWorker(3, { threads: 1, quickTasksInline: false });
+  try {
+    const waiting = [ex.submit(tasks.napThen, 3000, 'a'), ex.submit(tasks.napThen, 3000, 'b')];
+    await until(() => waiting.every((f) => f.running()), 'the waiting tasks to start');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // As an out-of-memory end would: nothing runs in the thread to tell the tasks.
+    const pool = (await ex.worker)._pool;
+    pool.workers[0].transport.terminate();
+    for (const f of waiting) {
+      const error = await within(2_000, f.exception());
+      assert.equal(error?.name, 'BrokenThreadPoolError', String(error));
+      assert.match(error.message, /A worker thread ended while this task was waiting on it; the pool replaced it/);
+    }
+    assert.equal(await within(10_000, ex.submit(tasks.napThen, 10, 'c').result()), 'c');
+  } finally {
+    await ex.shutdown();
+  }
+});
+
 t('cancel({ interrupt: true }) of a computing task leaves its thread running while other tasks wait on the threads', async () => {
   const ex = withWorker(2, { threads: 1, interruptGrace: 200 });
   try {

@@ -6,15 +6,16 @@
  * ends only once it has done waiting: with a thread per core, a worker of
  * `concurrency: 20` would run such tasks two at a time. So the call goes to
  * the thread through `call` below, which runs the task there and, when the
- * task returns a promise, answers at once with a port of its own; the
- * outcome comes on that port when the promise settles. The thread is then
- * free for the next job while this one waits, and any number of waiting
- * tasks share a thread, while the code of each still runs there, off the
- * event loop that renews the jobs' locks. A thread that ends closes its
- * ports: the tasks waiting on it fail, as the one running there does.
+ * task returns a promise, answers at once with a port of its own and its
+ * thread's id; the outcome comes on that port when the promise settles. The
+ * thread is then free for the next job while this one waits, and any number
+ * of waiting tasks share a thread, while the code of each still runs there,
+ * off the event loop that renews the jobs' locks. A thread that ends fails
+ * the tasks waiting on it, as it fails the one running there: its ports
+ * close, and the pool tells of its end (which is all Deno does).
  * @internal
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, threadId, type MessagePort } from 'node:worker_threads';
 import { isThenable } from '../checks.js';
 import { decodeError, encodeError, transfer, unwrapTransfer } from '../codec.js';
 import { BrokenThreadPoolError } from '../errors.js';
@@ -129,7 +130,7 @@ function start(fn: AnyFunction, token: number, chunk: boolean, args: unknown[], 
     },
     (error: unknown) => answer(THROWN, encodeError(error)),
   );
-  return transfer([token, port1], [port1]);
+  return transfer([token, port1, threadId], [port1]);
 }
 
 /** A chunk's outcome crosses with its error encoded, so that its class and properties survive. */
@@ -172,20 +173,25 @@ export function runOnThread(
     const error = await future.exception();
     if (error !== undefined) return { ok: false, value: error };
     const value = await future.result();
-    if (!(Array.isArray(value) && value.length === 2 && value[0] === token)) return { ok: true, value: chunk ? decodeChunk(value) : value };
+    if (!(Array.isArray(value) && value.length === 3 && value[0] === token)) return { ok: true, value: chunk ? decodeChunk(value) : value };
     const own = (port = value[1] as MessagePort);
     if (aborted) own.postMessage(ABORT);
     // The port's web interface: under Deno a port that crossed from a thread has no `on()`.
     return new Promise<ThreadOutcome>((resolve) => {
+      const ended = (): void => resolve({ ok: false, value: new BrokenThreadPoolError('A worker thread ended while this task was waiting on it; the pool replaced it') });
+      // Node and Bun close the port of a thread that ends; Deno does not, and the pool tells it instead: a
+      // little later, so that what the thread sent before it ended (process.exit's own reason) comes first.
+      const unwatch = pool._whenThreadEnds(value[2] as number, () => setTimeout(ended, 100));
       own.addEventListener('message', (event) => {
         const [status, payload] = (event as unknown as { data: [number, unknown] }).data;
         if (status === PROGRESS) return onProgress(payload);
+        unwatch();
         own.close();
         if (status === OK) resolve({ ok: true, value: chunk ? decodeChunk(payload) : payload });
         else resolve({ ok: status === RETURNED, value: decodeError(payload) }); // a returned error is a value
       });
-      // After a message, the port's own close comes too: that settles nothing anymore. (Deno sends no close.)
-      own.addEventListener('close', () => resolve({ ok: false, value: new BrokenThreadPoolError('A worker thread ended while this task was waiting on it; the pool replaced it') }), { once: true });
+      // After a message, the port's own close comes too: that settles nothing anymore.
+      own.addEventListener('close', ended, { once: true });
       own.start();
     });
   })();

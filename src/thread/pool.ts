@@ -76,6 +76,8 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   private readonly heaps = new Map<number, MemoryProbe>();
   /** How `map` sizes chunks without `chunksize`; null under a rate limit (each item's start counts). @internal */
   readonly _autoChunks: AutoChunking | null;
+  /** What to call when each live thread ends, by its `threadId` (`whenThreadEnds`). */
+  private readonly endWatch = new Map<number, Set<() => void>>();
 
   /**
    * `new ThreadPoolExecutor(4)` or `new ThreadPoolExecutor({ maxWorkers: 4, ... })`; workers start lazily.
@@ -102,6 +104,21 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     return viewWorkers(this.workers, this.heaps);
   }
 
+  /**
+   * @internal Calls `fn` once the thread `threadId` of this pool has ended (at once if it has); returns what stops
+   * the watch. For tasks that wait on a thread apart from the pool (bullmq/thread-call.ts): under Deno their port
+   * tells nothing when the thread ends.
+   */
+  _whenThreadEnds(threadId: number, fn: () => void): () => void {
+    const watchers = this.endWatch.get(threadId);
+    if (watchers === undefined) {
+      fn();
+      return () => {};
+    }
+    watchers.add(fn);
+    return () => watchers.delete(fn);
+  }
+
   /** @internal Publishes nothing on the tracing channel: its owner traces the work it gives the pool (the BullMQ worker's, bullmq/worker-jobs.ts). */
   _untraced(): void {
     this._times.traced = false;
@@ -122,6 +139,13 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
     };
     const start = workerStart(WORKER_ENTRY);
     const worker = startWorker(start.file, { workerData: threadData(config, start), name, resourceLimits: this.resourceLimits });
+    const threadId = worker.threadId;
+    this.endWatch.set(threadId, new Set());
+    worker.once('exit', () => {
+      const watchers = this.endWatch.get(threadId);
+      this.endWatch.delete(threadId);
+      for (const fn of watchers ?? []) fn();
+    });
     worker.on('message', hooks.onMessage);
     worker.on('messageerror', hooks.onDropped);
     worker.on('error', (error: Error & { code?: string }) => {

@@ -428,6 +428,34 @@ else {
   });
 }
 
+if (redisUrl !== undefined) {
+  check('BullMQ: a worker thread that ends (not by process.exit) fails the tasks that await on it, and the worker goes on', async () => {
+    const { BullMQExecutor, runWorker } = await import('concurrent-futures/bullmq');
+    const { tasks: jobs } = await import('../fixtures/bullmq-tasks.mjs');
+    const queueName = `runtime-thread-end-${runtime}-${process.pid}`;
+    const worker = await runWorker({ connection: redisUrl, queueName, modules: [path('../fixtures/bullmq-tasks.mjs')], concurrency: 3, threads: 1, quickTasksInline: false });
+    const ex = new BullMQExecutor({ connection: redisUrl, queueName });
+    try {
+      const waiting = [ex.submit(jobs.napThen, 3000, 'a'), ex.submit(jobs.napThen, 3000, 'b')];
+      while (!waiting.every((f) => f.running())) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The pool's own handle on its thread (internal): ended as running out of memory would end it.
+      worker._pool.workers[0].transport.terminate();
+      const started = performance.now();
+      for (const f of waiting) {
+        const error = await f.exception();
+        assert.equal(error?.name, 'BrokenThreadPoolError', String(error));
+        assert.match(error.message, /A worker thread ended while this task was waiting on it/);
+      }
+      assert.ok(performance.now() - started < 2_000, `they failed after ${Math.round(performance.now() - started)} ms`);
+      assert.equal(await ex.submit(jobs.napThen, 10, 'c').result(), 'c');
+    } finally {
+      await ex.shutdown();
+      await worker.close();
+    }
+  });
+}
+
 const CHECK_MS = 60_000;
 let passed = 0;
 const failed = [];
