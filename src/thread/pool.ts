@@ -76,7 +76,7 @@ export class ThreadPoolExecutor extends WorkerPoolExecutor {
   private readonly heaps = new Map<number, MemoryProbe>();
   /** How `map` sizes chunks without `chunksize`; null under a rate limit (each item's start counts). @internal */
   readonly _autoChunks: AutoChunking | null;
-  /** What to call when each live thread ends, by its `threadId` (`whenThreadEnds`). */
+  /** What to call when each live thread ends, by its `threadId` (`_whenThreadEnds`). */
   private readonly endWatch = new Map<number, Set<() => void>>();
 
   /**
