@@ -721,3 +721,17 @@ test('CLI: worker --dashboard serves the worker\'s jobs wherever they run, by ta
   }
   assert.equal(await new Promise((resolve) => child.on('close', resolve)), 0, stderr);
 });
+
+test('CLI: worker --dashboard=PORT on a port another server holds exits 1, naming the port, its worker closed', redisSkip ? { skip: redisSkip } : { timeout: 60_000 }, async () => {
+  const { runCli } = await import('./cli-helpers.mjs');
+  const holder = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => holder.once('listening', resolve));
+  try {
+    const port = holder.address().port;
+    const taken = await runCli(['worker', '--redis', redis.url, '--queue', `taken${process.pid}`, `--dashboard=${port}`, fixture('bullmq-tasks.mjs')], { timeout: 30_000 });
+    assert.equal(taken.code, 1, taken.stderr);
+    assert.match(taken.stderr, new RegExp(`^concurrent-futures worker: cannot serve the dashboard on port ${port}: .*EADDRINUSE`, 'm'));
+  } finally {
+    holder.close();
+  }
+});

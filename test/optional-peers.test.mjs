@@ -4,13 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
+/** A loader hook (a data: URL for `register()`) under which the specifiers `pattern` matches cannot be found, as on a machine without them. */
+const unresolvable = (pattern) => `data:text/javascript,${encodeURIComponent(`
+  export async function resolve(specifier, context, next) {
+    if (new RegExp(${JSON.stringify(pattern)}).test(specifier)) throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' });
+    return next(specifier, context);
+  }`)}`;
+
 test('import "concurrent-futures" loads neither bullmq nor ioredis, and works when they cannot be found', { timeout: 30_000 }, () => {
-  // A loader hook that makes both packages unresolvable, as on a machine without them.
-  const hooks = `data:text/javascript,${encodeURIComponent(`
-    export async function resolve(specifier, context, next) {
-      if (/^(bullmq|ioredis)(\\/|$)/.test(specifier)) throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' });
-      return next(specifier, context);
-    }`)}`;
+  const hooks = unresolvable('^(bullmq|ioredis)(\\/|$)');
   const script = `
     import { register } from 'node:module';
     register(${JSON.stringify(hooks)});
@@ -28,11 +30,7 @@ test('import "concurrent-futures" loads neither bullmq nor ioredis, and works wh
 
 test('concurrent-futures/bullmq loads without @opentelemetry/api, and its trace context then does nothing', { timeout: 30_000 }, () => {
   // import() goes through the loader hook; the package's require() of the API through the CommonJS resolver.
-  const hooks = `data:text/javascript,${encodeURIComponent(`
-    export async function resolve(specifier, context, next) {
-      if (/^@opentelemetry\\/api(\\/|$)/.test(specifier)) throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' });
-      return next(specifier, context);
-    }`)}`;
+  const hooks = unresolvable('^@opentelemetry\\/api(\\/|$)');
   const traceContext = new URL('../dist/bullmq/trace-context.js', import.meta.url).href;
   const script = `
     import { register, createRequire } from 'node:module';
@@ -56,11 +54,7 @@ test('concurrent-futures/bullmq loads without @opentelemetry/api, and its trace 
 });
 
 test('the CLI\'s worker, where bullmq and ioredis cannot be found, exits 2 saying how to install them', { timeout: 30_000 }, () => {
-  const hooks = `data:text/javascript,${encodeURIComponent(`
-    export async function resolve(specifier, context, next) {
-      if (/^(bullmq|ioredis)(\\/|$)/.test(specifier)) throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' });
-      return next(specifier, context);
-    }`)}`;
+  const hooks = unresolvable('^(bullmq|ioredis)(\\/|$)');
   const setup = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hooks)});`)}`;
   const cli = new URL('../dist/cli.js', import.meta.url).pathname;
   const tasks = new URL('./fixtures/bullmq-tasks.mjs', import.meta.url).pathname;

@@ -3,7 +3,7 @@
  * a worker from the command line, stopped gracefully by SIGTERM or SIGINT.
  */
 import { parseArgs } from 'node:util';
-import { takeDashboardFlag } from '../dashboard/flag.js';
+import { cannotServe, takeDashboardFlag } from '../dashboard/flag.js';
 import { runWorker, type WorkerHandle } from './worker.js';
 
 const USAGE = `usage: concurrent-futures worker --redis URL --queue NAME [--concurrency N] [--lock-duration MS] [--stalled-interval MS] [--prefix PREFIX] [--no-quick-inline] [--dashboard[=PORT]] MODULE...
@@ -92,7 +92,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     try {
       dashboard = await openDashboard(handle, dashboardPort, queueName);
     } catch (error) {
-      console.error(`concurrent-futures worker: cannot serve the dashboard on ${dashboardPort === 0 ? 'a free port' : `port ${dashboardPort}`}: ${(error as Error)?.message ?? error}`);
+      console.error(`concurrent-futures worker: ${cannotServe(dashboardPort, error)}`);
       await handle.close();
       return 1;
     }

@@ -13,6 +13,7 @@ import { loadFunction, type LoadedFunction } from './load.js';
 import { mapUsage, parseMapArgs, type MapConfig } from './map-args.js';
 import { MapRun } from './map-run.js';
 import { Output } from './output.js';
+import { cannotServe } from '../dashboard/flag.js';
 import { UsageError } from './usage-error.js';
 
 export async function mapCommand(argv: string[]): Promise<number> {
@@ -116,7 +117,7 @@ async function openDashboard(executor: Executor, port: number, name: string, chu
     // A batch succeeds though its lines fail (each alone): its failed lines count as failed.
     dashboard = await serveWith(executor, { port }, { label: () => label, size, failures: (trace) => (trace.result as BatchOutcome | undefined)?.errors.length ?? 0 });
   } catch (error) {
-    throw new UsageError(`cannot serve the dashboard on ${port === 0 ? 'a free port' : `port ${port}`}: ${(error as Error).message}`);
+    throw new UsageError(cannotServe(port, error));
   }
   process.stderr.write(`concurrent-futures: dashboard at ${dashboard.url}\n`);
   return dashboard;

@@ -18,7 +18,8 @@ interface DenoPermissions {
   request(descriptor: NetDescriptor): Promise<{ state: string }>;
 }
 
-const bracketed = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
+/** `host` as a URL spells it: an IPv6 address in brackets. */
+export const bracketed = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
 
 /**
  * Resolves once this runtime may listen on `host`:`port`; rejects, naming the flag, when Deno says no. A name is

@@ -5,6 +5,11 @@
  * @internal
  */
 
+/** What the command line says when the dashboard cannot be served on `port` (0: a free one). */
+export function cannotServe(port: number, error: unknown): string {
+  return `cannot serve the dashboard on ${port === 0 ? 'a free port' : `port ${port}`}: ${(error as Error)?.message ?? error}`;
+}
+
 /** The arguments without the flag, and its port (0: a free one), or `undefined` when it is absent; throws an `Error` saying what is wrong. */
 export function takeDashboardFlag(argv: readonly string[]): { rest: string[]; port: number | undefined } {
   const rest: string[] = [];

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP } from 'node:net';
 import { describe } from '../checks.js';
 import { Executor } from '../executor.js';
-import { allowedToListen } from './deno-net.js';
+import { allowedToListen, bracketed } from './deno-net.js';
 import { Board, WINDOW_MS, type TaskTrace, type TaskView } from './board.js';
 import { PAGE_CSS, PAGE_HTML } from './page.js';
 import { PAGE_SCRIPT } from './page-script.js';
@@ -107,7 +107,7 @@ function allowedHosts(host: string, address: string, port: number): Set<string> 
   // Decided by the address bound, not by how it was spelled (LOCALHOST, 0:0:0:0:0:0:0:1, ::ffff:127.0.0.1).
   const v4 = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
   if (!(/^127\./.test(v4) && isIP(v4) === 4) && v4 !== '::1') return null;
-  const names = ['127.0.0.1', 'localhost', '[::1]', isIP(host) === 6 ? `[${host}]` : host, isIP(address) === 6 ? `[${address}]` : address];
+  const names = ['127.0.0.1', 'localhost', '[::1]', bracketed(host), bracketed(address)];
   const allowed = new Set<string>();
   for (const name of names) {
     // As spelled (curl sends that), and as a browser sends it: '[::ffff:127.0.0.1]' becomes '[::ffff:7f00:1]'.
@@ -218,7 +218,7 @@ export async function serveWith(executors: Executor | Record<string, Executor>, 
   for (const board of boards.values()) board.begin(since);
   channel.start.subscribe(onStart);
   channel.asyncEnd.subscribe(onDone);
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracketed(host);
 
   let closing: Promise<void> | null = null;
   return {

@@ -31,19 +31,24 @@ function command(script, flags = []) {
   return runtime === 'deno' ? [process.execPath, ['run', '-A', ...flags, script]] : [process.execPath, [...flags, script]];
 }
 
+/** What `child` writes so far (`out`), and its end with all of it (`closed`). */
+function collected(child) {
+  const out = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (out.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (out.stderr += chunk));
+  const closed = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, ...out }));
+  });
+  return { out, closed };
+}
+
 function run(script, args, { input = '', cwd, flags } = {}) {
   const [file, head] = command(script, flags);
   const child = spawn(file, [...head, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
   child.stdin.on('error', () => {});
   child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return collected(child).closed;
 }
 
 const executors = {
@@ -88,14 +93,7 @@ if (runtime !== 'node') {
 function denoWith(flags, script, args = []) {
   const child = spawn(process.execPath, ['run', ...flags, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code, signal) => {
-    clearTimeout(timer);
-    resolve({ code, signal, stdout, stderr });
-  }));
+  return collected(child).closed.finally(() => clearTimeout(timer));
 }
 
 if (runtime === 'deno') {
@@ -391,12 +389,8 @@ else {
     // Under Deno with the flags the README gives it, not -A.
     const [file, head] = runtime === 'deno' ? [process.execPath, ['run', '--allow-read', '--allow-env', '--allow-net', cli]] : command(cli);
     const worker = spawn(file, [...head, 'worker', '--redis', redisUrl, '--queue', queueName, '--concurrency', '4', path('../fixtures/bullmq-tasks.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    worker.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    worker.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
     leftovers.add(worker);
-    const exited = new Promise((resolve) => worker.on('close', (code, signal) => resolve({ code, signal })));
+    const { out, closed } = collected(worker);
     const ex = new BullMQExecutor({ connection: redisUrl, queueName });
     try {
       assert.equal(await ex.submit(jobs.square, 12).result(), 144);
@@ -419,16 +413,13 @@ else {
       // Not worker.kill(): Deno's child_process then reports the signal, not the code the worker exits with.
       process.kill(worker.pid, 'SIGTERM');
     }
-    const ended = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000, null))]);
-    assert.ok(ended !== null, `the worker did not exit within 15 s of SIGTERM: ${stdout}${stderr}`);
-    const { code, signal } = ended;
+    const ended = await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 15_000, null))]);
+    assert.ok(ended !== null, `the worker did not exit within 15 s of SIGTERM: ${out.stdout}${out.stderr}`);
+    const { code, signal, stdout, stderr } = ended;
     assert.equal(code, 0, `the worker ended with ${signal ?? code}: ${stdout}${stderr}`);
     assert.match(stdout, new RegExp(`^concurrent-futures worker: queue '${queueName}' on redis://127\\.0\\.0\\.1:\\d+, tasks [^\\n]*\\nconcurrent-futures worker: SIGTERM, finishing the running jobs\\n$`));
     assert.equal(stderr, '');
   });
-}
-
-if (redisUrl !== undefined) {
   check('BullMQ: a worker thread that ends (not by process.exit) fails the tasks that await on it, and the worker goes on', async () => {
     const { BullMQExecutor, runWorker } = await import('concurrent-futures/bullmq');
     const { tasks: jobs } = await import('../fixtures/bullmq-tasks.mjs');
